@@ -1,0 +1,16 @@
+import { createPayment } from '#app/create-payment.ts';
+import { idempotencyKeyOf } from '#app/idempotency-key.ts';
+import { createPaymentSchema } from '#app/payment-schemas.ts';
+import { parseInput } from '#app/validation.ts';
+import { paymentResource } from '#domain/resources.ts';
+import { httpHandler, parseJsonBody } from '#http/handler.ts';
+import { json } from '#http/respond.ts';
+
+/** `POST /v1/payments` — 201 with the new payment, or 200 + `Idempotent-Replayed: true` for a replay. */
+export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+  const schema = createPaymentSchema({ allowLoopbackHttp: container.config.allowLoopbackHttp });
+  const body = parseInput(schema, parseJsonBody(request));
+  const { payment, replayed } = await createPayment(container, merchant, body, idempotencyKeyOf(request.headers));
+  const resource = paymentResource(payment, container.clock());
+  return replayed ? json(200, resource, { 'idempotent-replayed': 'true' }) : json(201, resource);
+});

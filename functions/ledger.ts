@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { accountIdSchema, currencySchema, parseInput } from '#app/validation.ts';
+import { listLedger } from '#app/wallet-queries.ts';
+import { exponentOf } from '#domain/money.ts';
+import { ledgerResource } from '#domain/resources.ts';
+import { httpHandler } from '#http/handler.ts';
+import { json } from '#http/respond.ts';
+
+const query = z.strictObject({
+  currency: currencySchema.default('CNY'),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  /** Opaque to merchants; it is the sequence number of the last entry of the previous page. */
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,11}$/, 'cursor is invalid')
+    .transform(Number)
+    .optional(),
+});
+
+/** `GET /v1/accounts/{account_id}/ledger?currency=CNY&limit=50&cursor=…` — immutable entries, newest first. */
+export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+  const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
+  const { currency, limit, cursor } = parseInput(query, request.query);
+  exponentOf(currency);
+  const page = await listLedger(container, merchant, { accountId, currency, limit, beforeSeq: cursor });
+  return json(200, {
+    object: 'list',
+    data: page.entries.map(ledgerResource),
+    has_more: page.nextBeforeSeq !== undefined,
+    next_cursor: page.nextBeforeSeq === undefined ? null : String(page.nextBeforeSeq),
+  });
+});

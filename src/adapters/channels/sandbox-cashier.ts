@@ -1,0 +1,85 @@
+import { formatAmount } from '#domain/money.ts';
+import { type Payment, visibleStatus } from '#domain/payment.ts';
+import { signSandboxCallback } from '#domain/signing.ts';
+
+/**
+ * The sandbox channel's cashier: the page a payer sees, and the channel side that reports the outcome to the gateway
+ * with a signed callback over HTTP — exactly what a real channel does, so the callback path runs for real.
+ */
+export function renderCheckoutPage(payment: Payment, now: Date): string {
+  const status = visibleStatus(payment, now);
+  const amount = `${formatAmount(payment.amountMinor, payment.currency)} ${payment.currency}`;
+  const actions =
+    status === 'PENDING'
+      ? `<form method="post">
+      <button name="outcome" value="pay" class="pay">Pay ${escapeHtml(amount)}</button>
+      <button name="outcome" value="fail" class="fail">Fail</button>
+    </form>`
+      : `<p class="status">This payment is <strong>${escapeHtml(status)}</strong>.</p>`;
+  return page(
+    'Sandbox checkout',
+    `<p class="subject">${escapeHtml(payment.subject)}</p>
+    <p class="amount">${escapeHtml(amount)}</p>
+    <dl><dt>Payment</dt><dd>${escapeHtml(payment.id)}</dd><dt>Order</dt><dd>${escapeHtml(payment.orderNo)}</dd>
+    <dt>Expires</dt><dd>${escapeHtml(payment.expiresAt)}</dd></dl>
+    ${actions}`,
+  );
+}
+
+/** The page shown after the payer chose, with the gateway's answer to the callback. */
+export function renderResultPage(payment: Payment, outcome: 'pay' | 'fail', callbackStatus: number): string {
+  const accepted = callbackStatus === 200;
+  const text = accepted
+    ? outcome === 'pay'
+      ? 'Payment succeeded.'
+      : 'Payment failed.'
+    : `The gateway refused the result (HTTP ${callbackStatus}).`;
+  const back = payment.returnUrl ? `<p><a href="${escapeHtml(payment.returnUrl)}">Return to the merchant</a></p>` : '';
+  return page('Sandbox checkout', `<p class="result">${escapeHtml(text)}</p>${back}`);
+}
+
+/** The sandbox channel's callback body and signature for an outcome chosen on the cashier page. */
+export function sandboxCallbackFor(payment: Payment, outcome: 'pay' | 'fail', secret: string, at: Date) {
+  const body = JSON.stringify({
+    payment_id: payment.id,
+    channel_trade_no: `sbx_${payment.id.slice(4)}`,
+    status: outcome === 'pay' ? 'SUCCESS' : 'FAILED',
+    amount: formatAmount(payment.amountMinor, payment.currency),
+    currency: payment.currency,
+    paid_at: at.toISOString(),
+  });
+  return { body, signature: signSandboxCallback(secret, body) };
+}
+
+/** Posts the signed callback to the gateway, as the channel's servers would; returns the HTTP status. */
+export async function postSandboxCallback(
+  publicBaseUrl: string,
+  callback: { body: string; signature: string },
+): Promise<number> {
+  const response = await fetch(`${publicBaseUrl}/v1/callbacks/sandbox`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-sandbox-signature': callback.signature },
+    body: callback.body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function page(title: string, content: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1f2933}
+.amount{font-size:2rem;font-weight:600;margin:.5rem 0}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}
+dt{color:#616e7c}dd{margin:0;font-family:ui-monospace,monospace;font-size:.85rem}
+button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem;border:0;border-radius:.4rem;cursor:pointer}
+.pay{background:#0b7a3e;color:#fff}.fail{background:#e4e7eb;color:#1f2933}
+</style></head>
+<body><h1>${escapeHtml(title)}</h1>${content}</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '#shared/observability.ts';
+
+/**
+ * One DynamoDB client per container. The endpoint comes from the standard SDK configuration
+ * (`AWS_ENDPOINT_URL_DYNAMODB`), so the same code talks to AWS, LocalStack or DynamoDB Local.
+ */
+export function createDocumentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(client), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}

@@ -1,0 +1,52 @@
+/** Every DynamoDB key of the single table is built here and nowhere else. */
+export interface Key {
+  PK: string;
+  SK: string;
+}
+
+export const keys = {
+  merchant: (merchantId: string): Key => ({ PK: `MERCHANT#${merchantId}`, SK: 'PROFILE' }),
+  orderGuard: (merchantId: string, orderNo: string): Key => ({
+    PK: `MERCHANT#${merchantId}#ORDER#${orderNo}`,
+    SK: 'GUARD',
+  }),
+  payment: (paymentId: string): Key => ({ PK: `PAYMENT#${paymentId}`, SK: 'PAYMENT' }),
+  wallet: (merchantId: string, accountId: string, currency: string): Key => ({
+    PK: walletPartition(merchantId, accountId, currency),
+    SK: 'BALANCE',
+  }),
+  ledgerEntry: (merchantId: string, accountId: string, currency: string, seq: number): Key => ({
+    PK: walletPartition(merchantId, accountId, currency),
+    SK: ledgerSort(seq),
+  }),
+  event: (eventId: string): Key => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),
+  nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${merchantId}#${nonce}`, SK: 'NONCE' }),
+  idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${merchantId}#${key}`, SK: 'IDEM' }),
+};
+
+export function walletPartition(merchantId: string, accountId: string, currency: string): string {
+  return `ACCOUNT#${merchantId}#${accountId}#${currency}`;
+}
+
+export const LEDGER_PREFIX = 'LEDGER#';
+
+/** Zero-padded so lexical order is numeric order. */
+export function ledgerSort(seq: number): string {
+  return `${LEDGER_PREFIX}${String(seq).padStart(12, '0')}`;
+}
+
+/** Index attributes of a payment (GSI1 listing, GSI2 settlement day, GSI3 sparse expiry bucket). */
+export const paymentIndexes = {
+  byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
+    GSI1PK: `MERCHANT#${merchantId}`,
+    GSI1SK: `${createdAt}#${paymentId}`,
+  }),
+  bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
+    GSI2PK: `CHANNEL#${channel}#${paidAt.slice(0, 10)}`,
+    GSI2SK: `${paidAt}#${paymentId}`,
+  }),
+  byExpiryMinute: (expiresAt: string, paymentId: string) => ({
+    GSI3PK: `EXPIRY#${expiresAt.slice(0, 16)}`,
+    GSI3SK: paymentId,
+  }),
+};

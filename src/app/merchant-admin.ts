@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import type { MerchantRepository, SecretCipher } from '#app/ports.ts';
+import type { Merchant } from '#domain/merchant.ts';
+import { ConflictError, NotFoundError } from '#shared/errors.ts';
+
+export interface MerchantAdminDeps {
+  merchants: MerchantRepository;
+  cipher: SecretCipher;
+  clock: () => Date;
+}
+
+/** A new merchant secret: 256 random bits. */
+export function generateMerchantSecret(): string {
+  return `sk_${randomBytes(32).toString('hex')}`;
+}
+
+/**
+ * Creates a merchant. The plaintext secret is returned once, to hand to the merchant; only its ciphertext is stored.
+ */
+export async function createMerchant(
+  deps: MerchantAdminDeps,
+  input: { id: string; name: string; notifyUrl?: string; secret?: string },
+): Promise<{ merchant: Merchant; secret: string }> {
+  const secret = input.secret ?? generateMerchantSecret();
+  const at = deps.clock().toISOString();
+  const merchant: Merchant = {
+    id: input.id,
+    name: input.name,
+    status: 'ACTIVE',
+    secretCiphertext: await deps.cipher.encrypt(secret, { merchant_id: input.id }),
+    notifyUrl: input.notifyUrl,
+    createdAt: at,
+    updatedAt: at,
+  };
+  if (!(await deps.merchants.create(merchant)))
+    throw new ConflictError('MERCHANT_EXISTS', `merchant ${input.id} exists`);
+  return { merchant, secret };
+}
+
+/**
+ * Rotates a merchant's secret. The previous secret stays valid for `graceSeconds` (default 24 h) so the merchant can
+ * deploy the new one without downtime; a second rotation ends the first one's grace at once.
+ */
+export async function rotateMerchantSecret(
+  deps: MerchantAdminDeps,
+  merchantId: string,
+  graceSeconds = 86_400,
+): Promise<{ merchant: Merchant; secret: string }> {
+  const current = await deps.merchants.get(merchantId);
+  if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
+  const secret = generateMerchantSecret();
+  const now = deps.clock();
+  const merchant: Merchant = {
+    ...current,
+    secretCiphertext: await deps.cipher.encrypt(secret, { merchant_id: merchantId }),
+    previousSecretCiphertext: graceSeconds > 0 ? current.secretCiphertext : undefined,
+    previousSecretExpiresAt: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : undefined,
+    updatedAt: now.toISOString(),
+  };
+  await deps.merchants.update(merchant, current.updatedAt);
+  return { merchant, secret };
+}
+
+/** Enables or disables a merchant (a disabled merchant gets `403 MERCHANT_DISABLED`). */
+export async function setMerchantStatus(
+  deps: MerchantAdminDeps,
+  merchantId: string,
+  status: Merchant['status'],
+): Promise<Merchant> {
+  const current = await deps.merchants.get(merchantId);
+  if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
+  const merchant: Merchant = { ...current, status, updatedAt: deps.clock().toISOString() };
+  await deps.merchants.update(merchant, current.updatedAt);
+  return merchant;
+}

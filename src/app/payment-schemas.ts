@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { exponentOf, isSupportedCurrency, parseAmount } from '#domain/money.ts';
+import { CHANNELS, PAY_METHODS } from '#domain/payment.ts';
+import { AppError } from '#shared/errors.ts';
+import { accountIdSchema, codedIssue, currencySchema } from './validation.ts';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** `https:` URLs; plain `http:` only to a loopback host, and only when the local stack allows it. */
+export function callbackUrlSchema(allowLoopbackHttp: boolean) {
+  return z
+    .string()
+    .max(2048)
+    .refine((value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      if (url.protocol === 'https:') return true;
+      return allowLoopbackHttp && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+    }, 'must be an https URL');
+}
+
+/**
+ * `POST /v1/payments` body. Unknown fields are rejected (like Stripe's `parameter_unknown`), so a misspelt optional
+ * field never silently falls back to a default. `amount` becomes integer minor units here.
+ */
+export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
+  const url = callbackUrlSchema(options.allowLoopbackHttp);
+  return z
+    .strictObject({
+      order_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]'),
+      amount: z.unknown(),
+      currency: currencySchema.default('CNY'),
+      subject: z.string().min(1).max(128),
+      description: z.string().max(512).nullish(),
+      channel: z.enum(CHANNELS).nullish(),
+      method: z.enum(PAY_METHODS).nullish(),
+      account_id: accountIdSchema.nullish(),
+      payer_account_id: accountIdSchema.nullish(),
+      notify_url: url.nullish(),
+      return_url: url.nullish(),
+      expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
+      metadata: z
+        .record(z.string().min(1).max(40), z.string().max(500))
+        .refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs')
+        .default({}),
+    })
+    .transform((body, ctx) => {
+      if (!isSupportedCurrency(body.currency)) {
+        codedIssue(ctx, 'CURRENCY_UNSUPPORTED', `currency ${body.currency} is not supported`, ['currency']);
+        return z.NEVER;
+      }
+      try {
+        const { minor } = parseAmount(body.amount, body.currency);
+        return { ...body, amountMinor: minor, exponent: exponentOf(body.currency) };
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        codedIssue(ctx, error.code, error.message, ['amount']);
+        return z.NEVER;
+      }
+    });
+}
+
+export type CreatePaymentBody = z.output<ReturnType<typeof createPaymentSchema>>;

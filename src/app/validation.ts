@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { ValidationError } from '#shared/errors.ts';
+
+/**
+ * Parses untrusted input with a zod schema. An issue that carries its own contract code (`params.code`, e.g.
+ * `AMOUNT_INVALID`) decides the error code; anything else is `VALIDATION_FAILED`. Never a 500.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const coded = issues.find((issue) => issue.code === 'custom' && typeof issue.params?.code === 'string');
+  const code = coded?.code === 'custom' ? String(coded.params?.code) : 'VALIDATION_FAILED';
+  const first = coded ?? issues[0];
+  const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+  throw new ValidationError(code, `${where}${first?.message ?? 'invalid request'}`, {
+    issues: issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  });
+}
+
+/** Adds an issue that maps to a specific contract code. */
+export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, path: (string | number)[]): void {
+  ctx.addIssue({ code: 'custom', message, path, params: { code } });
+}
+
+export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'account id: 1-64 of [A-Za-z0-9_.:@-]');
+export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 alpha-3 code');

@@ -1,0 +1,22 @@
+export type EventType =
+  | 'payment.succeeded'
+  | 'payment.failed'
+  | 'payment.closed'
+  | 'refund.succeeded'
+  | 'refund.failed';
+
+/**
+ * An outbox event: written in the same transaction as the state change it announces, delivered to the merchant's
+ * `notify_url` afterwards (at least once).
+ */
+export interface OutboxEvent {
+  id: string;
+  type: EventType;
+  merchantId: string;
+  paymentId?: string;
+  refundId?: string;
+  notifyUrl?: string;
+  createdAt: string;
+  /** The payment or refund object exactly as the merchant will receive it. */
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,33 @@
+/** A merchant account. Its HMAC secret is only ever stored encrypted (`secretCiphertext`). */
+export interface Merchant {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'DISABLED';
+  secretCiphertext: string;
+  /** After a rotation the previous secret keeps working until `previousSecretExpiresAt`, so merchants can roll over. */
+  previousSecretCiphertext?: string;
+  previousSecretExpiresAt?: string;
+  /** Default `notify_url` for payments that name none. */
+  notifyUrl?: string;
+  /** Per-merchant amount limits in major units; the contract's defaults apply when absent. */
+  minAmount?: string;
+  maxAmount?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const DEFAULT_MIN_AMOUNT = '0.01';
+export const DEFAULT_MAX_AMOUNT = '50000.00';
+
+/** A merchant's secrets in the order they are tried: current first, then a still-valid previous one. */
+export function activeSecretCiphertexts(merchant: Merchant, now: Date): string[] {
+  const secrets = [merchant.secretCiphertext];
+  if (
+    merchant.previousSecretCiphertext &&
+    merchant.previousSecretExpiresAt &&
+    Date.parse(merchant.previousSecretExpiresAt) > now.getTime()
+  ) {
+    secrets.push(merchant.previousSecretCiphertext);
+  }
+  return secrets;
+}

@@ -1,0 +1,115 @@
+import { AppError, ConflictError } from '#shared/errors.ts';
+
+export const CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY', 'BALANCE'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const PAY_METHODS = ['QR', 'PAGE', 'WAP', 'H5', 'JSAPI', 'APP', 'BALANCE'] as const;
+export type PayMethod = (typeof PAY_METHODS)[number];
+
+export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CLOSED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+
+/** A payment as the gateway stores it. Amounts are integer minor units. */
+export interface Payment {
+  id: string;
+  merchantId: string;
+  orderNo: string;
+  status: PaymentStatus;
+  amountMinor: number;
+  currency: string;
+  subject: string;
+  description?: string;
+  channel: Channel;
+  method: PayMethod;
+  accountId?: string;
+  payerAccountId?: string;
+  notifyUrl?: string;
+  returnUrl?: string;
+  metadata: Record<string, string>;
+  payUrl?: string;
+  qrCode?: string;
+  refundedMinor: number;
+  late: boolean;
+  channelTradeNo?: string;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+  paidAt?: string;
+  /** Hash of the creating request's parameters, to tell an idempotent replay from a conflicting reuse. */
+  requestHash: string;
+  /** Optimistic-lock counter: every transition is conditional on it. */
+  version: number;
+}
+
+/** A verified payment result reported by a channel (callback, query or bill). */
+export interface ChannelPaymentResult {
+  paymentId: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  amountMinor: number;
+  currency: string;
+  channelTradeNo: string;
+  paidAt?: string;
+}
+
+/** What applying a channel result to a payment means. */
+export type ResultDecision =
+  | { kind: 'succeed'; late: boolean }
+  | { kind: 'fail' }
+  /** The payment already reflects this result (a duplicate or reordered callback): acknowledge, change nothing. */
+  | { kind: 'duplicate' };
+
+/** Raised when a channel reports an amount or currency that disagrees with the payment; nothing is applied. */
+export class AmountMismatchError extends AppError {
+  constructor(details: Record<string, unknown>) {
+    super('AMOUNT_MISMATCH', 400, 'reported amount or currency does not match the payment', details);
+  }
+}
+
+/** The status a reader sees: a `PENDING` payment past `expires_at` is already closed, whatever the timer's delay. */
+export function visibleStatus(payment: Payment, now: Date): PaymentStatus {
+  return payment.status === 'PENDING' && Date.parse(payment.expiresAt) <= now.getTime() ? 'CLOSED' : payment.status;
+}
+
+/**
+ * Decides how a verified channel result changes a payment. A success is never dropped: after `CLOSED` (or past
+ * expiry) it still succeeds, flagged `late` so it is alarmed. A failure only ever moves a `PENDING` payment.
+ */
+export function decideResult(payment: Payment, result: ChannelPaymentResult, now: Date): ResultDecision {
+  if (result.amountMinor !== payment.amountMinor || result.currency !== payment.currency) {
+    throw new AmountMismatchError({
+      payment_id: payment.id,
+      expected: { amount_minor: payment.amountMinor, currency: payment.currency },
+      reported: { amount_minor: result.amountMinor, currency: result.currency },
+    });
+  }
+  if (result.status === 'SUCCEEDED') {
+    switch (payment.status) {
+      case 'PENDING':
+        return { kind: 'succeed', late: visibleStatus(payment, now) === 'CLOSED' };
+      case 'CLOSED':
+        return { kind: 'succeed', late: true };
+      case 'SUCCEEDED':
+      case 'PARTIALLY_REFUNDED':
+      case 'REFUNDED':
+        return { kind: 'duplicate' };
+      case 'FAILED':
+        // A channel that first said FAILED and then verifiably SUCCEEDED took the money: never drop it.
+        return { kind: 'succeed', late: true };
+      default:
+        return assertNever(payment.status);
+    }
+  }
+  return payment.status === 'PENDING' ? { kind: 'fail' } : { kind: 'duplicate' };
+}
+
+/** Guards the merchant-initiated close: only an unpaid, open payment can be closed. */
+export function assertClosable(payment: Payment, now: Date): void {
+  if (payment.status !== 'PENDING') {
+    throw new ConflictError('INVALID_STATE', `payment is ${visibleStatus(payment, now)}, only PENDING can be closed`, {
+      status: visibleStatus(payment, now),
+    });
+  }
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${String(value)}`);
+}

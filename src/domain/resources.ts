@@ -1,0 +1,60 @@
+import { formatAmount } from '#domain/money.ts';
+import { type Payment, visibleStatus } from '#domain/payment.ts';
+import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
+
+/** The contract's `payment` object. */
+export function paymentResource(payment: Payment, now: Date) {
+  return {
+    id: payment.id,
+    object: 'payment' as const,
+    order_no: payment.orderNo,
+    status: visibleStatus(payment, now),
+    amount: formatAmount(payment.amountMinor, payment.currency),
+    currency: payment.currency,
+    subject: payment.subject,
+    description: payment.description ?? null,
+    channel: payment.channel,
+    method: payment.method,
+    pay_url: payment.payUrl ?? null,
+    qr_code: payment.qrCode ?? null,
+    account_id: payment.accountId ?? null,
+    payer_account_id: payment.payerAccountId ?? null,
+    refunded_amount: formatAmount(payment.refundedMinor, payment.currency),
+    late: payment.late,
+    notify_url: payment.notifyUrl ?? null,
+    return_url: payment.returnUrl ?? null,
+    expires_at: payment.expiresAt,
+    created_at: payment.createdAt,
+    paid_at: payment.paidAt ?? null,
+    channel_trade_no: payment.channelTradeNo ?? null,
+    metadata: payment.metadata,
+  };
+}
+
+/** The contract's `balance` object. */
+export function balanceResource(wallet: Wallet) {
+  return {
+    object: 'balance' as const,
+    account_id: wallet.accountId,
+    currency: wallet.currency,
+    available: formatAmount(wallet.availableMinor, wallet.currency),
+    frozen: formatAmount(wallet.frozenMinor, wallet.currency),
+    updated_at: wallet.updatedAt ?? null,
+  };
+}
+
+/** The contract's ledger entry object. */
+export function ledgerResource(entry: LedgerEntry) {
+  return {
+    id: entry.id,
+    object: 'ledger_entry' as const,
+    type: entry.type,
+    amount: formatAmount(entry.amountMinor, entry.currency),
+    currency: entry.currency,
+    available_after: formatAmount(entry.availableAfterMinor, entry.currency),
+    frozen_after: formatAmount(entry.frozenAfterMinor, entry.currency),
+    payment_id: entry.paymentId ?? null,
+    refund_id: entry.refundId ?? null,
+    created_at: entry.createdAt,
+  };
+}

@@ -1,0 +1,104 @@
+import { addMinor } from '#domain/money.ts';
+
+export type LedgerType = 'RECHARGE' | 'PAYMENT' | 'REFUND_FREEZE' | 'REFUND_DEDUCT' | 'REFUND_UNFREEZE';
+
+/** A wallet `(merchant, account, currency)`. `version` counts its changes and numbers its ledger entries. */
+export interface Wallet {
+  merchantId: string;
+  accountId: string;
+  currency: string;
+  availableMinor: number;
+  frozenMinor: number;
+  version: number;
+  updatedAt?: string;
+}
+
+/** One immutable ledger line; `seq` equals the wallet version it produced, so entries are gap-free and ordered. */
+export interface LedgerEntry {
+  id: string;
+  merchantId: string;
+  accountId: string;
+  currency: string;
+  seq: number;
+  type: LedgerType;
+  /** Signed change of `available` and of `frozen` this entry made. */
+  availableDeltaMinor: number;
+  frozenDeltaMinor: number;
+  /** Absolute amount the entry is about (always positive). */
+  amountMinor: number;
+  availableAfterMinor: number;
+  frozenAfterMinor: number;
+  paymentId?: string;
+  refundId?: string;
+  createdAt: string;
+}
+
+/** A wallet change: the wallet as it must be afterwards, and the ledger line that explains it. */
+export interface WalletChange {
+  wallet: Wallet;
+  /** The version the wallet had when read; the write is conditional on it (0 = the wallet does not exist yet). */
+  expectedVersion: number;
+  entry: LedgerEntry;
+}
+
+/** An empty wallet, as an unknown account reads. */
+export function emptyWallet(merchantId: string, accountId: string, currency: string): Wallet {
+  return { merchantId, accountId, currency, availableMinor: 0, frozenMinor: 0, version: 0 };
+}
+
+interface Movement {
+  type: LedgerType;
+  amountMinor: number;
+  availableDeltaMinor: number;
+  frozenDeltaMinor: number;
+  paymentId?: string;
+  refundId?: string;
+}
+
+/** Pure: applies a movement to a wallet, refusing any that would make a balance negative. */
+export function applyMovement(wallet: Wallet, movement: Movement, ledgerId: string, at: string): WalletChange {
+  if (!(movement.amountMinor > 0)) throw new RangeError('a wallet movement must be positive');
+  const available = addMinor(wallet.availableMinor, movement.availableDeltaMinor);
+  const frozen = addMinor(wallet.frozenMinor, movement.frozenDeltaMinor);
+  if (available < 0 || frozen < 0) throw new InsufficientBalance(wallet, movement.amountMinor);
+  const version = wallet.version + 1;
+  const next: Wallet = { ...wallet, availableMinor: available, frozenMinor: frozen, version, updatedAt: at };
+  const entry: LedgerEntry = {
+    id: ledgerId,
+    merchantId: wallet.merchantId,
+    accountId: wallet.accountId,
+    currency: wallet.currency,
+    seq: version,
+    type: movement.type,
+    availableDeltaMinor: movement.availableDeltaMinor,
+    frozenDeltaMinor: movement.frozenDeltaMinor,
+    amountMinor: movement.amountMinor,
+    availableAfterMinor: available,
+    frozenAfterMinor: frozen,
+    createdAt: at,
+    ...(movement.paymentId ? { paymentId: movement.paymentId } : {}),
+    ...(movement.refundId ? { refundId: movement.refundId } : {}),
+  };
+  return { wallet: next, expectedVersion: wallet.version, entry };
+}
+
+/** Pure: a recharge credits `available`. */
+export function credit(wallet: Wallet, amountMinor: number, paymentId: string, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    { type: 'RECHARGE', amountMinor, availableDeltaMinor: amountMinor, frozenDeltaMinor: 0, paymentId },
+    ledgerId,
+    at,
+  );
+}
+
+/** Raised by a movement the wallet cannot cover; the caller maps it to its contract code (402 or 409). */
+export class InsufficientBalance extends Error {
+  constructor(
+    readonly wallet: Wallet,
+    readonly amountMinor: number,
+  ) {
+    super(`wallet ${wallet.accountId} cannot cover ${amountMinor}`);
+    this.name = 'InsufficientBalance';
+  }
+}

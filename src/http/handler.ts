@@ -1,0 +1,75 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type Container, getContainer } from '#adapters/container.ts';
+import { authenticate } from '#app/authenticate.ts';
+import type { Merchant } from '#domain/merchant.ts';
+import { AppError } from '#shared/errors.ts';
+import { logger, metrics, tracer } from '#shared/observability.ts';
+import { type HttpRequest, toHttpRequest } from './request.ts';
+import { errorResponse } from './respond.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type Handler<M> = (
+  request: HttpRequest,
+  context: { container: Container; merchant: M },
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Wraps a route handler with everything every route needs, once: Powertools logger/metrics/tracer, the 64 KiB body
+ * limit, merchant authentication (unless `auth: false`), and the single error mapping. Handlers stay thin.
+ */
+export function httpHandler(options: { auth: true }, handler: Handler<Merchant>): middy.MiddyfiedHandler;
+export function httpHandler(options: { auth: false }, handler: Handler<undefined>): middy.MiddyfiedHandler;
+export function httpHandler(options: { auth: boolean }, handler: Handler<Merchant> | Handler<undefined>) {
+  const base = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const request = toHttpRequest(event);
+    logger.appendKeys({ request_id: request.requestId });
+    const started = performance.now();
+    let response: APIGatewayProxyStructuredResultV2;
+    let merchantId: string | undefined;
+    try {
+      if (request.rawBody.length > MAX_BODY_BYTES) {
+        throw new AppError('BODY_TOO_LARGE', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      }
+      const container = getContainer();
+      if (options.auth) {
+        const merchant = await authenticate(container, request);
+        merchantId = merchant.id;
+        logger.appendKeys({ merchant_id: merchant.id });
+        response = await (handler as Handler<Merchant>)(request, { container, merchant });
+      } else {
+        response = await (handler as Handler<undefined>)(request, { container, merchant: undefined });
+      }
+    } catch (error) {
+      if (!(error instanceof AppError)) logger.error('unhandled error', error as Error);
+      response = errorResponse(error, request.requestId);
+    }
+    response.headers = { ...response.headers, 'x-request-id': request.requestId };
+    logger.info('request', {
+      method: request.method,
+      path: event.rawPath,
+      status: response.statusCode,
+      latency_ms: Math.round(performance.now() - started),
+      ...(merchantId ? { merchant_id: merchantId } : {}),
+    });
+    return response;
+  };
+  return middy(base)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(captureLambdaHandler(tracer));
+}
+
+/** Parses a JSON request body; malformed JSON is `400 INVALID_JSON`, never a 500. */
+export function parseJsonBody(request: HttpRequest): unknown {
+  if (!request.body) throw new AppError('INVALID_JSON', 400, 'a JSON request body is required');
+  try {
+    return JSON.parse(request.body);
+  } catch {
+    throw new AppError('INVALID_JSON', 400, 'request body is not valid JSON');
+  }
+}

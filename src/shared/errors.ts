@@ -1,0 +1,65 @@
+/**
+ * The one error hierarchy of the gateway. Every error a client can see is an {@link AppError}; the HTTP layer maps
+ * it to the contract's envelope in ONE place (`src/http/respond.ts`). Anything else is an internal error (500) whose
+ * details never leave the process.
+ */
+export class AppError extends Error {
+  /**
+   * @param code stable UPPER_SNAKE code from the contract
+   * @param httpStatus status the HTTP layer answers with
+   * @param message human text; may change
+   * @param details machine-readable extras for the client (never secrets)
+   */
+  constructor(
+    readonly code: string,
+    readonly httpStatus: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the request is malformed or breaks a validation rule. */
+export class ValidationError extends AppError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, 400, message, details);
+  }
+}
+
+/** 401: the caller could not be authenticated. */
+export class AuthError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 401, message);
+  }
+}
+
+/** 403: authenticated, but not allowed. */
+export class ForbiddenError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 403, message);
+  }
+}
+
+/** 404: the resource does not exist, or belongs to another merchant (never 403). */
+export class NotFoundError extends AppError {
+  constructor(message = 'resource not found') {
+    super('NOT_FOUND', 404, message);
+  }
+}
+
+/** 409: the request conflicts with the resource's current state or an earlier request. */
+export class ConflictError extends AppError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, 409, message, details);
+  }
+}
+
+/** 503: a dependency (e.g. every payment channel) is unavailable; retryable. */
+export class UnavailableError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 503, message);
+  }
+}
