@@ -1,0 +1,12 @@
+import { inject } from 'vitest';
+import { configureLocalEnvironment } from '../../local/stack.ts';
+import { TEST_SECRETS, TEST_TABLE } from './constants.ts';
+
+// Every test file talks to the run's DynamoDB Local; a file that serves HTTP sets PUBLIC_BASE_URL when it listens.
+configureLocalEnvironment({
+  dynamoEndpoint: inject('dynamoEndpoint'),
+  publicBaseUrl: 'http://127.0.0.1:1',
+  secrets: TEST_SECRETS,
+  tableName: TEST_TABLE,
+});
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
