@@ -1,5 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -60,9 +59,19 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
   };
   return middy(base)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(publishMetricsIfAny)
     .use(captureLambdaHandler(tracer));
 }
+
+/**
+ * Publishes the request's alarm metrics (EMF) when there are any. Powertools' `logMetrics` would log a warning on
+ * every request that emitted none, which is most of them.
+ */
+const publishMetricsIfAny: middy.MiddlewareObj = {
+  after: () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+};
 
 /** Parses a JSON request body; malformed JSON is `400 INVALID_JSON`, never a 500. */
 export function parseJsonBody(request: HttpRequest): unknown {

@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setMerchantStatus } from '#app/merchant-admin.ts';
+import { signMerchantRequest } from '#domain/signing.ts';
+import { MerchantClient } from '../../local/merchant-client.ts';
+import { startHttpStack } from '../support/http-stack.ts';
+import { postSandboxCallback, successCallback } from '../support/sandbox.ts';
+
+type Json = Record<string, unknown>;
+type ErrorBody = { error: { code: string; message: string; request_id: string } };
+
+let stack: Awaited<ReturnType<typeof startHttpStack>>;
+let client: MerchantClient;
+let merchantId: string;
+let secret: string;
+
+beforeAll(async () => {
+  stack = await startHttpStack();
+  ({ client, merchantId, secret } = await stack.newClient());
+});
+afterAll(() => stack.stop());
+
+const orderNo = () => `BAD${Math.random().toString(36).slice(2, 12)}`;
+const validBody = (order_no = orderNo()) => ({
+  order_no,
+  amount: '10.00',
+  subject: 'top-up',
+  channel: 'SANDBOX',
+  account_id: 'user-bad',
+});
+
+/** Asserts the order was not created: the bad request changed nothing. */
+async function expectNoPayment(order: string) {
+  const lookup = await client.request<ErrorBody>('GET', `/v1/payments?order_no=${order}`);
+  expect(lookup.status).toBe(404);
+}
+
+describe('bad payment requests get the contract code and change nothing', () => {
+  const cases: [string, (order: string) => Json | string, number, string][] = [
+    ['malformed JSON', () => '{"order_no": ', 400, 'INVALID_JSON'],
+    ['a JSON number amount', (o) => ({ ...validBody(o), amount: 10 }), 400, 'AMOUNT_INVALID'],
+    ['too many decimals', (o) => ({ ...validBody(o), amount: '10.001' }), 400, 'AMOUNT_INVALID'],
+    ['a negative amount', (o) => ({ ...validBody(o), amount: '-10.00' }), 400, 'AMOUNT_INVALID'],
+    ['a zero amount', (o) => ({ ...validBody(o), amount: '0.00' }), 400, 'AMOUNT_INVALID'],
+    ['an exponent amount', (o) => ({ ...validBody(o), amount: '1e3' }), 400, 'AMOUNT_INVALID'],
+    ['an amount above the limit', (o) => ({ ...validBody(o), amount: '50000.01' }), 400, 'AMOUNT_INVALID'],
+    ['an unknown field', (o) => ({ ...validBody(o), amout: '10.00' }), 400, 'VALIDATION_FAILED'],
+    ['an unsupported currency', (o) => ({ ...validBody(o), currency: 'XYZ' }), 400, 'CURRENCY_UNSUPPORTED'],
+    ['a non-https notify_url', (o) => ({ ...validBody(o), notify_url: 'http://merchant.example/n' }), 400, 'VALIDATION_FAILED'],
+    ['an array body', () => '[1,2,3]', 400, 'VALIDATION_FAILED'],
+    ['a disabled channel', (o) => ({ ...validBody(o), channel: 'ALIPAY' }), 400, 'CHANNEL_NOT_SUPPORTED'],
+  ];
+  it.each(cases)('rejects %s', async (_name, makeBody, status, code) => {
+    const order = orderNo();
+    const body = makeBody(order);
+    const answer = await client.request<ErrorBody>(
+      'POST',
+      '/v1/payments',
+      undefined,
+      typeof body === 'string' ? { rawBody: body } : { rawBody: JSON.stringify(body) },
+    );
+    expect(answer.status).toBe(status);
+    expect(answer.body.error.code).toBe(code);
+    expect(answer.body.error.request_id).toBe(answer.headers.get('x-request-id'));
+    await expectNoPayment(order);
+  });
+
+  it('rejects a body over 64 KiB with 413 BODY_TOO_LARGE', async () => {
+    const order = orderNo();
+    const answer = await client.request<ErrorBody>('POST', '/v1/payments', {
+      ...validBody(order),
+      description: 'x'.repeat(70 * 1024),
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.code).toBe('BODY_TOO_LARGE');
+    await expectNoPayment(order);
+  });
+});
+
+describe('merchant authentication', () => {
+  async function rawRequest(headers: Record<string, string>, body: string) {
+    const response = await fetch(`${stack.apiBase}/v1/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as ErrorBody };
+  }
+
+  function signedHeaders(body: string, overrides: { timestamp?: number; nonce?: string; secret?: string } = {}) {
+    const timestamp = String(overrides.timestamp ?? Math.floor(Date.now() / 1000));
+    const nonce = overrides.nonce ?? `nonce-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+    const signature = signMerchantRequest(overrides.secret ?? secret, {
+      method: 'POST',
+      pathAndQuery: '/v1/payments',
+      timestamp,
+      nonce,
+      body,
+    });
+    return { 'x-merchant-id': merchantId, 'x-timestamp': timestamp, 'x-nonce': nonce, 'x-signature': signature };
+  }
+
+  it('rejects missing headers with AUTH_MISSING', async () => {
+    const answer = await rawRequest({}, JSON.stringify(validBody()));
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe('AUTH_MISSING');
+  });
+
+  it('rejects a too-short nonce with AUTH_MISSING', async () => {
+    const body = JSON.stringify(validBody());
+    const answer = await rawRequest(signedHeaders(body, { nonce: 'short' }), body);
+    expect(answer.body.error.code).toBe('AUTH_MISSING');
+  });
+
+  it('rejects a signature made with the wrong secret with AUTH_INVALID_SIGNATURE', async () => {
+    const body = validBody();
+    const answer = await rawRequest(signedHeaders(JSON.stringify(body), { secret: 'sk_wrong' }), JSON.stringify(body));
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe('AUTH_INVALID_SIGNATURE');
+    await expectNoPayment(body.order_no);
+  });
+
+  it('rejects a body changed after signing with AUTH_INVALID_SIGNATURE', async () => {
+    const body = validBody();
+    const headers = signedHeaders(JSON.stringify(body));
+    const answer = await rawRequest(headers, JSON.stringify({ ...body, amount: '9999.00' }));
+    expect(answer.body.error.code).toBe('AUTH_INVALID_SIGNATURE');
+    await expectNoPayment(body.order_no);
+  });
+
+  it('rejects a timestamp more than 300 s old with AUTH_TIMESTAMP_SKEW', async () => {
+    const body = validBody();
+    const raw = JSON.stringify(body);
+    const answer = await rawRequest(signedHeaders(raw, { timestamp: Math.floor(Date.now() / 1000) - 301 }), raw);
+    expect(answer.body.error.code).toBe('AUTH_TIMESTAMP_SKEW');
+    await expectNoPayment(body.order_no);
+  });
+
+  it('rejects a replayed nonce with AUTH_NONCE_REPLAYED', async () => {
+    const body = validBody();
+    const raw = JSON.stringify(body);
+    const headers = signedHeaders(raw);
+    expect((await rawRequest(headers, raw)).status).toBe(201);
+    const replay = await rawRequest(headers, raw);
+    expect(replay.status).toBe(401);
+    expect(replay.body.error.code).toBe('AUTH_NONCE_REPLAYED');
+  });
+
+  it('rejects an unknown merchant with AUTH_UNKNOWN_MERCHANT', async () => {
+    const stranger = new MerchantClient({ apiBase: stack.apiBase, merchantId: 'mch_nobody', merchantSecret: 'x' });
+    const answer = await stranger.request<ErrorBody>('GET', '/v1/accounts/a/balance');
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe('AUTH_UNKNOWN_MERCHANT');
+  });
+
+  it('rejects a disabled merchant with 403 MERCHANT_DISABLED', async () => {
+    const other = await stack.newClient();
+    await setMerchantStatus(stack.container, other.merchantId, 'DISABLED');
+    const answer = await other.client.request<ErrorBody>('GET', '/v1/accounts/a/balance');
+    expect(answer.status).toBe(403);
+    expect(answer.body.error.code).toBe('MERCHANT_DISABLED');
+  });
+});
+
+describe('routing errors', () => {
+  it('answers an unknown route with 404 NOT_FOUND', async () => {
+    const answer = await client.request<ErrorBody>('GET', '/v1/nothing-here');
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('answers a wrong method with 405 METHOD_NOT_ALLOWED', async () => {
+    const answer = await client.request<ErrorBody>('DELETE', '/v1/payments');
+    expect(answer.status).toBe(405);
+    expect(answer.body.error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('validates query parameters of the ledger', async () => {
+    const answer = await client.request<ErrorBody>('GET', '/v1/accounts/u1/ledger?limit=1000');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    const cursor = await client.request<ErrorBody>('GET', '/v1/accounts/u1/ledger?cursor=abc');
+    expect(cursor.body.error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('sandbox callbacks that must change nothing', () => {
+  async function pendingRecharge() {
+    const accountId = `user-${Math.random().toString(36).slice(2, 10)}`;
+    const created = await client.request<Json>('POST', '/v1/payments', { ...validBody(), account_id: accountId });
+    return { payment: created.body as { id: string; amount: string; currency: string }, accountId };
+  }
+
+  async function expectUntouched(paymentId: string, accountId: string) {
+    const payment = await client.request<Json>('GET', `/v1/payments/${paymentId}`);
+    expect(payment.body.status).toBe('PENDING');
+    const balance = await client.request<Json>('GET', `/v1/accounts/${accountId}/balance`);
+    expect(balance.body.available).toBe('0.00');
+  }
+
+  it('rejects a forged signature with 401', async () => {
+    const { payment, accountId } = await pendingRecharge();
+    const answer = await postSandboxCallback(stack.apiBase, successCallback(payment), 'ab'.repeat(32));
+    expect(answer.status).toBe(401);
+    expect((answer.body as ErrorBody).error.code).toBe('CALLBACK_SIGNATURE_INVALID');
+    await expectUntouched(payment.id, accountId);
+  });
+
+  it('rejects a callback whose amount disagrees with the payment', async () => {
+    const { payment, accountId } = await pendingRecharge();
+    const answer = await postSandboxCallback(stack.apiBase, { ...successCallback(payment), amount: '10000.00' });
+    expect(answer.status).toBe(400);
+    expect((answer.body as ErrorBody).error.code).toBe('AMOUNT_MISMATCH');
+    await expectUntouched(payment.id, accountId);
+  });
+
+  it('rejects a callback whose currency disagrees with the payment', async () => {
+    const { payment, accountId } = await pendingRecharge();
+    const answer = await postSandboxCallback(stack.apiBase, { ...successCallback(payment), currency: 'USD' });
+    expect((answer.body as ErrorBody).error.code).toBe('AMOUNT_MISMATCH');
+    await expectUntouched(payment.id, accountId);
+  });
+
+  it('answers 404 for a callback about an unknown payment', async () => {
+    const answer = await postSandboxCallback(stack.apiBase, successCallback({ id: 'pay_unknown', amount: '1.00', currency: 'CNY' }));
+    expect(answer.status).toBe(404);
+  });
+
+  it('rejects a malformed callback body with 400', async () => {
+    const answer = await postSandboxCallback(stack.apiBase, '{"payment_id": 1');
+    expect(answer.status).toBe(400);
+  });
+});
