@@ -50,6 +50,9 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Never leave an orphaned JVM behind, however this process ends.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -75,6 +78,7 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
   return {
     endpoint,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);

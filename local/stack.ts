@@ -51,6 +51,8 @@ export function configureLocalEnvironment(options: {
     POWERTOOLS_METRICS_NAMESPACE: 'PayGateway',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Node 20 here, nodejs22.x on Lambda: the SDK's Node-version notice is known and only noise locally.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant } from '#app/merchant-admin.ts';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping the local stack…`);
     await stack.stop();
+    rmSync(join(localDir, 'stack.json'), { force: true });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -44,6 +45,11 @@ async function main(): Promise<void> {
     sandbox_secret: secrets.sandboxSecret,
   };
   writeFileSync(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  // Where the CLI (npm run merchant) finds this running stack.
+  writeFileSync(
+    join(localDir, 'stack.json'),
+    `${JSON.stringify({ api_base: stack.apiBase, dynamodb_endpoint: stack.dynamo.endpoint }, null, 2)}\n`,
+  );
 
   console.log(`
 Payment gateway running on ${stack.apiBase}   (DynamoDB Local at ${stack.dynamo.endpoint})

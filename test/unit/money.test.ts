@@ -62,10 +62,14 @@ describe('parseAmount', () => {
     expectCode(() => parseAmount('1.00', 'cny'), ValidationError, 'CURRENCY_UNSUPPORTED');
   });
 
-  it('does not treat inherited object keys as currencies', () => {
-    expectCode(() => exponentOf('toString'), ValidationError, 'CURRENCY_UNSUPPORTED');
-    expectCode(() => parseAmount('1', '__proto__'), ValidationError, 'CURRENCY_UNSUPPORTED');
-  });
+  it.each(['toString', 'constructor', '__proto__'])(
+    'rejects the inherited object key %j as a currency with CURRENCY_UNSUPPORTED',
+    (currency) => {
+      expectCode(() => exponentOf(currency), ValidationError, 'CURRENCY_UNSUPPORTED');
+      expectCode(() => parseAmount('1', currency), ValidationError, 'CURRENCY_UNSUPPORTED');
+      expectCode(() => formatAmount(1, currency), ValidationError, 'CURRENCY_UNSUPPORTED');
+    },
+  );
 
   it('answers AMOUNT_INVALID as a 400 with the offending string in the details', () => {
     const error = expectCode(() => parseAmount('1e3', 'CNY'), ValidationError, 'AMOUNT_INVALID');

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createContainer } from '#adapters/container.ts';
+import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
+import { newId } from '#shared/ids.ts';
+import { configureLocalEnvironment, loadLocalSecrets } from '../local/stack.ts';
+
+const USAGE = `Usage: npm run merchant -- <command> [options]
+  create --name NAME [--id ID] [--notify-url URL]   create a merchant; prints its secret ONCE
+  rotate --id ID [--grace-seconds N]                 new secret; the old one works for N s more (default 86400)
+  disable --id ID | enable --id ID                   block or unblock a merchant
+  show --id ID                                        show a merchant (never its secret)
+Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS
+environment (TABLE_NAME, MERCHANT_KEY_ID for KMS, AWS credentials/region as usual).`;
+
+/** Points the CLI at the local stack started by `npm start`, unless the AWS environment is configured. */
+function configure(): void {
+  if (process.env.TABLE_NAME) {
+    process.env.PUBLIC_BASE_URL ??= 'https://unused.invalid';
+    process.env.SANDBOX_SECRET_ARN ??= 'unused';
+    return;
+  }
+  const localDir = resolve(import.meta.dirname, '..', '.local');
+  const stackFile = join(localDir, 'stack.json');
+  if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
+  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as { api_base: string; dynamodb_endpoint: string };
+  configureLocalEnvironment({
+    dynamoEndpoint: stack.dynamodb_endpoint,
+    publicBaseUrl: stack.api_base,
+    secrets: loadLocalSecrets(localDir),
+  });
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      id: { type: 'string' },
+      'notify-url': { type: 'string' },
+      'grace-seconds': { type: 'string' },
+    },
+  });
+  const command = positionals[0];
+  if (!command || !['create', 'rotate', 'disable', 'enable', 'show'].includes(command)) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  if (command !== 'create' && !values.id) throw new Error(`${command} needs --id`);
+  configure();
+  const container = createContainer();
+  const id = values.id ?? newId('mch');
+  switch (command) {
+    case 'create': {
+      if (!values.name) throw new Error('create needs --name');
+      const { merchant, secret } = await createMerchant(container, {
+        id,
+        name: values.name,
+        notifyUrl: values['notify-url'],
+      });
+      console.log(JSON.stringify({ merchant_id: merchant.id, merchant_secret: secret }, null, 2));
+      console.error('Store this secret now: it is kept only encrypted and cannot be shown again.');
+      break;
+    }
+    case 'rotate': {
+      const grace = values['grace-seconds'] === undefined ? 86_400 : Number(values['grace-seconds']);
+      if (!Number.isInteger(grace) || grace < 0) throw new Error('--grace-seconds must be a non-negative integer');
+      const { merchant, secret } = await rotateMerchantSecret(container, id, grace);
+      console.log(
+        JSON.stringify(
+          { merchant_id: merchant.id, merchant_secret: secret, previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null },
+          null,
+          2,
+        ),
+      );
+      break;
+    }
+    case 'disable':
+    case 'enable': {
+      const merchant = await setMerchantStatus(container, id, command === 'disable' ? 'DISABLED' : 'ACTIVE');
+      console.log(JSON.stringify({ merchant_id: merchant.id, status: merchant.status }));
+      break;
+    }
+    case 'show': {
+      const merchant = await container.merchants.get(id);
+      if (!merchant) throw new Error(`merchant ${id} not found`);
+      const { secretCiphertext: _s, previousSecretCiphertext: _p, ...visible } = merchant;
+      console.log(JSON.stringify(visible, null, 2));
+      break;
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
