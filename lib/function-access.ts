@@ -1,6 +1,6 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { FunctionSpec } from '#routes';
-import type { GatewayData } from './data-stack.ts';
+import type { GatewayData } from './gateway-data.ts';
 
 /** The environment a function gets from its declared access: it names a key or secret only if the function may use it. */
 export function accessEnvironment(

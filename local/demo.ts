@@ -40,7 +40,9 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: 'outcome=pay',
   });
-  console.log(`   cashier answered ${paid.status}; the sandbox channel sent its signed callback to /v1/callbacks/sandbox`);
+  console.log(
+    `   cashier answered ${paid.status}; the sandbox channel sent its signed callback to /v1/callbacks/sandbox`,
+  );
 
   const payment = await client.request('GET', `/v1/payments?order_no=${orderNo}`);
   step(`3. GET /v1/payments?order_no=${orderNo}`, payment.status, payment.body);

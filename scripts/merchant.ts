@@ -69,7 +69,11 @@ async function main(): Promise<void> {
       const { merchant, secret } = await rotateMerchantSecret(container, id, grace);
       console.log(
         JSON.stringify(
-          { merchant_id: merchant.id, merchant_secret: secret, previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null },
+          {
+            merchant_id: merchant.id,
+            merchant_secret: secret,
+            previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null,
+          },
           null,
           2,
         ),

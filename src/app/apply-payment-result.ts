@@ -1,12 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlarmMetrics, PaymentRepository, WalletRepository } from '#app/ports.ts';
-import { StaleStateError } from '#app/ports.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import { AmountMismatchError, type ChannelPaymentResult, decideResult, type Payment } from '#domain/payment.ts';
 import { paymentResource } from '#domain/resources.ts';
 import { credit, type WalletChange } from '#domain/wallet.ts';
-import { ConflictError, NotFoundError } from '#shared/errors.ts';
+import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { untilNotStale } from './stale-retry.ts';
 
 export interface ApplyResultDeps {
   payments: PaymentRepository;
@@ -22,8 +21,6 @@ export interface ApplyResultOutcome {
   applied: boolean;
 }
 
-const MAX_ATTEMPTS = 8;
-
 /**
  * Applies a verified channel result exactly once.
  *
@@ -33,77 +30,66 @@ const MAX_ATTEMPTS = 8;
  * 2. Decide: succeed (possibly late), fail, or duplicate (acknowledge, change nothing).
  * 3. In ONE transaction: payment transition (conditional on its version), wallet credit + ledger entry for a
  *    recharge (conditional on the wallet version), outbox event.
- * 4. A lost race re-reads and decides again, so N concurrent identical callbacks credit once.
+ * 4. A lost race re-reads and decides again ({@link untilNotStale}), so N concurrent identical callbacks credit once.
  */
-export async function applyPaymentResult(
-  deps: ApplyResultDeps,
-  result: ChannelPaymentResult,
-): Promise<ApplyResultOutcome> {
-  for (let attempt = 1; ; attempt++) {
-    const payment = await deps.payments.get(result.paymentId);
-    if (!payment) throw new NotFoundError(`payment ${result.paymentId} not found`);
-    const now = deps.clock();
-    let decision: ReturnType<typeof decideResult>;
-    try {
-      decision = decideResult(payment, result, now);
-    } catch (error) {
-      if (error instanceof AmountMismatchError) deps.alarms.count('CallbackAmountMismatch');
-      throw error;
-    }
-    if (decision.kind === 'duplicate') return { payment, applied: false };
+export function applyPaymentResult(deps: ApplyResultDeps, result: ChannelPaymentResult): Promise<ApplyResultOutcome> {
+  return untilNotStale(() => applyOnce(deps, result));
+}
 
-    const at = now.toISOString();
-    const next: Payment =
-      decision.kind === 'succeed'
-        ? {
-            ...payment,
-            status: 'SUCCEEDED',
-            late: decision.late,
-            paidAt: result.paidAt ?? at,
-            channelTradeNo: result.channelTradeNo,
-            updatedAt: at,
-            version: payment.version + 1,
-          }
-        : {
-            ...payment,
-            status: 'FAILED',
-            channelTradeNo: result.channelTradeNo,
-            updatedAt: at,
-            version: payment.version + 1,
-          };
-
-    const walletChanges: WalletChange[] = [];
-    if (decision.kind === 'succeed' && payment.accountId) {
-      const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
-      walletChanges.push(credit(wallet, payment.amountMinor, payment.id, deps.newId('led'), at));
-    }
-    const event: OutboxEvent = {
-      id: deps.newId('evt'),
-      type: decision.kind === 'succeed' ? 'payment.succeeded' : 'payment.failed',
-      merchantId: payment.merchantId,
-      paymentId: payment.id,
-      notifyUrl: payment.notifyUrl,
-      createdAt: at,
-      data: paymentResource(next, now),
-    };
-
-    try {
-      await deps.payments.commitTransition({
-        payment: next,
-        expectedVersion: payment.version,
-        walletChanges,
-        events: [event],
-      });
-    } catch (error) {
-      if (!(error instanceof StaleStateError)) throw error;
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new ConflictError('REQUEST_IN_PROGRESS', 'the payment is being updated concurrently; retry');
-      }
-      // The payment or the wallet moved under us: back off a little (the wallet may be busy) and decide again.
-      await sleep(Math.floor(Math.random() * 10 * attempt));
-      continue;
-    }
-    if (decision.kind === 'succeed' && decision.late) deps.alarms.count('LatePaymentSuccess');
-    return { payment: next, applied: true };
+async function applyOnce(deps: ApplyResultDeps, result: ChannelPaymentResult): Promise<ApplyResultOutcome> {
+  const payment = await deps.payments.get(result.paymentId);
+  if (!payment) throw new NotFoundError(`payment ${result.paymentId} not found`);
+  const now = deps.clock();
+  let decision: ReturnType<typeof decideResult>;
+  try {
+    decision = decideResult(payment, result, now);
+  } catch (error) {
+    if (error instanceof AmountMismatchError) deps.alarms.count('CallbackAmountMismatch');
+    throw error;
   }
+  if (decision.kind === 'duplicate') return { payment, applied: false };
+
+  const at = now.toISOString();
+  const next: Payment =
+    decision.kind === 'succeed'
+      ? {
+          ...payment,
+          status: 'SUCCEEDED',
+          late: decision.late,
+          paidAt: result.paidAt ?? at,
+          channelTradeNo: result.channelTradeNo,
+          updatedAt: at,
+          version: payment.version + 1,
+        }
+      : {
+          ...payment,
+          status: 'FAILED',
+          channelTradeNo: result.channelTradeNo,
+          updatedAt: at,
+          version: payment.version + 1,
+        };
+
+  const walletChanges: WalletChange[] = [];
+  if (decision.kind === 'succeed' && payment.accountId) {
+    const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
+    walletChanges.push(credit(wallet, payment.amountMinor, payment.id, deps.newId('led'), at));
+  }
+  const event: OutboxEvent = {
+    id: deps.newId('evt'),
+    type: decision.kind === 'succeed' ? 'payment.succeeded' : 'payment.failed',
+    merchantId: payment.merchantId,
+    paymentId: payment.id,
+    notifyUrl: payment.notifyUrl,
+    createdAt: at,
+    data: paymentResource(next, now),
+  };
+  // Throws StaleStateError when the payment or the wallet moved since we read them: untilNotStale decides again.
+  await deps.payments.commitTransition({
+    payment: next,
+    expectedVersion: payment.version,
+    walletChanges,
+    events: [event],
+  });
+  if (decision.kind === 'succeed' && decision.late) deps.alarms.count('LatePaymentSuccess');
+  return { payment: next, applied: true };
 }

@@ -1,5 +1,4 @@
 import type { IdempotencyRepository, PaymentRepository } from '#app/ports.ts';
-import { StaleStateError } from '#app/ports.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Payment } from '#domain/payment.ts';
 import { paymentResource } from '#domain/resources.ts';
@@ -7,6 +6,7 @@ import { ConflictError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { getPayment } from './payment-queries.ts';
 import { requestHash } from './request-hash.ts';
+import { untilNotStale } from './stale-retry.ts';
 
 export interface ClosePaymentDeps {
   payments: PaymentRepository;
@@ -30,7 +30,7 @@ export async function closePayment(
   idempotencyKey?: string,
 ): Promise<{ payment: Payment; replayed: boolean }> {
   const hash = requestHash({ operation: 'payment.close', paymentId });
-  for (;;) {
+  return untilNotStale(async () => {
     const payment = await getPayment(deps, merchant, paymentId);
     if (idempotencyKey) {
       const earlier = await deps.idempotency.find(merchant.id, idempotencyKey);
@@ -43,30 +43,26 @@ export async function closePayment(
     assertClosable(payment, now);
     const at = now.toISOString();
     const closed: Payment = { ...payment, status: 'CLOSED', updatedAt: at, version: payment.version + 1 };
-    try {
-      await deps.payments.commitTransition({
-        payment: closed,
-        expectedVersion: payment.version,
-        walletChanges: [],
-        events: [
-          {
-            id: deps.newId('evt'),
-            type: 'payment.closed',
-            merchantId: payment.merchantId,
-            paymentId: payment.id,
-            notifyUrl: payment.notifyUrl,
-            createdAt: at,
-            data: paymentResource(closed, now),
-          },
-        ],
-        idempotency: idempotencyKey
-          ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-          : undefined,
-      });
-      return { payment: closed, replayed: false };
-    } catch (error) {
-      if (!(error instanceof StaleStateError)) throw error;
-      // Someone else moved the payment (or claimed the key): re-read and answer from the new state.
-    }
-  }
+    // A racing writer (a success callback, another close) makes this stale: re-read and answer from the new state.
+    await deps.payments.commitTransition({
+      payment: closed,
+      expectedVersion: payment.version,
+      walletChanges: [],
+      events: [
+        {
+          id: deps.newId('evt'),
+          type: 'payment.closed',
+          merchantId: payment.merchantId,
+          paymentId: payment.id,
+          notifyUrl: payment.notifyUrl,
+          createdAt: at,
+          data: paymentResource(closed, now),
+        },
+      ],
+      idempotency: idempotencyKey
+        ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+        : undefined,
+    });
+    return { payment: closed, replayed: false };
+  });
 }

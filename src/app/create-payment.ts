@@ -3,7 +3,7 @@ import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/m
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { ConflictError, ValidationError } from '#shared/errors.ts';
-import type { CreatePaymentBody } from './payment-schemas.ts';
+import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { pickChannel } from './routing.ts';
 
@@ -39,7 +39,7 @@ export async function createPayment(
 ): Promise<CreatePaymentResult> {
   assertWithinLimits(merchant, body);
   const channel = pickChannel(deps.channels, body);
-  const hash = requestHash({ operation: 'payment.create', ...body, channel: channel.code });
+  const hash = requestHash(paymentParameters(body, channel.code));
 
   const earlier = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
   if (earlier) return earlier;

@@ -25,10 +25,11 @@ export function callbackUrlSchema(allowLoopbackHttp: boolean) {
  */
 export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
   const url = callbackUrlSchema(options.allowLoopbackHttp);
-  return z
+  const body = z
     .strictObject({
       order_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]'),
-      amount: z.unknown(),
+      // Optional here only so that a missing amount reaches parseAmount and gets AMOUNT_INVALID like an empty one.
+      amount: z.unknown().optional(),
       currency: currencySchema.default('CNY'),
       subject: z.string().min(1).max(128),
       description: z.string().max(512).nullish(),
@@ -58,6 +59,36 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
         return z.NEVER;
       }
     });
+  // `null` means "not given" for every optional field (the contract's example sends `"payer_account_id": null`).
+  return z.preprocess(dropNullFields, body);
+}
+
+function dropNullFields(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== null));
 }
 
 export type CreatePaymentBody = z.output<ReturnType<typeof createPaymentSchema>>;
+
+/**
+ * The parameters that define a payment, normalised (amount in minor units, defaults applied), so `"100.0"` and
+ * `"100.00"`, or an omitted field and an explicit `null`, are the same request for idempotency.
+ */
+export function paymentParameters(body: CreatePaymentBody, channel: string) {
+  return {
+    operation: 'payment.create',
+    order_no: body.order_no,
+    amount_minor: body.amountMinor,
+    currency: body.currency,
+    subject: body.subject,
+    description: body.description,
+    channel,
+    method: body.method ?? 'QR',
+    account_id: body.account_id,
+    payer_account_id: body.payer_account_id,
+    notify_url: body.notify_url,
+    return_url: body.return_url,
+    expire_in_seconds: body.expire_in_seconds,
+    metadata: body.metadata,
+  };
+}

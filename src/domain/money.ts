@@ -28,7 +28,7 @@ export function isSupportedCurrency(currency: string): boolean {
 
 /** The currency's ISO 4217 exponent; throws `CURRENCY_UNSUPPORTED` for an unknown code. */
 export function exponentOf(currency: string): number {
-  const exponent = CURRENCY_EXPONENTS[currency];
+  const exponent = isSupportedCurrency(currency) ? CURRENCY_EXPONENTS[currency] : undefined;
   if (exponent === undefined) {
     throw new ValidationError('CURRENCY_UNSUPPORTED', `currency ${currency} is not supported`, { currency });
   }

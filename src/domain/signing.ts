@@ -10,9 +10,11 @@ export function hmacHex(secret: string, message: Uint8Array | string): string {
   return createHmac('sha256', secret).update(message).digest('hex');
 }
 
+const EVEN_LOWER_HEX = /^(?:[0-9a-f]{2})*$/;
+
 /** Constant-time comparison of two hex strings; false (not an exception) on any length or format mismatch. */
 export function hexEquals(expected: string, actual: string): boolean {
-  if (!/^[0-9a-f]*$/.test(actual) || expected.length !== actual.length) return false;
+  if (expected.length !== actual.length || !EVEN_LOWER_HEX.test(expected) || !EVEN_LOWER_HEX.test(actual)) return false;
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(actual, 'hex'));
 }
 

@@ -45,7 +45,12 @@ describe('bad payment requests get the contract code and change nothing', () => 
     ['an amount above the limit', (o) => ({ ...validBody(o), amount: '50000.01' }), 400, 'AMOUNT_INVALID'],
     ['an unknown field', (o) => ({ ...validBody(o), amout: '10.00' }), 400, 'VALIDATION_FAILED'],
     ['an unsupported currency', (o) => ({ ...validBody(o), currency: 'XYZ' }), 400, 'CURRENCY_UNSUPPORTED'],
-    ['a non-https notify_url', (o) => ({ ...validBody(o), notify_url: 'http://merchant.example/n' }), 400, 'VALIDATION_FAILED'],
+    [
+      'a non-https notify_url',
+      (o) => ({ ...validBody(o), notify_url: 'http://merchant.example/n' }),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['an array body', () => '[1,2,3]', 400, 'VALIDATION_FAILED'],
     ['a disabled channel', (o) => ({ ...validBody(o), channel: 'ALIPAY' }), 400, 'CHANNEL_NOT_SUPPORTED'],
   ];
@@ -221,7 +226,10 @@ describe('sandbox callbacks that must change nothing', () => {
   });
 
   it('answers 404 for a callback about an unknown payment', async () => {
-    const answer = await postSandboxCallback(stack.apiBase, successCallback({ id: 'pay_unknown', amount: '1.00', currency: 'CNY' }));
+    const answer = await postSandboxCallback(
+      stack.apiBase,
+      successCallback({ id: 'pay_unknown', amount: '1.00', currency: 'CNY' }),
+    );
     expect(answer.status).toBe(404);
   });
 

@@ -56,7 +56,12 @@ describe('recharge flow over HTTP', () => {
 
     const balance = await client.request<Json>('GET', `/v1/accounts/${accountId}/balance?currency=CNY`);
     expect(balance.status).toBe(200);
-    expect(balance.body).toMatchObject({ object: 'balance', account_id: accountId, available: '100.00', frozen: '0.00' });
+    expect(balance.body).toMatchObject({
+      object: 'balance',
+      account_id: accountId,
+      available: '100.00',
+      frozen: '0.00',
+    });
 
     const ledger = await client.request<{ data: Json[] }>('GET', `/v1/accounts/${accountId}/ledger?currency=CNY`);
     expect(ledger.body.data).toHaveLength(1);
@@ -70,7 +75,11 @@ describe('recharge flow over HTTP', () => {
 
   it('credits the wallet once when 50 identical callbacks arrive at the same time', async () => {
     const accountId = `user-${Math.random().toString(36).slice(2, 10)}`;
-    const created = await client.request<Json>('POST', '/v1/payments', paymentBody({ account_id: accountId, amount: '12.34' }));
+    const created = await client.request<Json>(
+      'POST',
+      '/v1/payments',
+      paymentBody({ account_id: accountId, amount: '12.34' }),
+    );
     const callback = successCallback(created.body as { id: string; amount: string; currency: string });
     const answers = await Promise.all(Array.from({ length: 50 }, () => postSandboxCallback(stack.apiBase, callback)));
     expect(answers.map((answer) => answer.status)).toEqual(Array(50).fill(200));
@@ -121,6 +130,14 @@ describe('recharge flow over HTTP', () => {
     expect(changed.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('treats the same parameters written differently as a replay, not a conflict', async () => {
+    const body = paymentBody({ amount: '100.00' });
+    const first = await client.request<Json>('POST', '/v1/payments', body);
+    const again = await client.request<Json>('POST', '/v1/payments', { ...body, amount: '100.0', description: null });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+  });
+
   it('honours Idempotency-Key across different order numbers', async () => {
     const key = `key-${Math.random().toString(36).slice(2)}`;
     const body = paymentBody();
@@ -137,7 +154,9 @@ describe('recharge flow over HTTP', () => {
 
   it('creates one payment when 20 identical creates race', async () => {
     const body = paymentBody();
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.request<Json>('POST', '/v1/payments', body)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => client.request<Json>('POST', '/v1/payments', body)),
+    );
     const ids = new Set(answers.map((answer) => answer.body.id));
     expect(ids.size).toBe(1);
     expect(answers.filter((answer) => answer.status === 201)).toHaveLength(1);
@@ -183,7 +202,11 @@ describe('recharge flow over HTTP', () => {
   it('pages through the ledger newest first with a cursor', async () => {
     const accountId = `user-${Math.random().toString(36).slice(2, 10)}`;
     for (const amount of ['1.00', '2.00', '3.00']) {
-      const created = await client.request<Json>('POST', '/v1/payments', paymentBody({ account_id: accountId, amount }));
+      const created = await client.request<Json>(
+        'POST',
+        '/v1/payments',
+        paymentBody({ account_id: accountId, amount }),
+      );
       await postSandboxCallback(stack.apiBase, successCallback(created.body as never));
     }
     const first = await client.request<Json & { data: Json[] }>('GET', `/v1/accounts/${accountId}/ledger?limit=2`);

@@ -4,6 +4,8 @@ import { startDynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { createGatewayTable } from '../../local/tables.ts';
 import { TEST_TABLE } from './constants.ts';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 /** Starts DynamoDB Local ONCE per test run and creates the table from the shared definition. */
 export default async function setup(project: TestProject) {
   const dynamo = await startDynamoDbLocal();

@@ -71,8 +71,15 @@ describe('createPaymentSchema', () => {
       return_url: null,
     });
     expect(body.amountMinor).toBe(10_000);
-    expect(body.payer_account_id).toBeNull();
-    expect(body.channel).toBeNull();
+    expect(body.payer_account_id).toBeUndefined();
+    expect(body.channel).toBeUndefined();
+  });
+
+  it('treats null for a defaulted field as omitted and applies the default', () => {
+    const body = parse({ ...VALID, currency: null, expire_in_seconds: null, metadata: null });
+    expect(body.currency).toBe('CNY');
+    expect(body.expire_in_seconds).toBe(1800);
+    expect(body.metadata).toEqual({});
   });
 
   it('rejects an unknown field with VALIDATION_FAILED', () => {
@@ -95,9 +102,9 @@ describe('createPaymentSchema', () => {
     expectRejected({ ...VALID, amount }, 'AMOUNT_INVALID');
   });
 
-  it('rejects a missing amount with VALIDATION_FAILED naming the field', () => {
+  it('rejects a missing amount with AMOUNT_INVALID naming the field', () => {
     const { amount: _amount, ...withoutAmount } = VALID;
-    const error = expectRejected(withoutAmount, 'VALIDATION_FAILED');
+    const error = expectRejected(withoutAmount, 'AMOUNT_INVALID');
     expect(error.message).toMatch(/^amount: /);
   });
 

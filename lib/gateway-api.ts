@@ -1,23 +1,21 @@
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { FUNCTIONS, type FunctionSpec } from '#routes';
-import type { GatewayData } from './data-stack.ts';
 import { accessEnvironment, grantAccess } from './function-access.ts';
+import type { GatewayData } from './gateway-data.ts';
 import { GatewayFunction } from './gateway-function.ts';
 
-/** The project root: `FunctionSpec.entry` paths are relative to it. */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Properties of the {@link GatewayApiStack}. */
-export interface GatewayApiStackProps extends StackProps {
-  /** The stateful resources, owned by the data stack. */
+/** Properties of {@link GatewayApi}. */
+export interface GatewayApiProps {
+  /** The stateful resources the functions are granted access to. */
   readonly data: GatewayData;
+  /** Absolute path of the project root: `FunctionSpec.entry` paths are relative to it. */
+  readonly projectRoot: string;
 }
 
 /** One JSON access-log line per request, with HTTP API context variables only. */
@@ -35,20 +33,21 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
- * The stateless half: the HTTP API and one {@link GatewayFunction} per `FUNCTIONS` entry, with that entry's routes and
- * exactly the grants its `access` declares.
+ * The stateless resources: the HTTP API and one {@link GatewayFunction} per `FUNCTIONS` entry, with that entry's
+ * routes and exactly the grants its `access` declares.
  */
-export class GatewayApiStack extends Stack {
+export class GatewayApi extends Construct {
   /** The HTTP API. */
   readonly httpApi: HttpApi;
+  /** The API's base URL, also every function's `PUBLIC_BASE_URL`. */
+  readonly url: string;
   /** The functions, by `FunctionSpec.id`. */
   readonly functions: ReadonlyMap<string, GatewayFunction>;
 
-  constructor(scope: Construct, id: string, props: GatewayApiStackProps) {
-    super(scope, id, props);
-    const { data } = props;
+  constructor(scope: Construct, id: string, props: GatewayApiProps) {
+    super(scope, id);
 
-    // The stage is created below with throttling and access logs; the API's implicit one has neither.
+    // The implicit default stage has neither throttling nor access logs, so the stage is declared explicitly.
     this.httpApi = new HttpApi(this, 'HttpApi', { apiName: 'pay-gateway', createDefaultStage: false });
     this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
@@ -56,41 +55,46 @@ export class GatewayApiStack extends Stack {
       throttle: { burstLimit: 200, rateLimit: 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(
-          new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+          new LogGroup(this, 'AccessLogs', {
+            retention: RetentionDays.ONE_MONTH,
+            removalPolicy: RemovalPolicy.DESTROY,
+          }),
         ),
         format: ACCESS_LOG_FORMAT,
       },
     });
 
-    // Built from the API id alone: the functions depend on the API resource, never on its routes, so the routes
-    // (which depend on the functions) close no cycle.
-    const publicBaseUrl = Fn.join('', ['https://', this.httpApi.apiId, '.execute-api.', Aws.REGION, '.', Aws.URL_SUFFIX]);
+    // Built from the API id alone, so the functions depend only on the API resource: the routes depend on the
+    // functions, and a reference to anything route- or stage-derived would close a cycle.
+    this.url = Fn.join('', ['https://', this.httpApi.apiId, '.execute-api.', Aws.REGION, '.', Aws.URL_SUFFIX]);
 
     const functions = new Map<string, GatewayFunction>();
     for (const spec of FUNCTIONS) {
       const fn = new GatewayFunction(this, spec.id, {
-        entry: join(PROJECT_ROOT, spec.entry),
-        projectRoot: PROJECT_ROOT,
-        environment: accessEnvironment(spec.access, data, publicBaseUrl),
+        entry: join(props.projectRoot, spec.entry),
+        projectRoot: props.projectRoot,
+        environment: accessEnvironment(spec.access, props.data, this.url),
       });
-      grantAccess(fn, spec.access, data);
+      grantAccess(fn, spec.access, props.data);
       this.addRoutes(spec, fn);
       functions.set(spec.id, fn);
     }
     this.functions = functions;
-
-    new CfnOutput(this, 'ApiUrl', { value: publicBaseUrl, description: 'Base URL of the gateway API' });
   }
 
   private addRoutes(spec: FunctionSpec, fn: GatewayFunction): void {
     const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
-    for (const route of spec.routes) {
-      if (route === '$default') {
-        new HttpRoute(this, `${spec.id}DefaultRoute`, { httpApi: this.httpApi, routeKey: HttpRouteKey.DEFAULT, integration });
+    for (const routeKey of spec.routes) {
+      if (routeKey === '$default') {
+        new HttpRoute(this, `${spec.id}DefaultRoute`, {
+          httpApi: this.httpApi,
+          routeKey: HttpRouteKey.DEFAULT,
+          integration,
+        });
         continue;
       }
-      const [method, path] = route.split(' ');
-      if (!method || !path || !(method in HttpMethod)) throw new Error(`${spec.id}: malformed route key "${route}"`);
+      const [method, path] = routeKey.split(' ');
+      if (!method || !path || !(method in HttpMethod)) throw new Error(`${spec.id}: malformed route key "${routeKey}"`);
       this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration });
     }
   }

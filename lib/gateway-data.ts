@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AttributeType,
   BillingMode,
@@ -9,31 +9,25 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 
-/** The stateful resources the stateless stack receives as props. */
-export interface GatewayData {
+/**
+ * The stateful resources: everything that holds data and must outlive a change to the API. The stateless half
+ * receives them as props. All of them are retained when the stack is deleted.
+ */
+export class GatewayData extends Construct {
   /** The single table (payments, wallets, ledger, events, merchants…). */
   readonly table: Table;
+  /** Encrypts the table and the channel secrets at rest. */
+  readonly dataKey: Key;
   /** Envelope key of merchant signing secrets: functions only decrypt; the merchant CLI encrypts. */
   readonly merchantKey: Key;
   /** The sandbox channel's HMAC secret. */
   readonly sandboxSecret: Secret;
-}
 
-/**
- * Everything that holds data and must survive a redeploy of the API: the table, the keys, the channel secret. All of
- * it is retained when the stack is deleted.
- */
-export class GatewayDataStack extends Stack implements GatewayData {
-  readonly table: Table;
-  readonly dataKey: Key;
-  readonly merchantKey: Key;
-  readonly sandboxSecret: Secret;
-
-  constructor(scope: Construct, id: string, props?: StackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
 
     // Two keys, not one: reading the table (which needs the data key) must not imply reading merchant secrets.
     this.dataKey = new Key(this, 'DataKey', {
@@ -46,24 +40,12 @@ export class GatewayDataStack extends Stack implements GatewayData {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-
     this.table = gatewayTable(this, this.dataKey);
-
     this.sandboxSecret = new Secret(this, 'SandboxChannelSecret', {
       description: 'pay-gateway: HMAC secret of the built-in sandbox channel',
       encryptionKey: this.dataKey,
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The gateway table' });
-    new CfnOutput(this, 'MerchantKeyId', {
-      value: this.merchantKey.keyId,
-      description: 'KMS key of merchant secrets (the merchant CLI encrypts with it)',
-    });
-    new CfnOutput(this, 'SandboxSecretArn', {
-      value: this.sandboxSecret.secretArn,
-      description: 'Secrets Manager ARN of the sandbox channel secret',
     });
   }
 }

@@ -1,0 +1,34 @@
+import { signSandboxCallback } from '#domain/signing.ts';
+
+/** What the sandbox channel reports for a paid payment. */
+export interface PaidPayment {
+  id: string;
+  amount: string;
+  currency: string;
+}
+
+/**
+ * Posts the sandbox channel's `SUCCESS` callback for a payment, signed as the channel signs it:
+ * `X-Sandbox-Signature` = hex HMAC-SHA256(sandbox secret, raw body). Returns the HTTP status and body.
+ */
+export async function postSandboxSuccess(
+  apiBase: string,
+  sandboxSecret: string,
+  payment: PaidPayment,
+): Promise<{ status: number; body: unknown }> {
+  const raw = JSON.stringify({
+    payment_id: payment.id,
+    channel_trade_no: `sbx_${payment.id.slice(4, 20)}`,
+    status: 'SUCCESS',
+    amount: payment.amount,
+    currency: payment.currency,
+    paid_at: new Date().toISOString(),
+  });
+  const response = await fetch(`${apiBase}/v1/callbacks/sandbox`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-sandbox-signature': signSandboxCallback(sandboxSecret, raw) },
+    body: raw,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '#routes';
+import { type CfnResource, logicalIdOf, synthesizeGateway } from './gateway-template.ts';
+
+/** Logical ids a resource depends on: `Ref`, `Fn::GetAtt` and `DependsOn`. */
+function dependenciesOf(resource: CfnResource): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'Ref' && typeof value === 'string') found.push(value);
+        else if (key === 'Fn::GetAtt')
+          found.push(Array.isArray(value) ? String(value[0]) : (String(value).split('.')[0] ?? ''));
+        else visit(value);
+      }
+    }
+  };
+  visit(resource.Properties);
+  return found.concat(resource.DependsOn ?? []);
+}
+
+describe('gateway API', () => {
+  const { stack, template, resources } = synthesizeGateway();
+  const functionOf = (id: string) => {
+    const fn = stack.api.functions.get(id);
+    if (!fn) throw new Error(`no function ${id}`);
+    return fn;
+  };
+  const propertiesOf = (id: string): Record<string, unknown> =>
+    resources[logicalIdOf(functionOf(id))]?.Properties ?? {};
+  const variablesOf = (id: string): Record<string, unknown> =>
+    (propertiesOf(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+
+  it('creates one Node.js 22 arm64 function with active tracing per FUNCTIONS entry', () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
+    for (const spec of FUNCTIONS) {
+      expect(propertiesOf(spec.id)).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 512,
+        Timeout: 10,
+        Handler: 'index.handler',
+      });
+    }
+  });
+
+  it('sends each function to its own log group kept for one month', () => {
+    for (const spec of FUNCTIONS) {
+      const { LogGroup: logGroup } = propertiesOf(spec.id).LoggingConfig as { LogGroup: { Ref: string } };
+      expect(resources[logGroup.Ref]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+      });
+    }
+  });
+
+  it('gives every function the Powertools settings, source maps, table name and public base URL', () => {
+    for (const spec of FUNCTIONS) {
+      const variables = variablesOf(spec.id);
+      expect(variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'pay-gateway',
+        POWERTOOLS_METRICS_NAMESPACE: 'PayGateway',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        TABLE_NAME: { Ref: logicalIdOf(stack.data.table) },
+      });
+      expect(JSON.stringify(variables)).toContain(
+        `"PUBLIC_BASE_URL":{"Fn::Join":["",["https://",{"Ref":"${logicalIdOf(stack.api.httpApi)}"}`,
+      );
+    }
+  });
+
+  it('names the merchant key and the sandbox secret only to functions that may use them', () => {
+    for (const spec of FUNCTIONS) {
+      const variables = variablesOf(spec.id);
+      expect('MERCHANT_KEY_ID' in variables, spec.id).toBe(spec.access.merchantKey === 'decrypt');
+      expect('SANDBOX_SECRET_ARN' in variables, spec.id).toBe(spec.access.sandboxSecret);
+    }
+  });
+
+  it('routes every route key of FUNCTIONS, including $default, to its own function', () => {
+    const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    const expected = FUNCTIONS.flatMap((spec) => spec.routes);
+    expect(routes.map((route) => route.Properties?.RouteKey).sort()).toEqual([...expected].sort());
+    expect(expected).toContain('$default');
+    for (const spec of FUNCTIONS) {
+      for (const routeKey of spec.routes) {
+        const route = routes.find((candidate) => candidate.Properties?.RouteKey === routeKey);
+        const integrationId = dependenciesOf(route as CfnResource).find(
+          (id) => resources[id]?.Type === 'AWS::ApiGatewayV2::Integration',
+        );
+        const integration = resources[integrationId ?? 'missing'];
+        expect(integration?.Properties?.IntegrationType, routeKey).toBe('AWS_PROXY');
+        expect(dependenciesOf(integration as CfnResource), routeKey).toContain(logicalIdOf(functionOf(spec.id)));
+      }
+    }
+  });
+
+  it('throttles the auto-deployed $default stage and writes JSON access logs', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const stage = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stage?.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+    });
+    const accessLogs = stage?.Properties?.AccessLogSettings as { Format: string };
+    expect(JSON.parse(accessLogs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+  });
+
+  it('forms no dependency cycle, although the functions know the API URL and the routes know the functions', () => {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[][] = [];
+    const visit = (id: string, path: string[]): void => {
+      state.set(id, 'visiting');
+      for (const next of dependenciesOf(resources[id] as CfnResource).filter((dep) => dep in resources)) {
+        if (state.get(next) === 'visiting') cycles.push([...path, next]);
+        else if (!state.has(next)) visit(next, [...path, next]);
+      }
+      state.set(id, 'done');
+    };
+    for (const id of Object.keys(resources)) if (!state.has(id)) visit(id, [id]);
+    expect(cycles).toEqual([]);
+  });
+});

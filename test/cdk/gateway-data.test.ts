@@ -1,0 +1,88 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
+import { logicalIdOf, synthesizeGateway } from './gateway-template.ts';
+
+describe('gateway data', () => {
+  const { stack, template, resources } = synthesizeGateway();
+
+  it('keys the table by string PK and SK, billed on demand, with TTL and a new-image stream', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'PK', AttributeType: 'S' },
+        { AttributeName: 'SK', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+  });
+
+  it('declares every GSI of the shared table definition with its keys and projection', () => {
+    const table = Object.values(resources).find((resource) => resource.Type === 'AWS::DynamoDB::Table');
+    expect(table?.Properties?.GlobalSecondaryIndexes).toEqual(
+      TABLE_DEFINITION.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: index.projection },
+      })),
+    );
+    expect(table?.Properties?.GlobalSecondaryIndexes).toHaveLength(3);
+    expect(table?.Properties?.AttributeDefinitions).toEqual(
+      expect.arrayContaining(
+        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+      ),
+    );
+  });
+
+  it('enables point-in-time recovery and encrypts the table with the customer-managed data key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(stack.data.dataKey), 'Arn'] },
+      },
+    });
+  });
+
+  it('retains the table, the keys and the secret when the stack is deleted or a resource is replaced', () => {
+    for (const construct of [stack.data.table, stack.data.dataKey, stack.data.merchantKey, stack.data.sandboxSecret]) {
+      expect(resources[logicalIdOf(construct)]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+  });
+
+  it('rotates both KMS keys', () => {
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('generates the sandbox channel secret and encrypts it with the data key, not the merchant key', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+      KmsKeyId: { 'Fn::GetAtt': [logicalIdOf(stack.data.dataKey), 'Arn'] },
+    });
+  });
+
+  it('outputs the API URL, table name, merchant key id and sandbox secret ARN', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.TableName?.Value).toEqual({ Ref: logicalIdOf(stack.data.table) });
+    expect(outputs.MerchantKeyId?.Value).toEqual({ Ref: logicalIdOf(stack.data.merchantKey) });
+    expect(outputs.SandboxSecretArn?.Value).toEqual({ Ref: logicalIdOf(stack.data.sandboxSecret) });
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain(logicalIdOf(stack.api.httpApi));
+  });
+});

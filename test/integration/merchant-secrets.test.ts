@@ -1,0 +1,73 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { LocalSecretCipher } from '#adapters/crypto/secret-cipher.ts';
+import { authenticate } from '#app/authenticate.ts';
+import { createMerchant, rotateMerchantSecret } from '#app/merchant-admin.ts';
+import { signMerchantRequest } from '#domain/signing.ts';
+import { TEST_SECRETS } from '../support/constants.ts';
+import { testContainer, uniqueId } from '../support/fixtures.ts';
+
+const container = testContainer();
+
+function signedRequest(merchantId: string, secret: string, at: Date, nonce = uniqueId('nonce-abcdefgh')) {
+  const timestamp = String(Math.floor(at.getTime() / 1000));
+  const request = { method: 'GET', pathAndQuery: '/v1/accounts/a/balance', timestamp, nonce, body: '' };
+  return {
+    method: 'GET',
+    pathAndQuery: request.pathAndQuery,
+    body: '',
+    headers: {
+      'x-merchant-id': merchantId,
+      'x-timestamp': timestamp,
+      'x-nonce': nonce,
+      'x-signature': signMerchantRequest(secret, request),
+    },
+  };
+}
+
+describe('merchant secrets', () => {
+  it('stores only ciphertext: the plaintext secret appears nowhere in the table', async () => {
+    const { merchant, secret } = await createMerchant(container, { id: uniqueId('mch'), name: 'Secretive' });
+    const { Items = [] } = await container.db.send(
+      new ScanCommand({
+        TableName: container.config.tableName,
+        FilterExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': `MERCHANT#${merchant.id}` },
+      }),
+    );
+    expect(Items).toHaveLength(1);
+    expect(JSON.stringify(Items)).not.toContain(secret);
+    expect(String(Items[0]?.secretCiphertext)).toMatch(/^local:/);
+  });
+
+  it('binds a ciphertext to its merchant: it does not decrypt for another merchant id', async () => {
+    const cipher = new LocalSecretCipher(TEST_SECRETS.masterKey);
+    const ciphertext = await cipher.encrypt('sk_abc', { merchant_id: 'm1' });
+    expect(await cipher.decrypt(ciphertext, { merchant_id: 'm1' })).toBe('sk_abc');
+    await expect(cipher.decrypt(ciphertext, { merchant_id: 'm2' })).rejects.toThrow();
+  });
+
+  it('accepts the previous secret during the grace period after a rotation and rejects it afterwards', async () => {
+    const { merchant, secret: oldSecret } = await createMerchant(container, { id: uniqueId('mch'), name: 'Rotating' });
+    const { secret: newSecret } = await rotateMerchantSecret(container, merchant.id, 3600);
+    expect(newSecret).not.toBe(oldSecret);
+
+    const now = new Date();
+    const during = { ...container, clock: () => now };
+    await expect(authenticate(during, signedRequest(merchant.id, newSecret, now))).resolves.toMatchObject({
+      id: merchant.id,
+    });
+    await expect(authenticate(during, signedRequest(merchant.id, oldSecret, now))).resolves.toMatchObject({
+      id: merchant.id,
+    });
+
+    const after = new Date(now.getTime() + 3601_000);
+    const later = { ...container, clock: () => after };
+    await expect(authenticate(later, signedRequest(merchant.id, oldSecret, after))).rejects.toMatchObject({
+      code: 'AUTH_INVALID_SIGNATURE',
+    });
+    await expect(authenticate(later, signedRequest(merchant.id, newSecret, after))).resolves.toMatchObject({
+      id: merchant.id,
+    });
+  });
+});

@@ -1,0 +1,146 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { keys } from '#adapters/dynamo/keys.ts';
+import { StaleStateError } from '#app/ports.ts';
+import type { Payment } from '#domain/payment.ts';
+import { credit, emptyWallet } from '#domain/wallet.ts';
+import { newId } from '#shared/ids.ts';
+import { testContainer, uniqueId } from '../support/fixtures.ts';
+
+const container = testContainer();
+
+function draftPayment(overrides: Partial<Payment> = {}): Payment {
+  const at = new Date().toISOString();
+  return {
+    id: newId('pay'),
+    merchantId: uniqueId('mch'),
+    orderNo: uniqueId('ORD'),
+    status: 'PENDING',
+    amountMinor: 1000,
+    currency: 'CNY',
+    subject: 'test',
+    channel: 'SANDBOX',
+    method: 'QR',
+    metadata: {},
+    refundedMinor: 0,
+    late: false,
+    expiresAt: new Date(Date.now() + 1_800_000).toISOString(),
+    createdAt: at,
+    updatedAt: at,
+    requestHash: 'h1',
+    version: 1,
+    ...overrides,
+  };
+}
+
+describe('DynamoPaymentRepository', () => {
+  it('creates a payment once per (merchant, order_no)', async () => {
+    const first = draftPayment();
+    expect(await container.payments.create(first)).toEqual({ created: true });
+    const second = draftPayment({ merchantId: first.merchantId, orderNo: first.orderNo });
+    expect(await container.payments.create(second)).toEqual({ created: false });
+    expect(await container.payments.get(second.id)).toBeUndefined();
+    expect(await container.payments.findByOrderNo(first.merchantId, first.orderNo)).toEqual({
+      resourceId: first.id,
+      requestHash: 'h1',
+    });
+  });
+
+  it('writes nothing of a create whose idempotency key is taken', async () => {
+    const first = draftPayment();
+    const claim = { merchantId: first.merchantId, key: uniqueId('key'), requestHash: 'h1', resourceId: first.id };
+    await container.payments.create(first, claim);
+    const second = draftPayment({ merchantId: first.merchantId });
+    expect(await container.payments.create(second, { ...claim, resourceId: second.id })).toEqual({ created: false });
+    expect(await container.payments.findByOrderNo(second.merchantId, second.orderNo)).toBeUndefined();
+    expect(await container.idempotency.find(first.merchantId, claim.key)).toEqual({
+      requestHash: 'h1',
+      resourceId: first.id,
+    });
+  });
+
+  it('refuses a transition from a stale version and changes nothing with it', async () => {
+    const payment = draftPayment({ accountId: uniqueId('acct') });
+    await container.payments.create(payment);
+    const at = new Date().toISOString();
+    const wallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
+    const change = credit(wallet, 1000, payment.id, newId('led'), at);
+    const succeeded: Payment = { ...payment, status: 'SUCCEEDED', version: 2, updatedAt: at };
+    await container.payments.commitTransition({
+      payment: succeeded,
+      expectedVersion: 1,
+      walletChanges: [change],
+      events: [],
+    });
+
+    // A second writer that read version 1 loses, and its wallet credit is not applied either.
+    const change2 = credit(change.wallet, 1000, payment.id, newId('led'), at);
+    await expect(
+      container.payments.commitTransition({
+        payment: succeeded,
+        expectedVersion: 1,
+        walletChanges: [change2],
+        events: [],
+      }),
+    ).rejects.toBeInstanceOf(StaleStateError);
+    const stored = await container.wallets.get(payment.merchantId, payment.accountId ?? '', 'CNY');
+    expect(stored.availableMinor).toBe(1000);
+    expect(stored.version).toBe(1);
+  });
+
+  it('refuses a wallet write from a stale wallet version', async () => {
+    const payment = draftPayment({ accountId: uniqueId('acct') });
+    await container.payments.create(payment);
+    const at = new Date().toISOString();
+    const staleWallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
+    await container.payments.commitTransition({
+      payment: { ...payment, version: 2 },
+      expectedVersion: 1,
+      walletChanges: [credit(staleWallet, 500, payment.id, newId('led'), at)],
+      events: [],
+    });
+    await expect(
+      container.payments.commitTransition({
+        payment: { ...payment, version: 3 },
+        expectedVersion: 2,
+        walletChanges: [credit(staleWallet, 500, payment.id, newId('led'), at)],
+        events: [],
+      }),
+    ).rejects.toBeInstanceOf(StaleStateError);
+    expect((await container.payments.get(payment.id))?.version).toBe(2);
+  });
+
+  it('keeps only PENDING payments in the sparse expiry index', async () => {
+    const payment = draftPayment();
+    await container.payments.create(payment);
+    const read = async () =>
+      (
+        await container.db.send(
+          new GetCommand({ TableName: container.config.tableName, Key: keys.payment(payment.id) }),
+        )
+      ).Item;
+    expect((await read())?.GSI3PK).toBe(`EXPIRY#${payment.expiresAt.slice(0, 16)}`);
+    await container.payments.commitTransition({
+      payment: { ...payment, status: 'CLOSED', version: 2 },
+      expectedVersion: 1,
+      walletChanges: [],
+      events: [],
+    });
+    expect((await read())?.GSI3PK).toBeUndefined();
+  });
+});
+
+describe('DynamoNonceStore', () => {
+  it('accepts a nonce once and again only after it expired', async () => {
+    const merchant = uniqueId('mch');
+    const now = new Date();
+    const expires = new Date(now.getTime() + 600_000);
+    expect(await container.nonces.claim(merchant, 'nonce-aaaaaaaaaaaaaaaa', expires, now)).toBe(true);
+    expect(await container.nonces.claim(merchant, 'nonce-aaaaaaaaaaaaaaaa', expires, now)).toBe(false);
+    expect(await container.nonces.claim(uniqueId('mch'), 'nonce-aaaaaaaaaaaaaaaa', expires, now)).toBe(true);
+    const later = new Date(now.getTime() + 601_000);
+    expect(
+      await container.nonces.claim(merchant, 'nonce-aaaaaaaaaaaaaaaa', new Date(later.getTime() + 600_000), later),
+    ).toBe(true);
+  });
+});
