@@ -1,4 +1,10 @@
-import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type {
+  BatchWriteItemInput,
+  DeleteItemInput,
+  PutItemInput,
+  TransactWriteItemsInput,
+  UpdateItemInput,
+} from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The DynamoDB APIs that write. Everything else the gateway calls (GetItem, Query) is a read. */
@@ -11,13 +17,11 @@ export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 /** A write command's input as it goes on the wire (already marshalled to attribute values). */
-export interface MarshalledWriteInput {
-  TableName?: string;
-  Item?: Record<string, AttributeValue>;
-  Key?: Record<string, AttributeValue>;
-  TransactItems?: TransactWriteItem[];
-  RequestItems?: Record<string, unknown[]>;
-}
+export type MarshalledWriteInput = Partial<PutItemInput> &
+  Partial<UpdateItemInput> &
+  Partial<DeleteItemInput> &
+  Partial<TransactWriteItemsInput> &
+  Partial<BatchWriteItemInput>;
 
 /** One write API call the gateway made. */
 export interface RecordedWrite {

@@ -29,6 +29,13 @@ export async function postSandboxSuccess(
     headers: { 'content-type': 'application/json', 'x-sandbox-signature': signSandboxCallback(sandboxSecret, raw) },
     body: raw,
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : {} };
+  return { status: response.status, body: parseBody(await response.text()) };
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return text;
+  }
 }

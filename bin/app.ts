@@ -8,4 +8,6 @@ const app = new App();
 new GatewayStack(app, 'PayGateway', {
   description: 'pay-gateway: HTTP API, Lambda functions, DynamoDB table, KMS keys, channel secret',
   projectRoot: fileURLToPath(new URL('..', import.meta.url)),
+  // The sandbox channel pays with free test money: only a test environment turns it on (`-c sandbox=true`).
+  sandboxEnabled: app.node.tryGetContext('sandbox') === 'true' || app.node.tryGetContext('sandbox') === true,
 });

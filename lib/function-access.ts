@@ -7,10 +7,12 @@ export function accessEnvironment(
   access: FunctionSpec['access'],
   data: GatewayData,
   publicBaseUrl: string,
+  sandboxEnabled: boolean,
 ): Record<string, string> {
   return {
     TABLE_NAME: data.table.tableName,
     PUBLIC_BASE_URL: publicBaseUrl,
+    SANDBOX_ENABLED: String(sandboxEnabled),
     ...(access.merchantKey === 'decrypt' ? { MERCHANT_KEY_ID: data.merchantKey.keyId } : {}),
     ...(access.sandboxSecret ? { SANDBOX_SECRET_ARN: data.sandboxSecret.secretArn } : {}),
   };

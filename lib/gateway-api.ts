@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -16,6 +16,8 @@ export interface GatewayApiProps {
   readonly data: GatewayData;
   /** Absolute path of the project root: `FunctionSpec.entry` paths are relative to it. */
   readonly projectRoot: string;
+  /** Enables the sandbox channel (test environments only: it pays with free test money). */
+  readonly sandboxEnabled: boolean;
 }
 
 /** One JSON access-log line per request, with HTTP API context variables only. */
@@ -64,16 +66,16 @@ export class GatewayApi extends Construct {
       },
     });
 
-    // Built from the API id alone, so the functions depend only on the API resource: the routes depend on the
-    // functions, and a reference to anything route- or stage-derived would close a cycle.
-    this.url = Fn.join('', ['https://', this.httpApi.apiId, '.execute-api.', Aws.REGION, '.', Aws.URL_SUFFIX]);
+    // An attribute of the API resource itself: the functions depend on the API but not on its routes or stage, so
+    // the routes, which depend on the functions, close no cycle.
+    this.url = this.httpApi.apiEndpoint;
 
     const functions = new Map<string, GatewayFunction>();
     for (const spec of FUNCTIONS) {
       const fn = new GatewayFunction(this, spec.id, {
         entry: join(props.projectRoot, spec.entry),
         projectRoot: props.projectRoot,
-        environment: accessEnvironment(spec.access, props.data, this.url),
+        environment: accessEnvironment(spec.access, props.data, this.url, props.sandboxEnabled),
       });
       grantAccess(fn, spec.access, props.data);
       this.addRoutes(spec, fn);

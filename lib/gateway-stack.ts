@@ -7,6 +7,8 @@ import { GatewayData } from './gateway-data.ts';
 export interface GatewayStackProps extends StackProps {
   /** Absolute path of the project root (handler entries, `package.json` import aliases, lock file). */
   readonly projectRoot: string;
+  /** Enables the sandbox channel; for test environments only (`cdk deploy -c sandbox=true`). */
+  readonly sandboxEnabled: boolean;
 }
 
 /**
@@ -25,10 +27,10 @@ export class GatewayStack extends Stack {
   readonly api: GatewayApi;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
-    const { projectRoot, ...stackProps } = props;
+    const { projectRoot, sandboxEnabled, ...stackProps } = props;
     super(scope, id, stackProps);
     this.data = new GatewayData(this, 'Data');
-    this.api = new GatewayApi(this, 'Api', { data: this.data, projectRoot });
+    this.api = new GatewayApi(this, 'Api', { data: this.data, projectRoot, sandboxEnabled });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the gateway API' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'The gateway table' });

@@ -47,6 +47,7 @@ export function configureLocalEnvironment(options: {
     LOCAL_MASTER_KEY: options.secrets.masterKey,
     SANDBOX_SECRET: options.secrets.sandboxSecret,
     ALLOW_LOOPBACK_HTTP: 'true',
+    SANDBOX_ENABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'pay-gateway',
     POWERTOOLS_METRICS_NAMESPACE: 'PayGateway',
     POWERTOOLS_TRACE_ENABLED: 'false',

@@ -52,11 +52,19 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     routes: ['GET /v1/accounts/{account_id}/ledger'],
     access: MERCHANT_API,
   },
+  { id: 'CreateRefund', entry: 'functions/create-refund.ts', routes: ['POST /v1/refunds'], access: MERCHANT_API },
+  { id: 'GetRefund', entry: 'functions/get-refund.ts', routes: ['GET /v1/refunds/{id}'], access: MERCHANT_API },
   {
-    id: 'SandboxCheckout',
-    entry: 'functions/sandbox-checkout.ts',
-    routes: ['GET /sandbox/checkout/{payment_id}', 'POST /sandbox/checkout/{payment_id}'],
-    access: { table: 'read', merchantKey: 'none', sandboxSecret: true },
+    id: 'SandboxCashier',
+    entry: 'functions/sandbox-cashier.ts',
+    routes: [
+      'GET /sandbox/checkout/{payment_id}',
+      'POST /sandbox/checkout/{payment_id}',
+      'GET /sandbox/refunds/{refund_id}',
+      'POST /sandbox/refunds/{refund_id}',
+    ],
+    // readwrite: the simulated channel records its refund decisions (SANDBOX#… items).
+    access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true },
   },
   {
     id: 'NotFound',

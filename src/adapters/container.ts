@@ -1,31 +1,39 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { AlarmMetrics, PaymentChannel } from '#app/ports.ts';
+import type { AlarmMetrics, PaymentChannel, SecretCipher } from '#app/ports.ts';
 import type { Channel } from '#domain/payment.ts';
 import { type GatewayConfig, loadConfig } from '#shared/config.ts';
 import { newId } from '#shared/ids.ts';
 import { metrics } from '#shared/observability.ts';
+import { BalanceChannel } from './channels/balance.ts';
 import { SandboxChannel } from './channels/sandbox.ts';
-import { CachingSecretCipher, KmsSecretCipher, LocalSecretCipher } from './crypto/secret-cipher.ts';
+import { SandboxStore } from './channels/sandbox-store.ts';
+import {
+  CachingSecretCipher,
+  KmsSecretCipher,
+  LocalSecretCipher,
+  UnavailableSecretCipher,
+} from './crypto/secret-cipher.ts';
 import { createDocumentClient } from './dynamo/client.ts';
 import { DynamoIdempotencyRepository } from './dynamo/idempotency-repository.ts';
 import { DynamoMerchantRepository } from './dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from './dynamo/nonce-store.ts';
-import { DynamoPaymentRepository } from './dynamo/payment-repository.ts';
+import { DynamoPaymentRepository, DynamoRefundRepository } from './dynamo/payment-repository.ts';
+import { DynamoTransactionStore } from './dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from './dynamo/wallet-repository.ts';
 
 /** Every adapter the use cases need, wired once per container (the composition root). */
 export function createContainer(config: GatewayConfig = loadConfig()) {
   const db = createDocumentClient();
   const clock = () => new Date();
-  const cipher = new CachingSecretCipher(
-    config.secretCipher.kind === 'kms'
-      ? new KmsSecretCipher(config.secretCipher.keyId)
-      : new LocalSecretCipher(config.secretCipher.masterKey),
-  );
+  const cipher = new CachingSecretCipher(secretCipherFor(config));
   const sandboxSecret = sandboxSecretProvider(config);
+  const sandboxStore = new SandboxStore(db, config.tableName);
   const channels = new Map<Channel, PaymentChannel>([
-    ['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret)],
+    ...(config.sandboxEnabled
+      ? [['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret, sandboxStore)] as const]
+      : []),
+    ['BALANCE', new BalanceChannel()],
   ]);
   const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };
   return {
@@ -38,7 +46,10 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
     sandboxSecret,
     channels,
     alarms,
+    sandboxStore,
+    store: new DynamoTransactionStore(db, config.tableName, clock),
     payments: new DynamoPaymentRepository(db, config.tableName),
+    refunds: new DynamoRefundRepository(db, config.tableName),
     wallets: new DynamoWalletRepository(db, config.tableName),
     merchants: new DynamoMerchantRepository(db, config.tableName),
     nonces: new DynamoNonceStore(db, config.tableName),
@@ -56,10 +67,20 @@ export function getContainer(): Container {
   return container;
 }
 
+function secretCipherFor(config: GatewayConfig): SecretCipher {
+  const source = config.secretCipher;
+  if (source.kind === 'kms') return new KmsSecretCipher(source.keyId);
+  if (source.kind === 'local') return new LocalSecretCipher(source.masterKey);
+  return new UnavailableSecretCipher();
+}
+
 /** Secrets Manager on AWS (cached by Powertools for 5 min), the environment on the local stack. */
 function sandboxSecretProvider(config: GatewayConfig): () => Promise<string> {
   const source = config.sandboxSecret;
   if (source.kind === 'env') return async () => source.value;
+  if (source.kind === 'none') {
+    return () => Promise.reject(new Error('this function has no sandbox secret (SANDBOX_SECRET_ARN / SANDBOX_SECRET)'));
+  }
   return async () => {
     const value = await getSecret<string>(source.arn, { maxAge: 300 });
     if (!value) throw new Error('sandbox secret is empty');

@@ -1,6 +1,12 @@
-import type { AlarmMetrics, PaymentRepository, WalletRepository } from '#app/ports.ts';
+import type { AlarmMetrics, PaymentRepository, TransactionStore, WalletRepository } from '#app/ports.ts';
 import type { OutboxEvent } from '#domain/events.ts';
-import { AmountMismatchError, type ChannelPaymentResult, decideResult, type Payment } from '#domain/payment.ts';
+import {
+  AmountMismatchError,
+  type Channel,
+  type ChannelPaymentResult,
+  decideResult,
+  type Payment,
+} from '#domain/payment.ts';
 import { paymentResource } from '#domain/resources.ts';
 import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
@@ -8,6 +14,7 @@ import type { IdPrefix } from '#shared/ids.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface ApplyResultDeps {
+  store: TransactionStore;
   payments: PaymentRepository;
   wallets: WalletRepository;
   alarms: AlarmMetrics;
@@ -24,7 +31,7 @@ export interface ApplyResultOutcome {
 /**
  * Applies a verified channel result exactly once.
  *
- * Input: a result whose signature the channel adapter has already verified.
+ * Input: a result whose signature the channel adapter has already verified, and which channel reported it.
  * Output: the payment after the result, and whether this call changed it.
  * 1. Read the payment; reject an amount/currency mismatch (alarmed, nothing changes).
  * 2. Decide: succeed (possibly late), fail, or duplicate (acknowledge, change nothing).
@@ -32,13 +39,22 @@ export interface ApplyResultOutcome {
  *    recharge (conditional on the wallet version), outbox event.
  * 4. A lost race re-reads and decides again ({@link untilNotStale}), so N concurrent identical callbacks credit once.
  */
-export function applyPaymentResult(deps: ApplyResultDeps, result: ChannelPaymentResult): Promise<ApplyResultOutcome> {
-  return untilNotStale(() => applyOnce(deps, result));
+export function applyPaymentResult(
+  deps: ApplyResultDeps,
+  result: ChannelPaymentResult,
+  reportedBy: Channel,
+): Promise<ApplyResultOutcome> {
+  return untilNotStale(() => applyOnce(deps, result, reportedBy));
 }
 
-async function applyOnce(deps: ApplyResultDeps, result: ChannelPaymentResult): Promise<ApplyResultOutcome> {
+async function applyOnce(
+  deps: ApplyResultDeps,
+  result: ChannelPaymentResult,
+  reportedBy: Channel,
+): Promise<ApplyResultOutcome> {
   const payment = await deps.payments.get(result.paymentId);
-  if (!payment) throw new NotFoundError(`payment ${result.paymentId} not found`);
+  // A channel speaks only for its own payments: a sandbox-signed result never settles an Alipay payment.
+  if (!payment || payment.channel !== reportedBy) throw new NotFoundError(`payment ${result.paymentId} not found`);
   const now = deps.clock();
   let decision: ReturnType<typeof decideResult>;
   try {
@@ -84,9 +100,8 @@ async function applyOnce(deps: ApplyResultDeps, result: ChannelPaymentResult): P
     data: paymentResource(next, now),
   };
   // Throws StaleStateError when the payment or the wallet moved since we read them: untilNotStale decides again.
-  await deps.payments.commitTransition({
-    payment: next,
-    expectedVersion: payment.version,
+  await deps.store.commit({
+    payments: [{ payment: next, expectedVersion: payment.version }],
     walletChanges,
     events: [event],
   });

@@ -1,4 +1,4 @@
-import type { IdempotencyRepository, PaymentRepository } from '#app/ports.ts';
+import type { IdempotencyRepository, PaymentRepository, TransactionStore } from '#app/ports.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Payment } from '#domain/payment.ts';
 import { paymentResource } from '#domain/resources.ts';
@@ -9,6 +9,7 @@ import { requestHash } from './request-hash.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface ClosePaymentDeps {
+  store: TransactionStore;
   payments: PaymentRepository;
   idempotency: IdempotencyRepository;
   clock: () => Date;
@@ -44,10 +45,8 @@ export async function closePayment(
     const at = now.toISOString();
     const closed: Payment = { ...payment, status: 'CLOSED', updatedAt: at, version: payment.version + 1 };
     // A racing writer (a success callback, another close) makes this stale: re-read and answer from the new state.
-    await deps.payments.commitTransition({
-      payment: closed,
-      expectedVersion: payment.version,
-      walletChanges: [],
+    await deps.store.commit({
+      payments: [{ payment: closed, expectedVersion: payment.version }],
       events: [
         {
           id: deps.newId('evt'),

@@ -1,18 +1,33 @@
-import type { ChannelPrepay, IdempotencyRepository, PaymentChannel, PaymentRepository } from '#app/ports.ts';
+import type {
+  ChangeSet,
+  IdempotencyRepository,
+  PaymentChannel,
+  PaymentRepository,
+  TransactionStore,
+  WalletRepository,
+} from '#app/ports.ts';
+import { StaleStateError } from '#app/ports.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
+import { InsufficientBalanceError } from '#domain/refund.ts';
+import { paymentResource } from '#domain/resources.ts';
+import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
 import { ConflictError, ValidationError } from '#shared/errors.ts';
+import type { IdPrefix } from '#shared/ids.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { pickChannel } from './routing.ts';
+import { untilNotStale } from './stale-retry.ts';
 
 export interface CreatePaymentDeps {
+  store: TransactionStore;
   payments: PaymentRepository;
+  wallets: WalletRepository;
   idempotency: IdempotencyRepository;
   channels: ReadonlyMap<Channel, PaymentChannel>;
   clock: () => Date;
-  newPaymentId: () => string;
+  newId: (prefix: IdPrefix) => string;
 }
 
 export interface CreatePaymentResult {
@@ -29,7 +44,9 @@ export interface CreatePaymentResult {
  * 1. Check the amount against the merchant's limits and choose the channel.
  * 2. If the idempotency key or `(merchant, order_no)` is known: same parameters → replay; different → 409.
  * 3. Ask the channel how the payer pays (pay URL / QR code).
- * 4. Write payment + order guard + idempotency claim in ONE transaction; a lost race re-reads the winner (step 2).
+ * 4. ONE transaction: payment + order guard + idempotency claim; for `BALANCE` also the payer's debit (and the
+ *    recipient's credit), so it settles `SUCCEEDED` at once or not at all (`402 INSUFFICIENT_BALANCE`).
+ * 5. A lost race re-reads: the winner's payment is replayed; a wallet that moved is read again.
  */
 export async function createPayment(
   deps: CreatePaymentDeps,
@@ -39,14 +56,51 @@ export async function createPayment(
 ): Promise<CreatePaymentResult> {
   assertWithinLimits(merchant, body);
   const channel = pickChannel(deps.channels, body);
+  if (channel.code === 'BALANCE') assertBalancePayment(body);
   const hash = requestHash(paymentParameters(body, channel.code));
 
-  const earlier = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
-  if (earlier) return earlier;
+  return untilNotStale(async () => {
+    const earlier = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
+    if (earlier) return earlier;
 
-  const now = deps.clock();
-  const draft: Payment = {
-    id: deps.newPaymentId(),
+    const now = deps.clock();
+    const draft = newPayment(deps, merchant, body, channel, hash, now);
+    const prepay = await channel.createPayment(draft);
+    const pending: Payment = { ...draft, payUrl: prepay.payUrl, qrCode: prepay.qrCode };
+    const { payment, changes } =
+      channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
+    try {
+      await deps.store.commit({
+        ...changes,
+        payments: [{ payment, expectedVersion: 0 }],
+        claims: [
+          { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
+        ],
+        idempotency: idempotencyKey
+          ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+          : undefined,
+      });
+    } catch (error) {
+      if (error instanceof StaleStateError) {
+        const winner = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
+        if (winner) return winner;
+      }
+      throw error;
+    }
+    return { payment, replayed: false };
+  });
+}
+
+function newPayment(
+  deps: CreatePaymentDeps,
+  merchant: Merchant,
+  body: CreatePaymentBody,
+  channel: PaymentChannel,
+  hash: string,
+  now: Date,
+): Payment {
+  return {
+    id: deps.newId('pay'),
     merchantId: merchant.id,
     orderNo: body.order_no,
     status: 'PENDING',
@@ -55,13 +109,14 @@ export async function createPayment(
     subject: body.subject,
     description: body.description ?? undefined,
     channel: channel.code,
-    method: body.method ?? 'QR',
+    method: body.method ?? (channel.code === 'BALANCE' ? 'BALANCE' : 'QR'),
     accountId: body.account_id ?? undefined,
     payerAccountId: body.payer_account_id ?? undefined,
     notifyUrl: body.notify_url ?? merchant.notifyUrl,
     returnUrl: body.return_url ?? undefined,
     metadata: body.metadata,
     refundedMinor: 0,
+    refundingMinor: 0,
     late: false,
     expiresAt: new Date(now.getTime() + body.expire_in_seconds * 1000).toISOString(),
     createdAt: now.toISOString(),
@@ -69,19 +124,51 @@ export async function createPayment(
     requestHash: hash,
     version: 1,
   };
-  const prepay: ChannelPrepay = await channel.createPayment(draft);
-  const payment: Payment = { ...draft, payUrl: prepay.payUrl, qrCode: prepay.qrCode };
-  const claim = idempotencyKey
-    ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-    : undefined;
+}
 
-  const outcome = await deps.payments.create(payment, claim);
-  if (outcome.created) return { payment, replayed: false };
+/** The payer's debit (and the recipient's credit for a balance-funded recharge) with the payment succeeded. */
+async function settleFromBalance(
+  deps: CreatePaymentDeps,
+  pending: Payment,
+  now: Date,
+): Promise<{ payment: Payment; changes: ChangeSet }> {
+  const at = now.toISOString();
+  const payment: Payment = { ...pending, status: 'SUCCEEDED', paidAt: at, channelTradeNo: pending.id };
+  const payer = await deps.wallets.get(payment.merchantId, payment.payerAccountId ?? '', payment.currency);
+  const walletChanges: WalletChange[] = [];
+  try {
+    walletChanges.push(debit(payer, payment.amountMinor, payment.id, deps.newId('led'), at));
+  } catch (error) {
+    if (!(error instanceof InsufficientBalance)) throw error;
+    throw new InsufficientBalanceError(402, {
+      account_id: payer.accountId,
+      available: formatAmount(payer.availableMinor, payer.currency),
+      required: formatAmount(payment.amountMinor, payment.currency),
+    });
+  }
+  if (payment.accountId) {
+    const recipient = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
+    walletChanges.push(credit(recipient, payment.amountMinor, payment.id, deps.newId('led'), at));
+  }
+  const event = {
+    id: deps.newId('evt'),
+    type: 'payment.succeeded' as const,
+    merchantId: payment.merchantId,
+    paymentId: payment.id,
+    notifyUrl: payment.notifyUrl,
+    createdAt: at,
+    data: paymentResource(payment, now),
+  };
+  return { payment, changes: { walletChanges, events: [event] } };
+}
 
-  const winner = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
-  if (winner) return winner;
-  // The guard that blocked us expired between the write and the re-read (24 h idempotency TTL): safe to retry.
-  throw new ConflictError('REQUEST_IN_PROGRESS', 'a concurrent request with the same keys is in progress; retry');
+function assertBalancePayment(body: CreatePaymentBody): void {
+  if (!body.payer_account_id) {
+    throw new ValidationError('VALIDATION_FAILED', 'payer_account_id: required for channel BALANCE');
+  }
+  if (body.payer_account_id === body.account_id) {
+    throw new ValidationError('VALIDATION_FAILED', 'account_id: a wallet cannot pay its own recharge');
+  }
 }
 
 async function findEarlier(

@@ -1,6 +1,7 @@
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
+import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
 /** An `Idempotency-Key` claimed together with the resource it created or changed. */
@@ -17,18 +18,25 @@ export interface IdempotencyRecord {
   resourceId: string;
 }
 
-/** Outcome of an atomic create: either it was created, or the natural key or idempotency key already existed. */
-export type CreateOutcome = { created: true } | { created: false };
+/** A natural key (`order_no`, `refund_no`) claimed for the resource it identifies; it can be claimed only once. */
+export interface NaturalKeyClaim {
+  kind: 'order' | 'refund';
+  merchantId: string;
+  value: string;
+  resourceId: string;
+  requestHash: string;
+}
 
 /**
- * One atomic change of a payment: its new state (written only if it still has `expectedVersion`), plus everything
- * that must change with it.
+ * Everything that must change together, committed as ONE DynamoDB transaction. Each versioned item is written only
+ * if it still has `expectedVersion` (0 = it must not exist yet); claims and ledger entries only if new.
  */
-export interface PaymentTransition {
-  payment: Payment;
-  expectedVersion: number;
-  walletChanges: WalletChange[];
-  events: OutboxEvent[];
+export interface ChangeSet {
+  payments?: { payment: Payment; expectedVersion: number }[];
+  refunds?: { refund: Refund; expectedVersion: number }[];
+  walletChanges?: WalletChange[];
+  events?: OutboxEvent[];
+  claims?: NaturalKeyClaim[];
   idempotency?: IdempotencyClaim;
 }
 
@@ -40,14 +48,22 @@ export class StaleStateError extends Error {
   }
 }
 
+/** Commits change sets atomically. */
+export interface TransactionStore {
+  /** Throws {@link StaleStateError} if anything the change set is conditional on has changed. */
+  commit(changes: ChangeSet): Promise<void>;
+}
+
 export interface PaymentRepository {
-  /** Creates the payment, its `(merchant, order_no)` guard and the optional idempotency claim in one transaction. */
-  create(payment: Payment, idempotency?: IdempotencyClaim): Promise<CreateOutcome>;
   get(id: string): Promise<Payment | undefined>;
   /** The payment a merchant's `order_no` points to. */
   findByOrderNo(merchantId: string, orderNo: string): Promise<IdempotencyRecord | undefined>;
-  /** Commits a transition atomically; throws {@link StaleStateError} if anything it is conditional on changed. */
-  commitTransition(transition: PaymentTransition): Promise<void>;
+}
+
+export interface RefundRepository {
+  get(id: string): Promise<Refund | undefined>;
+  /** The refund a merchant's `refund_no` points to. */
+  findByRefundNo(merchantId: string, refundNo: string): Promise<IdempotencyRecord | undefined>;
 }
 
 export interface IdempotencyRepository {
@@ -92,6 +108,16 @@ export interface ChannelPrepay {
   qrCode?: string;
 }
 
+/** A verified callback: a payment result or a refund result. */
+export type ChannelCallback =
+  | { kind: 'payment'; result: ChannelPaymentResult }
+  | { kind: 'refund'; result: ChannelRefundResult };
+
+/** What a channel says when a refund is submitted: final at once (internal channels) or reported later. */
+export type RefundSubmission =
+  | { status: 'PROCESSING'; channelRefundNo?: string }
+  | { status: 'SUCCEEDED' | 'FAILED'; channelRefundNo?: string };
+
 /** The port every payment channel implements (sandbox, balance, Alipay, WeChat Pay). */
 export interface PaymentChannel {
   readonly code: Payment['channel'];
@@ -99,16 +125,22 @@ export interface PaymentChannel {
   supports(method: Payment['method'], currency: string): boolean;
   /** Registers the payment at the channel and returns how the payer pays it. */
   createPayment(payment: Payment): Promise<ChannelPrepay>;
+  /** Submits a refund; the outcome may be final or arrive later by callback / query. */
+  refund(refund: Refund, payment: Payment): Promise<RefundSubmission>;
+  /** Asks the channel for a refund's outcome; `undefined` while it is still processing. */
+  queryRefund(refund: Refund): Promise<ChannelRefundResult | undefined>;
   /** Verifies a callback's signature FIRST, then parses it; throws on a forged or malformed callback. */
   verifyAndParseCallback(request: {
     headers: Record<string, string | undefined>;
     body: string;
-  }): Promise<ChannelPaymentResult>;
+  }): Promise<ChannelCallback>;
 }
 
 /** Metrics the use cases emit for alarms. */
 export interface AlarmMetrics {
-  count(name: 'LatePaymentSuccess' | 'CallbackAmountMismatch' | 'CallbackSignatureRejected'): void;
+  count(
+    name: 'LatePaymentSuccess' | 'CallbackAmountMismatch' | 'CallbackSignatureRejected' | 'RefundSubmitFailed',
+  ): void;
 }
 
 /** A clock, so tests can move time. */

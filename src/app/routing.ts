@@ -10,7 +10,7 @@ export function pickChannel(
   channels: ReadonlyMap<Channel, PaymentChannel>,
   request: { channel?: Channel | null; method?: PayMethod | null; currency: string },
 ): PaymentChannel {
-  const method = request.method ?? 'QR';
+  const method = request.method ?? (request.channel === 'BALANCE' ? 'BALANCE' : 'QR');
   if (request.channel) {
     const named = channels.get(request.channel);
     if (!named) {

@@ -27,7 +27,10 @@ export interface Payment {
   metadata: Record<string, string>;
   payUrl?: string;
   qrCode?: string;
+  /** Sum of SUCCEEDED refunds. */
   refundedMinor: number;
+  /** Sum of PROCESSING refunds (absent on payments stored before refunds existed). */
+  refundingMinor?: number;
   late: boolean;
   channelTradeNo?: string;
   expiresAt: string;

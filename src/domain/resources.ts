@@ -1,5 +1,6 @@
 import { formatAmount } from '#domain/money.ts';
 import { type Payment, visibleStatus } from '#domain/payment.ts';
+import type { Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
 
 /** The contract's `payment` object. */
@@ -56,5 +57,23 @@ export function ledgerResource(entry: LedgerEntry) {
     payment_id: entry.paymentId ?? null,
     refund_id: entry.refundId ?? null,
     created_at: entry.createdAt,
+  };
+}
+
+/** The contract's `refund` object. */
+export function refundResource(refund: Refund) {
+  return {
+    id: refund.id,
+    object: 'refund' as const,
+    payment_id: refund.paymentId,
+    refund_no: refund.refundNo,
+    status: refund.status,
+    amount: formatAmount(refund.amountMinor, refund.currency),
+    currency: refund.currency,
+    reason: refund.reason ?? null,
+    channel: refund.channel,
+    channel_refund_no: refund.channelRefundNo ?? null,
+    created_at: refund.createdAt,
+    completed_at: refund.completedAt ?? null,
   };
 }

@@ -1,6 +1,10 @@
 import { addMinor } from '#domain/money.ts';
 
-export type LedgerType = 'RECHARGE' | 'PAYMENT' | 'REFUND_FREEZE' | 'REFUND_DEDUCT' | 'REFUND_UNFREEZE';
+/**
+ * `REFUND` (a refunded balance payment credited back to its payer) extends the contract's list; the others are the
+ * contract's own.
+ */
+export type LedgerType = 'RECHARGE' | 'PAYMENT' | 'REFUND_FREEZE' | 'REFUND_DEDUCT' | 'REFUND_UNFREEZE' | 'REFUND';
 
 /** A wallet `(merchant, account, currency)`. `version` counts its changes and numbers its ledger entries. */
 export interface Wallet {
@@ -90,6 +94,68 @@ export function credit(wallet: Wallet, amountMinor: number, paymentId: string, l
     ledgerId,
     at,
   );
+}
+
+/** Pure: a balance payment debits the payer's `available`. */
+export function debit(wallet: Wallet, amountMinor: number, paymentId: string, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    { type: 'PAYMENT', amountMinor, availableDeltaMinor: -amountMinor, frozenDeltaMinor: 0, paymentId },
+    ledgerId,
+    at,
+  );
+}
+
+/** TCC Try: a refund of a recharge moves the amount from `available` to `frozen`. */
+export function freezeForRefund(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    { type: 'REFUND_FREEZE', amountMinor, availableDeltaMinor: -amountMinor, frozenDeltaMinor: amountMinor, ...refund },
+    ledgerId,
+    at,
+  );
+}
+
+/** TCC Confirm: the channel refunded, so the frozen amount leaves the wallet. */
+export function deductFrozen(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    { type: 'REFUND_DEDUCT', amountMinor, availableDeltaMinor: 0, frozenDeltaMinor: -amountMinor, ...refund },
+    ledgerId,
+    at,
+  );
+}
+
+/** TCC Cancel: the channel refused, so the frozen amount returns to `available`. */
+export function unfreeze(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    {
+      type: 'REFUND_UNFREEZE',
+      amountMinor,
+      availableDeltaMinor: amountMinor,
+      frozenDeltaMinor: -amountMinor,
+      ...refund,
+    },
+    ledgerId,
+    at,
+  );
+}
+
+/** A refunded balance payment credits its payer back. */
+export function creditRefund(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
+  return applyMovement(
+    wallet,
+    { type: 'REFUND', amountMinor, availableDeltaMinor: amountMinor, frozenDeltaMinor: 0, ...refund },
+    ledgerId,
+    at,
+  );
+}
+
+/** What a refund movement's ledger entry points to. */
+export interface RefundRef {
+  paymentId: string;
+  refundId: string;
 }
 
 /** Raised by a movement the wallet cannot cover; the caller maps it to its contract code (402 or 409). */

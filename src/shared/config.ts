@@ -3,31 +3,43 @@ export interface GatewayConfig {
   tableName: string;
   /** Public base URL of the API (pay URLs, the sandbox cashier's callback target). */
   publicBaseUrl: string;
-  /** `kms` (AWS) with `merchantKeyId`, or `local` with `localMasterKey` (base64, 32 bytes). */
-  secretCipher: { kind: 'kms'; keyId: string } | { kind: 'local'; masterKey: string };
-  /** Secrets Manager ARN of the sandbox channel secret (AWS) or the secret itself (local stack, tests). */
-  sandboxSecret: { kind: 'secrets-manager'; arn: string } | { kind: 'env'; value: string };
+  /**
+   * `kms` (AWS) with the merchant key, `local` with a base64 32-byte key, or `none` for functions that are not granted
+   * the merchant key (least privilege): using it there is a configuration error, raised at first use.
+   */
+  secretCipher: { kind: 'kms'; keyId: string } | { kind: 'local'; masterKey: string } | { kind: 'none' };
+  /** Secrets Manager ARN of the sandbox channel secret (AWS), the secret itself (local stack, tests), or none. */
+  sandboxSecret: { kind: 'secrets-manager'; arn: string } | { kind: 'env'; value: string } | { kind: 'none' };
+  /**
+   * Whether the sandbox channel (free test money through a public cashier page) is on. Off unless explicitly
+   * enabled: a production stack must never let anyone pay with it.
+   */
+  sandboxEnabled: boolean;
   /** Only the local stack accepts `http://127.0.0.1/...` notify URLs. */
   allowLoopbackHttp: boolean;
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is required`);
-  return value;
-}
-
 /** Reads the configuration once; a missing variable fails the cold start loudly instead of a request quietly. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is required`);
+    return value;
+  };
   return {
     tableName: required('TABLE_NAME'),
     publicBaseUrl: required('PUBLIC_BASE_URL').replace(/\/+$/, ''),
     secretCipher: env.MERCHANT_KEY_ID
       ? { kind: 'kms', keyId: env.MERCHANT_KEY_ID }
-      : { kind: 'local', masterKey: required('LOCAL_MASTER_KEY') },
+      : env.LOCAL_MASTER_KEY
+        ? { kind: 'local', masterKey: env.LOCAL_MASTER_KEY }
+        : { kind: 'none' },
     sandboxSecret: env.SANDBOX_SECRET_ARN
       ? { kind: 'secrets-manager', arn: env.SANDBOX_SECRET_ARN }
-      : { kind: 'env', value: required('SANDBOX_SECRET') },
+      : env.SANDBOX_SECRET
+        ? { kind: 'env', value: env.SANDBOX_SECRET }
+        : { kind: 'none' },
+    sandboxEnabled: env.SANDBOX_ENABLED === 'true',
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true',
   };
 }

@@ -66,9 +66,7 @@ describe('gateway API', () => {
         NODE_OPTIONS: '--enable-source-maps',
         TABLE_NAME: { Ref: logicalIdOf(stack.data.table) },
       });
-      expect(JSON.stringify(variables)).toContain(
-        `"PUBLIC_BASE_URL":{"Fn::Join":["",["https://",{"Ref":"${logicalIdOf(stack.api.httpApi)}"}`,
-      );
+      expect(variables.PUBLIC_BASE_URL).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.api.httpApi), 'ApiEndpoint'] });
     }
   });
 

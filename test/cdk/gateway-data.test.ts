@@ -83,6 +83,6 @@ describe('gateway data', () => {
     expect(outputs.TableName?.Value).toEqual({ Ref: logicalIdOf(stack.data.table) });
     expect(outputs.MerchantKeyId?.Value).toEqual({ Ref: logicalIdOf(stack.data.merchantKey) });
     expect(outputs.SandboxSecretArn?.Value).toEqual({ Ref: logicalIdOf(stack.data.sandboxSecret) });
-    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain(logicalIdOf(stack.api.httpApi));
+    expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.api.httpApi), 'ApiEndpoint'] });
   });
 });

@@ -38,7 +38,7 @@ let synthesized: SynthesizedGateway | undefined;
 export function synthesizeGateway(): SynthesizedGateway {
   if (synthesized) return synthesized;
   const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  const stack = new GatewayStack(app, 'PayGateway', { projectRoot });
+  const stack = new GatewayStack(app, 'PayGateway', { projectRoot, sandboxEnabled: false });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   synthesized = { stack, template, resources };

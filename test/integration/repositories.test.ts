@@ -1,13 +1,41 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { keys } from '#adapters/dynamo/keys.ts';
-import { StaleStateError } from '#app/ports.ts';
+import { type IdempotencyClaim, StaleStateError } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
-import { credit, emptyWallet } from '#domain/wallet.ts';
+import { credit, emptyWallet, type WalletChange } from '#domain/wallet.ts';
 import { newId } from '#shared/ids.ts';
 import { testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
+
+/** Creates a payment the way createPayment does: payment + order guard (+ idempotency claim) in one commit. */
+async function create(payment: Payment, idempotency?: IdempotencyClaim): Promise<boolean> {
+  try {
+    await container.store.commit({
+      payments: [{ payment, expectedVersion: 0 }],
+      claims: [
+        {
+          kind: 'order',
+          merchantId: payment.merchantId,
+          value: payment.orderNo,
+          resourceId: payment.id,
+          requestHash: payment.requestHash,
+        },
+      ],
+      idempotency,
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof StaleStateError) return false;
+    throw error;
+  }
+}
+
+/** Commits a payment transition with optional wallet changes. */
+function transition(payment: Payment, expectedVersion: number, walletChanges: WalletChange[] = []) {
+  return container.store.commit({ payments: [{ payment, expectedVersion }], walletChanges });
+}
 
 function draftPayment(overrides: Partial<Payment> = {}): Payment {
   const at = new Date().toISOString();
@@ -33,12 +61,12 @@ function draftPayment(overrides: Partial<Payment> = {}): Payment {
   };
 }
 
-describe('DynamoPaymentRepository', () => {
+describe('DynamoTransactionStore and DynamoPaymentRepository', () => {
   it('creates a payment once per (merchant, order_no)', async () => {
     const first = draftPayment();
-    expect(await container.payments.create(first)).toEqual({ created: true });
+    expect(await create(first)).toBe(true);
     const second = draftPayment({ merchantId: first.merchantId, orderNo: first.orderNo });
-    expect(await container.payments.create(second)).toEqual({ created: false });
+    expect(await create(second)).toBe(false);
     expect(await container.payments.get(second.id)).toBeUndefined();
     expect(await container.payments.findByOrderNo(first.merchantId, first.orderNo)).toEqual({
       resourceId: first.id,
@@ -49,9 +77,9 @@ describe('DynamoPaymentRepository', () => {
   it('writes nothing of a create whose idempotency key is taken', async () => {
     const first = draftPayment();
     const claim = { merchantId: first.merchantId, key: uniqueId('key'), requestHash: 'h1', resourceId: first.id };
-    await container.payments.create(first, claim);
+    await create(first, claim);
     const second = draftPayment({ merchantId: first.merchantId });
-    expect(await container.payments.create(second, { ...claim, resourceId: second.id })).toEqual({ created: false });
+    expect(await create(second, { ...claim, resourceId: second.id })).toBe(false);
     expect(await container.payments.findByOrderNo(second.merchantId, second.orderNo)).toBeUndefined();
     expect(await container.idempotency.find(first.merchantId, claim.key)).toEqual({
       requestHash: 'h1',
@@ -61,28 +89,16 @@ describe('DynamoPaymentRepository', () => {
 
   it('refuses a transition from a stale version and changes nothing with it', async () => {
     const payment = draftPayment({ accountId: uniqueId('acct') });
-    await container.payments.create(payment);
+    await create(payment);
     const at = new Date().toISOString();
     const wallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
     const change = credit(wallet, 1000, payment.id, newId('led'), at);
     const succeeded: Payment = { ...payment, status: 'SUCCEEDED', version: 2, updatedAt: at };
-    await container.payments.commitTransition({
-      payment: succeeded,
-      expectedVersion: 1,
-      walletChanges: [change],
-      events: [],
-    });
+    await transition(succeeded, 1, [change]);
 
     // A second writer that read version 1 loses, and its wallet credit is not applied either.
     const change2 = credit(change.wallet, 1000, payment.id, newId('led'), at);
-    await expect(
-      container.payments.commitTransition({
-        payment: succeeded,
-        expectedVersion: 1,
-        walletChanges: [change2],
-        events: [],
-      }),
-    ).rejects.toBeInstanceOf(StaleStateError);
+    await expect(transition(succeeded, 1, [change2])).rejects.toBeInstanceOf(StaleStateError);
     const stored = await container.wallets.get(payment.merchantId, payment.accountId ?? '', 'CNY');
     expect(stored.availableMinor).toBe(1000);
     expect(stored.version).toBe(1);
@@ -90,29 +106,19 @@ describe('DynamoPaymentRepository', () => {
 
   it('refuses a wallet write from a stale wallet version', async () => {
     const payment = draftPayment({ accountId: uniqueId('acct') });
-    await container.payments.create(payment);
+    await create(payment);
     const at = new Date().toISOString();
     const staleWallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
-    await container.payments.commitTransition({
-      payment: { ...payment, version: 2 },
-      expectedVersion: 1,
-      walletChanges: [credit(staleWallet, 500, payment.id, newId('led'), at)],
-      events: [],
-    });
+    await transition({ ...payment, version: 2 }, 1, [credit(staleWallet, 500, payment.id, newId('led'), at)]);
     await expect(
-      container.payments.commitTransition({
-        payment: { ...payment, version: 3 },
-        expectedVersion: 2,
-        walletChanges: [credit(staleWallet, 500, payment.id, newId('led'), at)],
-        events: [],
-      }),
+      transition({ ...payment, version: 3 }, 2, [credit(staleWallet, 500, payment.id, newId('led'), at)]),
     ).rejects.toBeInstanceOf(StaleStateError);
     expect((await container.payments.get(payment.id))?.version).toBe(2);
   });
 
   it('keeps only PENDING payments in the sparse expiry index', async () => {
     const payment = draftPayment();
-    await container.payments.create(payment);
+    await create(payment);
     const read = async () =>
       (
         await container.db.send(
@@ -120,12 +126,7 @@ describe('DynamoPaymentRepository', () => {
         )
       ).Item;
     expect((await read())?.GSI3PK).toBe(`EXPIRY#${payment.expiresAt.slice(0, 16)}`);
-    await container.payments.commitTransition({
-      payment: { ...payment, status: 'CLOSED', version: 2 },
-      expectedVersion: 1,
-      walletChanges: [],
-      events: [],
-    });
+    await transition({ ...payment, status: 'CLOSED', version: 2 }, 1);
     expect((await read())?.GSI3PK).toBeUndefined();
   });
 });

@@ -35,13 +35,17 @@ async function run(merchant: Merchant, payment: Payment, command: Command): Prom
       await closePayment(container, merchant, payment.id);
       return;
     }
-    await applyPaymentResult(container, {
-      paymentId: payment.id,
-      status: command.kind === 'success' ? 'SUCCEEDED' : 'FAILED',
-      amountMinor: payment.amountMinor,
-      currency: payment.currency,
-      channelTradeNo: `sbx_${payment.id.slice(4, 16)}`,
-    });
+    await applyPaymentResult(
+      container,
+      {
+        paymentId: payment.id,
+        status: command.kind === 'success' ? 'SUCCEEDED' : 'FAILED',
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        channelTradeNo: `sbx_${payment.id.slice(4, 16)}`,
+      },
+      'SANDBOX',
+    );
   } catch (error) {
     // Closing a payment that is no longer PENDING is a legal refusal; anything else is a failure of the property.
     if (!(error instanceof AppError && error.code === 'INVALID_STATE')) throw error;
@@ -120,13 +124,17 @@ describe('wallet invariants under random callbacks, duplicates, reordering and c
     await Promise.all(
       payments.flatMap((payment) =>
         [1, 2].map(() =>
-          applyPaymentResult(container, {
-            paymentId: payment.id,
-            status: 'SUCCEEDED',
-            amountMinor: payment.amountMinor,
-            currency: 'CNY',
-            channelTradeNo: 'sbx_hot',
-          }),
+          applyPaymentResult(
+            container,
+            {
+              paymentId: payment.id,
+              status: 'SUCCEEDED',
+              amountMinor: payment.amountMinor,
+              currency: 'CNY',
+              channelTradeNo: 'sbx_hot',
+            },
+            'SANDBOX',
+          ),
         ),
       ),
     );

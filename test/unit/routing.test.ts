@@ -11,6 +11,8 @@ function channel(code: Channel, methods: PayMethod[], currencies: string[]): Pay
     code,
     supports: (method, currency) => methods.includes(method) && currencies.includes(currency),
     createPayment: () => Promise.reject(new Error('not used by pickChannel')),
+    refund: () => Promise.reject(new Error('not used by pickChannel')),
+    queryRefund: () => Promise.reject(new Error('not used by pickChannel')),
     verifyAndParseCallback: () => Promise.reject(new Error('not used by pickChannel')),
   };
 }
@@ -30,10 +32,11 @@ describe('pickChannel', () => {
     expect(pickChannel(channels, { channel: 'ALIPAY', method: 'WAP', currency: 'CNY' })).toBe(alipay);
   });
 
-  it('defaults the method to QR', () => {
+  it('defaults the method to QR, and to BALANCE for the balance channel', () => {
     expect(pickChannel(channels, { channel: 'ALIPAY', currency: 'CNY' })).toBe(alipay);
+    expect(pickChannel(channels, { channel: 'BALANCE', method: null, currency: 'CNY' })).toBe(balance);
     expectCode(
-      () => pickChannel(channels, { channel: 'BALANCE', method: null, currency: 'CNY' }),
+      () => pickChannel(channels, { channel: 'BALANCE', method: 'QR', currency: 'CNY' }),
       ValidationError,
       'CHANNEL_NOT_SUPPORTED',
     );

@@ -24,6 +24,7 @@ function movement(type: LedgerType, amountMinor: number) {
     REFUND_FREEZE: [-amountMinor, amountMinor],
     REFUND_DEDUCT: [0, -amountMinor],
     REFUND_UNFREEZE: [amountMinor, -amountMinor],
+    REFUND: [amountMinor, 0],
   };
   const [availableDeltaMinor, frozenDeltaMinor] = deltas[type];
   return { type, amountMinor, availableDeltaMinor, frozenDeltaMinor };

@@ -1,6 +1,8 @@
 import { formatAmount } from '#domain/money.ts';
 import { type Payment, visibleStatus } from '#domain/payment.ts';
+import type { Refund } from '#domain/refund.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
+import type { SandboxRefundRecord } from './sandbox-store.ts';
 
 /**
  * The sandbox channel's cashier: the page a payer sees, and the channel side that reports the outcome to the gateway
@@ -36,6 +38,45 @@ export function renderResultPage(payment: Payment, outcome: 'pay' | 'fail', call
     : `The gateway refused the result (HTTP ${callbackStatus}).`;
   const back = payment.returnUrl ? `<p><a href="${escapeHtml(payment.returnUrl)}">Return to the merchant</a></p>` : '';
   return page('Sandbox checkout', `<p class="result">${escapeHtml(text)}</p>${back}`);
+}
+
+/** The sandbox refund page: the channel's operator decides whether the refund goes through. */
+export function renderRefundPage(refund: Refund, record: SandboxRefundRecord | undefined): string {
+  const amount = `${formatAmount(refund.amountMinor, refund.currency)} ${refund.currency}`;
+  const actions =
+    record?.status === 'PROCESSING'
+      ? `<form method="post">
+      <button name="outcome" value="succeed" class="pay">Refund ${escapeHtml(amount)}</button>
+      <button name="outcome" value="fail" class="fail">Fail</button>
+    </form>`
+      : `<p class="status">The channel has ${record ? `decided: <strong>${escapeHtml(record.status)}</strong>` : 'no such refund'}.</p>`;
+  return page(
+    'Sandbox refund',
+    `<p class="amount">${escapeHtml(amount)}</p>
+    <dl><dt>Refund</dt><dd>${escapeHtml(refund.id)}</dd><dt>Payment</dt><dd>${escapeHtml(refund.paymentId)}</dd></dl>
+    ${actions}`,
+  );
+}
+
+/** The page shown after the refund was decided, with the gateway's answer to the callback. */
+export function renderRefundResultPage(outcome: 'succeed' | 'fail', callbackStatus: number | undefined): string {
+  const text =
+    callbackStatus === undefined
+      ? 'This refund was already decided.'
+      : callbackStatus === 200
+        ? `Refund ${outcome === 'succeed' ? 'succeeded' : 'failed'}.`
+        : `The gateway refused the result (HTTP ${callbackStatus}).`;
+  return page('Sandbox refund', `<p class="result">${escapeHtml(text)}</p>`);
+}
+
+/** The sandbox channel's refund callback body and signature. */
+export function sandboxRefundCallbackFor(record: SandboxRefundRecord, secret: string) {
+  const body = JSON.stringify({
+    refund_id: record.refundId,
+    status: record.status,
+    channel_refund_no: record.channelRefundNo,
+  });
+  return { body, signature: signSandboxCallback(secret, body) };
 }
 
 /** The sandbox channel's callback body and signature for an outcome chosen on the cashier page. */

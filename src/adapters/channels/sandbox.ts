@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import type { ChannelPrepay, PaymentChannel } from '#app/ports.ts';
+import type { ChannelCallback, ChannelPrepay, PaymentChannel, RefundSubmission } from '#app/ports.ts';
 import { currencySchema, parseInput } from '#app/validation.ts';
 import { parseAmount } from '#domain/money.ts';
-import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
+import type { Payment } from '#domain/payment.ts';
+import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { verifySandboxCallback } from '#domain/signing.ts';
 import { AuthError, ValidationError } from '#shared/errors.ts';
+import type { SandboxStore } from './sandbox-store.ts';
 
-/** The sandbox channel's callback body, exactly as API.md defines it. */
-const sandboxPaymentCallback = z.strictObject({
+/** The sandbox channel's payment callback body, exactly as API.md defines it. */
+const paymentCallback = z.strictObject({
   payment_id: z.string().regex(/^pay_[A-Za-z0-9]{1,64}$/),
   channel_trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   status: z.enum(['SUCCESS', 'FAILED']),
@@ -16,9 +18,20 @@ const sandboxPaymentCallback = z.strictObject({
   paid_at: z.iso.datetime().optional(),
 });
 
+/** The sandbox channel's refund callback body: `{refund_id, status}`. */
+const refundCallback = z.strictObject({
+  refund_id: z.string().regex(/^ref_[A-Za-z0-9]{1,64}$/),
+  status: z.enum(['SUCCESS', 'FAILED']),
+  channel_refund_no: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+});
+
 /**
- * The built-in sandbox channel: pays through the gateway's own cashier page and reports results with an
- * HMAC-signed callback. It takes every method and currency, so local runs and tests exercise the full flow.
+ * The built-in sandbox channel: payers pay on the gateway's own cashier page, refunds are decided on the sandbox
+ * refund page, and results come back as HMAC-signed callbacks. It takes every method but BALANCE and every currency,
+ * so local runs and tests exercise the full flow.
  */
 export class SandboxChannel implements PaymentChannel {
   readonly code = 'SANDBOX' as const;
@@ -26,6 +39,7 @@ export class SandboxChannel implements PaymentChannel {
   constructor(
     private readonly publicBaseUrl: string,
     private readonly secret: () => Promise<string>,
+    private readonly store: SandboxStore,
   ) {}
 
   supports(method: Payment['method']): boolean {
@@ -37,11 +51,32 @@ export class SandboxChannel implements PaymentChannel {
     return { payUrl, qrCode: payUrl };
   }
 
+  async refund(refund: Refund): Promise<RefundSubmission> {
+    const channelRefundNo = `sbxr_${refund.id.slice(4)}`;
+    await this.store.submitRefund({
+      refundId: refund.id,
+      amountMinor: refund.amountMinor,
+      currency: refund.currency,
+      channelRefundNo,
+    });
+    return { status: 'PROCESSING', channelRefundNo };
+  }
+
+  async queryRefund(refund: Refund): Promise<ChannelRefundResult | undefined> {
+    const record = await this.store.getRefund(refund.id);
+    if (!record || record.status === 'PROCESSING') return undefined;
+    return {
+      refundId: refund.id,
+      status: record.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
+      channelRefundNo: record.channelRefundNo,
+    };
+  }
+
   /** Signature first: nothing of an unverified body is parsed or trusted. */
   async verifyAndParseCallback(request: {
     headers: Record<string, string | undefined>;
     body: string;
-  }): Promise<ChannelPaymentResult> {
+  }): Promise<ChannelCallback> {
     const signature = request.headers['x-sandbox-signature'] ?? '';
     if (!verifySandboxCallback(await this.secret(), request.body, signature)) {
       throw new AuthError('CALLBACK_SIGNATURE_INVALID', 'X-Sandbox-Signature does not verify');
@@ -52,14 +87,28 @@ export class SandboxChannel implements PaymentChannel {
     } catch {
       throw new ValidationError('INVALID_JSON', 'callback body is not valid JSON');
     }
-    const body = parseInput(sandboxPaymentCallback, json);
+    if (typeof json === 'object' && json !== null && 'refund_id' in json) {
+      const body = parseInput(refundCallback, json);
+      return {
+        kind: 'refund',
+        result: {
+          refundId: body.refund_id,
+          status: body.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
+          channelRefundNo: body.channel_refund_no,
+        },
+      };
+    }
+    const body = parseInput(paymentCallback, json);
     return {
-      paymentId: body.payment_id,
-      status: body.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
-      amountMinor: parseAmount(body.amount, body.currency).minor,
-      currency: body.currency,
-      channelTradeNo: body.channel_trade_no,
-      paidAt: body.paid_at ? new Date(body.paid_at).toISOString() : undefined,
+      kind: 'payment',
+      result: {
+        paymentId: body.payment_id,
+        status: body.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
+        amountMinor: parseAmount(body.amount, body.currency).minor,
+        currency: body.currency,
+        channelTradeNo: body.channel_trade_no,
+        paidAt: body.paid_at ? new Date(body.paid_at).toISOString() : undefined,
+      },
     };
   }
 }

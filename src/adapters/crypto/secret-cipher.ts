@@ -21,7 +21,10 @@ export class KmsSecretCipher implements SecretCipher {
 
   async decrypt(ciphertext: string, context: Record<string, string>): Promise<string> {
     const blob = Buffer.from(stripScheme(ciphertext, 'kms'), 'base64');
-    const out = await this.kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: context }));
+    // Pinning KeyId means a ciphertext made under any other key is refused, never decrypted with it.
+    const out = await this.kms.send(
+      new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: blob, EncryptionContext: context }),
+    );
     return Buffer.from(out.Plaintext ?? new Uint8Array()).toString('utf8');
   }
 }
@@ -52,6 +55,17 @@ export class LocalSecretCipher implements SecretCipher {
     decipher.setAAD(aad(context));
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  }
+}
+
+/** The cipher of a function that was granted no merchant key: any use is a deployment error. */
+export class UnavailableSecretCipher implements SecretCipher {
+  encrypt(): Promise<string> {
+    return Promise.reject(new Error('this function has no merchant key (MERCHANT_KEY_ID / LOCAL_MASTER_KEY)'));
+  }
+
+  decrypt(): Promise<string> {
+    return this.encrypt();
   }
 }
 

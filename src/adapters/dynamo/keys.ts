@@ -11,6 +11,14 @@ export const keys = {
     SK: 'GUARD',
   }),
   payment: (paymentId: string): Key => ({ PK: `PAYMENT#${paymentId}`, SK: 'PAYMENT' }),
+  /** Refunds are read by id alone (`GET /v1/refunds/{id}`), so they get their own partition. */
+  refund: (refundId: string): Key => ({ PK: `REFUND#${refundId}`, SK: 'REFUND' }),
+  refundGuard: (merchantId: string, refundNo: string): Key => ({
+    PK: `MERCHANT#${merchantId}#REFUND#${refundNo}`,
+    SK: 'GUARD',
+  }),
+  /** The sandbox channel's own record of a refund it was asked to make (the simulated channel's storage). */
+  sandboxRefund: (refundId: string): Key => ({ PK: `SANDBOX#REFUND#${refundId}`, SK: 'SANDBOX' }),
   wallet: (merchantId: string, accountId: string, currency: string): Key => ({
     PK: walletPartition(merchantId, accountId, currency),
     SK: 'BALANCE',

@@ -1,0 +1,122 @@
+import { formatAmount } from '#domain/money.ts';
+import type { ApiResponse, MerchantClient } from '../local/merchant-client.ts';
+import { runPool } from './pool.ts';
+import { postSandboxSuccess } from './sandbox-callback.ts';
+
+const CURRENCY = 'CNY';
+
+/** Where the flows run: the gateway, a merchant's signing client, and the sandbox channel's secret. */
+export interface FlowTarget {
+  apiBase: string;
+  merchant: MerchantClient;
+  sandboxSecret: string;
+}
+
+/** What a batch of flows did: wall time, each flow's latency, and what each account was credited. */
+export interface FlowRun {
+  flows: number;
+  elapsedMs: number;
+  latenciesMs: number[];
+  /** Account id → minor units credited by this run's flows (its expected balance: accounts are fresh per run). */
+  credited: Map<string, number>;
+  /** Sum of every flow's amount, computed from the flow indexes alone (independently of `credited`). */
+  expectedTotalMinor: number;
+}
+
+/**
+ * The amount of flow `index` in minor units: 1.00 … 99.99 CNY, varied so a lost or doubled credit shows in the sum.
+ */
+export function amountFor(index: number): number {
+  return 100 + ((index * 7919) % 9900);
+}
+
+/** The account a client credits: one per client and run, so clients never contend for one hot wallet. */
+export function accountFor(run: string, client: number): string {
+  return `bench-${run}-c${String(client).padStart(2, '0')}`;
+}
+
+/**
+ * Runs `count` recharge flows on `concurrency` clients. Each client runs its flows one after another against its own
+ * account; a flow is POST /v1/payments (201) → signed sandbox SUCCESS callback (200) → GET balance (200), and the
+ * balance it reads must equal the client's running total exactly. Any other answer fails the run.
+ */
+export async function runFlows(
+  target: FlowTarget,
+  options: { run: string; count: number; concurrency: number },
+): Promise<FlowRun> {
+  const latenciesMs: number[] = [];
+  const credited = new Map<string, number>();
+  const started = performance.now();
+  await runPool(options.count, options.concurrency, async (index, client) => {
+    const accountId = accountFor(options.run, client);
+    const before = credited.get(accountId) ?? 0;
+    const flowStarted = performance.now();
+    await runFlow(target, { orderNo: `${options.run}-${index}`, accountId, amountMinor: amountFor(index), before });
+    latenciesMs.push(performance.now() - flowStarted);
+    credited.set(accountId, before + amountFor(index));
+  });
+  const elapsedMs = performance.now() - started;
+  let expectedTotalMinor = 0;
+  for (let index = 0; index < options.count; index++) expectedTotalMinor += amountFor(index);
+  return { flows: options.count, elapsedMs, latenciesMs, credited, expectedTotalMinor };
+}
+
+async function runFlow(
+  target: FlowTarget,
+  flow: { orderNo: string; accountId: string; amountMinor: number; before: number },
+): Promise<void> {
+  const amount = formatAmount(flow.amountMinor, CURRENCY);
+  const created = await target.merchant.request('POST', '/v1/payments', {
+    order_no: flow.orderNo,
+    amount,
+    currency: CURRENCY,
+    subject: 'Wallet recharge',
+    channel: 'SANDBOX',
+    method: 'QR',
+    account_id: flow.accountId,
+  });
+  expectStatus(created, 201, `POST /v1/payments (${flow.orderNo})`);
+  const id = String(created.body.id);
+  const callback = await postSandboxSuccess(target.apiBase, target.sandboxSecret, { id, amount, currency: CURRENCY });
+  expectStatus(callback, 200, `POST /v1/callbacks/sandbox (${id})`);
+  const available = await readBalance(target, flow.accountId);
+  const expected = formatAmount(flow.before + flow.amountMinor, CURRENCY);
+  if (available !== expected) {
+    throw new Error(`balance of ${flow.accountId} after ${flow.orderNo} is ${available}, expected ${expected}`);
+  }
+}
+
+/** GET /v1/accounts/{id}/balance (must answer 200); returns `available` as the API formats it. */
+export async function readBalance(target: FlowTarget, accountId: string): Promise<string> {
+  const path = `/v1/accounts/${encodeURIComponent(accountId)}/balance?currency=${CURRENCY}`;
+  const balance = await target.merchant.request('GET', path);
+  expectStatus(balance, 200, `GET ${path}`);
+  return String(balance.body.available);
+}
+
+/**
+ * Re-reads every account a run credited and checks each balance against its credits, and the sum of the credits
+ * against the sum of the flows' amounts. Returns the verified total in minor units; throws on any difference.
+ */
+export async function verifyBalances(target: FlowTarget, run: FlowRun): Promise<number> {
+  let total = 0;
+  for (const [accountId, minor] of run.credited) {
+    const available = await readBalance(target, accountId);
+    if (available !== formatAmount(minor, CURRENCY)) {
+      throw new Error(`final balance of ${accountId} is ${available}, expected ${formatAmount(minor, CURRENCY)}`);
+    }
+    total += minor;
+  }
+  if (total !== run.expectedTotalMinor) {
+    throw new Error(
+      `accounts hold ${total} minor units in total, the ${run.flows} flows paid ${run.expectedTotalMinor}`,
+    );
+  }
+  return total;
+}
+
+function expectStatus(response: Pick<ApiResponse<unknown>, 'status' | 'body'>, expected: number, what: string): void {
+  if (response.status !== expected) {
+    throw new Error(`${what}: expected HTTP ${expected}, got ${response.status} ${JSON.stringify(response.body)}`);
+  }
+}

@@ -1,0 +1,138 @@
+import type { BundleSize } from './bundles.ts';
+import { type CommandCount, WRITE_COMMANDS } from './dynamo-recorder.ts';
+import { heading, keyValues, ms, num, table } from './format.ts';
+import type { LatencySummary } from './stats.ts';
+
+/** Figures of the full-flow run (section 1). */
+export interface FlowFigures {
+  flows: number;
+  warmup: number;
+  concurrency: number;
+  accounts: number;
+  elapsedMs: number;
+  paymentsPerSecond: number;
+  latency: LatencySummary;
+  totalCredited: string;
+}
+
+/** Figures of the write-ceiling comparison (section 2). */
+export interface WriteFigures {
+  counts: ReadonlyMap<string, CommandCount>;
+  flows: number;
+  writeCalls: number;
+  writeItems: number;
+  flowElapsedMs: number;
+  flowWritesPerSecond: number;
+  rawElapsedMs: number;
+  rawWritesPerSecond: number;
+  rawLatency: LatencySummary;
+  ratio: number;
+}
+
+/** Section 1: throughput and latency of whole recharge flows, and the balance verification. */
+export function printFlowSection(figures: FlowFigures): void {
+  console.log(heading('1. Full recharge flow on the local stack'));
+  console.log(
+    '  flow = POST /v1/payments (201) → POST /v1/callbacks/sandbox, signed (200) → GET /v1/accounts/{id}/balance (200)',
+  );
+  console.log(
+    `  ${figures.concurrency} concurrent clients, each crediting its own account (${figures.accounts} accounts), ` +
+      `${figures.warmup} warm-up flows excluded\n`,
+  );
+  console.log(
+    keyValues([
+      ['flows', num(figures.flows)],
+      ['total time', `${num(figures.elapsedMs / 1000, 2)} s`],
+      ['throughput', `${num(figures.paymentsPerSecond, 1)} payments/s`],
+      ['flow latency p50', ms(figures.latency.p50)],
+      ['flow latency p95', ms(figures.latency.p95)],
+      ['flow latency p99', ms(figures.latency.p99)],
+      ['flow latency mean / max', `${ms(figures.latency.mean)} / ${ms(figures.latency.max)}`],
+      ['balances', `verified (${figures.accounts} accounts hold ${figures.totalCredited} CNY = sum of all flows)`],
+    ]),
+  );
+}
+
+/** Section 2: the DynamoDB calls the flows made, and their write rate against the raw replay's. */
+export function printWriteSection(figures: WriteFigures): void {
+  console.log(heading('2. DynamoDB writes: full flow vs raw DynamoDB Local ceiling'));
+  const rows = [...figures.counts]
+    .sort(([a], [b]) => Number(WRITE_COMMANDS.has(b)) - Number(WRITE_COMMANDS.has(a)) || a.localeCompare(b))
+    .map(([command, count]) => [
+      command,
+      WRITE_COMMANDS.has(command) ? 'write' : 'read',
+      num(count.calls),
+      num(count.items),
+      num(count.calls / figures.flows, 2),
+      num(count.failures),
+    ]);
+  console.log(`  DynamoDB API calls of the ${num(figures.flows)} measured flows (gateway handlers, instrumented):\n`);
+  console.log(
+    indent(
+      table(
+        [
+          { header: 'command' },
+          { header: 'kind' },
+          { header: 'calls', align: 'right' },
+          { header: 'items', align: 'right' },
+          { header: 'calls/flow', align: 'right' },
+          { header: 'failed', align: 'right' },
+        ],
+        rows,
+      ),
+    ),
+  );
+  console.log();
+  console.log(
+    keyValues([
+      [
+        'full flow',
+        `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items) in ` +
+          `${num(figures.flowElapsedMs / 1000, 2)} s = ${num(figures.flowWritesPerSecond, 1)} writes/s`,
+      ],
+      [
+        'raw replay',
+        `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items) in ` +
+          `${num(figures.rawElapsedMs / 1000, 2)} s = ${num(figures.rawWritesPerSecond, 1)} writes/s`,
+      ],
+      [
+        'raw write latency',
+        `p50 ${ms(figures.rawLatency.p50)}, p95 ${ms(figures.rawLatency.p95)}, p99 ${ms(figures.rawLatency.p99)}`,
+      ],
+      [
+        'ratio flow / raw',
+        `${num(figures.ratio, 3)}  (the full flow sustains ${num(figures.ratio * 100, 1)}% of the raw write rate)`,
+      ],
+    ]),
+  );
+}
+
+/** Section 3: the minified size of every Lambda bundle. */
+export function printBundleSection(bundles: readonly BundleSize[]): void {
+  console.log(heading('3. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
+  const kib = (bytes: number) => num(bytes / 1024, 1);
+  const rows = bundles.map((bundle) => [bundle.id, num(bundle.bytes), kib(bundle.bytes), kib(bundle.gzipBytes)]);
+  const total = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
+  const totalGzip = bundles.reduce((sum, bundle) => sum + bundle.gzipBytes, 0);
+  rows.push(['(total)', num(total), kib(total), kib(totalGzip)]);
+  console.log(
+    indent(
+      table(
+        [
+          { header: 'function' },
+          { header: 'bytes', align: 'right' },
+          { header: 'KiB', align: 'right' },
+          { header: 'gzip KiB', align: 'right' },
+        ],
+        rows,
+      ),
+    ),
+  );
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

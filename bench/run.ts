@@ -1,0 +1,31 @@
+/**
+ * `npm run bench`: full recharge flows on the local stack, the raw DynamoDB Local write ceiling for the same writes,
+ * and the Lambda bundle sizes — human-readable sections, then one `BENCH_RESULT {…}` JSON line. Options come from
+ * the environment: BENCH_PAYMENTS (2000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), and BENCH_LOG_LEVEL (SILENT; e.g.
+ * ERROR shows the handlers' logs when a flow fails). Exits non-zero on any failure.
+ */
+import { resolve } from 'node:path';
+
+// Set before the gateway's modules load: Powertools reads its configuration when they are first imported.
+Object.assign(process.env, {
+  POWERTOOLS_LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'SILENT',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
+const projectRoot = resolve(import.meta.dirname, '..');
+
+try {
+  const { readOptions } = await import('./options.ts');
+  const { resultJson, runBenchmark } = await import('./suite.ts');
+  const options = readOptions();
+  const result = await runBenchmark(projectRoot, options);
+  console.log(`\nBENCH_RESULT ${JSON.stringify(resultJson(options, result))}`);
+  process.exitCode = 0;
+} catch (error) {
+  console.error('\nBENCH FAILED:', error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+}
+// Nothing should be left running; if something is, do not hang the caller.
+setTimeout(() => process.exit(), 5000).unref();

@@ -1,0 +1,196 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createContainer, getContainer } from '#adapters/container.ts';
+import { createMerchant } from '#app/merchant-admin.ts';
+import { formatAmount } from '#domain/money.ts';
+import { MerchantClient } from '../local/merchant-client.ts';
+import { loadLocalSecrets, type RunningStack, startLocalStack } from '../local/stack.ts';
+import { type BundleSize, measureBundles } from './bundles.ts';
+import { DynamoCallRecorder } from './dynamo-recorder.ts';
+import { type FlowRun, type FlowTarget, runFlows, verifyBalances } from './flows.ts';
+import type { BenchOptions } from './options.ts';
+import { replayWrites } from './raw-writes.ts';
+import {
+  type FlowFigures,
+  printBundleSection,
+  printFlowSection,
+  printWriteSection,
+  type WriteFigures,
+} from './report.ts';
+import { perSecond, round, summarize } from './stats.ts';
+
+const MERCHANT_ID = 'mch_bench';
+
+/** Everything one benchmark run measured. */
+export interface BenchResult {
+  flow: FlowFigures;
+  writes: WriteFigures;
+  bundles: BundleSize[];
+}
+
+/**
+ * Runs the three measurements and prints them: full flows on the local stack (section 1), the same writes replayed
+ * raw against the same DynamoDB Local (section 2), and the Lambda bundle sizes (section 3). The stack runs in this
+ * process on a free port with throw-away secrets in a temp dir, and is stopped however the run ends.
+ */
+export async function runBenchmark(projectRoot: string, options: BenchOptions): Promise<BenchResult> {
+  console.log(
+    `pay-gateway benchmark: ${options.payments} flows (+${options.warmup} warm-up), ` +
+      `${options.concurrency} clients, Node ${process.version}, ${availableParallelism()} CPUs`,
+  );
+  const { flow, writes } = await measureOnLocalStack(projectRoot, options);
+  const bundles = await measureBundles(projectRoot);
+  printBundleSection(bundles);
+  return { flow, writes, bundles };
+}
+
+/** Sections 1 and 2, on a local stack started for them and stopped however they end. */
+async function measureOnLocalStack(
+  projectRoot: string,
+  options: BenchOptions,
+): Promise<{ flow: FlowFigures; writes: WriteFigures }> {
+  const secretsDir = mkdtempSync(join(tmpdir(), 'pay-gateway-bench-'));
+  let stack: RunningStack | undefined;
+  try {
+    const secrets = loadLocalSecrets(secretsDir);
+    stack = await startLocalStack({ projectRoot, port: 0, secrets });
+    const target: FlowTarget = {
+      apiBase: stack.apiBase,
+      merchant: await seedMerchant(stack.apiBase),
+      sandboxSecret: secrets.sandboxSecret,
+    };
+    return await measureStack(target, options);
+  } finally {
+    if (stack) getContainer().db.destroy();
+    await stack?.stop();
+    rmSync(secretsDir, { recursive: true, force: true });
+  }
+}
+
+/** Creates the benchmark merchant (as `npm start` seeds its demo merchant) and returns its signing client. */
+async function seedMerchant(apiBase: string): Promise<MerchantClient> {
+  const container = createContainer();
+  try {
+    const { secret } = await createMerchant(container, { id: MERCHANT_ID, name: 'Benchmark merchant' });
+    return new MerchantClient({ apiBase, merchantId: MERCHANT_ID, merchantSecret: secret });
+  } finally {
+    container.db.destroy();
+  }
+}
+
+/** Sections 1 and 2: warm-up, measured flows with the handlers' DynamoDB calls recorded, then the raw replay. */
+async function measureStack(
+  target: FlowTarget,
+  options: BenchOptions,
+): Promise<{ flow: FlowFigures; writes: WriteFigures }> {
+  // The handlers run in this process and share the module-level container, so instrumenting it sees their calls.
+  const recorder = new DynamoCallRecorder();
+  recorder.attach(getContainer().db);
+  if (options.warmup > 0) {
+    const warm = await runFlows(target, { run: 'warmup', count: options.warmup, concurrency: options.concurrency });
+    await verifyBalances(target, warm);
+  }
+  recorder.start();
+  const run = await runFlows(target, { run: 'measured', count: options.payments, concurrency: options.concurrency });
+  recorder.stop();
+  const flow = flowFigures(run, options, await verifyBalances(target, run));
+  printFlowSection(flow);
+  const writes = await measureWrites(recorder, run, options.concurrency);
+  printWriteSection(writes);
+  return { flow, writes };
+}
+
+function flowFigures(run: FlowRun, options: BenchOptions, totalMinor: number): FlowFigures {
+  return {
+    flows: run.flows,
+    warmup: options.warmup,
+    concurrency: options.concurrency,
+    accounts: run.credited.size,
+    elapsedMs: run.elapsedMs,
+    paymentsPerSecond: perSecond(run.flows, run.elapsedMs),
+    latency: summarize(run.latenciesMs),
+    totalCredited: formatAmount(totalMinor, 'CNY'),
+  };
+}
+
+/**
+ * Replays the measured flows' writes raw and compares the rates.
+ *
+ * The ratio flow-writes/s ÷ raw-writes/s is the share of DynamoDB Local's raw write capacity (same calls, same mix,
+ * same items, same concurrency) that the full flow achieves. `1 − ratio` is what the gateway spends on top of the
+ * writes: the HTTP round trips (client and local gateway share this process), the API Gateway event mapping, middy
+ * and Powertools, merchant authentication (merchant read, secret decryption, HMAC), zod validation, the reads
+ * (payment, order guard, wallet, merchant GetItems) and the JSON responses. A ratio near 1 would mean the flow is
+ * bound by DynamoDB writes; a low ratio means the overhead around the writes dominates.
+ */
+async function measureWrites(recorder: DynamoCallRecorder, run: FlowRun, concurrency: number): Promise<WriteFigures> {
+  const writes = recorder.writes;
+  if (writes.length === 0) {
+    throw new Error('no DynamoDB write was recorded: the handlers do not share the instrumented container');
+  }
+  const raw = await replayWrites(writes, concurrency);
+  const flowWritesPerSecond = perSecond(writes.length, run.elapsedMs);
+  const rawWritesPerSecond = perSecond(raw.calls, raw.elapsedMs);
+  return {
+    counts: new Map(recorder.counts),
+    flows: run.flows,
+    writeCalls: writes.length,
+    writeItems: raw.items,
+    flowElapsedMs: run.elapsedMs,
+    flowWritesPerSecond,
+    rawElapsedMs: raw.elapsedMs,
+    rawWritesPerSecond,
+    rawLatency: summarize(raw.latenciesMs),
+    ratio: flowWritesPerSecond / rawWritesPerSecond,
+  };
+}
+
+/** The machine-readable summary a later session parses from the `BENCH_RESULT {…}` line. */
+export function resultJson(options: BenchOptions, result: BenchResult): Record<string, unknown> {
+  const { flow, writes, bundles } = result;
+  const latency = (summary: FlowFigures['latency']) => ({
+    p50: round(summary.p50),
+    p95: round(summary.p95),
+    p99: round(summary.p99),
+    mean: round(summary.mean),
+    max: round(summary.max),
+  });
+  return {
+    node: process.version,
+    cpus: availableParallelism(),
+    options,
+    flow: {
+      payments: flow.flows,
+      warmup: flow.warmup,
+      concurrency: flow.concurrency,
+      accounts: flow.accounts,
+      account_scheme: 'one account per client',
+      elapsed_ms: round(flow.elapsedMs),
+      payments_per_s: round(flow.paymentsPerSecond),
+      latency_ms: latency(flow.latency),
+      verified: true,
+      total_credited_cny: flow.totalCredited,
+    },
+    dynamo: {
+      commands: Object.fromEntries(writes.counts),
+      write_calls: writes.writeCalls,
+      write_items: writes.writeItems,
+      write_calls_per_flow: round(writes.writeCalls / writes.flows, 3),
+      flow_writes_per_s: round(writes.flowWritesPerSecond),
+      raw_elapsed_ms: round(writes.rawElapsedMs),
+      raw_writes_per_s: round(writes.rawWritesPerSecond),
+      raw_latency_ms: latency(writes.rawLatency),
+      ratio_flow_to_raw: round(writes.ratio, 4),
+    },
+    bundles: bundles.map((bundle) => ({
+      id: bundle.id,
+      entry: bundle.entry,
+      bytes: bundle.bytes,
+      kib: round(bundle.bytes / 1024),
+      gzip_bytes: bundle.gzipBytes,
+      gzip_kib: round(bundle.gzipBytes / 1024),
+    })),
+    bundles_total_bytes: bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
+  };
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import {
+  postSandboxCallback,
+  renderCheckoutPage,
+  renderRefundPage,
+  renderRefundResultPage,
+  renderResultPage,
+  sandboxCallbackFor,
+  sandboxRefundCallbackFor,
+} from '#adapters/channels/sandbox-cashier.ts';
+import type { Container } from '#adapters/container.ts';
+import { parseInput } from '#app/validation.ts';
+import { httpHandler } from '#http/handler.ts';
+import type { HttpRequest } from '#http/request.ts';
+import { NotFoundError } from '#shared/errors.ts';
+
+const checkoutForm = z.strictObject({ outcome: z.enum(['pay', 'fail']) });
+const refundForm = z.strictObject({ outcome: z.enum(['succeed', 'fail']) });
+const HTML = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+
+/**
+ * The sandbox channel's own pages (only when the sandbox channel is enabled):
+ * `GET|POST /sandbox/checkout/{payment_id}` — the cashier with Pay / Fail; and
+ * `GET|POST /sandbox/refunds/{refund_id}` — the channel operator's Refund / Fail.
+ * Each POST makes the sandbox channel send its signed callback to the gateway over HTTP, as a real channel would.
+ */
+export const handler = httpHandler({ auth: false }, async (request, { container }) => {
+  if (!container.channels.has('SANDBOX')) throw new NotFoundError('the sandbox channel is not enabled');
+  const body = request.pathParameters.payment_id
+    ? await checkout(request, container)
+    : await refund(request, container);
+  return { statusCode: 200, headers: HTML, body };
+});
+
+async function checkout(request: HttpRequest, container: Container): Promise<string> {
+  const payment = await container.payments.get(request.pathParameters.payment_id ?? '');
+  if (payment?.channel !== 'SANDBOX') throw new NotFoundError('no such sandbox payment');
+  if (request.method === 'GET') return renderCheckoutPage(payment, container.clock());
+  const { outcome } = parseInput(checkoutForm, Object.fromEntries(new URLSearchParams(request.body)));
+  const callback = sandboxCallbackFor(payment, outcome, await container.sandboxSecret(), container.clock());
+  const status = await postSandboxCallback(container.config.publicBaseUrl, callback);
+  return renderResultPage(payment, outcome, status);
+}
+
+async function refund(request: HttpRequest, container: Container): Promise<string> {
+  const refundId = request.pathParameters.refund_id ?? '';
+  const found = await container.refunds.get(refundId);
+  if (found?.channel !== 'SANDBOX') throw new NotFoundError('no such sandbox refund');
+  if (request.method === 'GET') return renderRefundPage(found, await container.sandboxStore.getRefund(refundId));
+  const { outcome } = parseInput(refundForm, Object.fromEntries(new URLSearchParams(request.body)));
+  if (!(await container.sandboxStore.decideRefund(refundId, outcome === 'succeed' ? 'SUCCESS' : 'FAILED'))) {
+    return renderRefundResultPage(outcome, undefined);
+  }
+  const record = await container.sandboxStore.getRefund(refundId);
+  if (!record) throw new NotFoundError('no such sandbox refund');
+  const callback = sandboxRefundCallbackFor(record, await container.sandboxSecret());
+  return renderRefundResultPage(outcome, await postSandboxCallback(container.config.publicBaseUrl, callback));
+}

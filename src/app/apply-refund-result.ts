@@ -1,0 +1,99 @@
+import type {
+  AlarmMetrics,
+  PaymentRepository,
+  RefundRepository,
+  TransactionStore,
+  WalletRepository,
+} from '#app/ports.ts';
+import type { OutboxEvent } from '#domain/events.ts';
+import type { Channel, Payment } from '#domain/payment.ts';
+import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/refund.ts';
+import { refundResource } from '#domain/resources.ts';
+import { creditRefund, deductFrozen, unfreeze, type WalletChange } from '#domain/wallet.ts';
+import { NotFoundError } from '#shared/errors.ts';
+import type { IdPrefix } from '#shared/ids.ts';
+import { untilNotStale } from './stale-retry.ts';
+
+export interface ApplyRefundDeps {
+  store: TransactionStore;
+  payments: PaymentRepository;
+  refunds: RefundRepository;
+  wallets: WalletRepository;
+  alarms: AlarmMetrics;
+  clock: () => Date;
+  newId: (prefix: IdPrefix) => string;
+}
+
+/**
+ * Applies a verified refund result exactly once — the Confirm or Cancel step of TCC.
+ *
+ * 1. Read the refund; one that is no longer `PROCESSING` already has its result (duplicate: change nothing).
+ * 2. ONE transaction: refund → `SUCCEEDED`/`FAILED` and the payment's refund sums and status (both conditional on
+ *    their versions); for a recharge, deduct (success) or unfreeze (failure) the frozen amount; for a balance
+ *    payment that succeeded, credit the payer back; the `refund.succeeded`/`refund.failed` event.
+ * 3. A lost race re-reads and decides again.
+ */
+export function applyRefundResult(
+  deps: ApplyRefundDeps,
+  result: ChannelRefundResult,
+  reportedBy: Channel,
+): Promise<{ refund: Refund; applied: boolean }> {
+  return untilNotStale(async () => {
+    const refund = await deps.refunds.get(result.refundId);
+    // A channel speaks only for its own refunds.
+    if (!refund || refund.channel !== reportedBy) throw new NotFoundError(`refund ${result.refundId} not found`);
+    if (refund.status !== 'PROCESSING') return { refund, applied: false };
+    const payment = await deps.payments.get(refund.paymentId);
+    if (!payment) throw new Error(`refund ${refund.id} points to a missing payment`);
+
+    const now = deps.clock();
+    const at = now.toISOString();
+    const succeeded = result.status === 'SUCCEEDED';
+    const next: Refund = {
+      ...refund,
+      status: result.status,
+      channelRefundNo: result.channelRefundNo ?? refund.channelRefundNo,
+      completedAt: at,
+      updatedAt: at,
+      version: refund.version + 1,
+    };
+    const event: OutboxEvent = {
+      id: deps.newId('evt'),
+      type: succeeded ? 'refund.succeeded' : 'refund.failed',
+      merchantId: refund.merchantId,
+      paymentId: payment.id,
+      refundId: refund.id,
+      notifyUrl: payment.notifyUrl,
+      createdAt: at,
+      data: refundResource(next),
+    };
+    await deps.store.commit({
+      payments: [{ payment: settleRefund(payment, refund, succeeded, at), expectedVersion: payment.version }],
+      refunds: [{ refund: next, expectedVersion: refund.version }],
+      walletChanges: await walletChangesFor(deps, payment, refund, succeeded, at),
+      events: [event],
+    });
+    return { refund: next, applied: true };
+  });
+}
+
+async function walletChangesFor(
+  deps: ApplyRefundDeps,
+  payment: Payment,
+  refund: Refund,
+  succeeded: boolean,
+  at: string,
+): Promise<WalletChange[]> {
+  const ref = { paymentId: payment.id, refundId: refund.id };
+  const changes: WalletChange[] = [];
+  if (payment.accountId) {
+    const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
+    const settle = succeeded ? deductFrozen : unfreeze;
+    changes.push(settle(wallet, refund.amountMinor, ref, deps.newId('led'), at));
+  }
+  if (succeeded && payment.channel === 'BALANCE' && payment.payerAccountId) {
+    const payer = await deps.wallets.get(payment.merchantId, payment.payerAccountId, payment.currency);
+    changes.push(creditRefund(payer, refund.amountMinor, ref, deps.newId('led'), at));
+  }
+  return changes;
+}

@@ -1,0 +1,172 @@
+import type {
+  IdempotencyRepository,
+  PaymentChannel,
+  PaymentRepository,
+  RefundRepository,
+  TransactionStore,
+  WalletRepository,
+} from '#app/ports.ts';
+import { StaleStateError } from '#app/ports.ts';
+import type { Merchant } from '#domain/merchant.ts';
+import { formatAmount, parseAmount } from '#domain/money.ts';
+import type { Channel, Payment } from '#domain/payment.ts';
+import { assertRefundable, InsufficientBalanceError, type Refund, reserveRefund } from '#domain/refund.ts';
+import { freezeForRefund, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
+import { ConflictError } from '#shared/errors.ts';
+import type { IdPrefix } from '#shared/ids.ts';
+import { logger } from '#shared/observability.ts';
+import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
+import { getPayment } from './payment-queries.ts';
+import type { CreateRefundBody } from './refund-schemas.ts';
+import { requestHash } from './request-hash.ts';
+import { untilNotStale } from './stale-retry.ts';
+
+export interface CreateRefundDeps extends ApplyRefundDeps {
+  store: TransactionStore;
+  payments: PaymentRepository;
+  refunds: RefundRepository;
+  wallets: WalletRepository;
+  idempotency: IdempotencyRepository;
+  channels: ReadonlyMap<Channel, PaymentChannel>;
+  clock: () => Date;
+  newId: (prefix: IdPrefix) => string;
+}
+
+/**
+ * Refunds (part of) a payment — the Try step of TCC, then the channel.
+ *
+ * 1. Read the merchant's payment; parse the amount in its currency; replay a known `refund_no`/`Idempotency-Key`.
+ * 2. Refundable? (`409 INVALID_STATE`), within what is left? (`409 REFUND_EXCEEDS_PAYMENT`).
+ * 3. ONE transaction: refund `PROCESSING` + refund-no guard + payment's processing sum (conditional on its version)
+ *    + for a recharge, the frozen amount in the wallet (`409 INSUFFICIENT_BALANCE` if it is no longer there).
+ * 4. Submit to the channel. A final answer (balance channel) is applied at once (Confirm/Cancel); otherwise the
+ *    result arrives by callback or query. A failed submission leaves the refund `PROCESSING`, never lost.
+ */
+export async function createRefund(
+  deps: CreateRefundDeps,
+  merchant: Merchant,
+  body: CreateRefundBody,
+  idempotencyKey?: string,
+): Promise<{ refund: Refund; replayed: boolean }> {
+  const tried = await untilNotStale(async () => {
+    const payment = await getPayment(deps, merchant, body.payment_id);
+    const amountMinor = parseAmount(body.amount, payment.currency).minor;
+    const hash = requestHash({
+      operation: 'refund.create',
+      payment_id: body.payment_id,
+      refund_no: body.refund_no,
+      amount_minor: amountMinor,
+      reason: body.reason ?? undefined,
+    });
+    const earlier = await findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey);
+    if (earlier) return earlier;
+    assertRefundable(payment, amountMinor);
+
+    const at = deps.clock().toISOString();
+    const refund: Refund = {
+      id: deps.newId('ref'),
+      merchantId: merchant.id,
+      paymentId: payment.id,
+      refundNo: body.refund_no,
+      amountMinor,
+      currency: payment.currency,
+      reason: body.reason ?? undefined,
+      status: 'PROCESSING',
+      channel: payment.channel,
+      createdAt: at,
+      updatedAt: at,
+      requestHash: hash,
+      version: 1,
+    };
+    try {
+      await deps.store.commit({
+        payments: [{ payment: reserveRefund(payment, amountMinor, at), expectedVersion: payment.version }],
+        refunds: [{ refund, expectedVersion: 0 }],
+        walletChanges: await freezeIfRecharge(deps, payment, refund, at),
+        claims: [
+          { kind: 'refund', merchantId: merchant.id, value: body.refund_no, resourceId: refund.id, requestHash: hash },
+        ],
+        idempotency: idempotencyKey
+          ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: refund.id }
+          : undefined,
+      });
+    } catch (error) {
+      if (error instanceof StaleStateError) {
+        const winner = await findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey);
+        if (winner) return winner;
+      }
+      throw error;
+    }
+    return { refund, replayed: false, payment };
+  });
+  if (tried.replayed || !('payment' in tried)) return { refund: tried.refund, replayed: tried.replayed };
+  return { refund: await submitToChannel(deps, tried.refund, tried.payment), replayed: false };
+}
+
+async function freezeIfRecharge(deps: CreateRefundDeps, payment: Payment, refund: Refund, at: string) {
+  const changes: WalletChange[] = [];
+  if (!payment.accountId) return changes;
+  const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
+  try {
+    changes.push(
+      freezeForRefund(
+        wallet,
+        refund.amountMinor,
+        { paymentId: payment.id, refundId: refund.id },
+        deps.newId('led'),
+        at,
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof InsufficientBalance)) throw error;
+    throw new InsufficientBalanceError(409, {
+      account_id: wallet.accountId,
+      available: formatAmount(wallet.availableMinor, wallet.currency),
+      required: formatAmount(refund.amountMinor, refund.currency),
+    });
+  }
+  return changes;
+}
+
+async function submitToChannel(deps: CreateRefundDeps, refund: Refund, payment: Payment): Promise<Refund> {
+  const channel = deps.channels.get(payment.channel);
+  if (!channel) throw new Error(`no adapter for channel ${payment.channel}`);
+  try {
+    const submission = await channel.refund(refund, payment);
+    if (submission.status === 'PROCESSING') return refund;
+    const outcome = await applyRefundResult(
+      deps,
+      { refundId: refund.id, status: submission.status, channelRefundNo: submission.channelRefundNo },
+      channel.code,
+    );
+    return outcome.refund;
+  } catch (error) {
+    // The Try step holds the money safely; the callback, a query or a retry settles the refund later.
+    logger.error('refund submission failed; refund stays PROCESSING', { refund_id: refund.id, error: String(error) });
+    deps.alarms.count('RefundSubmitFailed');
+    return refund;
+  }
+}
+
+async function findEarlier(
+  deps: CreateRefundDeps,
+  merchantId: string,
+  refundNo: string,
+  hash: string,
+  idempotencyKey: string | undefined,
+): Promise<{ refund: Refund; replayed: true } | undefined> {
+  const records = await Promise.all([
+    idempotencyKey ? deps.idempotency.find(merchantId, idempotencyKey) : undefined,
+    deps.refunds.findByRefundNo(merchantId, refundNo),
+  ]);
+  const record = records.find((candidate) => candidate !== undefined);
+  if (!record) return undefined;
+  if (records.some((candidate) => candidate && candidate.requestHash !== hash)) {
+    throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters', {
+      refund_no: refundNo,
+    });
+  }
+  const refund = await deps.refunds.get(record.resourceId);
+  if (!refund) throw new Error(`guard points to a missing refund ${record.resourceId}`);
+  return { refund, replayed: true };
+}
