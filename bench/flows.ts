@@ -2,6 +2,7 @@ import { formatAmount } from '#domain/money.ts';
 import type { ApiResponse, MerchantClient } from '../local/merchant-client.ts';
 import { runPool } from './pool.ts';
 import { postSandboxSuccess } from './sandbox-callback.ts';
+import { cpuMsSince } from './stats.ts';
 
 const CURRENCY = 'CNY';
 
@@ -16,6 +17,8 @@ export interface FlowTarget {
 export interface FlowRun {
   flows: number;
   elapsedMs: number;
+  /** CPU time of this process (the local gateway, its handlers and the clients all run in it) during the run. */
+  nodeCpuMs: number;
   latenciesMs: number[];
   /** Account id → minor units credited by this run's flows (its expected balance: accounts are fresh per run). */
   credited: Map<string, number>;
@@ -46,6 +49,7 @@ export async function runFlows(
 ): Promise<FlowRun> {
   const latenciesMs: number[] = [];
   const credited = new Map<string, number>();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await runPool(options.count, options.concurrency, async (index, client) => {
     const accountId = accountFor(options.run, client);
@@ -56,9 +60,10 @@ export async function runFlows(
     credited.set(accountId, before + amountFor(index));
   });
   const elapsedMs = performance.now() - started;
+  const nodeCpuMs = cpuMsSince(cpuBefore);
   let expectedTotalMinor = 0;
   for (let index = 0; index < options.count; index++) expectedTotalMinor += amountFor(index);
-  return { flows: options.count, elapsedMs, latenciesMs, credited, expectedTotalMinor };
+  return { flows: options.count, elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor };
 }
 
 async function runFlow(

@@ -15,6 +15,7 @@ import {
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import type { MarshalledWriteInput, RecordedWrite } from './dynamo-recorder.ts';
 import { runPool } from './pool.ts';
+import { cpuMsSince } from './stats.ts';
 
 const PK = TABLE_DEFINITION.partitionKey;
 /** Every replayed write is conditional, like the gateway's, and the condition holds because every key is new. */
@@ -51,6 +52,8 @@ export interface RawRun {
   calls: number;
   items: number;
   elapsedMs: number;
+  /** CPU time of this process (the SDK client side only) during the replay. */
+  nodeCpuMs: number;
   latenciesMs: number[];
 }
 
@@ -65,6 +68,7 @@ export async function replayWrites(writes: readonly RecordedWrite[], concurrency
   const calls = writes.map((write, index) => prepare(write, index));
   const client = new DynamoDBClient({});
   const latenciesMs: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   try {
     await runPool(calls.length, concurrency, async (index) => {
@@ -81,6 +85,7 @@ export async function replayWrites(writes: readonly RecordedWrite[], concurrency
     calls: calls.length,
     items: writes.reduce((sum, write) => sum + write.items, 0),
     elapsedMs: performance.now() - started,
+    nodeCpuMs: cpuMsSince(cpuBefore),
     latenciesMs,
   };
 }

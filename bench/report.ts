@@ -10,6 +10,7 @@ export interface FlowFigures {
   concurrency: number;
   accounts: number;
   elapsedMs: number;
+  nodeCpuMs: number;
   paymentsPerSecond: number;
   latency: LatencySummary;
   totalCredited: string;
@@ -24,6 +25,7 @@ export interface WriteFigures {
   flowElapsedMs: number;
   flowWritesPerSecond: number;
   rawElapsedMs: number;
+  rawNodeCpuMs: number;
   rawWritesPerSecond: number;
   rawLatency: LatencySummary;
   ratio: number;
@@ -48,6 +50,7 @@ export function printFlowSection(figures: FlowFigures): void {
       ['flow latency p95', ms(figures.latency.p95)],
       ['flow latency p99', ms(figures.latency.p99)],
       ['flow latency mean / max', `${ms(figures.latency.mean)} / ${ms(figures.latency.max)}`],
+      ['node CPU (gateway+clients)', cpuLine(figures.nodeCpuMs, figures.elapsedMs)],
       ['balances', `verified (${figures.accounts} accounts hold ${figures.totalCredited} CNY = sum of all flows)`],
     ]),
   );
@@ -56,49 +59,19 @@ export function printFlowSection(figures: FlowFigures): void {
 /** Section 2: the DynamoDB calls the flows made, and their write rate against the raw replay's. */
 export function printWriteSection(figures: WriteFigures): void {
   console.log(heading('2. DynamoDB writes: full flow vs raw DynamoDB Local ceiling'));
-  const rows = [...figures.counts]
-    .sort(([a], [b]) => Number(WRITE_COMMANDS.has(b)) - Number(WRITE_COMMANDS.has(a)) || a.localeCompare(b))
-    .map(([command, count]) => [
-      command,
-      WRITE_COMMANDS.has(command) ? 'write' : 'read',
-      num(count.calls),
-      num(count.items),
-      num(count.calls / figures.flows, 2),
-      num(count.failures),
-    ]);
   console.log(`  DynamoDB API calls of the ${num(figures.flows)} measured flows (gateway handlers, instrumented):\n`);
-  console.log(
-    indent(
-      table(
-        [
-          { header: 'command' },
-          { header: 'kind' },
-          { header: 'calls', align: 'right' },
-          { header: 'items', align: 'right' },
-          { header: 'calls/flow', align: 'right' },
-          { header: 'failed', align: 'right' },
-        ],
-        rows,
-      ),
-    ),
-  );
+  console.log(indent(commandTable(figures)));
   console.log();
+  const calls = `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items)`;
+  const rate = (elapsedMs: number, perSecond: number) =>
+    `${calls} in ${num(elapsedMs / 1000, 2)} s = ${num(perSecond, 1)} writes/s`;
+  const latency = figures.rawLatency;
   console.log(
     keyValues([
-      [
-        'full flow',
-        `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items) in ` +
-          `${num(figures.flowElapsedMs / 1000, 2)} s = ${num(figures.flowWritesPerSecond, 1)} writes/s`,
-      ],
-      [
-        'raw replay',
-        `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items) in ` +
-          `${num(figures.rawElapsedMs / 1000, 2)} s = ${num(figures.rawWritesPerSecond, 1)} writes/s`,
-      ],
-      [
-        'raw write latency',
-        `p50 ${ms(figures.rawLatency.p50)}, p95 ${ms(figures.rawLatency.p95)}, p99 ${ms(figures.rawLatency.p99)}`,
-      ],
+      ['full flow', rate(figures.flowElapsedMs, figures.flowWritesPerSecond)],
+      ['raw replay', rate(figures.rawElapsedMs, figures.rawWritesPerSecond)],
+      ['raw write latency', `p50 ${ms(latency.p50)}, p95 ${ms(latency.p95)}, p99 ${ms(latency.p99)}`],
+      ['raw replay node CPU', cpuLine(figures.rawNodeCpuMs, figures.rawElapsedMs)],
       [
         'ratio flow / raw',
         `${num(figures.ratio, 3)}  (the full flow sustains ${num(figures.ratio * 100, 1)}% of the raw write rate)`,
@@ -115,19 +88,41 @@ export function printBundleSection(bundles: readonly BundleSize[]): void {
   const total = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
   const totalGzip = bundles.reduce((sum, bundle) => sum + bundle.gzipBytes, 0);
   rows.push(['(total)', num(total), kib(total), kib(totalGzip)]);
-  console.log(
-    indent(
-      table(
-        [
-          { header: 'function' },
-          { header: 'bytes', align: 'right' },
-          { header: 'KiB', align: 'right' },
-          { header: 'gzip KiB', align: 'right' },
-        ],
-        rows,
-      ),
-    ),
-  );
+  const columns = [
+    { header: 'function' },
+    { header: 'bytes', align: 'right' },
+    { header: 'KiB', align: 'right' },
+    { header: 'gzip KiB', align: 'right' },
+  ] as const;
+  console.log(indent(table(columns, rows)));
+}
+
+/** Writes first, then reads; alphabetical within each. */
+function commandTable(figures: WriteFigures): string {
+  const isWrite = (command: string) => Number(WRITE_COMMANDS.has(command));
+  const rows = [...figures.counts]
+    .sort(([a], [b]) => isWrite(b) - isWrite(a) || a.localeCompare(b))
+    .map(([command, count]) => [
+      command,
+      WRITE_COMMANDS.has(command) ? 'write' : 'read',
+      num(count.calls),
+      num(count.items),
+      num(count.calls / figures.flows, 2),
+      num(count.failures),
+    ]);
+  const columns = [
+    { header: 'command' },
+    { header: 'kind' },
+    { header: 'calls', align: 'right' },
+    { header: 'items', align: 'right' },
+    { header: 'calls/flow', align: 'right' },
+    { header: 'failed', align: 'right' },
+  ] as const;
+  return table(columns, rows);
+}
+
+function cpuLine(cpuMs: number, elapsedMs: number): string {
+  return `${num(cpuMs / 1000, 2)} s = ${num((cpuMs / elapsedMs) * 100, 0)}% of one core`;
 }
 
 function indent(text: string): string {

@@ -18,7 +18,8 @@ const projectRoot = resolve(import.meta.dirname, '..');
 
 try {
   const { readOptions } = await import('./options.ts');
-  const { resultJson, runBenchmark } = await import('./suite.ts');
+  const { runBenchmark } = await import('./suite.ts');
+  const { resultJson } = await import('./result-json.ts');
   const options = readOptions();
   const result = await runBenchmark(projectRoot, options);
   console.log(`\nBENCH_RESULT ${JSON.stringify(resultJson(options, result))}`);

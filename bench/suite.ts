@@ -6,7 +6,7 @@ import { createMerchant } from '#app/merchant-admin.ts';
 import { formatAmount } from '#domain/money.ts';
 import { MerchantClient } from '../local/merchant-client.ts';
 import { loadLocalSecrets, type RunningStack, startLocalStack } from '../local/stack.ts';
-import { type BundleSize, measureBundles } from './bundles.ts';
+import { measureBundles } from './bundles.ts';
 import { DynamoCallRecorder } from './dynamo-recorder.ts';
 import { type FlowRun, type FlowTarget, runFlows, verifyBalances } from './flows.ts';
 import type { BenchOptions } from './options.ts';
@@ -18,16 +18,10 @@ import {
   printWriteSection,
   type WriteFigures,
 } from './report.ts';
-import { perSecond, round, summarize } from './stats.ts';
+import type { BenchResult } from './result-json.ts';
+import { perSecond, summarize } from './stats.ts';
 
 const MERCHANT_ID = 'mch_bench';
-
-/** Everything one benchmark run measured. */
-export interface BenchResult {
-  flow: FlowFigures;
-  writes: WriteFigures;
-  bundles: BundleSize[];
-}
 
 /**
  * Runs the three measurements and prints them: full flows on the local stack (section 1), the same writes replayed
@@ -108,6 +102,7 @@ function flowFigures(run: FlowRun, options: BenchOptions, totalMinor: number): F
     concurrency: options.concurrency,
     accounts: run.credited.size,
     elapsedMs: run.elapsedMs,
+    nodeCpuMs: run.nodeCpuMs,
     paymentsPerSecond: perSecond(run.flows, run.elapsedMs),
     latency: summarize(run.latenciesMs),
     totalCredited: formatAmount(totalMinor, 'CNY'),
@@ -119,10 +114,11 @@ function flowFigures(run: FlowRun, options: BenchOptions, totalMinor: number): F
  *
  * The ratio flow-writes/s ÷ raw-writes/s is the share of DynamoDB Local's raw write capacity (same calls, same mix,
  * same items, same concurrency) that the full flow achieves. `1 − ratio` is what the gateway spends on top of the
- * writes: the HTTP round trips (client and local gateway share this process), the API Gateway event mapping, middy
- * and Powertools, merchant authentication (merchant read, secret decryption, HMAC), zod validation, the reads
- * (payment, order guard, wallet, merchant GetItems) and the JSON responses. A ratio near 1 would mean the flow is
- * bound by DynamoDB writes; a low ratio means the overhead around the writes dominates.
+ * writes: the HTTP round trips (client and local gateway share this process, and this process shares the 2 cores
+ * with the DynamoDB Local JVM), the API Gateway event mapping, middy and Powertools, merchant authentication
+ * (merchant read, cached secret decryption, HMAC), zod validation, the reads (GetItem/Query, in the printed table)
+ * and the JSON responses. A ratio near 1 would mean the flow is bound by DynamoDB writes; a low ratio means the work
+ * around the writes dominates.
  */
 async function measureWrites(recorder: DynamoCallRecorder, run: FlowRun, concurrency: number): Promise<WriteFigures> {
   const writes = recorder.writes;
@@ -140,57 +136,9 @@ async function measureWrites(recorder: DynamoCallRecorder, run: FlowRun, concurr
     flowElapsedMs: run.elapsedMs,
     flowWritesPerSecond,
     rawElapsedMs: raw.elapsedMs,
+    rawNodeCpuMs: raw.nodeCpuMs,
     rawWritesPerSecond,
     rawLatency: summarize(raw.latenciesMs),
     ratio: flowWritesPerSecond / rawWritesPerSecond,
-  };
-}
-
-/** The machine-readable summary a later session parses from the `BENCH_RESULT {…}` line. */
-export function resultJson(options: BenchOptions, result: BenchResult): Record<string, unknown> {
-  const { flow, writes, bundles } = result;
-  const latency = (summary: FlowFigures['latency']) => ({
-    p50: round(summary.p50),
-    p95: round(summary.p95),
-    p99: round(summary.p99),
-    mean: round(summary.mean),
-    max: round(summary.max),
-  });
-  return {
-    node: process.version,
-    cpus: availableParallelism(),
-    options,
-    flow: {
-      payments: flow.flows,
-      warmup: flow.warmup,
-      concurrency: flow.concurrency,
-      accounts: flow.accounts,
-      account_scheme: 'one account per client',
-      elapsed_ms: round(flow.elapsedMs),
-      payments_per_s: round(flow.paymentsPerSecond),
-      latency_ms: latency(flow.latency),
-      verified: true,
-      total_credited_cny: flow.totalCredited,
-    },
-    dynamo: {
-      commands: Object.fromEntries(writes.counts),
-      write_calls: writes.writeCalls,
-      write_items: writes.writeItems,
-      write_calls_per_flow: round(writes.writeCalls / writes.flows, 3),
-      flow_writes_per_s: round(writes.flowWritesPerSecond),
-      raw_elapsed_ms: round(writes.rawElapsedMs),
-      raw_writes_per_s: round(writes.rawWritesPerSecond),
-      raw_latency_ms: latency(writes.rawLatency),
-      ratio_flow_to_raw: round(writes.ratio, 4),
-    },
-    bundles: bundles.map((bundle) => ({
-      id: bundle.id,
-      entry: bundle.entry,
-      bytes: bundle.bytes,
-      kib: round(bundle.bytes / 1024),
-      gzip_bytes: bundle.gzipBytes,
-      gzip_kib: round(bundle.gzipBytes / 1024),
-    })),
-    bundles_total_bytes: bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
   };
 }

@@ -5,11 +5,12 @@ import type {
   TransactionStore,
   WalletRepository,
 } from '#app/ports.ts';
+import { StaleStateError } from '#app/ports.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/refund.ts';
 import { refundResource } from '#domain/resources.ts';
-import { creditRefund, deductFrozen, unfreeze, type WalletChange } from '#domain/wallet.ts';
+import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { untilNotStale } from './stale-retry.ts';
@@ -45,6 +46,9 @@ export function applyRefundResult(
     if (refund.status !== 'PROCESSING') return { refund, applied: false };
     const payment = await deps.payments.get(refund.paymentId);
     if (!payment) throw new Error(`refund ${refund.id} points to a missing payment`);
+    // Two reads are no snapshot: a concurrent settlement of this very refund may have landed between them. Its
+    // version condition would fail the commit anyway; re-read instead of computing from the torn view.
+    if ((payment.refundingMinor ?? 0) < refund.amountMinor) throw new StaleStateError('refund read before payment');
 
     const now = deps.clock();
     const at = now.toISOString();
@@ -70,11 +74,31 @@ export function applyRefundResult(
     await deps.store.commit({
       payments: [{ payment: settleRefund(payment, refund, succeeded, at), expectedVersion: payment.version }],
       refunds: [{ refund: next, expectedVersion: refund.version }],
-      walletChanges: await walletChangesFor(deps, payment, refund, succeeded, at),
+      walletChanges: await settlementWalletChanges(deps, payment, refund, succeeded, at),
       events: [event],
     });
     return { refund: next, applied: true };
   });
+}
+
+/**
+ * The wallet side of Confirm/Cancel. The Try step froze exactly this amount, so in a consistent state neither can
+ * come up short; a shortfall means the wallet was read after a concurrent settlement of this same refund that our
+ * (older) refund read does not show yet — a torn view, re-read rather than reported.
+ */
+async function settlementWalletChanges(
+  deps: ApplyRefundDeps,
+  payment: Payment,
+  refund: Refund,
+  succeeded: boolean,
+  at: string,
+): Promise<WalletChange[]> {
+  try {
+    return await walletChangesFor(deps, payment, refund, succeeded, at);
+  } catch (error) {
+    if (error instanceof InsufficientBalance) throw new StaleStateError('wallet read after a concurrent settlement');
+    throw error;
+  }
 }
 
 async function walletChangesFor(

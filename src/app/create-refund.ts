@@ -119,6 +119,11 @@ async function freezeIfRecharge(deps: CreateRefundDeps, payment: Payment, refund
     );
   } catch (error) {
     if (!(error instanceof InsufficientBalance)) throw error;
+    // The payment and the wallet were read one after the other. If the payment moved meanwhile (a racing refund
+    // took the rest), our view is torn and the right answer may be REFUND_EXCEEDS_PAYMENT: decide again.
+    if ((await deps.payments.get(payment.id))?.version !== payment.version) {
+      throw new StaleStateError('payment moved while the wallet was read');
+    }
     throw new InsufficientBalanceError(409, {
       account_id: wallet.accountId,
       available: formatAmount(wallet.availableMinor, wallet.currency),

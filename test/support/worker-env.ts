@@ -9,4 +9,4 @@ configureLocalEnvironment({
   secrets: TEST_SECRETS,
   tableName: TEST_TABLE,
 });
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
