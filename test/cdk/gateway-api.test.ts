@@ -70,6 +70,10 @@ describe('gateway API', () => {
     }
   });
 
+  it('leaves the sandbox channel off unless the deployment turns it on', () => {
+    for (const spec of FUNCTIONS) expect(variablesOf(spec.id).SANDBOX_ENABLED, spec.id).toBe('false');
+  });
+
   it('names the merchant key and the sandbox secret only to functions that may use them', () => {
     for (const spec of FUNCTIONS) {
       const variables = variablesOf(spec.id);

@@ -1,0 +1,21 @@
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal } from '/work/main/local/dynamodb-local.ts';
+const d = await startDynamoDbLocal();
+const c = new DynamoDBClient({ endpoint: d.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const T = 'tbl';
+await c.send(new CreateTableCommand({ TableName: T, BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }] }));
+const tx = async (label: string, items: any[]) => console.log(label, JSON.stringify((await c.send(new TransactWriteItemsCommand({ ReturnConsumedCapacity: 'INDEXES', TransactItems: items }))).ConsumedCapacity));
+const put = (k: string, size = 0, cond = false) => ({ Put: { TableName: T, Item: { PK: { S: k }, ...(size ? { x: { S: 'x'.repeat(size) } } : {}) }, ...(cond ? { ConditionExpression: 'attribute_not_exists(PK)' } : {}) } });
+await tx('1 small', [put('a')]);
+await tx('1 small cond', [put('b', 0, true)]);
+await tx('2 small', [put('c'), put('d')]);
+await tx('1 x 1500B', [put('e', 1500)]);
+await tx('1 x 3000B', [put('f', 3000)]);
+await tx('overwrite a small', [put('a')]);
+await tx('overwrite e with small', [put('e')]);
+console.log('plain put 3000', JSON.stringify((await c.send(new PutItemCommand({ TableName: T, Item: put('g', 3000).Put.Item, ReturnConsumedCapacity: 'TOTAL' }))).ConsumedCapacity));
+console.log('plain overwrite e small', JSON.stringify((await c.send(new PutItemCommand({ TableName: T, Item: put('f').Put.Item, ReturnConsumedCapacity: 'TOTAL' }))).ConsumedCapacity));
+await tx('update', [{ Update: { TableName: T, Key: { PK: { S: 'a' } }, UpdateExpression: 'SET y = :y', ExpressionAttributeValues: { ':y': { N: '1' } } } }]);
+await tx('condcheck + put', [{ ConditionCheck: { TableName: T, Key: { PK: { S: 'a' } }, ConditionExpression: 'attribute_exists(PK)' } }, put('h')]);
+c.destroy(); await d.stop();
