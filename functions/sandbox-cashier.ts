@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import {
   postSandboxCallback,
   renderCheckoutPage,
+  renderClosedPage,
   renderRefundPage,
   renderRefundResultPage,
   renderResultPage,
@@ -37,9 +39,19 @@ async function checkout(request: HttpRequest, container: Container): Promise<str
   if (payment?.channel !== 'SANDBOX') throw new NotFoundError('no such sandbox payment');
   if (request.method === 'GET') return renderCheckoutPage(payment, container.clock());
   const { outcome } = parseInput(checkoutForm, Object.fromEntries(new URLSearchParams(request.body)));
-  const callback = sandboxCallbackFor(payment, outcome, await container.sandboxSecret(), container.clock());
+  // The channel decides the order once; a closed (expired) order can no longer be paid, as at a real channel.
+  const record = await container.sandboxStore.decidePayment({
+    paymentId: payment.id,
+    status: outcome === 'pay' ? 'SUCCESS' : 'FAILED',
+    amountMinor: payment.amountMinor,
+    currency: payment.currency,
+    channelTradeNo: sandboxTradeNo(payment.id),
+    decidedAt: container.clock().toISOString(),
+  });
+  if (record.status === 'CLOSED') return renderClosedPage(payment);
+  const callback = sandboxCallbackFor(record, await container.sandboxSecret());
   const status = await postSandboxCallback(container.config.publicBaseUrl, callback);
-  return renderResultPage(payment, outcome, status);
+  return renderResultPage(payment, record.status === 'SUCCESS' ? 'pay' : 'fail', status);
 }
 
 async function refund(request: HttpRequest, container: Container): Promise<string> {

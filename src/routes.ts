@@ -14,7 +14,23 @@ export interface FunctionSpec {
     table: 'read' | 'readwrite';
     merchantKey: 'none' | 'decrypt';
     sandboxSecret: boolean;
+    /** Sends to the notify queue (first attempts, replays). */
+    notifyQueue?: boolean;
+    /** Sends to the notify dead-letter queue (events whose retries ran out). */
+    notifyDeadLetters?: boolean;
+    /** Starts `notify-retry` executions. */
+    startNotifyRetry?: boolean;
+    /** Starts `order-expiry` executions. */
+    startOrderExpiry?: boolean;
   };
+}
+
+/** A function that no HTTP route calls: its event source. */
+export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
+  trigger:
+    | { kind: 'table-stream' }
+    | { kind: 'notify-queue' }
+    | { kind: 'state-machine-task'; stateMachine: 'notify-retry' | 'order-expiry'; substitution: string };
 }
 
 /** Merchant-authenticated routes read merchants (read) and claim nonces (write), and decrypt merchant secrets. */
@@ -33,6 +49,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/close-payment.ts',
     routes: ['POST /v1/payments/{id}/close'],
     access: MERCHANT_API,
+  },
+  {
+    id: 'GetEvent',
+    entry: 'functions/get-event.ts',
+    routes: ['GET /v1/events/{id}'],
+    access: MERCHANT_API,
+  },
+  {
+    id: 'ReplayEvent',
+    entry: 'functions/replay-event.ts',
+    routes: ['POST /v1/events/{id}/replay'],
+    access: { ...MERCHANT_API, notifyQueue: true },
   },
   {
     id: 'Callback',
@@ -71,6 +99,45 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/not-found.ts',
     routes: ['$default'],
     access: { table: 'read', merchantKey: 'none', sandboxSecret: false },
+  },
+];
+
+const TASK = { table: 'readwrite', merchantKey: 'none', sandboxSecret: false } as const;
+
+/**
+ * The functions behind the table stream, the notify queue and the state machines' tasks. The expiry paths read
+ * the sandbox channel's records (`queryPayment`/`closePayment`), which live in the table, so they need no secret.
+ */
+export const WORKERS: readonly WorkerSpec[] = [
+  {
+    id: 'OutboxRelay',
+    entry: 'functions/outbox-relay.ts',
+    trigger: { kind: 'table-stream' },
+    access: { ...TASK, notifyQueue: true, startOrderExpiry: true },
+  },
+  {
+    id: 'Notify',
+    entry: 'functions/notify.ts',
+    trigger: { kind: 'notify-queue' },
+    access: { ...TASK, merchantKey: 'decrypt', startNotifyRetry: true },
+  },
+  {
+    id: 'NotifyAttempt',
+    entry: 'functions/notify-attempt.ts',
+    trigger: { kind: 'state-machine-task', stateMachine: 'notify-retry', substitution: 'NotifyAttemptFunctionArn' },
+    access: { ...TASK, merchantKey: 'decrypt' },
+  },
+  {
+    id: 'NotifyFailed',
+    entry: 'functions/notify-failed.ts',
+    trigger: { kind: 'state-machine-task', stateMachine: 'notify-retry', substitution: 'NotifyFailedFunctionArn' },
+    access: { ...TASK, notifyDeadLetters: true },
+  },
+  {
+    id: 'ExpireBucket',
+    entry: 'functions/expire-bucket.ts',
+    trigger: { kind: 'state-machine-task', stateMachine: 'order-expiry', substitution: 'ExpireBucketFunctionArn' },
+    access: TASK,
   },
 ];
 

@@ -5,6 +5,8 @@ import type { Channel } from '#domain/payment.ts';
 import { type GatewayConfig, loadConfig } from '#shared/config.ts';
 import { newId } from '#shared/ids.ts';
 import { metrics } from '#shared/observability.ts';
+import { SfnWorkflows } from './aws/sfn-workflows.ts';
+import { SqsNotificationQueues } from './aws/sqs-queues.ts';
 import { BalanceChannel } from './channels/balance.ts';
 import { SandboxChannel } from './channels/sandbox.ts';
 import { SandboxStore } from './channels/sandbox-store.ts';
@@ -15,12 +17,15 @@ import {
   UnavailableSecretCipher,
 } from './crypto/secret-cipher.ts';
 import { createDocumentClient } from './dynamo/client.ts';
+import { DynamoEventRepository } from './dynamo/event-repository.ts';
+import { DynamoExpiryIndex } from './dynamo/expiry-index.ts';
 import { DynamoIdempotencyRepository } from './dynamo/idempotency-repository.ts';
 import { DynamoMerchantRepository } from './dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from './dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from './dynamo/payment-repository.ts';
 import { DynamoTransactionStore } from './dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from './dynamo/wallet-repository.ts';
+import { HttpNotifier } from './http-notifier.ts';
 
 /** Every adapter the use cases need, wired once per container (the composition root). */
 export function createContainer(config: GatewayConfig = loadConfig()) {
@@ -47,6 +52,15 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
     channels,
     alarms,
     sandboxStore,
+    events: new DynamoEventRepository(db, config.tableName),
+    expiryIndex: new DynamoExpiryIndex(db, config.tableName),
+    notifier: new HttpNotifier(),
+    queues: new SqsNotificationQueues({ notify: config.notifyQueueUrl, deadLetter: config.notifyDlqUrl }),
+    workflows: new SfnWorkflows({
+      notifyRetry: config.notifyRetryStateMachineArn,
+      orderExpiry: config.orderExpiryStateMachineArn,
+    }),
+    retrySchedule: config.retrySchedule,
     store: new DynamoTransactionStore(db, config.tableName, clock),
     payments: new DynamoPaymentRepository(db, config.tableName),
     refunds: new DynamoRefundRepository(db, config.tableName),

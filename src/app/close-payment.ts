@@ -1,17 +1,25 @@
-import type { IdempotencyRepository, PaymentRepository, TransactionStore } from '#app/ports.ts';
+import type {
+  IdempotencyClaim,
+  IdempotencyRepository,
+  PaymentChannel,
+  PaymentRepository,
+  TransactionStore,
+} from '#app/ports.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import { assertClosable, type Payment } from '#domain/payment.ts';
+import { assertClosable, type Channel, type Payment } from '#domain/payment.ts';
 import { paymentResource } from '#domain/resources.ts';
 import { ConflictError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
 import { getPayment } from './payment-queries.ts';
 import { requestHash } from './request-hash.ts';
 import { untilNotStale } from './stale-retry.ts';
 
-export interface ClosePaymentDeps {
+export interface ClosePaymentDeps extends ApplyResultDeps {
   store: TransactionStore;
   payments: PaymentRepository;
   idempotency: IdempotencyRepository;
+  channels: ReadonlyMap<Channel, PaymentChannel>;
   clock: () => Date;
   newId: (prefix: IdPrefix) => string;
 }
@@ -19,10 +27,11 @@ export interface ClosePaymentDeps {
 /**
  * Closes a merchant's `PENDING` payment.
  *
- * 1. Read the payment (404 if it is not this merchant's).
- * 2. A repeated `Idempotency-Key` replays the earlier close.
- * 3. Only `PENDING` closes (`409 INVALID_STATE`); the transition, the `payment.closed` event and the key claim
- *    commit in ONE transaction conditional on the version read, so a racing success callback wins or loses cleanly.
+ * 1. Read the payment (404 if it is not this merchant's); a repeated `Idempotency-Key` replays the earlier close.
+ * 2. Only `PENDING` closes (`409 INVALID_STATE`).
+ * 3. Close the order at the channel first, so it can no longer be paid there; if the payer paid first, that success
+ *    is applied (never dropped) and the close is refused.
+ * 4. ONE transaction: `CLOSED` + `payment.closed` event + key claim, conditional on the version read.
  */
 export async function closePayment(
   deps: ClosePaymentDeps,
@@ -31,37 +40,63 @@ export async function closePayment(
   idempotencyKey?: string,
 ): Promise<{ payment: Payment; replayed: boolean }> {
   const hash = requestHash({ operation: 'payment.close', paymentId });
-  return untilNotStale(async () => {
-    const payment = await getPayment(deps, merchant, paymentId);
-    if (idempotencyKey) {
-      const earlier = await deps.idempotency.find(merchant.id, idempotencyKey);
-      if (earlier && earlier.requestHash !== hash) {
-        throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters');
-      }
-      if (earlier) return { payment, replayed: true };
+  const payment = await getPayment(deps, merchant, paymentId);
+  if (idempotencyKey) {
+    const earlier = await deps.idempotency.find(merchant.id, idempotencyKey);
+    if (earlier && earlier.requestHash !== hash) {
+      throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters');
     }
+    if (earlier) return { payment, replayed: true };
+  }
+  assertClosable(payment, deps.clock());
+  const claim = idempotencyKey
+    ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+    : undefined;
+  const outcome = await closeAtChannelAndCommit(deps, payment, claim);
+  // Paid at the channel first, or moved by a racing writer: the close is refused with the payment's real state.
+  if (outcome.kind !== 'closed') assertClosable(outcome.payment, deps.clock());
+  return { payment: outcome.payment, replayed: false };
+}
+
+/**
+ * Closes an open payment at its channel and then in the gateway. Shared by the merchant's close and the expiry
+ * timer. If the channel reports the order paid, the success is applied instead and `paid` is returned.
+ */
+export async function closeAtChannelAndCommit(
+  deps: ClosePaymentDeps,
+  payment: Payment,
+  idempotency?: IdempotencyClaim,
+): Promise<{ kind: 'closed' | 'paid' | 'moved'; payment: Payment }> {
+  const channel = deps.channels.get(payment.channel);
+  if (channel && (await channel.closePayment(payment)) === 'paid') {
+    const result = await channel.queryPayment(payment);
+    if (result) {
+      const applied = await applyPaymentResult(deps, result, channel.code);
+      return { kind: 'paid', payment: applied.payment };
+    }
+  }
+  return untilNotStale(async () => {
+    const current = await deps.payments.get(payment.id);
+    if (!current || current.status !== 'PENDING') return { kind: 'moved' as const, payment: current ?? payment };
     const now = deps.clock();
-    assertClosable(payment, now);
     const at = now.toISOString();
-    const closed: Payment = { ...payment, status: 'CLOSED', updatedAt: at, version: payment.version + 1 };
+    const closed: Payment = { ...current, status: 'CLOSED', updatedAt: at, version: current.version + 1 };
     // A racing writer (a success callback, another close) makes this stale: re-read and answer from the new state.
     await deps.store.commit({
-      payments: [{ payment: closed, expectedVersion: payment.version }],
+      payments: [{ payment: closed, expectedVersion: current.version }],
       events: [
         {
           id: deps.newId('evt'),
           type: 'payment.closed',
-          merchantId: payment.merchantId,
-          paymentId: payment.id,
-          notifyUrl: payment.notifyUrl,
+          merchantId: current.merchantId,
+          paymentId: current.id,
+          notifyUrl: current.notifyUrl,
           createdAt: at,
           data: paymentResource(closed, now),
         },
       ],
-      idempotency: idempotencyKey
-        ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-        : undefined,
+      idempotency,
     });
-    return { payment: closed, replayed: false };
+    return { kind: 'closed' as const, payment: closed };
   });
 }

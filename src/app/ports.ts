@@ -1,5 +1,6 @@
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
+import type { DeliveryAttempt, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
 import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
@@ -125,6 +126,10 @@ export interface PaymentChannel {
   supports(method: Payment['method'], currency: string): boolean;
   /** Registers the payment at the channel and returns how the payer pays it. */
   createPayment(payment: Payment): Promise<ChannelPrepay>;
+  /** Asks the channel whether the payer paid; `undefined` while nothing is final there. */
+  queryPayment(payment: Payment): Promise<ChannelPaymentResult | undefined>;
+  /** Closes the order at the channel so it can no longer be paid; `paid` if it was paid first (query it). */
+  closePayment(payment: Payment): Promise<'closed' | 'paid'>;
   /** Submits a refund; the outcome may be final or arrive later by callback / query. */
   refund(refund: Refund, payment: Payment): Promise<RefundSubmission>;
   /** Asks the channel for a refund's outcome; `undefined` while it is still processing. */
@@ -136,10 +141,69 @@ export interface PaymentChannel {
   }): Promise<ChannelCallback>;
 }
 
+/** The sparse index of payments still `PENDING`, by expiry minute. */
+export interface ExpiryIndex {
+  listPending(bucket: string, limit: number, cursor?: string): Promise<{ paymentIds: string[]; cursor?: string }>;
+}
+
+/** Outbox events and their delivery attempts. */
+export interface EventRepository {
+  get(eventId: string): Promise<StoredEvent | undefined>;
+  /** Attempts oldest first. */
+  listAttempts(eventId: string): Promise<DeliveryAttempt[]>;
+  /** Records an attempt and, if it was acknowledged, marks the event `DELIVERED` — one transaction. */
+  recordAttempt(attempt: DeliveryAttempt, delivered: boolean): Promise<void>;
+  /** The retries are exhausted: `FAILED` (unless a concurrent attempt delivered it meanwhile). */
+  markFailed(eventId: string, at: string): Promise<void>;
+  /** Nothing to deliver to. */
+  markNoEndpoint(eventId: string): Promise<void>;
+  /** A replay of a `FAILED` event makes it `PENDING` again. */
+  reopen(eventId: string): Promise<void>;
+}
+
+/** Posts a signed notification to a merchant. */
+export interface Notifier {
+  post(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<{ httpStatus?: number; error?: string; latencyMs: number }>;
+}
+
+/** The notify queue (first attempts and replays) and its dead-letter queue (events whose retries ran out). */
+export interface NotificationQueues {
+  enqueue(eventId: string, trigger: DeliveryTrigger): Promise<void>;
+  deadLetter(event: StoredEvent): Promise<void>;
+}
+
+/** The Step Functions workflows: notification retries and order-expiry timers. */
+export interface Workflows {
+  /** Starts the retry schedule of one event; a second start with the same name is harmless. */
+  startNotifyRetry(executionName: string, input: NotifyRetryInput): Promise<void>;
+  /** Arms the expiry timer of a minute bucket; `passed` if that bucket's timer already ran (close directly). */
+  armExpiry(bucket: string): Promise<'armed' | 'passed'>;
+}
+
+/** Input of the `notify-retry` state machine. */
+export interface NotifyRetryInput {
+  eventId: string;
+  index: number;
+  count: number;
+  mins: number[];
+  maxs: number[];
+}
+
 /** Metrics the use cases emit for alarms. */
 export interface AlarmMetrics {
   count(
-    name: 'LatePaymentSuccess' | 'CallbackAmountMismatch' | 'CallbackSignatureRejected' | 'RefundSubmitFailed',
+    name:
+      | 'LatePaymentSuccess'
+      | 'CallbackAmountMismatch'
+      | 'CallbackSignatureRejected'
+      | 'RefundSubmitFailed'
+      | 'NotificationFailed'
+      | 'NotificationDelivered'
+      | 'ExpiredPaymentPaidAtChannel',
   ): void;
 }
 

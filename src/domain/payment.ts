@@ -86,8 +86,12 @@ export function decideResult(payment: Payment, result: ChannelPaymentResult, now
   }
   if (result.status === 'SUCCEEDED') {
     switch (payment.status) {
-      case 'PENDING':
-        return { kind: 'succeed', late: visibleStatus(payment, now) === 'CLOSED' };
+      case 'PENDING': {
+        // Late means the payer paid after the order expired (by the channel's clock when it says), not merely that
+        // the news arrived late: a payment made just before expiry and reported after it is on time.
+        const paidAt = result.paidAt ? Date.parse(result.paidAt) : now.getTime();
+        return { kind: 'succeed', late: paidAt >= Date.parse(payment.expiresAt) };
+      }
       case 'CLOSED':
         return { kind: 'succeed', late: true };
       case 'SUCCEEDED':

@@ -1,4 +1,5 @@
 import { formatAmount } from '#domain/money.ts';
+import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
 import { type Payment, visibleStatus } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
@@ -75,5 +76,28 @@ export function refundResource(refund: Refund) {
     channel_refund_no: refund.channelRefundNo ?? null,
     created_at: refund.createdAt,
     completed_at: refund.completedAt ?? null,
+  };
+}
+
+/** The contract's event object, with its delivery state and attempts. */
+export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[]) {
+  return {
+    id: event.id,
+    object: 'event' as const,
+    type: event.type,
+    created_at: event.createdAt,
+    data: event.data,
+    delivery: {
+      status: event.deliveryStatus,
+      notify_url: event.notifyUrl ?? null,
+      delivered_at: event.deliveredAt ?? null,
+      attempts: attempts.map((attempt) => ({
+        at: attempt.at,
+        trigger: attempt.trigger,
+        http_status: attempt.httpStatus ?? null,
+        error: attempt.error ?? null,
+        latency_ms: attempt.latencyMs,
+      })),
+    },
   };
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_RETRY_JITTER, parseRetrySchedule } from '#domain/notification.ts';
+
 /** Runtime configuration, read from the environment the CDK stack or the local stack sets. */
 export interface GatewayConfig {
   tableName: string;
@@ -15,6 +17,13 @@ export interface GatewayConfig {
    * enabled: a production stack must never let anyone pay with it.
    */
   sandboxEnabled: boolean;
+  /** Queue URLs and state machine ARNs; absent where a function is not granted them (fails at first use). */
+  notifyQueueUrl?: string;
+  notifyDlqUrl?: string;
+  notifyRetryStateMachineArn?: string;
+  orderExpiryStateMachineArn?: string;
+  /** The notification retry schedule (configuration, not code) and its ± jitter. */
+  retrySchedule: { seconds: number[]; jitter: number };
   /** Only the local stack accepts `http://127.0.0.1/...` notify URLs. */
   allowLoopbackHttp: boolean;
 }
@@ -40,6 +49,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         ? { kind: 'env', value: env.SANDBOX_SECRET }
         : { kind: 'none' },
     sandboxEnabled: env.SANDBOX_ENABLED === 'true',
+    notifyQueueUrl: env.NOTIFY_QUEUE_URL,
+    notifyDlqUrl: env.NOTIFY_DLQ_URL,
+    notifyRetryStateMachineArn: env.NOTIFY_RETRY_STATE_MACHINE_ARN,
+    orderExpiryStateMachineArn: env.ORDER_EXPIRY_STATE_MACHINE_ARN,
+    retrySchedule: {
+      seconds: parseRetrySchedule(env.NOTIFY_RETRY_SCHEDULE),
+      jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
+    },
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true',
   };
 }

@@ -67,6 +67,22 @@ describe('decideResult for a success', () => {
     });
   });
 
+  it('keeps a payment made before expiry on time even when its news arrives after expiry', () => {
+    const paidAt = new Date(BEFORE_EXPIRY.getTime()).toISOString();
+    expect(decideResult(payment('PENDING'), result('SUCCEEDED', { paidAt }), AFTER_EXPIRY)).toEqual({
+      kind: 'succeed',
+      late: false,
+    });
+  });
+
+  it('flags a payment the channel says was made after expiry as late', () => {
+    const paidAt = new Date(AFTER_EXPIRY.getTime()).toISOString();
+    expect(decideResult(payment('PENDING'), result('SUCCEEDED', { paidAt }), AFTER_EXPIRY)).toEqual({
+      kind: 'succeed',
+      late: true,
+    });
+  });
+
   it('treats the exact expiry instant as expired', () => {
     expect(decideResult(payment('PENDING'), result('SUCCEEDED'), EXPIRES_AT)).toEqual({ kind: 'succeed', late: true });
   });

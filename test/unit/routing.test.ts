@@ -11,6 +11,8 @@ function channel(code: Channel, methods: PayMethod[], currencies: string[]): Pay
     code,
     supports: (method, currency) => methods.includes(method) && currencies.includes(currency),
     createPayment: () => Promise.reject(new Error('not used by pickChannel')),
+    queryPayment: () => Promise.reject(new Error('not used by pickChannel')),
+    closePayment: () => Promise.reject(new Error('not used by pickChannel')),
     refund: () => Promise.reject(new Error('not used by pickChannel')),
     queryRefund: () => Promise.reject(new Error('not used by pickChannel')),
     verifyAndParseCallback: () => Promise.reject(new Error('not used by pickChannel')),

@@ -18,6 +18,15 @@ export class BalanceChannel implements PaymentChannel {
     return {};
   }
 
+  /** Balance payments are final when created; there is never an open order to query or close. */
+  async queryPayment(): Promise<undefined> {
+    return undefined;
+  }
+
+  async closePayment(): Promise<'closed'> {
+    return 'closed';
+  }
+
   async refund(refund: Refund): Promise<RefundSubmission> {
     return { status: 'SUCCEEDED', channelRefundNo: refund.id };
   }

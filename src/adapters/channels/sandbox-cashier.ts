@@ -2,7 +2,7 @@ import { formatAmount } from '#domain/money.ts';
 import { type Payment, visibleStatus } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
-import type { SandboxRefundRecord } from './sandbox-store.ts';
+import type { SandboxPaymentRecord, SandboxRefundRecord } from './sandbox-store.ts';
 
 /**
  * The sandbox channel's cashier: the page a payer sees, and the channel side that reports the outcome to the gateway
@@ -25,6 +25,14 @@ export function renderCheckoutPage(payment: Payment, now: Date): string {
     <dl><dt>Payment</dt><dd>${escapeHtml(payment.id)}</dd><dt>Order</dt><dd>${escapeHtml(payment.orderNo)}</dd>
     <dt>Expires</dt><dd>${escapeHtml(payment.expiresAt)}</dd></dl>
     ${actions}`,
+  );
+}
+
+/** The page shown when the order was closed at the channel before the payer chose. */
+export function renderClosedPage(payment: Payment): string {
+  return page(
+    'Sandbox checkout',
+    `<p class="result">Order ${escapeHtml(payment.orderNo)} is closed and can no longer be paid.</p>`,
   );
 }
 
@@ -79,15 +87,15 @@ export function sandboxRefundCallbackFor(record: SandboxRefundRecord, secret: st
   return { body, signature: signSandboxCallback(secret, body) };
 }
 
-/** The sandbox channel's callback body and signature for an outcome chosen on the cashier page. */
-export function sandboxCallbackFor(payment: Payment, outcome: 'pay' | 'fail', secret: string, at: Date) {
+/** The sandbox channel's callback body and signature for the order's decided outcome. */
+export function sandboxCallbackFor(record: SandboxPaymentRecord, secret: string) {
   const body = JSON.stringify({
-    payment_id: payment.id,
-    channel_trade_no: `sbx_${payment.id.slice(4)}`,
-    status: outcome === 'pay' ? 'SUCCESS' : 'FAILED',
-    amount: formatAmount(payment.amountMinor, payment.currency),
-    currency: payment.currency,
-    paid_at: at.toISOString(),
+    payment_id: record.paymentId,
+    channel_trade_no: record.channelTradeNo,
+    status: record.status,
+    amount: formatAmount(record.amountMinor, record.currency),
+    currency: record.currency,
+    paid_at: record.decidedAt,
   });
   return { body, signature: signSandboxCallback(secret, body) };
 }

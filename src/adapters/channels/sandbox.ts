@@ -2,11 +2,16 @@ import { z } from 'zod';
 import type { ChannelCallback, ChannelPrepay, PaymentChannel, RefundSubmission } from '#app/ports.ts';
 import { currencySchema, parseInput } from '#app/validation.ts';
 import { parseAmount } from '#domain/money.ts';
-import type { Payment } from '#domain/payment.ts';
+import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { verifySandboxCallback } from '#domain/signing.ts';
 import { AuthError, ValidationError } from '#shared/errors.ts';
 import type { SandboxStore } from './sandbox-store.ts';
+
+/** The sandbox channel's trade number of a payment. */
+export function sandboxTradeNo(paymentId: string): string {
+  return `sbx_${paymentId.slice(4)}`;
+}
 
 /** The sandbox channel's payment callback body, exactly as API.md defines it. */
 const paymentCallback = z.strictObject({
@@ -49,6 +54,31 @@ export class SandboxChannel implements PaymentChannel {
   async createPayment(payment: Payment): Promise<ChannelPrepay> {
     const payUrl = `${this.publicBaseUrl}/sandbox/checkout/${payment.id}`;
     return { payUrl, qrCode: payUrl };
+  }
+
+  async queryPayment(payment: Payment): Promise<ChannelPaymentResult | undefined> {
+    const record = await this.store.getPayment(payment.id);
+    if (!record || record.status === 'CLOSED') return undefined;
+    return {
+      paymentId: payment.id,
+      status: record.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
+      amountMinor: record.amountMinor,
+      currency: record.currency,
+      channelTradeNo: record.channelTradeNo,
+      paidAt: record.decidedAt,
+    };
+  }
+
+  async closePayment(payment: Payment): Promise<'closed' | 'paid'> {
+    const standing = await this.store.decidePayment({
+      paymentId: payment.id,
+      status: 'CLOSED',
+      amountMinor: payment.amountMinor,
+      currency: payment.currency,
+      channelTradeNo: sandboxTradeNo(payment.id),
+      decidedAt: new Date().toISOString(),
+    });
+    return standing.status === 'SUCCESS' ? 'paid' : 'closed';
   }
 
   async refund(refund: Refund): Promise<RefundSubmission> {

@@ -28,6 +28,12 @@ export const keys = {
     SK: ledgerSort(seq),
   }),
   event: (eventId: string): Key => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),
+  eventAttempt: (eventId: string, at: string): Key => ({
+    PK: `EVENT#${eventId}`,
+    SK: `ATTEMPT#${at}#${Math.random().toString(36).slice(2, 10)}`,
+  }),
+  /** The sandbox channel's own record of a payment (decided on its cashier page, or closed). */
+  sandboxPayment: (paymentId: string): Key => ({ PK: `SANDBOX#PAYMENT#${paymentId}`, SK: 'SANDBOX' }),
   nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${merchantId}#${nonce}`, SK: 'NONCE' }),
   idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${merchantId}#${key}`, SK: 'IDEM' }),
 };

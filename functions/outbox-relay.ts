@@ -1,0 +1,33 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { getContainer } from '#adapters/container.ts';
+import { expirePayment } from '#app/expire-payments.ts';
+import { expiryBucket } from '#domain/notification.ts';
+import { workerHandler } from '#shared/worker-handler.ts';
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/**
+ * The table's stream consumer — the outbox relay. Every committed outbox event reaches the notify queue from here,
+ * so a handler that dies between its commit and any queue send loses nothing: the stream still holds the insert,
+ * and a failed batch is retried from the failed record (partial batch failures).
+ * It also arms the expiry timer of each new pending payment's minute bucket.
+ */
+async function relay(record: DynamoDBRecord): Promise<void> {
+  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;
+  const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
+  const container = getContainer();
+  if (item.entity === 'EVENT') {
+    await container.queues.enqueue(String(item.id), 'first');
+  } else if (item.entity === 'PAYMENT' && item.status === 'PENDING') {
+    const armed = await container.workflows.armExpiry(expiryBucket(String(item.expiresAt)));
+    // The bucket's timer already ran (the stream lagged behind it): expire this one order directly.
+    if (armed === 'passed') await expirePayment(container, String(item.id));
+  }
+}
+
+export const handler = workerHandler((event: DynamoDBStreamEvent, context) =>
+  processPartialResponse(event, relay, processor, { context }),
+);

@@ -1,0 +1,11 @@
+import { getEvent, replayEvent } from '#app/notifications.ts';
+import { eventResource } from '#domain/resources.ts';
+import { httpHandler } from '#http/handler.ts';
+import { json } from '#http/respond.ts';
+
+/** `POST /v1/events/{id}/replay` — queues a new delivery (202); merchants dedupe by event id. */
+export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+  const event = await replayEvent(container, merchant, request.pathParameters.id ?? '');
+  const { attempts } = await getEvent(container, merchant, event.id);
+  return json(202, eventResource(event, attempts));
+});
