@@ -4,13 +4,39 @@ import { runPool } from './pool.ts';
 import { postSandboxSuccess } from './sandbox-callback.ts';
 import { cpuMsSince } from './stats.ts';
 
-const CURRENCY = 'CNY';
+/** The currency of every benchmark flow. */
+export const CURRENCY = 'CNY';
 
 /** Where the flows run: the gateway, a merchant's signing client, and the sandbox channel's secret. */
 export interface FlowTarget {
   apiBase: string;
   merchant: MerchantClient;
   sandboxSecret: string;
+}
+
+/** The HTTP requests of a recharge flow and of a refund flow, in order. */
+export const FLOW_STEPS = [
+  'create payment',
+  'payment callback',
+  'balance read',
+  'create refund',
+  'refund callback',
+  'refund read',
+] as const;
+
+/** One HTTP request of a recharge or refund flow. */
+export type FlowStep = (typeof FLOW_STEPS)[number];
+
+/** Told the step a flow is about to send (the capacity sample attributes DynamoDB calls with it). */
+export type MarkStep = (step: FlowStep) => void;
+
+/** A recharge a flow created, paid and saw credited. */
+export interface PaidRecharge {
+  /** The flow's index in its run. */
+  index: number;
+  paymentId: string;
+  accountId: string;
+  amountMinor: number;
 }
 
 /** What a batch of flows did: wall time, each flow's latency, and what each account was credited. */
@@ -24,6 +50,8 @@ export interface FlowRun {
   credited: Map<string, number>;
   /** Sum of every flow's amount, computed from the flow indexes alone (independently of `credited`). */
   expectedTotalMinor: number;
+  /** Every paid recharge, in flow-index order. */
+  payments: PaidRecharge[];
 }
 
 /**
@@ -49,28 +77,43 @@ export async function runFlows(
 ): Promise<FlowRun> {
   const latenciesMs: number[] = [];
   const credited = new Map<string, number>();
+  const payments: PaidRecharge[] = [];
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await runPool(options.count, options.concurrency, async (index, client) => {
     const accountId = accountFor(options.run, client);
     const before = credited.get(accountId) ?? 0;
+    const amountMinor = amountFor(index);
     const flowStarted = performance.now();
-    await runFlow(target, { orderNo: `${options.run}-${index}`, accountId, amountMinor: amountFor(index), before });
+    const paymentId = await runPaymentFlow(target, {
+      orderNo: `${options.run}-${index}`,
+      accountId,
+      amountMinor,
+      before,
+    });
     latenciesMs.push(performance.now() - flowStarted);
-    credited.set(accountId, before + amountFor(index));
+    credited.set(accountId, before + amountMinor);
+    payments.push({ index, paymentId, accountId, amountMinor });
   });
+  payments.sort((a, b) => a.index - b.index);
   const elapsedMs = performance.now() - started;
   const nodeCpuMs = cpuMsSince(cpuBefore);
   let expectedTotalMinor = 0;
   for (let index = 0; index < options.count; index++) expectedTotalMinor += amountFor(index);
-  return { flows: options.count, elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor };
+  return { flows: options.count, elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor, payments };
 }
 
-async function runFlow(
+/**
+ * One recharge flow: POST /v1/payments (201) → signed sandbox SUCCESS callback (200) → GET balance (200), which must
+ * show exactly `before` + the amount. Returns the payment id. `mark` is told each step before its request is sent.
+ */
+export async function runPaymentFlow(
   target: FlowTarget,
   flow: { orderNo: string; accountId: string; amountMinor: number; before: number },
-): Promise<void> {
+  mark?: MarkStep,
+): Promise<string> {
   const amount = formatAmount(flow.amountMinor, CURRENCY);
+  mark?.('create payment');
   const created = await target.merchant.request('POST', '/v1/payments', {
     order_no: flow.orderNo,
     amount,
@@ -82,21 +125,32 @@ async function runFlow(
   });
   expectStatus(created, 201, `POST /v1/payments (${flow.orderNo})`);
   const id = String(created.body.id);
+  mark?.('payment callback');
   const callback = await postSandboxSuccess(target.apiBase, target.sandboxSecret, { id, amount, currency: CURRENCY });
   expectStatus(callback, 200, `POST /v1/callbacks/sandbox (${id})`);
+  mark?.('balance read');
   const available = await readBalance(target, flow.accountId);
   const expected = formatAmount(flow.before + flow.amountMinor, CURRENCY);
   if (available !== expected) {
     throw new Error(`balance of ${flow.accountId} after ${flow.orderNo} is ${available}, expected ${expected}`);
   }
+  return id;
 }
 
 /** GET /v1/accounts/{id}/balance (must answer 200); returns `available` as the API formats it. */
 export async function readBalance(target: FlowTarget, accountId: string): Promise<string> {
+  return (await readWallet(target, accountId)).available;
+}
+
+/** GET /v1/accounts/{id}/balance (must answer 200); returns `available` and `frozen` as the API formats them. */
+export async function readWallet(
+  target: FlowTarget,
+  accountId: string,
+): Promise<{ available: string; frozen: string }> {
   const path = `/v1/accounts/${encodeURIComponent(accountId)}/balance?currency=${CURRENCY}`;
   const balance = await target.merchant.request('GET', path);
   expectStatus(balance, 200, `GET ${path}`);
-  return String(balance.body.available);
+  return { available: String(balance.body.available), frozen: String(balance.body.frozen) };
 }
 
 /**
@@ -120,7 +174,12 @@ export async function verifyBalances(target: FlowTarget, run: FlowRun): Promise<
   return total;
 }
 
-function expectStatus(response: Pick<ApiResponse<unknown>, 'status' | 'body'>, expected: number, what: string): void {
+/** Throws, naming the request and the answer, unless the response has the expected HTTP status. */
+export function expectStatus(
+  response: Pick<ApiResponse<unknown>, 'status' | 'body'>,
+  expected: number,
+  what: string,
+): void {
   if (response.status !== expected) {
     throw new Error(`${what}: expected HTTP ${expected}, got ${response.status} ${JSON.stringify(response.body)}`);
   }

@@ -42,3 +42,11 @@ export function num(value: number, decimals = 0): string {
 export function ms(value: number): string {
   return `${num(value, 1)} ms`;
 }
+
+/** Indents every line of a block by two spaces. */
+export function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

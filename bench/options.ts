@@ -6,14 +6,23 @@ export interface BenchOptions {
   concurrency: number;
   /** Warm-up flows, excluded from every figure (env `BENCH_WARMUP`, default 50). */
   warmup: number;
+  /** Measured recharges fully refunded, at most `payments` (env `BENCH_REFUNDS`, default all of them). */
+  refunds: number;
+  /** Sequential recharge-and-full-refund cycles of the capacity sample (env `BENCH_CAPACITY_CYCLES`, default 50). */
+  capacityCycles: number;
 }
 
 /** Reads the benchmark options from `env`, rejecting anything that is not a whole number in range. */
 export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const payments = positiveInt(env, 'BENCH_PAYMENTS', 2000, 1);
+  const refunds = positiveInt(env, 'BENCH_REFUNDS', payments, 1);
+  if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   return {
-    payments: positiveInt(env, 'BENCH_PAYMENTS', 2000, 1),
+    payments,
     concurrency: positiveInt(env, 'BENCH_CONCURRENCY', 16, 1),
     warmup: positiveInt(env, 'BENCH_WARMUP', 50, 0),
+    refunds,
+    capacityCycles: positiveInt(env, 'BENCH_CAPACITY_CYCLES', 50, 1),
   };
 }
 

@@ -23,3 +23,27 @@ export async function runPool(
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, (_, id) => worker(id)));
   if (failure) throw failure.error;
 }
+
+/**
+ * Runs one worker per queue: worker `w` runs the items of `queues[w]` one after another (so it never races itself
+ * on a resource its queue owns, e.g. an account). As in {@link runPool}, the first failure stops every worker from
+ * taking new items and is rethrown once the items in flight have settled.
+ */
+export async function runQueues<T>(
+  queues: readonly (readonly T[])[],
+  task: (item: T, worker: number) => Promise<void>,
+): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  const worker = async (queue: readonly T[], id: number): Promise<void> => {
+    for (const item of queue) {
+      if (failure) return;
+      try {
+        await task(item, id);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(queues.map((queue, id) => worker(queue, id)));
+  if (failure) throw failure.error;
+}

@@ -1,6 +1,6 @@
 import type { BundleSize } from './bundles.ts';
 import { type CommandCount, WRITE_COMMANDS } from './dynamo-recorder.ts';
-import { heading, keyValues, ms, num, table } from './format.ts';
+import { heading, indent, keyValues, ms, num, table } from './format.ts';
 import type { LatencySummary } from './stats.ts';
 
 /** Figures of the full-flow run (section 1). */
@@ -29,6 +29,23 @@ export interface WriteFigures {
   rawWritesPerSecond: number;
   rawLatency: LatencySummary;
   ratio: number;
+}
+
+/** Figures of the refund-flow run (section 3). */
+export interface RefundFigures {
+  refunds: number;
+  /** The measured recharges of section 1 (the first `refunds` of them are refunded). */
+  payments: number;
+  warmup: number;
+  concurrency: number;
+  accounts: number;
+  elapsedMs: number;
+  nodeCpuMs: number;
+  refundsPerSecond: number;
+  latency: LatencySummary;
+  totalRefunded: string;
+  /** What the measured accounts still hold (0.00 when every recharge was refunded). */
+  remaining: string;
 }
 
 /** Section 1: throughput and latency of whole recharge flows, and the balance verification. */
@@ -80,9 +97,40 @@ export function printWriteSection(figures: WriteFigures): void {
   );
 }
 
-/** Section 3: the minified size of every Lambda bundle. */
+/** Section 3: throughput and latency of whole refund flows, and the balance verification. */
+export function printRefundSection(figures: RefundFigures): void {
+  console.log(heading('3. Full refund flow on the local stack'));
+  console.log(
+    '  flow = POST /v1/refunds, full amount (201 PROCESSING) → POST /v1/callbacks/sandbox, signed refund SUCCESS ' +
+      '(200)\n         → GET /v1/refunds/{id} (200 SUCCEEDED)',
+  );
+  console.log(
+    `  ${refundedShare(figures)} of section 1 refunded once each, on ${figures.concurrency} concurrent clients, ` +
+      `one per account (${figures.accounts} accounts);\n  the ${figures.warmup} warm-up recharges refunded first, ` +
+      'excluded\n',
+  );
+  console.log(
+    keyValues([
+      ['refunds', num(figures.refunds)],
+      ['total time', `${num(figures.elapsedMs / 1000, 2)} s`],
+      ['throughput', `${num(figures.refundsPerSecond, 1)} refunds/s`],
+      ['flow latency p50', ms(figures.latency.p50)],
+      ['flow latency p95', ms(figures.latency.p95)],
+      ['flow latency p99', ms(figures.latency.p99)],
+      ['flow latency mean / max', `${ms(figures.latency.mean)} / ${ms(figures.latency.max)}`],
+      ['node CPU (gateway+clients)', cpuLine(figures.nodeCpuMs, figures.elapsedMs)],
+      [
+        'balances',
+        `verified (${figures.totalRefunded} CNY refunded; every account holds exactly its unrefunded recharges, ` +
+          `${figures.remaining} CNY in total, and 0.00 frozen)`,
+      ],
+    ]),
+  );
+}
+
+/** Section 5: the minified size of every Lambda bundle. */
 export function printBundleSection(bundles: readonly BundleSize[]): void {
-  console.log(heading('3. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
+  console.log(heading('5. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
   const kib = (bytes: number) => num(bytes / 1024, 1);
   const rows = bundles.map((bundle) => [bundle.id, num(bundle.bytes), kib(bundle.bytes), kib(bundle.gzipBytes)]);
   const total = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
@@ -121,13 +169,12 @@ function commandTable(figures: WriteFigures): string {
   return table(columns, rows);
 }
 
-function cpuLine(cpuMs: number, elapsedMs: number): string {
-  return `${num(cpuMs / 1000, 2)} s = ${num((cpuMs / elapsedMs) * 100, 0)}% of one core`;
+function refundedShare(figures: RefundFigures): string {
+  return figures.refunds === figures.payments
+    ? `all ${num(figures.payments)} recharges`
+    : `the first ${num(figures.refunds)} of the ${num(figures.payments)} recharges`;
 }
 
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
+function cpuLine(cpuMs: number, elapsedMs: number): string {
+  return `${num(cpuMs / 1000, 2)} s = ${num((cpuMs / elapsedMs) * 100, 0)}% of one core`;
 }

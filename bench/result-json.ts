@@ -1,13 +1,17 @@
 import { availableParallelism } from 'node:os';
 import type { BundleSize } from './bundles.ts';
+import type { CapacityFigures } from './capacity-figures.ts';
+import { capacityJson } from './capacity-json.ts';
 import type { BenchOptions } from './options.ts';
-import type { FlowFigures, WriteFigures } from './report.ts';
+import type { FlowFigures, RefundFigures, WriteFigures } from './report.ts';
 import { type LatencySummary, round } from './stats.ts';
 
 /** Everything one benchmark run measured. */
 export interface BenchResult {
   flow: FlowFigures;
   writes: WriteFigures;
+  refund: RefundFigures;
+  capacity: CapacityFigures;
   bundles: BundleSize[];
 }
 
@@ -22,6 +26,8 @@ export function resultJson(options: BenchOptions, result: BenchResult): Record<s
     options,
     flow: flowJson(result.flow),
     dynamo: dynamoJson(result.writes),
+    refund: refundJson(result.refund),
+    capacity: capacityJson(result.capacity),
     bundles: result.bundles.map(bundleJson),
     bundles_total_bytes: result.bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
   };
@@ -40,6 +46,24 @@ function flowJson(flow: FlowFigures) {
     node_cpu_ms: round(flow.nodeCpuMs),
     verified: true,
     total_credited_cny: flow.totalCredited,
+  };
+}
+
+function refundJson(refund: RefundFigures) {
+  return {
+    refunds: refund.refunds,
+    of_payments: refund.payments,
+    warmup: refund.warmup,
+    concurrency: refund.concurrency,
+    accounts: refund.accounts,
+    account_scheme: 'one account (and client) per payment-flow client',
+    elapsed_ms: round(refund.elapsedMs),
+    refunds_per_s: round(refund.refundsPerSecond),
+    latency_ms: latencyJson(refund.latency),
+    node_cpu_ms: round(refund.nodeCpuMs),
+    verified: true,
+    total_refunded_cny: refund.totalRefunded,
+    remaining_cny: refund.remaining,
   };
 }
 
@@ -69,7 +93,8 @@ function bundleJson(bundle: BundleSize) {
   };
 }
 
-function latencyJson(summary: LatencySummary) {
+/** A latency summary as JSON (ms, 2 decimals). */
+export function latencyJson(summary: LatencySummary) {
   return {
     p50: round(summary.p50),
     p95: round(summary.p95),

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: full recharge flows on the local stack, the raw DynamoDB Local write ceiling for the same writes,
- * and the Lambda bundle sizes — human-readable sections, then one `BENCH_RESULT {…}` JSON line. Options come from
- * the environment: BENCH_PAYMENTS (2000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), and BENCH_LOG_LEVEL (SILENT; e.g.
- * ERROR shows the handlers' logs when a flow fails). Exits non-zero on any failure.
+ * the full refund of those recharges, the DynamoDB capacity of a recharge-and-full-refund cycle, and the Lambda bundle
+ * sizes — human-readable sections, then one `BENCH_RESULT {…}` JSON line. Options come from the environment:
+ * BENCH_PAYMENTS (2000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
+ * BENCH_CAPACITY_CYCLES (50), and BENCH_LOG_LEVEL (SILENT; e.g. ERROR shows the handlers' logs when a flow fails).
+ * Exits non-zero on any failure, including a balance that is not exactly what the flows paid and refunded.
  */
 import { resolve } from 'node:path';
 

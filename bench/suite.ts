@@ -11,39 +11,45 @@ import { DynamoCallRecorder } from './dynamo-recorder.ts';
 import { type FlowRun, type FlowTarget, runFlows, verifyBalances } from './flows.ts';
 import type { BenchOptions } from './options.ts';
 import { replayWrites } from './raw-writes.ts';
+import { measureCapacity, measureRefunds } from './refund-measure.ts';
 import {
   type FlowFigures,
   printBundleSection,
   printFlowSection,
+  printRefundSection,
   printWriteSection,
   type WriteFigures,
 } from './report.ts';
+import { printCapacitySection } from './report-capacity.ts';
 import type { BenchResult } from './result-json.ts';
 import { perSecond, summarize } from './stats.ts';
 
 const MERCHANT_ID = 'mch_bench';
 
+/** What the sections measured on the local stack report. */
+type StackResult = Omit<BenchResult, 'bundles'>;
+
 /**
- * Runs the three measurements and prints them: full flows on the local stack (section 1), the same writes replayed
- * raw against the same DynamoDB Local (section 2), and the Lambda bundle sizes (section 3). The stack runs in this
- * process on a free port with throw-away secrets in a temp dir, and is stopped however the run ends.
+ * Runs the measurements and prints them: full recharge flows on the local stack (section 1), the same writes
+ * replayed raw against the same DynamoDB Local (section 2), the full refund of those recharges (section 3), the
+ * DynamoDB capacity of a recharge-and-full-refund cycle (section 4), and the Lambda bundle sizes (section 5). The
+ * stack runs in this process on a free port with throw-away secrets in a temp dir, and is stopped however the run
+ * ends.
  */
 export async function runBenchmark(projectRoot: string, options: BenchOptions): Promise<BenchResult> {
   console.log(
     `pay-gateway benchmark: ${options.payments} flows (+${options.warmup} warm-up), ` +
-      `${options.concurrency} clients, Node ${process.version}, ${availableParallelism()} CPUs`,
+      `${options.concurrency} clients, then ${options.refunds} refunds and ${options.capacityCycles} metered ` +
+      `cycles, Node ${process.version}, ${availableParallelism()} CPUs`,
   );
-  const { flow, writes } = await measureOnLocalStack(projectRoot, options);
+  const stack = await measureOnLocalStack(projectRoot, options);
   const bundles = await measureBundles(projectRoot);
   printBundleSection(bundles);
-  return { flow, writes, bundles };
+  return { ...stack, bundles };
 }
 
-/** Sections 1 and 2, on a local stack started for them and stopped however they end. */
-async function measureOnLocalStack(
-  projectRoot: string,
-  options: BenchOptions,
-): Promise<{ flow: FlowFigures; writes: WriteFigures }> {
+/** Sections 1 to 4, on a local stack started for them and stopped however they end. */
+async function measureOnLocalStack(projectRoot: string, options: BenchOptions): Promise<StackResult> {
   const secretsDir = mkdtempSync(join(tmpdir(), 'pay-gateway-bench-'));
   let stack: RunningStack | undefined;
   try {
@@ -73,17 +79,18 @@ async function seedMerchant(apiBase: string): Promise<MerchantClient> {
   }
 }
 
-/** Sections 1 and 2: warm-up, measured flows with the handlers' DynamoDB calls recorded, then the raw replay. */
-async function measureStack(
-  target: FlowTarget,
-  options: BenchOptions,
-): Promise<{ flow: FlowFigures; writes: WriteFigures }> {
+/**
+ * Sections 1 to 4: warm-up, measured recharge flows with the handlers' DynamoDB calls recorded, the raw replay, the
+ * refunds of the recharges (warm-up ones first), then the metered capacity sample.
+ */
+async function measureStack(target: FlowTarget, options: BenchOptions): Promise<StackResult> {
   // The handlers run in this process and share the module-level container, so instrumenting it sees their calls.
   const recorder = new DynamoCallRecorder();
   recorder.attach(getContainer().db);
+  let warmup: FlowRun | undefined;
   if (options.warmup > 0) {
-    const warm = await runFlows(target, { run: 'warmup', count: options.warmup, concurrency: options.concurrency });
-    await verifyBalances(target, warm);
+    warmup = await runFlows(target, { run: 'warmup', count: options.warmup, concurrency: options.concurrency });
+    await verifyBalances(target, warmup);
   }
   recorder.start();
   const run = await runFlows(target, { run: 'measured', count: options.payments, concurrency: options.concurrency });
@@ -92,7 +99,11 @@ async function measureStack(
   printFlowSection(flow);
   const writes = await measureWrites(recorder, run, options.concurrency);
   printWriteSection(writes);
-  return { flow, writes };
+  const refund = await measureRefunds(target, options, { warmup, measured: run });
+  printRefundSection(refund);
+  const capacity = await measureCapacity(target, options.capacityCycles);
+  printCapacitySection(capacity);
+  return { flow, writes, refund, capacity };
 }
 
 function flowFigures(run: FlowRun, options: BenchOptions, totalMinor: number): FlowFigures {
