@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -6,18 +5,16 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTIONS, type FunctionSpec } from '#routes';
-import { accessEnvironment, grantAccess } from './function-access.ts';
-import type { GatewayData } from './gateway-data.ts';
-import { GatewayFunction } from './gateway-function.ts';
+import { type FunctionContext, gatewayFunctionFor } from './function-access.ts';
+import type { GatewayFunction } from './gateway-function.ts';
 
 /** Properties of {@link GatewayApi}. */
 export interface GatewayApiProps {
-  /** The stateful resources the functions are granted access to. */
-  readonly data: GatewayData;
-  /** Absolute path of the project root: `FunctionSpec.entry` paths are relative to it. */
-  readonly projectRoot: string;
-  /** Enables the sandbox channel (test environments only: it pays with free test money). */
-  readonly sandboxEnabled: boolean;
+  /**
+   * How the functions are built: the stateful resources and workflows they may be granted, and their settings. The
+   * API's own URL replaces `publicBaseUrl`.
+   */
+  readonly context: Omit<FunctionContext, 'publicBaseUrl'>;
 }
 
 /** One JSON access-log line per request, with HTTP API context variables only. */
@@ -70,14 +67,10 @@ export class GatewayApi extends Construct {
     // the routes, which depend on the functions, close no cycle.
     this.url = this.httpApi.apiEndpoint;
 
+    const context: FunctionContext = { ...props.context, publicBaseUrl: this.url };
     const functions = new Map<string, GatewayFunction>();
     for (const spec of FUNCTIONS) {
-      const fn = new GatewayFunction(this, spec.id, {
-        entry: join(props.projectRoot, spec.entry),
-        projectRoot: props.projectRoot,
-        environment: accessEnvironment(spec.access, props.data, this.url, props.sandboxEnabled),
-      });
-      grantAccess(fn, spec.access, props.data);
+      const fn = gatewayFunctionFor(this, spec, context);
       this.addRoutes(spec, fn);
       functions.set(spec.id, fn);
     }

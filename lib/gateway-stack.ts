@@ -1,19 +1,28 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { FunctionContext } from './function-access.ts';
+import { GatewayAlarms } from './gateway-alarms.ts';
 import { GatewayApi } from './gateway-api.ts';
 import { GatewayData } from './gateway-data.ts';
+import type { GatewayFunction } from './gateway-function.ts';
+import { GatewayWorkers } from './gateway-workers.ts';
+import { GatewayWorkflows } from './gateway-workflows.ts';
+import { type NotifyRetrySettings, notifyRetrySettings } from './worker-settings.ts';
 
 /** Properties of {@link GatewayStack}. */
 export interface GatewayStackProps extends StackProps {
-  /** Absolute path of the project root (handler entries, `package.json` import aliases, lock file). */
+  /** Absolute path of the project root (handler entries, ASL files, `package.json` import aliases, lock file). */
   readonly projectRoot: string;
   /** Enables the sandbox channel; for test environments only (`cdk deploy -c sandbox=true`). */
   readonly sandboxEnabled: boolean;
+  /** The notification retry schedule; the contract's by default (`cdk deploy -c notifyRetrySchedule=1,5,30`). */
+  readonly notifyRetry?: NotifyRetrySettings;
 }
 
 /**
- * The whole gateway in one stack, as two constructs: {@link GatewayData} (stateful, retained) and {@link GatewayApi}
- * (stateless), which receives the data as props.
+ * The whole gateway in one stack: {@link GatewayData} (stateful, retained) and the stateless constructs that receive
+ * it as props — {@link GatewayWorkflows} (state machines and their tasks), {@link GatewayWorkers} (stream and queue
+ * consumers), {@link GatewayApi} (HTTP API and its functions) and {@link GatewayAlarms}.
  *
  * One stack rather than a data stack and an API stack: `Secret.grantRead` on a KMS-encrypted secret adds the reading
  * role to the key's policy (a `kms:ViaService` statement), so the data stack would reference the API stack's roles
@@ -23,14 +32,42 @@ export interface GatewayStackProps extends StackProps {
 export class GatewayStack extends Stack {
   /** The stateful resources. */
   readonly data: GatewayData;
+  /** The state machines and their task functions. */
+  readonly workflows: GatewayWorkflows;
+  /** The table stream and notify queue consumers. */
+  readonly workers: GatewayWorkers;
   /** The HTTP API and its functions. */
   readonly api: GatewayApi;
+  /** The alarms and their topic. */
+  readonly alarms: GatewayAlarms;
+  /** Every function of `FUNCTIONS` and `WORKERS`, by id. */
+  readonly functions: ReadonlyMap<string, GatewayFunction>;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
-    const { projectRoot, sandboxEnabled, ...stackProps } = props;
+    const { projectRoot, sandboxEnabled, notifyRetry, ...stackProps } = props;
     super(scope, id, stackProps);
     this.data = new GatewayData(this, 'Data');
-    this.api = new GatewayApi(this, 'Api', { data: this.data, projectRoot, sandboxEnabled });
+
+    // Creation order follows the references: state machines name their task functions' ARNs, and the functions that
+    // start a workflow name its ARN. Every function's PUBLIC_BASE_URL is the API's endpoint, but the API comes last
+    // (its functions may start workflows), so the URL is resolved at synthesis, once the API exists.
+    const context: FunctionContext = {
+      projectRoot,
+      data: this.data,
+      publicBaseUrl: Lazy.string({ produce: () => this.api.url }),
+      sandboxEnabled,
+      notifyRetry: notifyRetry ?? notifyRetrySettings(),
+    };
+    this.workflows = new GatewayWorkflows(this, 'Workflows', { context });
+    const withWorkflows: FunctionContext = { ...context, stateMachines: this.workflows };
+    this.workers = new GatewayWorkers(this, 'Workers', { context: withWorkflows });
+    this.api = new GatewayApi(this, 'Api', { context: withWorkflows });
+    this.functions = new Map([...this.workflows.functions, ...this.workers.functions, ...this.api.functions]);
+    this.alarms = new GatewayAlarms(this, 'Alarms', {
+      notifyDeadLetters: this.data.notifyDeadLetters,
+      relayFailures: this.data.relayFailures,
+      stateMachines: { NotifyRetry: this.workflows.notifyRetry, OrderExpiry: this.workflows.orderExpiry },
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the gateway API' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'The gateway table' });
@@ -41,6 +78,30 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'SandboxSecretArn', {
       value: this.data.sandboxSecret.secretArn,
       description: 'Secrets Manager ARN of the sandbox channel secret',
+    });
+    new CfnOutput(this, 'NotifyQueueUrl', {
+      value: this.data.notifyQueue.queueUrl,
+      description: 'Merchant notifications to attempt',
+    });
+    new CfnOutput(this, 'NotifyDeadLetterQueueUrl', {
+      value: this.data.notifyDeadLetters.queueUrl,
+      description: 'Undeliverable merchant notifications (inspect, then replay)',
+    });
+    new CfnOutput(this, 'OutboxRelayFailureQueueUrl', {
+      value: this.data.relayFailures.queueUrl,
+      description: 'Table stream batches the outbox relay skipped (shard positions)',
+    });
+    new CfnOutput(this, 'NotifyRetryStateMachineArn', {
+      value: this.workflows.notifyRetry.stateMachineArn,
+      description: 'Retry schedule of failed merchant notifications',
+    });
+    new CfnOutput(this, 'OrderExpiryStateMachineArn', {
+      value: this.workflows.orderExpiry.stateMachineArn,
+      description: 'Expiry timers of pending orders, one execution per minute bucket',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'SNS topic of the gateway alarms (subscribe to it)',
     });
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '#routes';
+import { FUNCTIONS, WORKERS } from '#routes';
+import { functionTimeout } from '../../lib/worker-settings.ts';
 import { type CfnResource, logicalIdOf, synthesizeGateway } from './gateway-template.ts';
 
 /** Logical ids a resource depends on: `Ref`, `Fn::GetAtt` and `DependsOn`. */
@@ -22,8 +23,9 @@ function dependenciesOf(resource: CfnResource): string[] {
 
 describe('gateway API', () => {
   const { stack, template, resources } = synthesizeGateway();
+  const everyFunction = [...FUNCTIONS, ...WORKERS];
   const functionOf = (id: string) => {
-    const fn = stack.api.functions.get(id);
+    const fn = stack.functions.get(id);
     if (!fn) throw new Error(`no function ${id}`);
     return fn;
   };
@@ -32,22 +34,27 @@ describe('gateway API', () => {
   const variablesOf = (id: string): Record<string, unknown> =>
     (propertiesOf(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
 
-  it('creates one Node.js 22 arm64 function with active tracing per FUNCTIONS entry', () => {
-    template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
-    for (const spec of FUNCTIONS) {
-      expect(propertiesOf(spec.id)).toMatchObject({
+  it('creates one Node.js 22 arm64 function with active tracing per FUNCTIONS and WORKERS entry', () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length + WORKERS.length);
+    expect(stack.functions.size).toBe(FUNCTIONS.length + WORKERS.length);
+    for (const spec of everyFunction) {
+      expect(propertiesOf(spec.id), spec.id).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         MemorySize: 512,
-        Timeout: 10,
+        Timeout: functionTimeout(spec.id).toSeconds(),
         Handler: 'index.handler',
       });
     }
   });
 
+  it('gives the HTTP functions the 10 s default timeout', () => {
+    for (const spec of FUNCTIONS) expect(propertiesOf(spec.id).Timeout, spec.id).toBe(10);
+  });
+
   it('sends each function to its own log group kept for one month', () => {
-    for (const spec of FUNCTIONS) {
+    for (const spec of everyFunction) {
       const { LogGroup: logGroup } = propertiesOf(spec.id).LoggingConfig as { LogGroup: { Ref: string } };
       expect(resources[logGroup.Ref]).toMatchObject({
         Type: 'AWS::Logs::LogGroup',
@@ -57,7 +64,7 @@ describe('gateway API', () => {
   });
 
   it('gives every function the Powertools settings, source maps, table name and public base URL', () => {
-    for (const spec of FUNCTIONS) {
+    for (const spec of everyFunction) {
       const variables = variablesOf(spec.id);
       expect(variables).toMatchObject({
         POWERTOOLS_SERVICE_NAME: 'pay-gateway',
@@ -71,14 +78,19 @@ describe('gateway API', () => {
   });
 
   it('leaves the sandbox channel off unless the deployment turns it on', () => {
-    for (const spec of FUNCTIONS) expect(variablesOf(spec.id).SANDBOX_ENABLED, spec.id).toBe('false');
+    for (const spec of everyFunction) expect(variablesOf(spec.id).SANDBOX_ENABLED, spec.id).toBe('false');
   });
 
-  it('names the merchant key and the sandbox secret only to functions that may use them', () => {
-    for (const spec of FUNCTIONS) {
+  it('names the merchant key, the sandbox secret, the queues and the workflows only to functions that may use them', () => {
+    for (const spec of everyFunction) {
       const variables = variablesOf(spec.id);
-      expect('MERCHANT_KEY_ID' in variables, spec.id).toBe(spec.access.merchantKey === 'decrypt');
-      expect('SANDBOX_SECRET_ARN' in variables, spec.id).toBe(spec.access.sandboxSecret);
+      const { access } = spec;
+      expect('MERCHANT_KEY_ID' in variables, spec.id).toBe(access.merchantKey === 'decrypt');
+      expect('SANDBOX_SECRET_ARN' in variables, spec.id).toBe(access.sandboxSecret);
+      expect('NOTIFY_QUEUE_URL' in variables, spec.id).toBe(access.notifyQueue === true);
+      expect('NOTIFY_DLQ_URL' in variables, spec.id).toBe(access.notifyDeadLetters === true);
+      expect('NOTIFY_RETRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startNotifyRetry === true);
+      expect('ORDER_EXPIRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startOrderExpiry === true);
     }
   });
 

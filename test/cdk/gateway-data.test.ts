@@ -1,6 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
+import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
+import { functionTimeout } from '../../lib/worker-settings.ts';
 import { logicalIdOf, synthesizeGateway } from './gateway-template.ts';
 
 describe('gateway data', () => {
@@ -57,8 +59,63 @@ describe('gateway data', () => {
     });
   });
 
-  it('retains the table, the keys and the secret when the stack is deleted or a resource is replaced', () => {
-    for (const construct of [stack.data.table, stack.data.dataKey, stack.data.merchantKey, stack.data.sandboxSecret]) {
+  it("redrives the notify queue into its dead-letter queue after the shared definition's receive count", () => {
+    const queue = resources[logicalIdOf(stack.data.notifyQueue)]?.Properties;
+    expect(queue).toMatchObject({
+      QueueName: NOTIFY_QUEUE.name,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(stack.data.notifyDeadLetters), 'Arn'] },
+        maxReceiveCount: NOTIFY_REDRIVE.maxReceiveCount,
+      },
+    });
+    expect(resources[logicalIdOf(stack.data.notifyDeadLetters)]?.Properties).toMatchObject({
+      QueueName: NOTIFY_DLQ.name,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it("keeps a notify message invisible for at least six times the notify function's timeout", () => {
+    const queue = resources[logicalIdOf(stack.data.notifyQueue)]?.Properties;
+    expect(queue?.VisibilityTimeout).toBeGreaterThanOrEqual(6 * functionTimeout('Notify').toSeconds());
+    expect(queue?.VisibilityTimeout).toBeGreaterThanOrEqual(NOTIFY_QUEUE.visibilityTimeoutSeconds);
+  });
+
+  it('keeps skipped stream batches in a failure queue of their own for 14 days', () => {
+    expect(resources[logicalIdOf(stack.data.relayFailures)]?.Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('encrypts every queue at rest and denies it to any request without TLS', () => {
+    const queues = [stack.data.notifyQueue, stack.data.notifyDeadLetters, stack.data.relayFailures];
+    template.resourceCountIs('AWS::SQS::Queue', queues.length);
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    for (const queue of queues) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalIdOf(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('retains the table, the keys, the secret and the queues when the stack is deleted or a resource is replaced', () => {
+    for (const construct of [
+      stack.data.table,
+      stack.data.dataKey,
+      stack.data.merchantKey,
+      stack.data.sandboxSecret,
+      stack.data.notifyQueue,
+      stack.data.notifyDeadLetters,
+      stack.data.relayFailures,
+    ]) {
       expect(resources[logicalIdOf(construct)]).toMatchObject({
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',

@@ -1,5 +1,6 @@
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '#routes';
+import { FUNCTIONS, WORKERS } from '#routes';
 import {
   allIdentityStatements,
   logicalIdOf,
@@ -9,17 +10,27 @@ import {
   synthesizeGateway,
 } from './gateway-template.ts';
 
-const DATA_SERVICES = /^(dynamodb|kms|secretsmanager):/;
+const GUARDED_SERVICES = /^(dynamodb|kms|secretsmanager|sqs|states):/;
+/**
+ * `dynamodb:ListStreams` has no resource type in IAM (it only lists stream ARNs, never items), so the table stream
+ * event source's grant of it cannot name the table.
+ */
+const UNSCOPABLE_ACTIONS = ['dynamodb:ListStreams'];
 const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const EVERY_FUNCTION = [...FUNCTIONS, ...WORKERS];
 
 describe('least privilege', () => {
   const { stack, resources } = synthesizeGateway();
   const merchantKey = logicalIdOf(stack.data.merchantKey);
   const sandboxSecret = logicalIdOf(stack.data.sandboxSecret);
+  const roleOf = (construct: IConstruct & { role?: IConstruct }): IConstruct => {
+    if (!construct.role) throw new Error(`no role for ${construct.node.path}`);
+    return construct.role;
+  };
   const statementsOf = (functionId: string): Statement[] => {
-    const role = stack.api.functions.get(functionId)?.role;
-    if (!role) throw new Error(`no role for ${functionId}`);
-    return roleStatements(resources, logicalIdOf(role));
+    const fn = stack.functions.get(functionId);
+    if (!fn) throw new Error(`no function ${functionId}`);
+    return roleStatements(resources, logicalIdOf(roleOf(fn)));
   };
   const allows = (statements: Statement[], action: string, logicalId: string) =>
     statements.some(
@@ -41,8 +52,8 @@ describe('least privilege', () => {
     expect(allows(statementsOf('CreatePayment'), 'kms:Decrypt', merchantKey)).toBe(true);
   });
 
-  it('grants the merchant key, the sandbox secret and table writes exactly as each FUNCTIONS entry declares', () => {
-    for (const spec of FUNCTIONS) {
+  it('grants the merchant key, the sandbox secret and table writes exactly as each entry declares', () => {
+    for (const spec of EVERY_FUNCTION) {
       const statements = statementsOf(spec.id);
       expect(allows(statements, 'kms:Decrypt', merchantKey), spec.id).toBe(spec.access.merchantKey === 'decrypt');
       expect(allows(statements, 'secretsmanager:GetSecretValue', sandboxSecret), spec.id).toBe(
@@ -55,8 +66,64 @@ describe('least privilege', () => {
     }
   });
 
+  it('lets only the functions that declare it send to the notify queue and its dead-letter queue', () => {
+    const notifyQueue = logicalIdOf(stack.data.notifyQueue);
+    const deadLetters = logicalIdOf(stack.data.notifyDeadLetters);
+    for (const spec of EVERY_FUNCTION) {
+      const statements = statementsOf(spec.id);
+      expect(allows(statements, 'sqs:SendMessage', notifyQueue), spec.id).toBe(spec.access.notifyQueue === true);
+      expect(allows(statements, 'sqs:SendMessage', deadLetters), spec.id).toBe(spec.access.notifyDeadLetters === true);
+    }
+    const senders = EVERY_FUNCTION.filter((spec) => allows(statementsOf(spec.id), 'sqs:SendMessage', deadLetters));
+    expect(senders.map((spec) => spec.id)).toEqual(['NotifyFailed']);
+  });
+
+  it('lets only the notify queue consumer receive and delete its messages', () => {
+    const notifyQueue = logicalIdOf(stack.data.notifyQueue);
+    for (const spec of EVERY_FUNCTION) {
+      const statements = statementsOf(spec.id);
+      const consumes = 'trigger' in spec && spec.trigger.kind === 'notify-queue';
+      expect(allows(statements, 'sqs:ReceiveMessage', notifyQueue), spec.id).toBe(consumes);
+      expect(allows(statements, 'sqs:DeleteMessage', notifyQueue), spec.id).toBe(consumes);
+    }
+  });
+
+  it('lets only the functions that declare it start each workflow', () => {
+    const notifyRetry = logicalIdOf(stack.workflows.notifyRetry);
+    const orderExpiry = logicalIdOf(stack.workflows.orderExpiry);
+    for (const spec of EVERY_FUNCTION) {
+      const statements = statementsOf(spec.id);
+      expect(allows(statements, 'states:StartExecution', notifyRetry), spec.id).toBe(
+        spec.access.startNotifyRetry === true,
+      );
+      expect(allows(statements, 'states:StartExecution', orderExpiry), spec.id).toBe(
+        spec.access.startOrderExpiry === true,
+      );
+    }
+  });
+
+  it('lets each state machine invoke exactly its own task functions', () => {
+    for (const [workflow, stateMachine] of [
+      ['notify-retry', stack.workflows.notifyRetry],
+      ['order-expiry', stack.workflows.orderExpiry],
+    ] as const) {
+      const statements = roleStatements(resources, logicalIdOf(roleOf(stateMachine)));
+      const invoked = statements.filter((statement) => statement.Action.some((action) => action.startsWith('lambda:')));
+      expect(invoked.flatMap((statement) => statement.Action)).toEqual(invoked.map(() => 'lambda:InvokeFunction'));
+      const invokable = [...stack.functions.entries()]
+        .filter(([, fn]) => invoked.some((statement) => statement.Resource.some((r) => refersTo(r, logicalIdOf(fn)))))
+        .map(([id]) => id)
+        .sort();
+      const tasks = WORKERS.filter(
+        (spec) => spec.trigger.kind === 'state-machine-task' && spec.trigger.stateMachine === workflow,
+      ).map((spec) => spec.id);
+      expect(invokable, workflow).toEqual([...tasks].sort());
+      expect(invoked.flatMap((statement) => statement.Resource)).not.toContain('*');
+    }
+  });
+
   it('never lets a function encrypt with the merchant key (merchant secrets are written from the CLI)', () => {
-    for (const spec of FUNCTIONS) {
+    for (const spec of EVERY_FUNCTION) {
       const statements = statementsOf(spec.id).filter((statement) =>
         statement.Resource.some((resource) => refersTo(resource, merchantKey)),
       );
@@ -64,12 +131,14 @@ describe('least privilege', () => {
     }
   });
 
-  it('never grants DynamoDB, KMS or Secrets Manager actions on every resource', () => {
+  it('never grants DynamoDB, KMS, Secrets Manager, SQS or Step Functions actions on every resource', () => {
     // Key policies are resource policies, where Resource "*" means "this key"; only identity policies are checked.
     const wildcards = allIdentityStatements(resources).filter(
-      (statement) => statement.Resource.includes('*') && statement.Action.some((action) => DATA_SERVICES.test(action)),
+      (statement) =>
+        statement.Resource.includes('*') &&
+        statement.Action.some((action) => GUARDED_SERVICES.test(action) && !UNSCOPABLE_ACTIONS.includes(action)),
     );
     expect(wildcards).toEqual([]);
-    expect(allIdentityStatements(resources).length).toBeGreaterThan(FUNCTIONS.length);
+    expect(allIdentityStatements(resources).length).toBeGreaterThan(EVERY_FUNCTION.length);
   });
 });

@@ -1,0 +1,88 @@
+import { FilterCriteria, FilterRule, type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { WORKERS, type WorkerSpec } from '#routes';
+import { type FunctionContext, gatewayFunctionFor } from './function-access.ts';
+import type { GatewayData } from './gateway-data.ts';
+import type { GatewayFunction } from './gateway-function.ts';
+
+/** Stream records per outbox relay invocation; its records are processed in parallel. */
+const RELAY_BATCH_SIZE = 100;
+/**
+ * Retries of a failing stream batch (halved each time) before it is recorded in the relay failure queue and skipped:
+ * bounded, so one poison record cannot hold up every later record of its shard until the stream expires it.
+ */
+const RELAY_RETRY_ATTEMPTS = 10;
+/** Messages per notify invocation (SQS's maximum for a standard queue without a batching window). */
+const NOTIFY_BATCH_SIZE = 10;
+/** Concurrent notify invocations: at most 200 deliveries in flight, so a burst of events cannot flood merchants. */
+const NOTIFY_MAX_CONCURRENCY = 20;
+
+/** Properties of {@link GatewayWorkers}. */
+export interface GatewayWorkersProps {
+  /** How the functions are built; includes the workflows they start. */
+  readonly context: FunctionContext;
+}
+
+/**
+ * The event-driven workers that are not state machine tasks: the outbox relay behind the table stream and the
+ * notifier behind the notify queue (`WORKERS` with a `table-stream` or `notify-queue` trigger). Both report partial
+ * batch failures, so one bad record is retried alone.
+ */
+export class GatewayWorkers extends Construct {
+  /** The functions, by `WorkerSpec.id`. */
+  readonly functions: ReadonlyMap<string, GatewayFunction>;
+
+  constructor(scope: Construct, id: string, props: GatewayWorkersProps) {
+    super(scope, id);
+    const functions = new Map<string, GatewayFunction>();
+    for (const spec of WORKERS) {
+      const source = eventSourceOf(spec, props.context.data);
+      if (!source) continue;
+      const fn = gatewayFunctionFor(this, spec, props.context);
+      fn.addEventSource(source);
+      functions.set(spec.id, fn);
+    }
+    this.functions = functions;
+  }
+}
+
+/** The event source of a stream or queue worker; none for a state machine task. */
+function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | undefined {
+  switch (spec.trigger.kind) {
+    case 'table-stream':
+      return new DynamoEventSource(data.table, {
+        // TRIM_HORIZON, not LATEST: a mapping created (or re-created) after items were written still relays them, so
+        // no committed event is skipped. Re-reading records is harmless: a delivered event is not sent again and the
+        // expiry timers are named executions.
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: RELAY_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: RELAY_RETRY_ATTEMPTS,
+        onFailure: new SqsDlq(data.relayFailures),
+        // Only inserts of outbox events and of pending payments do anything; filtering them here means the relay is
+        // not invoked (nor billed) for the ledger, wallet, attempt and status-update records that make up most writes.
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { NewImage: { entity: { S: FilterRule.isEqual('EVENT') } } },
+          }),
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: {
+              NewImage: { entity: { S: FilterRule.isEqual('PAYMENT') }, status: { S: FilterRule.isEqual('PENDING') } },
+            },
+          }),
+        ],
+      });
+    case 'notify-queue':
+      return new SqsEventSource(data.notifyQueue, {
+        batchSize: NOTIFY_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: NOTIFY_MAX_CONCURRENCY,
+      });
+    case 'state-machine-task':
+      return undefined;
+  }
+}
