@@ -97,8 +97,6 @@ export class GatewayData extends Construct {
  * message that becomes visible again while its first consumer is still delivering it is delivered twice.
  */
 function notifyVisibilityTimeout(): Duration {
-  // TODO(lead): NOTIFY_QUEUE.visibilityTimeoutSeconds (60) assumes a 10 s Notify timeout, but one delivery alone may
-  // wait the merchant's full 10 s; raise it to 6 × the Notify timeout (180) there so the local queue matches.
   const seconds = Math.max(
     NOTIFY_QUEUE.visibilityTimeoutSeconds,
     VISIBILITY_TO_FUNCTION_TIMEOUT * functionTimeout('Notify').toSeconds(),

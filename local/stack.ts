@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NOTIFY_RETRY_STATE_MACHINE, ORDER_EXPIRY_STATE_MACHINE } from '#adapters/queue-definitions.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { LocalGateway } from './gateway.ts';
+import { createQueues, type LocalSqs, localQueueUrls, type QueueUrls, startLocalSqs } from './sqs.ts';
+import { localStateMachineArn } from './stepfunctions.ts';
 import { createGatewayTable } from './tables.ts';
 
 export const LOCAL_TABLE = 'pay-gateway-local';
@@ -27,16 +31,52 @@ export function loadLocalSecrets(dir: string): LocalSecrets {
   return secrets;
 }
 
+/** Where the local SQS and Step Functions endpoints are, for {@link configureLocalServices}. */
+export interface LocalServiceEndpoints {
+  /** Local SQS; sets AWS_ENDPOINT_URL_SQS and the queue URLs. */
+  sqsEndpoint?: string;
+  /** The queues to use; by default the unsuffixed queues `createQueues` makes on `sqsEndpoint`. */
+  queueUrls?: QueueUrls;
+  /** Local Step Functions; sets AWS_ENDPOINT_URL_SFN and both state machine ARNs. */
+  sfnEndpoint?: string;
+}
+
 /**
- * Points this process's AWS SDK clients and handlers at a local DynamoDB and sets the configuration the CDK stack
- * would set on AWS. Must run before the first handler is invoked (the container reads it once).
+ * Points this process's SQS and Step Functions clients at local endpoints and sets the queue URLs and state machine
+ * ARNs the CDK stack would set on AWS. Only what is given is set, so a test file can add its own Step Functions
+ * server (or its own queues) after the worker-wide configuration.
  */
-export function configureLocalEnvironment(options: {
-  dynamoEndpoint: string;
-  publicBaseUrl: string;
-  secrets: LocalSecrets;
-  tableName?: string;
-}): void {
+export function configureLocalServices(options: LocalServiceEndpoints): void {
+  if (options.sqsEndpoint) {
+    const urls = options.queueUrls ?? localQueueUrls(options.sqsEndpoint);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
+      NOTIFY_QUEUE_URL: urls.notifyQueueUrl,
+      NOTIFY_DLQ_URL: urls.notifyDlqUrl,
+    });
+  }
+  if (options.sfnEndpoint) {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SFN: options.sfnEndpoint,
+      NOTIFY_RETRY_STATE_MACHINE_ARN: localStateMachineArn(NOTIFY_RETRY_STATE_MACHINE),
+      ORDER_EXPIRY_STATE_MACHINE_ARN: localStateMachineArn(ORDER_EXPIRY_STATE_MACHINE),
+    });
+  }
+}
+
+/**
+ * Points this process's AWS SDK clients and handlers at a local DynamoDB (and, when given, local SQS and Step
+ * Functions) and sets the configuration the CDK stack would set on AWS. Must run before the first handler is invoked
+ * (the container reads it once).
+ */
+export function configureLocalEnvironment(
+  options: {
+    dynamoEndpoint: string;
+    publicBaseUrl: string;
+    secrets: LocalSecrets;
+    tableName?: string;
+  } & LocalServiceEndpoints,
+): void {
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
@@ -56,16 +96,24 @@ export function configureLocalEnvironment(options: {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+  configureLocalServices(options);
 }
 
 export interface RunningStack {
   apiBase: string;
   dynamo: DynamoDbLocal;
+  sqs: LocalSqs;
+  queueUrls: QueueUrls;
   gateway: LocalGateway;
   stop(): Promise<void>;
 }
 
-/** Starts DynamoDB Local, creates the table, and serves the API on `port` (0 = any free port). */
+/**
+ * Starts DynamoDB Local and local SQS, creates the table (with its stream) and the queues, and serves the API on
+ * `port` (0 = any free port). The consumers are wired by the caller from the building blocks: `pollQueue`
+ * (`sqs-poller.ts`), `pollTableStream` (`stream-poller.ts`) and `startLocalStepFunctions` (`stepfunctions.ts`, then
+ * `configureLocalServices({ sfnEndpoint })`).
+ */
 export async function startLocalStack(options: {
   projectRoot: string;
   port: number;
@@ -74,24 +122,30 @@ export async function startLocalStack(options: {
 }): Promise<RunningStack> {
   const dynamo = options.dynamo ?? (await startDynamoDbLocal());
   const gateway = new LocalGateway(options.projectRoot);
+  let sqs: LocalSqs | undefined;
+  const stopAll = async () => {
+    await gateway.close();
+    await sqs?.stop();
+    if (!options.dynamo) await dynamo.stop();
+  };
   try {
+    sqs = await startLocalSqs();
     const apiBase = await gateway.listen(options.port);
-    configureLocalEnvironment({ dynamoEndpoint: dynamo.endpoint, publicBaseUrl: apiBase, secrets: options.secrets });
+    configureLocalEnvironment({
+      dynamoEndpoint: dynamo.endpoint,
+      publicBaseUrl: apiBase,
+      secrets: options.secrets,
+      sqsEndpoint: sqs.endpoint,
+    });
     const client = new DynamoDBClient({});
     await createGatewayTable(client, LOCAL_TABLE);
     client.destroy();
-    return {
-      apiBase,
-      dynamo,
-      gateway,
-      async stop() {
-        await gateway.close();
-        if (!options.dynamo) await dynamo.stop();
-      },
-    };
+    const sqsClient = new SQSClient({});
+    const queueUrls = await createQueues(sqsClient);
+    sqsClient.destroy();
+    return { apiBase, dynamo, sqs, queueUrls, gateway, stop: stopAll };
   } catch (error) {
-    await gateway.close();
-    if (!options.dynamo) await dynamo.stop();
+    await stopAll();
     throw error;
   }
 }

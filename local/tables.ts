@@ -32,6 +32,8 @@ export async function createGatewayTable(client: DynamoDBClient, tableName: stri
           ],
           Projection: { ProjectionType: index.projection },
         })),
+        // The same stream as on AWS, so the local stream poller feeds the outbox re-drive exactly like Lambda would.
+        StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream },
       }),
     );
     await client.send(

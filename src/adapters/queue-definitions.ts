@@ -34,10 +34,10 @@ export interface RedriveDefinition {
 export const NOTIFY_QUEUE = {
   name: 'pay-gateway-notify',
   /**
-   * AWS recommends at least six times the consuming function's timeout for a Lambda event source, so this fits a
-   * `notify` function timeout of up to 10 s (a notification attempt is one short HTTP call).
+   * AWS recommends at least six times the consuming function's timeout for a Lambda event source: `Notify` may wait
+   * a merchant's full 10 s per delivery, so it gets 30 s, and the queue 180 s (the CDK stack checks the ratio).
    */
-  visibilityTimeoutSeconds: 60,
+  visibilityTimeoutSeconds: 180,
 } as const satisfies QueueDefinition;
 
 /** Notifications the consumer could not even hand over to the retry workflow; kept for inspection and re-drive. */

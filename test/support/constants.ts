@@ -4,3 +4,7 @@ export const TEST_SECRETS = {
   masterKey: Buffer.alloc(32, 7).toString('base64'),
   sandboxSecret: 'sbx_test_secret',
 };
+/** Tests run every Wait state 1000 times faster: an hour's wait takes 3.6 s. */
+export const TEST_WAIT_TIME_SCALE = 0.001;
+/** A test's own notify queue redelivers a failed message after one second instead of the deployed minute. */
+export const TEST_VISIBILITY_TIMEOUT_SECONDS = 1;

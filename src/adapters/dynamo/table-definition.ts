@@ -6,6 +6,11 @@ export const TABLE_DEFINITION = {
   partitionKey: 'PK',
   sortKey: 'SK',
   timeToLiveAttribute: 'ttl',
+  /**
+   * Every committed item's new image goes to the table's stream: the outbox re-drive reads committed events from it,
+   * so a notification survives a process dying between the commit and the queue send.
+   */
+  stream: 'NEW_IMAGE',
   globalSecondaryIndexes: [
     /** Merchant + created time: listing a merchant's payments. */
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },

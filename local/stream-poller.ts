@@ -1,0 +1,290 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type Shard,
+  type ShardIteratorType,
+  type AttributeValue as StreamAttributeValue,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
+import type {
+  AttributeValue,
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+  StreamRecord,
+} from 'aws-lambda';
+import { LOCAL_REGION } from './sqs.ts';
+import { localLambdaContext, type Poller } from './sqs-poller.ts';
+
+/** A Lambda handler for DynamoDB stream events (partial batch responses allowed). */
+export type StreamLambdaHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | undefined> | Promise<void>;
+
+/** Options of {@link pollTableStream}. */
+export interface PollTableStreamOptions {
+  /** DynamoDB Local's endpoint (it serves the Streams API on the same port). */
+  endpoint: string;
+  tableName: string;
+  handler: StreamLambdaHandler;
+  /** Pause between polls that found nothing new. */
+  intervalMs?: number;
+  /** Records per invocation (Lambda's default for streams is 100). */
+  batchSize?: number;
+  /**
+   * Where to begin in the shards open at start: `LATEST` (default) delivers only what is written after the poller is
+   * positioned, which is what tests sharing one table need (TRIM_HORIZON would replay every other file's writes) and
+   * what `npm start` needs too (its in-memory table is created empty just before). `TRIM_HORIZON` replays the retained
+   * stream, as a new event source mapping on an existing AWS table should. Shards that appear later are always read
+   * from their start: everything in them is new.
+   */
+  startingPosition?: 'LATEST' | 'TRIM_HORIZON';
+  /** Pause before a failed batch is retried. */
+  retryDelayMs?: number;
+  /** Like an event source mapping's FilterCriteria: records it rejects are skipped (and count as processed). */
+  filter?: (record: DynamoDBRecord) => boolean;
+  /** Name the handler sees in its Lambda context. */
+  functionName?: string;
+  /** Handler failures and poller trouble (Lambda would log them); defaults to `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+interface ShardState {
+  id: string;
+  parentId?: string;
+  /** Where a fresh iterator must start: used at first read and after an iterator expired. */
+  position: { type: ShardIteratorType; sequenceNumber?: string };
+  iterator?: string;
+  done: boolean;
+}
+
+/**
+ * Reads a table's stream like a Lambda DynamoDB Streams event source mapping: DescribeTable → LatestStreamArn,
+ * DescribeStream → shards (re-described every second, so new shards are picked up, a child only after its parent is
+ * finished), GetShardIterator, then a GetRecords loop that invokes the handler with Lambda-shaped records. Delivery is
+ * at least once and in order per shard: if the handler throws, the same batch is retried after `retryDelayMs` until
+ * it succeeds (Lambda's default of unlimited retries); if it returns `batchItemFailures` (sequence numbers), delivery
+ * resumes from the lowest failed record. Resolves once positioned, so writes made after it resolves are seen.
+ */
+export async function pollTableStream(options: PollTableStreamOptions): Promise<Poller> {
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamo = new DynamoDBClient({ endpoint: options.endpoint, region: LOCAL_REGION, credentials });
+  const streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: LOCAL_REGION, credentials });
+  const intervalMs = options.intervalMs ?? 100;
+  const batchSize = options.batchSize ?? 100;
+  const retryDelayMs = options.retryDelayMs ?? 200;
+  const functionName = options.functionName ?? `local-${options.tableName}-stream-consumer`;
+  const onError = options.onError ?? ((error: unknown) => console.error(`stream poller ${options.tableName}:`, error));
+  const stopping = new AbortController();
+  const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
+
+  const table = await dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
+  dynamo.destroy();
+  const streamArn = table.Table?.LatestStreamArn;
+  if (!streamArn) {
+    streams.destroy();
+    throw new Error(`table ${options.tableName} has no stream: create it with a StreamSpecification`);
+  }
+  const shards = new Map<string, ShardState>();
+
+  const listShards = async (): Promise<Shard[]> => {
+    const all: Shard[] = [];
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const page = await streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+      );
+      all.push(...(page.StreamDescription?.Shards ?? []));
+      exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId);
+    return all;
+  };
+
+  const iteratorFor = async (shard: ShardState): Promise<string | undefined> => {
+    const out = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard.id,
+        ShardIteratorType: shard.position.type,
+        SequenceNumber: shard.position.sequenceNumber,
+      }),
+    );
+    return out.ShardIterator;
+  };
+
+  const refreshShards = async (initial: boolean) => {
+    for (const shard of await listShards()) {
+      if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+      const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+      const state: ShardState = {
+        id: shard.ShardId,
+        parentId: shard.ParentShardId,
+        position: { type: initial ? (options.startingPosition ?? 'LATEST') : 'TRIM_HORIZON' },
+        // Nothing is LATER than the end of a closed shard: with LATEST it has nothing left to deliver.
+        done: initial && closed && (options.startingPosition ?? 'LATEST') === 'LATEST',
+      };
+      // LATEST must be pinned now, or records written before the first poll would be skipped.
+      if (!state.done && state.position.type === 'LATEST') state.iterator = await iteratorFor(state);
+      shards.set(state.id, state);
+    }
+  };
+
+  /** A shard is read only after its parent is finished, which keeps each item's changes in order. */
+  const ready = (shard: ShardState) => {
+    if (shard.done) return false;
+    const parent = shard.parentId ? shards.get(shard.parentId) : undefined;
+    return !parent || parent.done;
+  };
+
+  const deliver = async (records: _Record[]): Promise<boolean> => {
+    const region = await streams.config.region();
+    let pending = records
+      .map((record) => toLambdaRecord(record, streamArn, region))
+      .filter((record) => !options.filter || options.filter(record));
+    while (pending.length) {
+      if (stopping.signal.aborted) return false;
+      let response: Awaited<ReturnType<StreamLambdaHandler>>;
+      try {
+        response = await options.handler({ Records: pending }, localLambdaContext(functionName));
+      } catch (error) {
+        onError(error);
+        await pause(retryDelayMs);
+        continue; // the same batch again: the shard does not move past a record until it is processed
+      }
+      const failures = response?.batchItemFailures ?? [];
+      if (!failures.length) return true;
+      const indexes = failures.map((failure) =>
+        pending.findIndex((record) => record.dynamodb?.SequenceNumber === failure?.itemIdentifier),
+      );
+      // Like Lambda, an identifier that is not in the batch fails the whole batch.
+      const from = indexes.includes(-1) ? 0 : Math.min(...indexes);
+      onError(new Error(`batch item failure at ${pending[from]?.dynamodb?.SequenceNumber}: retrying from there`));
+      pending = pending.slice(from);
+      await pause(retryDelayMs);
+    }
+    return true;
+  };
+
+  /** Reads and delivers one batch of a shard; returns how many records it delivered. */
+  const pollShard = async (shard: ShardState): Promise<number> => {
+    shard.iterator ??= await iteratorFor(shard);
+    if (!shard.iterator) {
+      shard.done = true;
+      return 0;
+    }
+    let out: GetRecordsCommandOutput;
+    try {
+      out = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }));
+    } catch (error) {
+      if (error instanceof ExpiredIteratorException) {
+        shard.iterator = undefined; // a fresh one from the last delivered position on the next round
+        return 0;
+      }
+      if (error instanceof TrimmedDataAccessException) {
+        onError(error);
+        shard.position = { type: 'TRIM_HORIZON' };
+        shard.iterator = undefined;
+        return 0;
+      }
+      throw error;
+    }
+    const records = out.Records ?? [];
+    if (records.length) {
+      if (!(await deliver(records))) return 0; // stopping mid-retry: the position stays before this batch
+      const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
+      if (last) shard.position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last };
+    }
+    shard.iterator = out.NextShardIterator;
+    if (!shard.iterator) shard.done = true; // a closed shard, read to its end; its children come next
+    return records.length;
+  };
+
+  await refreshShards(true);
+  let lastRefresh = Date.now();
+
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      let delivered = 0;
+      try {
+        for (const shard of [...shards.values()].filter(ready)) {
+          if (stopping.signal.aborted) break;
+          delivered += await pollShard(shard);
+        }
+        if (Date.now() - lastRefresh >= 1000 || ![...shards.values()].some((shard) => !shard.done)) {
+          lastRefresh = Date.now();
+          await refreshShards(false);
+        }
+      } catch (error) {
+        onError(error);
+        await pause(1000);
+      }
+      if (!delivered) await pause(intervalMs);
+    }
+  };
+
+  const running = loop();
+  return {
+    async stop() {
+      stopping.abort();
+      await running;
+      streams.destroy();
+    },
+  };
+}
+
+/** The record as Lambda delivers it: attribute values in their JSON form (binary as base64), times in epoch seconds. */
+function toLambdaRecord(record: _Record, streamArn: string, region: string): DynamoDBRecord {
+  const source = record.dynamodb ?? {};
+  const dynamodb: StreamRecord = {
+    ...(source.ApproximateCreationDateTime
+      ? { ApproximateCreationDateTime: Math.floor(source.ApproximateCreationDateTime.getTime() / 1000) }
+      : {}),
+    ...(source.Keys ? { Keys: toImage(source.Keys) } : {}),
+    ...(source.NewImage ? { NewImage: toImage(source.NewImage) } : {}),
+    ...(source.OldImage ? { OldImage: toImage(source.OldImage) } : {}),
+    SequenceNumber: source.SequenceNumber,
+    SizeBytes: source.SizeBytes,
+    StreamViewType: source.StreamViewType,
+  };
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    // DynamoDB Local reports the region as `ddblocal`; Lambda reports the table's region.
+    awsRegion: region,
+    eventSourceARN: streamArn,
+    dynamodb,
+    ...(record.userIdentity ? { userIdentity: record.userIdentity } : {}),
+  };
+}
+
+function toImage(image: Record<string, StreamAttributeValue>): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(image)) out[name] = toAttribute(value);
+  return out;
+}
+
+function toAttribute(value: StreamAttributeValue): AttributeValue {
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  if (value.B !== undefined) return { B: base64(value.B) };
+  if (value.BS !== undefined) return { BS: value.BS.map(base64) };
+  if (value.L !== undefined) return { L: value.L.map(toAttribute) };
+  if (value.M !== undefined) return { M: toImage(value.M) };
+  if (value.S !== undefined) return { S: value.S };
+  if (value.N !== undefined) return { N: value.N };
+  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
+  if (value.NULL !== undefined) return { NULL: value.NULL };
+  if (value.SS !== undefined) return { SS: value.SS };
+  if (value.NS !== undefined) return { NS: value.NS };
+  throw new Error(`unsupported attribute value: ${JSON.stringify(value)}`);
+}
