@@ -10,7 +10,12 @@ export interface ReceivedNotification {
 }
 
 /** Verifies `X-Signature: t=…,v1=…` over `t + "." + raw body` as API.md defines it, with a 5-minute tolerance. */
-export function verifyNotificationSignature(secret: string, header: string | undefined, body: string, now = Date.now()) {
+export function verifyNotificationSignature(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  now = Date.now(),
+) {
   const parts = Object.fromEntries((header ?? '').split(',').map((part) => part.split('=', 2) as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || !parts.v1 || Math.abs(now / 1000 - t) > 300) return false;

@@ -77,7 +77,7 @@ export async function closeAtChannelAndCommit(
   }
   return untilNotStale(async () => {
     const current = await deps.payments.get(payment.id);
-    if (!current || current.status !== 'PENDING') return { kind: 'moved' as const, payment: current ?? payment };
+    if (current?.status !== 'PENDING') return { kind: 'moved' as const, payment: current ?? payment };
     const now = deps.clock();
     const at = now.toISOString();
     const closed: Payment = { ...current, status: 'CLOSED', updatedAt: at, version: current.version + 1 };

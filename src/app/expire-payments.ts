@@ -38,7 +38,7 @@ export async function expireBucket(
 /** Expires one payment if it is still open and due. */
 export async function expirePayment(deps: ExpiryDeps, paymentId: string): Promise<'closed' | 'succeeded' | 'skipped'> {
   const payment = await deps.payments.get(paymentId);
-  if (!payment || payment.status !== 'PENDING') return 'skipped';
+  if (payment?.status !== 'PENDING') return 'skipped';
   if (Date.parse(payment.expiresAt) > deps.clock().getTime()) return 'skipped';
   const channel = deps.channels.get(payment.channel);
   const paid = await channel?.queryPayment(payment);
