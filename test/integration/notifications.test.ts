@@ -1,0 +1,256 @@
+import { createServer, type Server } from 'node:http';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getContainer } from '#adapters/container.ts';
+import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
+import { applyPaymentResult } from '#app/apply-payment-result.ts';
+import { createPayment } from '#app/create-payment.ts';
+import { getEvent, replayEvent } from '#app/notifications.ts';
+import { createPaymentSchema } from '#app/payment-schemas.ts';
+import { parseInput } from '#app/validation.ts';
+import type { Merchant } from '#domain/merchant.ts';
+import type { Payment } from '#domain/payment.ts';
+import { handler as expireBucketHandler } from '../../functions/expire-bucket.ts';
+import { handler as notifyHandler } from '../../functions/notify.ts';
+import { handler as notifyAttemptHandler } from '../../functions/notify-attempt.ts';
+import { handler as notifyFailedHandler } from '../../functions/notify-failed.ts';
+import { handler as relayHandler } from '../../functions/outbox-relay.ts';
+import { localStateMachine } from '../../local/stepfunctions.ts';
+import { verifyNotificationSignature } from '../../local/webhook-receiver.ts';
+import { newMerchant, uniqueId } from '../support/fixtures.ts';
+import { eventually, type LocalWorkflows, startLocalWorkflows } from '../support/local-workflows.ts';
+
+/** A merchant endpoint whose behaviour is chosen by path: `/ok/…`, `/fail-N/…` (fails N times first), `/down/…`. */
+class MerchantEndpoint {
+  readonly received: { path: string; eventId: string; type: string; signatureValid: boolean }[] = [];
+  private readonly failures = new Map<string, number>();
+  private server?: Server;
+  base = '';
+
+  constructor(private readonly secretOf: () => string) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const path = req.url ?? '/';
+        this.received.push({
+          path,
+          eventId: String(req.headers['x-event-id']),
+          type: String((JSON.parse(body) as { type: string }).type),
+          signatureValid: verifyNotificationSignature(this.secretOf(), String(req.headers['x-signature']), body),
+        });
+        const seen = (this.failures.get(path) ?? 0) + 1;
+        this.failures.set(path, seen);
+        const failFirst = path.startsWith('/down/')
+          ? Number.POSITIVE_INFINITY
+          : Number(/^\/fail-(\d+)/.exec(path)?.[1] ?? 0);
+        res.writeHead(seen <= failFirst ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((done) => this.server?.listen(0, '127.0.0.1', done));
+    const address = this.server.address();
+    if (!address || typeof address === 'string') throw new Error('no address');
+    this.base = `http://127.0.0.1:${address.port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((done) => this.server?.close(() => done()));
+  }
+}
+
+const RETRIES = 3;
+let workflows: LocalWorkflows;
+let endpoint: MerchantEndpoint;
+let merchant: Merchant;
+let secret: string;
+let crashNextRelayBatch = false;
+const merchantIds = new Set<string>();
+
+/** Only this file's records: other files write to the same table at the same time. */
+function isOurs(record: DynamoDBRecord): boolean {
+  return merchantIds.has(String(record.dynamodb?.NewImage?.merchantId?.S));
+}
+
+beforeAll(async () => {
+  // The schedule is configuration: three quick retries here, each waited 1000× faster by the local server.
+  process.env.NOTIFY_RETRY_SCHEDULE = '1,2,3';
+  workflows = await startLocalWorkflows({
+    notifyHandler,
+    streamHandler: async (event: DynamoDBStreamEvent, context) => {
+      if (crashNextRelayBatch) {
+        crashNextRelayBatch = false;
+        throw new Error('injected crash: the relay died before sending anything');
+      }
+      return relayHandler(event, context);
+    },
+    streamFilter: isOurs,
+    stateMachines: [
+      localStateMachine(STATE_MACHINES.notifyRetry, {
+        NotifyAttemptFunctionArn: notifyAttemptHandler,
+        NotifyFailedFunctionArn: notifyFailedHandler,
+      }),
+      localStateMachine(STATE_MACHINES.orderExpiry, { ExpireBucketFunctionArn: expireBucketHandler }),
+    ],
+  });
+  ({ merchant, secret } = await newMerchant(getContainer()));
+  merchantIds.add(merchant.id);
+  endpoint = new MerchantEndpoint(() => secret);
+  await endpoint.start();
+});
+
+afterAll(async () => {
+  await workflows?.stop();
+  await endpoint?.stop();
+});
+
+const schema = createPaymentSchema({ allowLoopbackHttp: true });
+
+async function paidRecharge(path: string): Promise<Payment> {
+  const container = getContainer();
+  const body = parseInput(schema, {
+    order_no: uniqueId('N'),
+    amount: '10.00',
+    subject: 'notify',
+    channel: 'SANDBOX',
+    account_id: uniqueId('acct'),
+    notify_url: `${endpoint.base}${path}`,
+  });
+  const { payment } = await createPayment(container, merchant, body);
+  const result = { paymentId: payment.id, status: 'SUCCEEDED' as const, amountMinor: 1000, currency: 'CNY' };
+  return (await applyPaymentResult(container, { ...result, channelTradeNo: 'sbx_n' }, 'SANDBOX')).payment;
+}
+
+/** The event the gateway wrote for a payment's success, once its delivery reached `status`. */
+async function eventReaching(path: string, status: string) {
+  const container = getContainer();
+  return eventually(
+    async () => {
+      const hit = endpoint.received.find((r) => r.path === path);
+      if (!hit) return undefined;
+      const { event, attempts } = await getEvent(container, merchant, hit.eventId);
+      return event.deliveryStatus === status ? { event, attempts } : undefined;
+    },
+    { what: `delivery status ${status} for ${path}`, timeoutMs: 20_000 },
+  );
+}
+
+describe('merchant notifications', () => {
+  it('delivers the first attempt straight from the queue, signed, without starting a retry execution', async () => {
+    const path = `/ok/${uniqueId('p')}`;
+    await paidRecharge(path);
+    const { event, attempts } = await eventReaching(path, 'DELIVERED');
+    expect(event.type).toBe('payment.succeeded');
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ trigger: 'first', httpStatus: 204 });
+    expect(endpoint.received.filter((r) => r.path === path).every((r) => r.signatureValid)).toBe(true);
+    expect(workflows.sfn?.executions(STATE_MACHINES.notifyRetry.name).some((e) => e.name === event.id)).toBe(false);
+  });
+
+  it('retries on the schedule until the merchant acknowledges, in one execution named after the event', async () => {
+    const path = `/fail-2/${uniqueId('p')}`;
+    await paidRecharge(path);
+    const { event, attempts } = await eventReaching(path, 'DELIVERED');
+    expect(attempts.map((a) => [a.trigger, a.httpStatus])).toEqual([
+      ['first', 503],
+      ['retry', 503],
+      ['retry', 204],
+    ]);
+    await workflows.sfn?.idle();
+    const executions = workflows.sfn?.executions(STATE_MACHINES.notifyRetry.name).filter((e) => e.name === event.id);
+    expect(executions?.map((e) => e.status)).toEqual(['SUCCEEDED']);
+    expect(endpoint.received.filter((r) => r.path === path).every((r) => r.signatureValid)).toBe(true);
+  });
+
+  it('marks an event FAILED after the last retry, parks it in the dead-letter queue, and can replay it', async () => {
+    const path = `/down/${uniqueId('p')}`;
+    await paidRecharge(path);
+    const { event, attempts } = await eventReaching(path, 'FAILED');
+    expect(attempts).toHaveLength(1 + RETRIES);
+    expect(attempts.every((a) => a.httpStatus === 503)).toBe(true);
+    const dead = await eventually(async () => {
+      const { Messages = [] } = await workflows.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: workflows.queueUrls.notifyDlqUrl, MaxNumberOfMessages: 10 }),
+      );
+      return Messages.find((m) => m.Body?.includes(event.id));
+    });
+    expect(JSON.parse(String(dead.Body))).toMatchObject({ eventId: event.id, reason: 'RETRIES_EXHAUSTED' });
+
+    const replayed = await replayEvent(getContainer(), merchant, event.id);
+    expect(replayed.deliveryStatus).toBe('PENDING');
+    await eventually(async () => {
+      const { attempts: after } = await getEvent(getContainer(), merchant, event.id);
+      return after.some((a) => a.trigger === 'replay');
+    });
+  });
+
+  it('still delivers when the relay dies after the commit and before the queue send', async () => {
+    const path = `/ok/${uniqueId('crash')}`;
+    crashNextRelayBatch = true;
+    await paidRecharge(path);
+    const { attempts } = await eventReaching(path, 'DELIVERED');
+    expect(crashNextRelayBatch).toBe(false); // the crash did happen: the stream redelivered the batch
+    expect(attempts).toHaveLength(1);
+  });
+});
+
+describe('order expiry', () => {
+  /** A payment created as if `minutesAgo` ago, so it expired one minute after that. */
+  async function staleOrder(minutesAgo: number): Promise<Payment> {
+    const container = getContainer();
+    const past = new Date(Date.now() - minutesAgo * 60_000);
+    const body = parseInput(schema, {
+      order_no: uniqueId('X'),
+      amount: '5.00',
+      subject: 'expiring',
+      channel: 'SANDBOX',
+      account_id: uniqueId('acct'),
+      expire_in_seconds: 60,
+    });
+    return (await createPayment({ ...container, clock: () => past }, merchant, body)).payment;
+  }
+
+  it('closes an unpaid order, settles one paid at the channel, and leaves an order that is not due yet', async () => {
+    const container = getContainer();
+    const paidAtChannel = await staleOrder(5);
+    // The payer paid before expiry, but the callback never arrived.
+    await container.sandboxStore.decidePayment({
+      paymentId: paidAtChannel.id,
+      status: 'SUCCESS',
+      amountMinor: paidAtChannel.amountMinor,
+      currency: 'CNY',
+      channelTradeNo: 'sbx_lost',
+      decidedAt: new Date(Date.parse(paidAtChannel.expiresAt) - 10_000).toISOString(),
+    });
+    const unpaid = await staleOrder(5);
+    const notDue = await createPayment(
+      container,
+      merchant,
+      parseInput(schema, { order_no: uniqueId('F'), amount: '1.00', subject: 'later', channel: 'SANDBOX' }),
+    );
+
+    const closed = await eventually(async () => {
+      const payment = await container.payments.get(unpaid.id);
+      return payment?.status === 'CLOSED' ? payment : undefined;
+    });
+    expect(closed.status).toBe('CLOSED');
+    const settled = await eventually(async () => {
+      const payment = await container.payments.get(paidAtChannel.id);
+      return payment?.status === 'SUCCEEDED' ? payment : undefined;
+    });
+    expect(settled.late).toBe(false);
+    const wallet = await container.wallets.get(merchant.id, paidAtChannel.accountId ?? '', 'CNY');
+    expect(wallet.availableMinor).toBe(500);
+    // The unpaid order is now closed at the channel too: paying it there is refused.
+    expect((await container.sandboxStore.getPayment(unpaid.id))?.status).toBe('CLOSED');
+
+    await workflows.sfn?.idle();
+    expect((await container.payments.get(notDue.payment.id))?.status).toBe('PENDING');
+    const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];
+    const buckets = new Set(timers.map((e) => e.name));
+    expect(buckets.size).toBe(timers.length); // one execution per minute bucket, however many orders share it
+  });
+});
