@@ -1,31 +1,43 @@
+import type { Container } from '#adapters/container.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
+import type { PaymentChannel } from '#app/ports.ts';
+import type { Channel } from '#domain/payment.ts';
 import { httpHandler } from '#http/handler.ts';
+import type { HttpRequest } from '#http/request.ts';
 import { json } from '#http/respond.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
+import { logger } from '#shared/observability.ts';
 
 /** Callback path segment → channel code. */
-const CALLBACK_CHANNELS = { sandbox: 'SANDBOX' } as const;
+const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay: 'ALIPAY', 'wechat-pay': 'WECHAT_PAY' };
 
 /**
  * `POST /v1/callbacks/{channel}` — verifies the channel's signature, then applies the payment or refund result
- * exactly once. A forged callback changes nothing and gets the channel's failure answer (401 for the sandbox).
+ * exactly once. A forged callback changes nothing and gets the channel's own failure answer.
  */
 export const handler = httpHandler({ auth: false }, async (request, { container }) => {
-  const code = CALLBACK_CHANNELS[request.pathParameters.channel as keyof typeof CALLBACK_CHANNELS];
+  const code = CALLBACK_CHANNELS[request.pathParameters.channel ?? ''];
   const channel = code ? container.channels.get(code) : undefined;
   if (!channel) throw new NotFoundError(`no callback endpoint for channel ${request.pathParameters.channel}`);
-  let callback: Awaited<ReturnType<typeof channel.verifyAndParseCallback>>;
+  try {
+    await verifyAndApply(container, channel, request);
+  } catch (error) {
+    if (!channel.answerCallback) throw error;
+    if (!(error instanceof AppError)) logger.error('callback failed', error as Error);
+    return channel.answerCallback({ ok: false, error });
+  }
+  return channel.answerCallback ? channel.answerCallback({ ok: true }) : json(200, { received: true });
+});
+
+async function verifyAndApply(container: Container, channel: PaymentChannel, request: HttpRequest): Promise<void> {
+  let callback: Awaited<ReturnType<PaymentChannel['verifyAndParseCallback']>>;
   try {
     callback = await channel.verifyAndParseCallback({ headers: request.headers, body: request.body });
   } catch (error) {
     if (error instanceof AppError && error.httpStatus === 401) container.alarms.count('CallbackSignatureRejected');
     throw error;
   }
-  if (callback.kind === 'payment') {
-    await applyPaymentResult(container, callback.result, channel.code);
-  } else {
-    await applyRefundResult(container, callback.result, channel.code);
-  }
-  return json(200, { received: true });
-});
+  if (callback.kind === 'payment') await applyPaymentResult(container, callback.result, channel.code);
+  else await applyRefundResult(container, callback.result, channel.code);
+}

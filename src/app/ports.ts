@@ -139,6 +139,18 @@ export interface PaymentChannel {
     headers: Record<string, string | undefined>;
     body: string;
   }): Promise<ChannelCallback>;
+  /**
+   * The answer the channel's protocol expects (Alipay: body `success`; WeChat Pay v3: 200/204 or a JSON failure).
+   * Absent: the gateway's own JSON (`200 {"received": true}` or the error envelope), as for the sandbox.
+   */
+  answerCallback?(outcome: { ok: true } | { ok: false; error: unknown }): CallbackAnswer;
+}
+
+/** An HTTP answer to a channel's callback. */
+export interface CallbackAnswer {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
 }
 
 /** The sparse index of payments still `PENDING`, by expiry minute. */
