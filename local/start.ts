@@ -3,24 +3,51 @@ import { join, resolve } from 'node:path';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant } from '#app/merchant-admin.ts';
 import { loadLocalSecrets, startLocalStack } from './stack.ts';
+import { startWebhookReceiver } from './webhook-receiver.ts';
+import { startLocalWorkers } from './workers.ts';
 
 const projectRoot = resolve(import.meta.dirname, '..');
 const localDir = join(projectRoot, '.local');
 const DEMO_MERCHANT = 'mch_demo';
 
 /**
- * `npm start`: DynamoDB Local + the local API gateway on http://127.0.0.1:3000 (env PORT), a seeded demo merchant,
- * and `.local/credentials.json` as API.md describes. Ctrl-C stops everything.
+ * `npm start`: DynamoDB Local, local SQS and Step Functions, the API on http://127.0.0.1:3000 (env PORT), the
+ * stream/queue/state-machine workers, a seeded demo merchant whose webhook endpoint (PORT + 1) prints every signed
+ * notification, and `.local/credentials.json` as API.md describes. Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const secrets = loadLocalSecrets(localDir);
   const stack = await startLocalStack({ projectRoot, port, secrets });
+  const workers = await startLocalWorkers(stack, projectRoot);
+
+  // The merchant secret survives restarts (DynamoDB Local is in memory, so the merchant is seeded each time).
+  const credentialsFile = join(localDir, 'credentials.json');
+  const previous = existsSync(credentialsFile)
+    ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { merchant_secret?: string })
+    : {};
+  let merchantSecret = previous.merchant_secret ?? '';
+  const webhooks = await startWebhookReceiver({
+    port: port === 0 ? 0 : port + 1,
+    secret: () => merchantSecret,
+    onNotification: (n) =>
+      console.log(`← webhook ${n.eventId} ${n.type} (signature ${n.signatureValid ? 'verified' : 'INVALID'})`),
+  });
+  const { secret } = await createMerchant(createContainer(), {
+    id: DEMO_MERCHANT,
+    name: 'Demo merchant',
+    secret: previous.merchant_secret,
+    notifyUrl: webhooks.url,
+  });
+  merchantSecret = secret;
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local stack…`);
+    await workers.stop();
+    await webhooks.stop();
     await stack.stop();
     rmSync(join(localDir, 'stack.json'), { force: true });
     process.exit(0);
@@ -28,16 +55,6 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  // The merchant secret survives restarts (DynamoDB Local is in memory, so the merchant is seeded each time).
-  const credentialsFile = join(localDir, 'credentials.json');
-  const previous = existsSync(credentialsFile)
-    ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { merchant_secret?: string })
-    : {};
-  const { secret } = await createMerchant(createContainer(), {
-    id: DEMO_MERCHANT,
-    name: 'Demo merchant',
-    secret: previous.merchant_secret,
-  });
   const credentials = {
     api_base: stack.apiBase,
     merchant_id: DEMO_MERCHANT,
@@ -52,14 +69,15 @@ async function main(): Promise<void> {
   );
 
   console.log(`
-Payment gateway running on ${stack.apiBase}   (DynamoDB Local at ${stack.dynamo.endpoint})
+Payment gateway running on ${stack.apiBase}
+  DynamoDB Local ${stack.dynamo.endpoint} · SQS ${stack.sqs.endpoint} · demo merchant webhooks ${webhooks.url}
 Credentials for the demo merchant: .local/credentials.json
 
 Quick start (another terminal):
-  npm run demo                      # create a payment, pay it in the sandbox, read the balance
-  npm run merchant -- create --name "Shop"   # create another merchant (prints its secret once)
+  npm run demo                                  # create a payment, pay it in the sandbox, read the balance
+  npm run merchant -- create --name "Shop"      # create another merchant (prints its secret once)
 
-Ctrl-C stops everything.`);
+Signed notifications to the demo merchant appear below as they are delivered. Ctrl-C stops everything.`);
 }
 
 main().catch((error) => {
