@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { getContainer } from '#adapters/container.ts';
 import { expirePayment } from '#app/expire-payments.ts';
-import { expiryBucket } from '#domain/notification.ts';
+import { bucketDeadline, expiryBucket } from '#domain/notification.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -22,9 +22,14 @@ async function relay(record: DynamoDBRecord): Promise<void> {
   if (item.entity === 'EVENT') {
     await container.queues.enqueue(String(item.id), 'first');
   } else if (item.entity === 'PAYMENT' && item.status === 'PENDING') {
-    const armed = await container.workflows.armExpiry(expiryBucket(String(item.expiresAt)));
-    // The bucket's timer already ran (the stream lagged behind it): expire this one order directly.
-    if (armed === 'passed') await expirePayment(container, String(item.id));
+    const bucket = expiryBucket(String(item.expiresAt));
+    // Normally the insert arrives long before its minute ends. If the stream lagged past that, the bucket's timer
+    // may already have run (or be running) without this order: expire it directly — the close is conditional, so
+    // racing the timer is harmless.
+    const timerMayHaveFired = container.clock().getTime() >= Date.parse(bucketDeadline(bucket));
+    if (timerMayHaveFired || (await container.workflows.armExpiry(bucket)) === 'passed') {
+      await expirePayment(container, String(item.id));
+    }
   }
 }
 

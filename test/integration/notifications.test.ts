@@ -10,6 +10,7 @@ import { getEvent, replayEvent } from '#app/notifications.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { parseInput } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
+import { expiryBucket } from '#domain/notification.ts';
 import type { Payment } from '#domain/payment.ts';
 import { handler as expireBucketHandler } from '../../functions/expire-bucket.ts';
 import { handler as notifyHandler } from '../../functions/notify.ts';
@@ -199,7 +200,7 @@ describe('merchant notifications', () => {
 
 describe('order expiry', () => {
   /** A payment created as if `minutesAgo` ago, so it expired one minute after that. */
-  async function staleOrder(minutesAgo: number): Promise<Payment> {
+  async function staleOrder(owner: Merchant, minutesAgo: number): Promise<Payment> {
     const container = getContainer();
     const past = new Date(Date.now() - minutesAgo * 60_000);
     const body = parseInput(schema, {
@@ -210,47 +211,68 @@ describe('order expiry', () => {
       account_id: uniqueId('acct'),
       expire_in_seconds: 60,
     });
-    return (await createPayment({ ...container, clock: () => past }, merchant, body)).payment;
+    return (await createPayment({ ...container, clock: () => past }, owner, body)).payment;
   }
 
-  it('closes an unpaid order, settles one paid at the channel, and leaves an order that is not due yet', async () => {
+  const statusOf = (payment: Payment, status: string) =>
+    eventually(
+      async () => {
+        const current = await getContainer().payments.get(payment.id);
+        return current?.status === status ? current : undefined;
+      },
+      { what: `${payment.id} ${status}` },
+    );
+
+  it('closes the unpaid orders of its minute and settles one that was paid at the channel', async () => {
     const container = getContainer();
-    const paidAtChannel = await staleOrder(5);
-    // The payer paid before expiry, but the callback never arrived.
+    // Another merchant, whose inserts the relay does not see: only the timer started here can act on them.
+    const { merchant: other } = await newMerchant(container);
+    const paidAtChannel = await staleOrder(other, 5);
+    const unpaid = await staleOrder(other, 5);
     await container.sandboxStore.decidePayment({
       paymentId: paidAtChannel.id,
-      status: 'SUCCESS',
+      status: 'SUCCESS', // the payer paid before expiry, but the callback never arrived
       amountMinor: paidAtChannel.amountMinor,
       currency: 'CNY',
       channelTradeNo: 'sbx_lost',
       decidedAt: new Date(Date.parse(paidAtChannel.expiresAt) - 10_000).toISOString(),
     });
-    const unpaid = await staleOrder(5);
-    const notDue = await createPayment(
-      container,
-      merchant,
-      parseInput(schema, { order_no: uniqueId('F'), amount: '1.00', subject: 'later', channel: 'SANDBOX' }),
-    );
+    const bucket = expiryBucket(unpaid.expiresAt);
+    const buckets = new Set([bucket, expiryBucket(paidAtChannel.expiresAt)]);
+    for (const each of buckets) expect(await container.workflows.armExpiry(each)).toBe('armed');
 
-    const closed = await eventually(async () => {
-      const payment = await container.payments.get(unpaid.id);
-      return payment?.status === 'CLOSED' ? payment : undefined;
-    });
-    expect(closed.status).toBe('CLOSED');
-    const settled = await eventually(async () => {
-      const payment = await container.payments.get(paidAtChannel.id);
-      return payment?.status === 'SUCCEEDED' ? payment : undefined;
-    });
+    expect((await statusOf(unpaid, 'CLOSED')).status).toBe('CLOSED');
+    const settled = await statusOf(paidAtChannel, 'SUCCEEDED');
     expect(settled.late).toBe(false);
-    const wallet = await container.wallets.get(merchant.id, paidAtChannel.accountId ?? '', 'CNY');
+    const wallet = await container.wallets.get(other.id, paidAtChannel.accountId ?? '', 'CNY');
     expect(wallet.availableMinor).toBe(500);
-    // The unpaid order is now closed at the channel too: paying it there is refused.
+    // Closed at the channel too: the order can no longer be paid there.
     expect((await container.sandboxStore.getPayment(unpaid.id))?.status).toBe('CLOSED');
-
     await workflows.sfn?.idle();
-    expect((await container.payments.get(notDue.payment.id))?.status).toBe('PENDING');
     const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];
-    const buckets = new Set(timers.map((e) => e.name));
-    expect(buckets.size).toBe(timers.length); // one execution per minute bucket, however many orders share it
+    const ran = timers.filter((e) => [...buckets].some((b) => e.name === `expiry-${b.replaceAll(':', '-')}`));
+    expect(ran.map((e) => e.status)).toEqual([...buckets].map(() => 'SUCCEEDED'));
+  });
+
+  it('arms one timer per minute and leaves an order that is not due yet', async () => {
+    const container = getContainer();
+    const body = () =>
+      parseInput(schema, { order_no: uniqueId('F'), amount: '1.00', subject: 'later', channel: 'SANDBOX' });
+    const first = (await createPayment(container, merchant, body())).payment;
+    const second = (await createPayment(container, merchant, body())).payment;
+    const names = [first, second].map((p) => `expiry-${expiryBucket(p.expiresAt).replaceAll(':', '-')}`);
+    await eventually(() => names.every((name) => workflows.sfn?.executions().some((e) => e.name === name)));
+    await workflows.sfn?.idle(); // the local server scales the 30-minute wait down; the orders are not due yet
+    expect((await container.payments.get(first.id))?.status).toBe('PENDING');
+    expect((await container.payments.get(second.id))?.status).toBe('PENDING');
+    const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];
+    expect(new Set(timers.map((e) => e.name)).size).toBe(timers.length);
+  });
+
+  it('expires an order directly when the stream delivers it after its minute has passed', async () => {
+    const stale = await staleOrder(merchant, 9); // a minute no other test of this file touches
+    expect((await statusOf(stale, 'CLOSED')).status).toBe('CLOSED');
+    const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];
+    expect(timers.some((e) => e.name === `expiry-${expiryBucket(stale.expiresAt).replaceAll(':', '-')}`)).toBe(false);
   });
 });
