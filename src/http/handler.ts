@@ -6,7 +6,7 @@ import { type Container, getContainer } from '#adapters/container.ts';
 import { authenticate } from '#app/authenticate.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { AppError } from '#shared/errors.ts';
-import { logger, metrics, tracer } from '#shared/observability.ts';
+import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
 
@@ -59,19 +59,9 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
   };
   return middy(base)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetricsIfAny)
+    .use({ after: publishMetricsIfAny })
     .use(captureLambdaHandler(tracer));
 }
-
-/**
- * Publishes the request's alarm metrics (EMF) when there are any. Powertools' `logMetrics` would log a warning on
- * every request that emitted none, which is most of them.
- */
-const publishMetricsIfAny: middy.MiddlewareObj = {
-  after: () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
-};
 
 /** Parses a JSON request body; malformed JSON is `400 INVALID_JSON`, never a 500. */
 export function parseJsonBody(request: HttpRequest): unknown {

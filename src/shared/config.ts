@@ -28,6 +28,12 @@ export interface GatewayConfig {
   allowLoopbackHttp: boolean;
 }
 
+/** A setting only some functions are given (least privilege): its absence is a deployment error at first use. */
+export function requireSetting(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`this function has no ${name}`);
+  return value;
+}
+
 /** Reads the configuration once; a missing variable fails the cold start loudly instead of a request quietly. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const required = (name: string): string => {

@@ -11,4 +11,12 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'PayGateway',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pay-gateway',
 });
+/**
+ * Publishes the invocation's alarm metrics (EMF) when there are any. Powertools' `logMetrics` would log a warning on
+ * every invocation that emitted none, which is most of them.
+ */
+export function publishMetricsIfAny(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pay-gateway' });

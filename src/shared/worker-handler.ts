@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, publishMetricsIfAny, tracer } from './observability.ts';
 
 /**
  * Wraps a non-HTTP handler (queue consumer, stream consumer, state machine task) with the same Powertools logger,
@@ -13,12 +13,5 @@ export function workerHandler<E, R>(handler: (event: E, context: Context) => Pro
   return middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
-    .use({
-      after: () => {
-        if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      },
-      onError: () => {
-        if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      },
-    });
+    .use({ after: publishMetricsIfAny, onError: publishMetricsIfAny });
 }

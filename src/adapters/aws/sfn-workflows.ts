@@ -1,6 +1,7 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { NotifyRetryInput, Workflows } from '#app/ports.ts';
 import { bucketDeadline } from '#domain/notification.ts';
+import { requireSetting } from '#shared/config.ts';
 
 /**
  * Step Functions Standard workflows (endpoint from `AWS_ENDPOINT_URL_SFN` locally). Executions are named after what
@@ -16,14 +17,14 @@ export class SfnWorkflows implements Workflows {
   ) {}
 
   async startNotifyRetry(executionName: string, input: NotifyRetryInput): Promise<void> {
-    await this.start(required(this.arns.notifyRetry, 'NOTIFY_RETRY_STATE_MACHINE_ARN'), executionName, input);
+    await this.start(requireSetting(this.arns.notifyRetry, 'NOTIFY_RETRY_STATE_MACHINE_ARN'), executionName, input);
   }
 
   async armExpiry(bucket: string): Promise<'armed' | 'passed'> {
     // One start per bucket per container is enough: the name makes further starts no-ops anyway.
     if (this.armed.has(bucket)) return 'armed';
     const outcome = await this.start(
-      required(this.arns.orderExpiry, 'ORDER_EXPIRY_STATE_MACHINE_ARN'),
+      requireSetting(this.arns.orderExpiry, 'ORDER_EXPIRY_STATE_MACHINE_ARN'),
       `expiry-${bucket.replaceAll(':', '-')}`,
       // `cursor: ''` because the state machine passes `$.cursor` on, and a missing path would fail the execution.
       { bucket, wakeAt: bucketDeadline(bucket), cursor: '' },
@@ -45,9 +46,4 @@ export class SfnWorkflows implements Workflows {
       throw error;
     }
   }
-}
-
-function required(value: string | undefined, name: string): string {
-  if (!value) throw new Error(`this function has no ${name}`);
-  return value;
 }

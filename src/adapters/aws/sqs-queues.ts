@@ -1,6 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { NotificationQueues } from '#app/ports.ts';
 import type { DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
+import { requireSetting } from '#shared/config.ts';
 
 /** The notify queue and its dead-letter queue on SQS (endpoint from `AWS_ENDPOINT_URL_SQS` locally). */
 export class SqsNotificationQueues implements NotificationQueues {
@@ -12,7 +13,7 @@ export class SqsNotificationQueues implements NotificationQueues {
   async enqueue(eventId: string, trigger: DeliveryTrigger): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
-        QueueUrl: required(this.urls.notify, 'NOTIFY_QUEUE_URL'),
+        QueueUrl: requireSetting(this.urls.notify, 'NOTIFY_QUEUE_URL'),
         MessageBody: JSON.stringify({ eventId, trigger }),
       }),
     );
@@ -21,7 +22,7 @@ export class SqsNotificationQueues implements NotificationQueues {
   async deadLetter(event: StoredEvent): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
-        QueueUrl: required(this.urls.deadLetter, 'NOTIFY_DLQ_URL'),
+        QueueUrl: requireSetting(this.urls.deadLetter, 'NOTIFY_DLQ_URL'),
         MessageBody: JSON.stringify({
           eventId: event.id,
           type: event.type,
@@ -31,9 +32,4 @@ export class SqsNotificationQueues implements NotificationQueues {
       }),
     );
   }
-}
-
-function required(value: string | undefined, name: string): string {
-  if (!value) throw new Error(`this function has no ${name}`);
-  return value;
 }
