@@ -1,0 +1,41 @@
+import { AppError, UnavailableError } from '#shared/errors.ts';
+
+/** Why WeChat Pay could not be reached or did not answer usefully. */
+export type UnavailableReason = 'timeout' | 'network' | 'http_status';
+
+/**
+ * WeChat Pay is unreachable: a network error, a timeout, or an HTTP 5xx / 429 answer. Retryable; channel routing
+ * counts these as health failures (unlike {@link WechatPayBusinessError}, which is WeChat Pay saying no).
+ */
+export class WechatPayUnavailableError extends UnavailableError {
+  constructor(
+    readonly reason: UnavailableReason,
+    message: string,
+    readonly upstreamStatus?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('CHANNEL_UNAVAILABLE', `WeChat Pay unavailable: ${message}`);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** WeChat Pay answered a verified 4xx with its `{code, message}` body (e.g. `ORDER_NOT_EXIST`, `PARAM_ERROR`). */
+export class WechatPayBusinessError extends AppError {
+  constructor(
+    readonly upstreamStatus: number,
+    readonly wechatCode: string,
+    wechatMessage: string,
+  ) {
+    super('CHANNEL_REJECTED', 502, `WeChat Pay rejected the request: ${wechatCode} ${wechatMessage}`, {
+      channel: 'WECHAT_PAY',
+      channel_code: wechatCode,
+    });
+  }
+}
+
+/** A WeChat Pay answer whose `Wechatpay-*` signature did not verify, or whose body is not what the API defines. */
+export class WechatPayResponseInvalidError extends AppError {
+  constructor(reason: string) {
+    super('CHANNEL_RESPONSE_INVALID', 502, `WeChat Pay response rejected: ${reason}`, { channel: 'WECHAT_PAY' });
+  }
+}
