@@ -1,0 +1,56 @@
+import { AppError, UnavailableError } from '#shared/errors.ts';
+
+/** Why Alipay could not be reached or did not answer usefully. */
+export type AlipayUnavailableReason = 'timeout' | 'network' | 'http_status' | 'system_error';
+
+/**
+ * Alipay is unreachable: a network error, a timeout, a non-200 HTTP answer, or a verified "system busy" answer
+ * (`code` 20000 / `ACQ.SYSTEM_ERROR`, which Alipay documents as "retry with the same request"). Retryable; channel
+ * routing counts these as health failures (unlike {@link AlipayBusinessError}, which is Alipay saying no).
+ */
+export class AlipayUnavailableError extends UnavailableError {
+  constructor(
+    readonly reason: AlipayUnavailableReason,
+    message: string,
+    readonly upstreamStatus?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('CHANNEL_UNAVAILABLE', `Alipay unavailable: ${message}`);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** A verified Alipay business error the adapter has no typed meaning for (e.g. `isv.invalid-signature`). */
+export class AlipayBusinessError extends AppError {
+  constructor(
+    readonly alipayCode: string,
+    readonly subCode: string | undefined,
+    method: string,
+  ) {
+    super('CHANNEL_REJECTED', 502, `Alipay rejected ${method}: ${alipayCode} ${subCode ?? ''}`.trim(), {
+      channel: 'ALIPAY',
+      channel_code: subCode ?? alipayCode,
+    });
+  }
+}
+
+/**
+ * An Alipay answer that cannot be trusted: unsigned, a `sign` that does not verify with Alipay's public key, or a
+ * body that is not what the API defines. Nothing of it is used.
+ */
+export class AlipayResponseInvalidError extends AppError {
+  constructor(reason: string) {
+    super('CHANNEL_RESPONSE_INVALID', 502, `Alipay response rejected: ${reason}`, { channel: 'ALIPAY' });
+  }
+}
+
+/**
+ * A verified notification that carries nothing to apply (`WAIT_BUYER_PAY`, an unknown `trade_status`, a refund made
+ * outside the gateway). Not a failure: `AlipayChannel.answerCallback` answers it `success` so Alipay stops
+ * resending. Thrown only because the port's `ChannelCallback` has no "ignored" variant yet.
+ */
+export class AlipayNotificationIgnored extends AppError {
+  constructor(readonly reason: string) {
+    super('CALLBACK_IGNORED', 200, `Alipay notification acknowledged, nothing to apply: ${reason}`);
+  }
+}
