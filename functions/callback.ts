@@ -39,5 +39,5 @@ async function verifyAndApply(container: Container, channel: PaymentChannel, req
     throw error;
   }
   if (callback.kind === 'payment') await applyPaymentResult(container, callback.result, channel.code);
-  else await applyRefundResult(container, callback.result, channel.code);
+  else if (callback.kind === 'refund') await applyRefundResult(container, callback.result, channel.code);
 }

@@ -66,7 +66,12 @@ export async function createPayment(
     const now = deps.clock();
     const draft = newPayment(deps, merchant, body, channel, hash, now);
     const prepay = await channel.createPayment(draft);
-    const pending: Payment = { ...draft, payUrl: prepay.payUrl, qrCode: prepay.qrCode };
+    const pending: Payment = {
+      ...draft,
+      payUrl: prepay.payUrl,
+      qrCode: prepay.qrCode,
+      clientParams: prepay.clientParams,
+    };
     const { payment, changes } =
       channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
     try {

@@ -107,12 +107,16 @@ export interface SecretCipher {
 export interface ChannelPrepay {
   payUrl?: string;
   qrCode?: string;
+  /** Parameters the payer's client SDK needs (WeChat JSAPI: appId, timeStamp, nonceStr, package, signType, paySign). */
+  clientParams?: Record<string, string>;
 }
 
 /** A verified callback: a payment result or a refund result. */
 export type ChannelCallback =
   | { kind: 'payment'; result: ChannelPaymentResult }
-  | { kind: 'refund'; result: ChannelRefundResult };
+  | { kind: 'refund'; result: ChannelRefundResult }
+  /** Verified, but nothing to apply (e.g. Alipay's WAIT_BUYER_PAY): acknowledge only. */
+  | { kind: 'ignored'; reason: string };
 
 /** What a channel says when a refund is submitted: final at once (internal channels) or reported later. */
 export type RefundSubmission =

@@ -27,6 +27,8 @@ export interface Payment {
   metadata: Record<string, string>;
   payUrl?: string;
   qrCode?: string;
+  /** What the payer's client SDK needs to pay (WeChat JSAPI's signed parameters). */
+  clientParams?: Record<string, string>;
   /** Sum of SUCCEEDED refunds. */
   refundedMinor: number;
   /** Sum of PROCESSING refunds (absent on payments stored before refunds existed). */

@@ -19,6 +19,7 @@ export function paymentResource(payment: Payment, now: Date) {
     method: payment.method,
     pay_url: payment.payUrl ?? null,
     qr_code: payment.qrCode ?? null,
+    client_params: payment.clientParams ?? null,
     account_id: payment.accountId ?? null,
     payer_account_id: payment.payerAccountId ?? null,
     refunded_amount: formatAmount(payment.refundedMinor, payment.currency),

@@ -263,7 +263,7 @@ describe('async notifications', () => {
   it('acknowledges a WAIT_BUYER_PAY notification without anything to apply', async () => {
     const open = await created();
     const body = new URLSearchParams(server.notificationParams(open.id)).toString();
-    expect(await channel.parseCallback({ body })).toEqual({
+    expect(await channel.verifyAndParseCallback({ headers: {}, body })).toEqual({
       kind: 'ignored',
       reason: 'trade_status WAIT_BUYER_PAY is not final',
     });

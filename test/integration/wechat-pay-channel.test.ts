@@ -52,14 +52,20 @@ describe('WeChat Pay channel against the local WeChat Pay server', () => {
     const prepay = await local.channel.createPayment(
       payment({ method: 'JSAPI', metadata: { wechat_openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' } }),
     );
-    const params = JSON.parse(prepay.qrCode ?? '{}');
+    const params = prepay.clientParams ?? {};
+    expect(prepay.qrCode).toBeUndefined();
     expect(params).toMatchObject({
       appId: local.config.appId,
       package: expect.stringMatching(/^prepay_id=wx/),
       signType: 'RSA',
     });
-    const message = jsapiPayMessage(params.appId, params.timeStamp, params.nonceStr, params.package);
-    expect(rsaVerify(local.merchant.publicKey, message, params.paySign)).toBe(true);
+    const message = jsapiPayMessage(
+      String(params.appId),
+      String(params.timeStamp),
+      String(params.nonceStr),
+      String(params.package),
+    );
+    expect(rsaVerify(local.merchant.publicKey, message, String(params.paySign))).toBe(true);
     await expect(local.channel.createPayment(payment({ method: 'JSAPI' }))).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
     });

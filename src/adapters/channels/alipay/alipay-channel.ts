@@ -5,7 +5,7 @@ import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { AlipayClient, type AlipayClientOptions } from './client.ts';
-import { AlipayBusinessError, AlipayNotificationIgnored, AlipayResponseInvalidError } from './errors.ts';
+import { AlipayBusinessError, AlipayResponseInvalidError } from './errors.ts';
 import { type AlipayCallback, parseNotification } from './notification.ts';
 import {
   type AlipayErrorBody,
@@ -142,26 +142,18 @@ export class AlipayChannel implements PaymentChannel {
 
   /**
    * Verifies the notification's RSA2 signature FIRST (`401 CALLBACK_SIGNATURE_INVALID`, nothing parsed), checks
-   * `app_id`, then maps it. A verified notification with nothing to apply throws {@link AlipayNotificationIgnored},
-   * which {@link answerCallback} acknowledges with `success` (see {@link parseCallback} for the non-throwing form).
+   * `app_id`, then maps it; a verified notification with nothing to apply is `ignored` (acknowledged `success`).
    */
   async verifyAndParseCallback(request: {
     headers: Record<string, string | undefined>;
     body: string;
   }): Promise<ChannelCallback> {
-    const callback = await this.parseCallback(request);
-    if (callback.kind === 'ignored') throw new AlipayNotificationIgnored(callback.reason);
-    return callback;
-  }
-
-  /** Like {@link verifyAndParseCallback}, but says `{ kind: 'ignored' }` instead of throwing for it. */
-  async parseCallback(request: { body: string }): Promise<AlipayCallback> {
     return parseNotification(request.body, await this.client());
   }
 
   /** Alipay's protocol: body `success` stops the resends; anything else (`fail`) makes Alipay retry for ~25 h. */
   answerCallback(outcome: { ok: true } | { ok: false; error: unknown }): CallbackAnswer {
-    const acknowledged = outcome.ok || outcome.error instanceof AlipayNotificationIgnored;
+    const acknowledged = outcome.ok;
     return {
       statusCode: 200,
       headers: { 'content-type': 'text/plain; charset=utf-8' },

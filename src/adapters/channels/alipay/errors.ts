@@ -43,14 +43,3 @@ export class AlipayResponseInvalidError extends AppError {
     super('CHANNEL_RESPONSE_INVALID', 502, `Alipay response rejected: ${reason}`, { channel: 'ALIPAY' });
   }
 }
-
-/**
- * A verified notification that carries nothing to apply (`WAIT_BUYER_PAY`, an unknown `trade_status`, a refund made
- * outside the gateway). Not a failure: `AlipayChannel.answerCallback` answers it `success` so Alipay stops
- * resending. Thrown only because the port's `ChannelCallback` has no "ignored" variant yet.
- */
-export class AlipayNotificationIgnored extends AppError {
-  constructor(readonly reason: string) {
-    super('CALLBACK_IGNORED', 200, `Alipay notification acknowledged, nothing to apply: ${reason}`);
-  }
-}

@@ -3,12 +3,8 @@ import { AuthError, ValidationError } from '#shared/errors.ts';
 import type { AlipayClient } from './client.ts';
 import { fromShanghaiTime, mapTradeStatus, notificationForm, parseForm, yuanToMinor } from './transformers.ts';
 
-/**
- * A verified Alipay notification: a payment or refund result, or `ignored` when it carries nothing to apply.
- * (The port's `ChannelCallback` lacks the `ignored` variant; `AlipayChannel.verifyAndParseCallback` throws
- * `AlipayNotificationIgnored` for it until the port has one.)
- */
-export type AlipayCallback = ChannelCallback | { kind: 'ignored'; reason: string };
+/** A verified Alipay notification: a payment or refund result, or `ignored` when it carries nothing to apply. */
+export type AlipayCallback = ChannelCallback;
 
 const GATEWAY_REFUND_ID = /^ref_[A-Za-z0-9]{1,64}$/;
 

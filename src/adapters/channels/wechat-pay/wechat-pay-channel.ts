@@ -24,8 +24,8 @@ export type WechatPayConfigSource = WechatPayConfig | (() => Promise<WechatPayCo
 
 /**
  * The WeChat Pay API v3 channel (direct merchant). Methods: `QR` (Native: `qrCode` = `code_url`), `H5` (`payUrl` =
- * `h5_url`; needs `metadata.client_ip`) and `JSAPI` (needs `metadata.wechat_openid`; `qrCode` carries the signed
- * pay parameters as a JSON string, see {@link jsapiPayParams}). CNY only. `out_trade_no` is the payment id without
+ * `h5_url`; needs `metadata.client_ip`) and `JSAPI` (needs `metadata.wechat_openid`; `clientParams` carries the signed
+ * pay parameters, see {@link jsapiPayParams}). CNY only. `out_trade_no` is the payment id without
  * `pay_`; `out_refund_no` is the refund id. Answers and callbacks are verified before anything in them is read.
  */
 export class WechatPayChannel implements PaymentChannel {
@@ -52,7 +52,7 @@ export class WechatPayChannel implements PaymentChannel {
         return { payUrl: decodeAnswer(h5PrepaySchema, answer).h5_url };
       case 'jsapi': {
         const prepayId = decodeAnswer(jsapiPrepaySchema, answer).prepay_id;
-        return { qrCode: JSON.stringify(jsapiPayParams(config.appId, prepayId, client.merchantKey, client.clock())) };
+        return { clientParams: { ...jsapiPayParams(config.appId, prepayId, client.merchantKey, client.clock()) } };
       }
     }
   }
