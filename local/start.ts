@@ -18,6 +18,8 @@ const DEMO_MERCHANT = 'mch_demo';
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const secrets = loadLocalSecrets(localDir);
+  // Channel accounts configured with `npm run channel` keep their keys here, never in the table.
+  process.env.CHANNEL_SECRETS_DIR = join(localDir, 'channels');
   const stack = await startLocalStack({ projectRoot, port, secrets });
   const workers = await startLocalWorkers(stack, projectRoot);
 

@@ -1,22 +1,30 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { AlarmMetrics, PaymentChannel, SecretCipher } from '#app/ports.ts';
+import { alipayConfig, wechatPayConfig } from '#domain/channel-fields.ts';
 import type { Channel } from '#domain/payment.ts';
 import { type GatewayConfig, loadConfig } from '#shared/config.ts';
+import { UnavailableError } from '#shared/errors.ts';
 import { newId } from '#shared/ids.ts';
 import { metrics } from '#shared/observability.ts';
 import { SfnWorkflows } from './aws/sfn-workflows.ts';
 import { SqsNotificationQueues } from './aws/sqs-queues.ts';
+import { LocalChannelSecrets, SecretsManagerChannelSecrets } from './channel-secrets.ts';
+import { AlipayChannel } from './channels/alipay/alipay-channel.ts';
 import { BalanceChannel } from './channels/balance.ts';
 import { SandboxChannel } from './channels/sandbox.ts';
 import { SandboxStore } from './channels/sandbox-store.ts';
+import { WechatPayChannel } from './channels/wechat-pay/wechat-pay-channel.ts';
 import {
   CachingSecretCipher,
   KmsSecretCipher,
   LocalSecretCipher,
   UnavailableSecretCipher,
 } from './crypto/secret-cipher.ts';
+import { DynamoChannelHealthRepository } from './dynamo/channel-health-repository.ts';
+import { DynamoChannelProfileRepository } from './dynamo/channel-profile-repository.ts';
 import { createDocumentClient } from './dynamo/client.ts';
+import { DynamoDailyVolumeRepository } from './dynamo/daily-volume-repository.ts';
 import { DynamoEventRepository } from './dynamo/event-repository.ts';
 import { DynamoExpiryIndex } from './dynamo/expiry-index.ts';
 import { DynamoIdempotencyRepository } from './dynamo/idempotency-repository.ts';
@@ -34,12 +42,38 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
   const cipher = new CachingSecretCipher(secretCipherFor(config));
   const sandboxSecret = sandboxSecretProvider(config);
   const sandboxStore = new SandboxStore(db, config.tableName);
+  const channelProfiles = new DynamoChannelProfileRepository(db, config.tableName, { cacheTtlMs: 10_000 });
+  const channelHealth = new DynamoChannelHealthRepository(db, config.tableName);
+  const channelSecrets = config.channelSecretsDir
+    ? new LocalChannelSecrets(config.channelSecretsDir)
+    : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
+  /** An external channel's configuration, loaded on first use: non-secret profile + secret material. */
+  const accountOf = async (code: 'ALIPAY' | 'WECHAT_PAY') => {
+    const profile = await channelProfiles.get(code);
+    if (!profile) throw new UnavailableError('CHANNEL_UNAVAILABLE', `${code} is not configured`);
+    return { profile, secret: await channelSecrets.get(profile.secretRef) };
+  };
   const channels = new Map<Channel, PaymentChannel>([
     ...(config.sandboxEnabled
       ? [['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret, sandboxStore)] as const]
       : []),
     ['BALANCE', new BalanceChannel()],
+    [
+      'ALIPAY',
+      new AlipayChannel(async () => {
+        const { profile, secret } = await accountOf('ALIPAY');
+        return alipayConfig(profile, secret);
+      }),
+    ],
+    [
+      'WECHAT_PAY',
+      new WechatPayChannel(async () => {
+        const { profile, secret } = await accountOf('WECHAT_PAY');
+        return wechatPayConfig(profile, secret);
+      }),
+    ],
   ]);
+  const dailyVolume = new DynamoDailyVolumeRepository(db, config.tableName);
   const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };
   return {
     config,
@@ -61,6 +95,10 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
       orderExpiry: config.orderExpiryStateMachineArn,
     }),
     retrySchedule: config.retrySchedule,
+    channelProfiles,
+    channelHealth,
+    channelSecrets,
+    router: { channels, profiles: channelProfiles, health: channelHealth, volume: dailyVolume, clock },
     store: new DynamoTransactionStore(db, config.tableName, clock),
     payments: new DynamoPaymentRepository(db, config.tableName),
     refunds: new DynamoRefundRepository(db, config.tableName),

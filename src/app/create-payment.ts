@@ -17,10 +17,12 @@ import { ConflictError, ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
-import { pickChannel } from './routing.ts';
+import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface CreatePaymentDeps {
+  /** Health-, limit- and weight-aware routing for payments that name no channel. */
+  router: ChannelRouter;
   store: TransactionStore;
   payments: PaymentRepository;
   wallets: WalletRepository;
@@ -55,45 +57,70 @@ export async function createPayment(
   idempotencyKey?: string,
 ): Promise<CreatePaymentResult> {
   assertWithinLimits(merchant, body);
-  const channel = pickChannel(deps.channels, body);
-  if (channel.code === 'BALANCE') assertBalancePayment(body);
-  const hash = requestHash(paymentParameters(body, channel.code));
+  if (body.channel === 'BALANCE' || body.method === 'BALANCE') assertBalancePayment(body);
+  // The REQUESTED channel is hashed, not the routed one: routing is weighted-random, and a replay must still match.
+  const hash = requestHash(paymentParameters(body, body.channel ?? 'AUTO'));
 
   return untilNotStale(async () => {
     const earlier = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
     if (earlier) return earlier;
 
     const now = deps.clock();
-    const draft = newPayment(deps, merchant, body, channel, hash, now);
-    const prepay = await channel.createPayment(draft);
-    const pending: Payment = {
-      ...draft,
-      payUrl: prepay.payUrl,
-      qrCode: prepay.qrCode,
-      clientParams: prepay.clientParams,
-    };
-    const { payment, changes } =
-      channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
+    // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
+    const decision = await routeChannel({ ...deps.router, clock: () => now }, body);
     try {
-      await deps.store.commit({
-        ...changes,
-        payments: [{ payment, expectedVersion: 0 }],
-        claims: [
-          { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
-        ],
-        idempotency: idempotencyKey
-          ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-          : undefined,
-      });
+      return await createAt(deps, merchant, body, decision.channel, hash, idempotencyKey, now);
     } catch (error) {
-      if (error instanceof StaleStateError) {
-        const winner = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
-        if (winner) return winner;
+      if (decision.reservation) {
+        const { key, amountMinor } = decision.reservation;
+        await deps.router.volume.releaseDailyVolume(key, amountMinor).catch(() => undefined);
       }
       throw error;
     }
-    return { payment, replayed: false };
   });
+}
+
+async function createAt(
+  deps: CreatePaymentDeps,
+  merchant: Merchant,
+  body: CreatePaymentBody,
+  channel: PaymentChannel,
+  hash: string,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<CreatePaymentResult> {
+  const draft = newPayment(deps, merchant, body, channel, hash, now);
+  // An external channel's call feeds the shared circuit breaker (outages only; a business "no" proves it is up).
+  const prepay = isGuarded(deps.router, channel.code)
+    ? await withBreaker(channel.code, deps.router.health, () => channel.createPayment(draft), { clock: deps.clock })
+    : await channel.createPayment(draft);
+  const pending: Payment = {
+    ...draft,
+    payUrl: prepay.payUrl,
+    qrCode: prepay.qrCode,
+    clientParams: prepay.clientParams,
+  };
+  const { payment, changes } =
+    channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
+  try {
+    await deps.store.commit({
+      ...changes,
+      payments: [{ payment, expectedVersion: 0 }],
+      claims: [
+        { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
+      ],
+      idempotency: idempotencyKey
+        ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+        : undefined,
+    });
+  } catch (error) {
+    if (error instanceof StaleStateError) {
+      const winner = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
+      if (winner) return winner;
+    }
+    throw error;
+  }
+  return { payment, replayed: false };
 }
 
 function newPayment(

@@ -1,16 +1,27 @@
-import type { PaymentChannel } from '#app/ports.ts';
+import type { Clock, PaymentChannel } from '#app/ports.ts';
+import type { ChannelProfile } from '#domain/channel-config.ts';
+import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/channel-score.ts';
+import { type Admission, admission, successRate } from '#domain/circuit-breaker.ts';
 import type { Channel, PayMethod } from '#domain/payment.ts';
 import { UnavailableError, ValidationError } from '#shared/errors.ts';
+import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './channel-ports.ts';
+
+export { isChannelOutage, type WithBreakerOptions, withBreaker } from './with-breaker.ts';
+
+/** What routing needs of a payment request. */
+export interface RouteRequest {
+  channel?: Channel | null;
+  method?: PayMethod | null;
+  currency: string;
+}
 
 /**
- * Chooses the channel for a new payment: the one the merchant named (it must be enabled and support the method and
- * currency), or else the first enabled channel that does. Weighted, health-aware routing builds on this.
+ * Chooses the channel without health or limits (the synchronous path, kept for callers without a router): the one
+ * the merchant named (it must be enabled and support the method and currency), or else the first enabled channel
+ * that does.
  */
-export function pickChannel(
-  channels: ReadonlyMap<Channel, PaymentChannel>,
-  request: { channel?: Channel | null; method?: PayMethod | null; currency: string },
-): PaymentChannel {
-  const method = request.method ?? (request.channel === 'BALANCE' ? 'BALANCE' : 'QR');
+export function pickChannel(channels: ReadonlyMap<Channel, PaymentChannel>, request: RouteRequest): PaymentChannel {
+  const method = methodOf(request);
   if (request.channel) {
     const named = channels.get(request.channel);
     if (!named) {
@@ -18,17 +29,188 @@ export function pickChannel(
         channel: request.channel,
       });
     }
-    if (!named.supports(method, request.currency)) {
-      throw new ValidationError('CHANNEL_NOT_SUPPORTED', `channel ${request.channel} does not support this payment`, {
-        channel: request.channel,
-        method,
-        currency: request.currency,
-      });
-    }
+    if (!named.supports(method, request.currency)) throw notSupported(request.channel, method, request.currency);
     return named;
   }
   for (const candidate of channels.values()) {
     if (candidate.supports(method, request.currency)) return candidate;
   }
-  throw new UnavailableError('NO_CHANNEL_AVAILABLE', `no channel can take a ${method} payment in ${request.currency}`);
+  throw noChannel(method, request.currency);
+}
+
+/** The dependencies of health- and limit-aware routing ({@link routeChannel}). */
+export interface ChannelRouter {
+  channels: ReadonlyMap<Channel, PaymentChannel>;
+  profiles: ChannelProfiles;
+  health: ChannelHealth;
+  volume: DailyVolume;
+  clock: Clock;
+  /** The random source of weighted tie-breaking, in [0, 1); default `Math.random`. */
+  random?: () => number;
+  score?: ScoreConfig;
+  /** In-process channels with no breaker, limits or health reads; default SANDBOX and BALANCE. */
+  unguarded?: ReadonlySet<Channel>;
+}
+
+/** The routing decision for one payment. */
+export interface RouteDecision {
+  channel: PaymentChannel;
+  /** This payment is its channel's HALF_OPEN probe (already claimed). */
+  probe: boolean;
+  /** The daily volume reserved for it; give it back with `volume.releaseDailyVolume` if the payment is not created. */
+  reservation?: { key: DailyVolumeKey; amountMinor: number };
+}
+
+const DEFAULT_UNGUARDED: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX', 'BALANCE']);
+
+interface Candidate {
+  code: Channel;
+  channel: PaymentChannel;
+  profile?: ChannelProfile;
+  weight: number;
+  successRate: number;
+  latencyMs?: number;
+  admission: Admission;
+}
+
+/**
+ * Chooses the channel for a new payment.
+ * - Named channel: as {@link pickChannel}; an external channel (not `unguarded`) must also have a profile enabled
+ *   for the method and currency (`400 CHANNEL_NOT_SUPPORTED` otherwise). Limits and the breaker are not applied: the
+ *   merchant insisted, and the channel itself will answer.
+ * - Otherwise the candidates are the channels that support the method and currency: the unguarded (in-process) ones
+ *   as they are (weight 1), external ones only with a profile enabled for them, the amount within
+ *   `singleLimitMinor`, and a breaker that admits a call. A channel whose probe is due comes first (one payment per
+ *   cool-down, so a healed channel returns); the rest follow `rankCandidates` (a weighted random draw ∝ weight ×
+ *   health). The first whose daily volume can be reserved (and, for a probe, whose probe this caller wins) is
+ *   chosen. None left: `503 NO_CHANNEL_AVAILABLE`.
+ */
+export async function routeChannel(
+  router: ChannelRouter,
+  request: RouteRequest & { amountMinor: number },
+): Promise<RouteDecision> {
+  const method = methodOf(request);
+  const profiles = new Map((await router.profiles.list()).map((profile) => [profile.channel as Channel, profile]));
+  if (request.channel) {
+    const named = pickChannel(router.channels, request);
+    const profile = profiles.get(named.code);
+    if (!unguardedOf(router).has(named.code) && !(profile && profileTakes(profile, method, request.currency))) {
+      throw notSupported(named.code, method, request.currency);
+    }
+    return { channel: named, probe: false };
+  }
+  const now = router.clock();
+  const config = router.score ?? DEFAULT_SCORE_CONFIG;
+  const candidates = await candidatesFor(router, profiles, request, method, now, config);
+  const random = router.random ?? Math.random;
+  const ordered = [
+    ...rankCandidates(
+      candidates.filter((candidate) => candidate.admission === 'PROBE'),
+      random,
+      config,
+    ),
+    ...rankCandidates(
+      candidates.filter((candidate) => candidate.admission === 'ALLOW'),
+      random,
+      config,
+    ),
+  ];
+  for (const candidate of ordered) {
+    const reservation = await reserve(router.volume, candidate, request, now);
+    if (reservation === false) continue;
+    const probe = candidate.admission === 'PROBE';
+    if (probe && !(await router.health.claimProbe(candidate.code, now))) {
+      if (reservation) await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor);
+      continue;
+    }
+    return { channel: candidate.channel, probe, ...(reservation ? { reservation } : {}) };
+  }
+  throw noChannel(method, request.currency);
+}
+
+/** The UTC day (`yyyy-mm-dd`) a daily limit counts `at` in. */
+export function utcDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+async function candidatesFor(
+  router: ChannelRouter,
+  profiles: ReadonlyMap<Channel, ChannelProfile>,
+  request: RouteRequest & { amountMinor: number },
+  method: PayMethod,
+  now: Date,
+  score: ScoreConfig,
+): Promise<Candidate[]> {
+  const unguarded = unguardedOf(router);
+  const eligible = [...router.channels.values()].filter((channel) => {
+    if (!channel.supports(method, request.currency)) return false;
+    if (unguarded.has(channel.code)) return true;
+    const profile = profiles.get(channel.code);
+    return (
+      profile !== undefined &&
+      profileTakes(profile, method, request.currency) &&
+      (profile.singleLimitMinor === undefined || request.amountMinor <= profile.singleLimitMinor)
+    );
+  });
+  const guarded = eligible.map((channel) => channel.code).filter((code) => !unguarded.has(code));
+  const states = guarded.length > 0 ? await router.health.read(guarded) : new Map();
+  const at = now.getTime();
+  return eligible
+    .map((channel): Candidate => {
+      const profile = unguarded.has(channel.code) ? undefined : profiles.get(channel.code);
+      const state = states.get(channel.code);
+      return {
+        code: channel.code,
+        channel,
+        profile,
+        weight: profile?.weight ?? 1,
+        successRate: state ? successRate(state, at, router.health.breaker, score.priorCalls) : 1,
+        latencyMs: state?.latencyMs,
+        admission: state ? admission(state, at, router.health.breaker) : 'ALLOW',
+      };
+    })
+    .filter((candidate) => candidate.admission !== 'DENY');
+}
+
+/** undefined: no daily limit; false: the limit would be exceeded; otherwise the reservation made. */
+async function reserve(
+  volume: DailyVolume,
+  candidate: Candidate,
+  request: { currency: string; amountMinor: number },
+  now: Date,
+): Promise<RouteDecision['reservation'] | false> {
+  const limit = candidate.profile?.dailyLimitMinor;
+  if (limit === undefined) return undefined;
+  const key: DailyVolumeKey = { channel: candidate.code, day: utcDay(now), currency: request.currency };
+  const reserved = await volume.reserveDailyVolume(key, request.amountMinor, limit);
+  return reserved ? { key, amountMinor: request.amountMinor } : false;
+}
+
+/** Whether calls to this channel go through the shared circuit breaker (in-process channels do not). */
+export function isGuarded(router: ChannelRouter, code: Channel): boolean {
+  return !unguardedOf(router).has(code);
+}
+
+function unguardedOf(router: ChannelRouter): ReadonlySet<Channel> {
+  return router.unguarded ?? DEFAULT_UNGUARDED;
+}
+
+function profileTakes(profile: ChannelProfile, method: PayMethod, currency: string): boolean {
+  return profile.enabled && profile.methods.includes(method) && profile.currencies.includes(currency);
+}
+
+function methodOf(request: RouteRequest): PayMethod {
+  return request.method ?? (request.channel === 'BALANCE' ? 'BALANCE' : 'QR');
+}
+
+function notSupported(channel: Channel, method: PayMethod, currency: string): ValidationError {
+  return new ValidationError('CHANNEL_NOT_SUPPORTED', `channel ${channel} does not support this payment`, {
+    channel,
+    method,
+    currency,
+  });
+}
+
+function noChannel(method: PayMethod, currency: string): UnavailableError {
+  return new UnavailableError('NO_CHANNEL_AVAILABLE', `no channel can take a ${method} payment in ${currency}`);
 }

@@ -24,6 +24,8 @@ export interface GatewayConfig {
   orderExpiryStateMachineArn?: string;
   /** The notification retry schedule (configuration, not code) and its ± jitter. */
   retrySchedule: { seconds: number[]; jitter: number };
+  /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
+  channelSecretsDir?: string;
   /** Only the local stack accepts `http://127.0.0.1/...` notify URLs. */
   allowLoopbackHttp: boolean;
 }
@@ -63,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       seconds: parseRetrySchedule(env.NOTIFY_RETRY_SCHEDULE),
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
     },
+    channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true',
   };
 }

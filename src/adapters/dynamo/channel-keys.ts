@@ -1,0 +1,25 @@
+import type { Key } from './keys.ts';
+
+/**
+ * Keys of the channel items of the single table (kept apart from `keys.ts`): one partition per channel holding its
+ * profile, its shared breaker state and its daily volume counters.
+ */
+export const channelKeys = {
+  /** The channel's non-secret profile. */
+  profile: (channel: string): Key => ({ PK: channelPartition(channel), SK: 'PROFILE' }),
+  /** The channel's circuit breaker, shared by every container. */
+  health: (channel: string): Key => ({ PK: channelPartition(channel), SK: 'HEALTH' }),
+  /** The channel's reserved volume of one UTC day (`yyyy-mm-dd`); one attribute per currency. */
+  daily: (channel: string, day: string): Key => ({ PK: channelPartition(channel), SK: `DAILY#${day}` }),
+};
+
+/** `CHANNEL#{code}`. */
+export function channelPartition(channel: string): string {
+  return `CHANNEL#${channel}`;
+}
+
+/** The attribute of a daily item that holds one currency's total (`total_CNY`). */
+export function dailyTotalAttribute(currency: string): string {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`not an ISO 4217 code: ${currency}`);
+  return `total_${currency}`;
+}

@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ResourceExistsException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '#adapters/channel-secrets.ts';
+import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-repository.ts';
+import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
+import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
+import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repository.ts';
+import { StaleStateError } from '#app/ports.ts';
+import type { ChannelProfile } from '#domain/channel-config.ts';
+import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
+import { runChannelCommand } from '../../scripts/channel-commands.ts';
+import { profileOf } from '../support/channel-fakes.ts';
+import { channelTable } from '../support/channel-table.ts';
+
+let table: Awaited<ReturnType<typeof channelTable>>;
+beforeAll(async () => {
+  table = await channelTable();
+});
+afterAll(() => table.drop());
+
+const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
+
+describe('daily volume (DynamoDB Local)', () => {
+  it('20 concurrent reservations never exceed the limit; a release gives volume back', async () => {
+    const volume = new DynamoDailyVolumeRepository(table.db, table.tableName);
+    const key = { channel: 'ALIPAY' as const, day: '2025-11-24', currency: 'CNY' };
+    const results = await Promise.all(Array.from({ length: 20 }, () => volume.reserveDailyVolume(key, 7_000, 100_000)));
+    expect(results.filter(Boolean)).toHaveLength(14);
+    expect(await volume.dailyTotal(key)).toBe(98_000);
+    expect(await volume.reserveDailyVolume({ ...key, currency: 'USD' }, 7_000, 100_000)).toBe(true);
+    await volume.releaseDailyVolume(key, 7_000);
+    expect(await volume.dailyTotal(key)).toBe(91_000);
+    expect(await volume.reserveDailyVolume(key, 9_000, 100_000)).toBe(true);
+    expect(await volume.reserveDailyVolume(key, 1, 100_000)).toBe(false);
+    expect(await volume.reserveDailyVolume({ ...key, day: '2025-11-25' }, 100_001, 100_000)).toBe(false);
+  });
+});
+
+describe('channel profiles (DynamoDB Local)', () => {
+  const profiles = () => new DynamoChannelProfileRepository(table.db, table.tableName);
+
+  it('are written conditionally and hold no secret field', async () => {
+    const repo = profiles();
+    const profile = profileOf('WECHAT_PAY', { settings: { mchId: '1900000109', appId: 'wx1' } });
+    const smuggled = { ...profile, apiV3Key: 'k'.repeat(32), merchantPrivateKeyPem: PEM } as ChannelProfile;
+    await repo.put(smuggled, null);
+    await expect(repo.put(profile, null)).rejects.toBeInstanceOf(StaleStateError);
+    await expect(repo.put({ ...profile, updatedAt: 'x' }, 'not-the-current')).rejects.toBeInstanceOf(StaleStateError);
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: channelKeys.profile('WECHAT_PAY') }),
+    );
+    const secretNames = [...CHANNEL_FIELDS.WECHAT_PAY.secrets, ...CHANNEL_FIELDS.ALIPAY.secrets];
+    expect(Object.keys(Item ?? {}).filter((name) => secretNames.includes(name as never))).toEqual([]);
+    expect(JSON.stringify(Item)).not.toContain('BEGIN');
+    expect(await repo.get('WECHAT_PAY')).toEqual(profile);
+    expect((await repo.list()).map((p) => p.channel)).toContain('WECHAT_PAY');
+  });
+
+  it('refuse settings that look secret', async () => {
+    const repo = profiles();
+    const cases: Record<string, string>[] = [
+      { appPrivateKeyPem: 'x' },
+      { signingKey: 'x' },
+      { note: PEM },
+      { apiV3Key: 'x' },
+    ];
+    for (const settings of cases) {
+      await expect(repo.put(profileOf('ALIPAY', { settings }), null)).rejects.toThrow(/look secret/);
+    }
+  });
+});
+
+describe('channel secrets', () => {
+  it('LocalChannelSecrets round-trips a secret in a 0600 file and refuses path tricks', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'channels-')), 'channels');
+    const secrets = new LocalChannelSecrets(dir);
+    const secret = { appPrivateKeyPem: PEM, alipayPublicKeyPem: 'pub', platformKeys: { PUB_KEY_ID_1: 'pem' } };
+    const ref = await secrets.put('alipay', secret);
+    expect(ref).toBe('alipay');
+    expect(await secrets.get(ref)).toEqual(secret);
+    expect(statSync(join(dir, 'alipay.json')).mode & 0o777).toBe(0o600);
+    await secrets.put('alipay', { ...secret, alipayPublicKeyPem: 'rotated' });
+    expect((await secrets.get('alipay')).alipayPublicKeyPem).toBe('rotated');
+    await expect(secrets.get('../secrets')).rejects.toThrow(/name/);
+    await expect(secrets.get('missing')).rejects.toThrow(/does not exist/);
+  });
+
+  it('SecretsManagerChannelSecrets creates the secret under the KMS key, or puts a new version', async () => {
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ name: command.constructor.name, input: command.input });
+        if (command.constructor.name === 'CreateSecretCommand' && sent.length > 1) {
+          throw new ResourceExistsException({ message: 'exists', $metadata: {} });
+        }
+        return {
+          ARN: `arn:aws:secretsmanager:us-east-1:1:secret:${String(command.input.Name ?? command.input.SecretId)}`,
+        };
+      },
+    } as unknown as SecretsManagerClient;
+    const secrets = new SecretsManagerChannelSecrets({ client, kmsKeyId: 'alias/channels' });
+    expect(await secrets.put('wechat_pay', { apiV3Key: 'k' })).toContain('pay-gateway/channels/wechat_pay');
+    await secrets.put('wechat_pay', { apiV3Key: 'k2' });
+    expect(sent.map((s) => s.name)).toEqual(['CreateSecretCommand', 'CreateSecretCommand', 'PutSecretValueCommand']);
+    expect(sent[0]?.input).toMatchObject({ KmsKeyId: 'alias/channels', SecretString: '{"apiV3Key":"k"}' });
+  });
+});
+
+describe('npm run channel (commands in-process)', () => {
+  it('set / show / enable / disable / list / health never print secrets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'channel-cli-'));
+    const secretFile = join(dir, 'alipay-secret.json');
+    writeFileSync(secretFile, JSON.stringify({ appPrivateKeyPem: PEM, alipayPublicKeyPem: 'PUBLIC' }));
+    const deps = {
+      profiles: new DynamoChannelProfileRepository(table.db, table.tableName),
+      health: new DynamoChannelHealthRepository(table.db, table.tableName, { cacheTtlMs: 0 }),
+      secrets: new LocalChannelSecrets(join(dir, 'channels')),
+      clock: () => new Date(),
+    };
+    const run = async (...argv: string[]) => JSON.stringify(await runChannelCommand(argv, deps));
+    // biome-ignore format: one CLI invocation
+    const set = [
+      'set', '--channel', 'ALIPAY', '--weight', '5', '--methods', 'QR,PAGE', '--currencies', 'CNY',
+      '--single-limit', '50000.00', '--daily-limit', '1000000.00', '--enabled', 'true',
+      '--setting', 'appId=2021000000000001', '--setting', 'gatewayUrl=https://openapi.alipay.com/gateway.do',
+      '--setting', 'notifyUrl=https://pay.example/v1/callbacks/alipay', '--secret-file', secretFile,
+    ];
+    const outputs = [await run(...set), await run('show', '--channel', 'ALIPAY'), await run('list')];
+    outputs.push(await run('disable', '--channel', 'ALIPAY'), await run('enable', '--channel', 'alipay'));
+    outputs.push(await run('health', '--channel', 'ALIPAY'));
+    for (const output of outputs) expect(output).not.toMatch(/BEGIN|PUBLIC/);
+    expect(JSON.parse(outputs[1] ?? '')).toMatchObject({
+      enabled: true,
+      weight: 5,
+      singleLimitMinor: 5_000_000,
+      dailyLimitMinor: 100_000_000,
+      single_limit: '50000.00',
+      secretRef: 'alipay',
+    });
+    expect(JSON.parse(outputs[5] ?? '')).toMatchObject({ status: 'CLOSED', admission: 'ALLOW' });
+    expect(readFileSync(join(dir, 'channels', 'alipay.json'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+    await expect(
+      run('set', '--channel', 'WECHAT_PAY', '--methods', 'QR', '--currencies', 'CNY', '--enabled', 'true'),
+    ).rejects.toThrow(/cannot enable WECHAT_PAY: channel secret wechat_pay does not exist/);
+    const partial = join(dir, 'wechat-secret.json');
+    writeFileSync(partial, JSON.stringify({ apiV3Key: 'k'.repeat(32) }));
+    await expect(run('set', '--channel', 'WECHAT_PAY', '--enabled', 'true', '--secret-file', partial)).rejects.toThrow(
+      /missing baseUrl, notifyUrl, merchantSerialNo, merchantPrivateKeyPem, platformKeys$/,
+    );
+  });
+});
