@@ -8,7 +8,7 @@ import { notifyRetrySettings } from '../lib/worker-settings.ts';
 const app = new App();
 new GatewayStack(app, 'PayGateway', {
   description:
-    'pay-gateway: HTTP API, Lambda functions, DynamoDB table, notification queues, workflows, KMS keys, channel secret',
+    'pay-gateway: HTTP API, Lambda functions, DynamoDB table, notification queues, workflows, KMS keys, sandbox secret',
   projectRoot: fileURLToPath(new URL('..', import.meta.url)),
   // The sandbox channel pays with free test money: only a test environment turns it on (`-c sandbox=true`).
   sandboxEnabled: app.node.tryGetContext('sandbox') === 'true' || app.node.tryGetContext('sandbox') === true,

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { FunctionSpec } from '#routes';
-import type { GatewayData } from './gateway-data.ts';
+import { CHANNEL_SECRETS_PREFIX, type GatewayData } from './gateway-data.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { functionTimeout, type NotifyRetrySettings } from './worker-settings.ts';
 
@@ -38,6 +40,8 @@ export interface FunctionContext {
 /**
  * The environment a function gets from its declared access: it names a key, secret, queue or workflow only if the
  * function may use it, so a missing grant fails at cold start with "this function has no …" instead of AccessDenied.
+ * `channelSecrets` adds nothing: `SecretsManagerChannelSecrets` reads the secret its channel profile names and no
+ * variable, so a function without the grant fails at the channel's first use with AccessDenied.
  */
 export function accessEnvironment(
   id: string,
@@ -80,6 +84,43 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   if (access.notifyDeadLetters) data.notifyDeadLetters.grantSendMessages(fn);
   if (access.startNotifyRetry) stateMachine(id, context, 'notifyRetry').grantStartExecution(fn);
   if (access.startOrderExpiry) stateMachine(id, context, 'orderExpiry').grantStartExecution(fn);
+  if (access.channelSecrets) grantChannelSecretsRead(fn, data);
+}
+
+/**
+ * Reading the Alipay / WeChat Pay account secrets. They are created by the channel CLI, not by the stack, so the grant
+ * names their prefix: Secrets Manager appends `-` and six random characters to a secret's name in its ARN, so
+ * `secret:pay-gateway/channels/*` is the documented way to name them (and only them). Powertools' `getSecret` calls
+ * `GetSecretValue` only. The key may be used to decrypt only through Secrets Manager in this region, so the role
+ * cannot decrypt anything else encrypted under it.
+ */
+export function grantChannelSecretsRead(fn: IFunction, data: GatewayData): void {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [channelSecretsArnPattern(stack)],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['kms:Decrypt'],
+      resources: [data.channelSecretsKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+    }),
+  );
+}
+
+/** `arn:<partition>:secretsmanager:<region>:<account>:secret:pay-gateway/channels/*`. */
+export function channelSecretsArnPattern(stack: Stack): string {
+  return stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${CHANNEL_SECRETS_PREFIX}*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 /**

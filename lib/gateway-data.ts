@@ -15,6 +15,16 @@ import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
 import { functionTimeout } from './worker-settings.ts';
 
+/**
+ * Name prefix of the Alipay / WeChat Pay account secrets, as `SecretsManagerChannelSecrets` names them
+ * (`pay-gateway/channels/<name>`, created by `scripts/channel.ts`). They are not stack resources: the CLI creates
+ * them, encrypted under {@link GatewayData.channelSecretsKey}, so the functions are granted the prefix.
+ */
+export const CHANNEL_SECRETS_PREFIX = 'pay-gateway/channels/';
+
+/** Alias of {@link GatewayData.channelSecretsKey}, for operators and the CLI. */
+export const CHANNEL_SECRETS_KEY_ALIAS = 'alias/pay-gateway/channel-secrets';
+
 /** Lambda's advice for a queue event source: a visibility timeout of at least six times the function's timeout. */
 const VISIBILITY_TO_FUNCTION_TIMEOUT = 6;
 
@@ -31,16 +41,21 @@ const QUEUE_SECURITY = {
 
 /**
  * The stateful resources: everything that holds data and must outlive a change to the API — the table, the keys,
- * the channel secret and the notification queues. The stateless half receives them as props. All of them are
+ * the sandbox channel secret and the notification queues. The stateless half receives them as props. All of them are
  * retained when the stack is deleted.
  */
 export class GatewayData extends Construct {
   /** The single table (payments, wallets, ledger, events, merchants…). */
   readonly table: Table;
-  /** Encrypts the table and the channel secrets at rest. */
+  /** Encrypts the table and the sandbox channel secret at rest. */
   readonly dataKey: Key;
   /** Envelope key of merchant signing secrets: functions only decrypt; the merchant CLI encrypts. */
   readonly merchantKey: Key;
+  /**
+   * Encrypts the Alipay / WeChat Pay account secrets (`pay-gateway/channels/*`), which the channel CLI creates with it
+   * (`CHANNEL_SECRETS_KEY_ID`); functions only decrypt, and only through Secrets Manager.
+   */
+  readonly channelSecretsKey: Key;
   /** The sandbox channel's HMAC secret. */
   readonly sandboxSecret: Secret;
   /** Merchant notifications to attempt (first attempts and replays); the `Notify` function consumes it. */
@@ -56,7 +71,8 @@ export class GatewayData extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
 
-    // Two keys, not one: reading the table (which needs the data key) must not imply reading merchant secrets.
+    // Separate keys: reading the table (which needs the data key) must imply reading neither merchant secrets nor
+    // the external channels' account keys, and a function that calls a channel need not read merchant secrets.
     this.dataKey = new Key(this, 'DataKey', {
       description: 'pay-gateway: encrypts the table and the channel secrets at rest',
       enableKeyRotation: true,
@@ -64,6 +80,12 @@ export class GatewayData extends Construct {
     });
     this.merchantKey = new Key(this, 'MerchantKey', {
       description: 'pay-gateway: envelope key of merchant signing secrets',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.channelSecretsKey = new Key(this, 'ChannelSecretsKey', {
+      description: 'pay-gateway: encrypts the Alipay / WeChat Pay account secrets (pay-gateway/channels/*)',
+      alias: CHANNEL_SECRETS_KEY_ALIAS,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -75,6 +75,10 @@ export class GatewayStack extends Stack {
       value: this.data.merchantKey.keyId,
       description: 'KMS key of merchant secrets (the merchant CLI encrypts with it)',
     });
+    new CfnOutput(this, 'ChannelSecretsKeyId', {
+      value: this.data.channelSecretsKey.keyId,
+      description: 'KMS key of the Alipay / WeChat Pay account secrets (CHANNEL_SECRETS_KEY_ID of the channel CLI)',
+    });
     new CfnOutput(this, 'SandboxSecretArn', {
       value: this.data.sandboxSecret.secretArn,
       description: 'Secrets Manager ARN of the sandbox channel secret',

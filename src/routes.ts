@@ -22,6 +22,11 @@ export interface FunctionSpec {
     startNotifyRetry?: boolean;
     /** Starts `order-expiry` executions. */
     startOrderExpiry?: boolean;
+    /**
+     * Reads the Alipay / WeChat Pay account secrets (Secrets Manager `pay-gateway/channels/*`, decrypted with the
+     * channel-secrets key): every function that calls an external channel.
+     */
+    channelSecrets?: boolean;
   };
 }
 
@@ -37,7 +42,12 @@ export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
 const MERCHANT_API = { table: 'readwrite', merchantKey: 'decrypt', sandboxSecret: false } as const;
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
-  { id: 'CreatePayment', entry: 'functions/create-payment.ts', routes: ['POST /v1/payments'], access: MERCHANT_API },
+  {
+    id: 'CreatePayment',
+    entry: 'functions/create-payment.ts',
+    routes: ['POST /v1/payments'],
+    access: { ...MERCHANT_API, channelSecrets: true },
+  },
   {
     id: 'GetPayment',
     entry: 'functions/get-payment.ts',
@@ -48,7 +58,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'ClosePayment',
     entry: 'functions/close-payment.ts',
     routes: ['POST /v1/payments/{id}/close'],
-    access: MERCHANT_API,
+    access: { ...MERCHANT_API, channelSecrets: true },
   },
   {
     id: 'GetEvent',
@@ -66,7 +76,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'Callback',
     entry: 'functions/callback.ts',
     routes: ['POST /v1/callbacks/{channel}'],
-    access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true },
+    access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true, channelSecrets: true },
   },
   {
     id: 'Balance',
@@ -80,8 +90,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     routes: ['GET /v1/accounts/{account_id}/ledger'],
     access: MERCHANT_API,
   },
-  { id: 'CreateRefund', entry: 'functions/create-refund.ts', routes: ['POST /v1/refunds'], access: MERCHANT_API },
-  { id: 'GetRefund', entry: 'functions/get-refund.ts', routes: ['GET /v1/refunds/{id}'], access: MERCHANT_API },
+  {
+    id: 'CreateRefund',
+    entry: 'functions/create-refund.ts',
+    routes: ['POST /v1/refunds'],
+    access: { ...MERCHANT_API, channelSecrets: true },
+  },
+  {
+    id: 'GetRefund',
+    entry: 'functions/get-refund.ts',
+    routes: ['GET /v1/refunds/{id}'],
+    access: { ...MERCHANT_API, channelSecrets: true },
+  },
   {
     id: 'SandboxCashier',
     entry: 'functions/sandbox-cashier.ts',
@@ -106,14 +126,14 @@ const TASK = { table: 'readwrite', merchantKey: 'none', sandboxSecret: false } a
 
 /**
  * The functions behind the table stream, the notify queue and the state machines' tasks. The expiry paths read
- * the sandbox channel's records (`queryPayment`/`closePayment`), which live in the table, so they need no secret.
+ * the channels (`queryPayment`/`closePayment`): the sandbox keeps its records in the table, the external channels need their account secrets (`channelSecrets`).
  */
 export const WORKERS: readonly WorkerSpec[] = [
   {
     id: 'OutboxRelay',
     entry: 'functions/outbox-relay.ts',
     trigger: { kind: 'table-stream' },
-    access: { ...TASK, notifyQueue: true, startOrderExpiry: true },
+    access: { ...TASK, notifyQueue: true, startOrderExpiry: true, channelSecrets: true },
   },
   {
     id: 'Notify',
@@ -137,7 +157,7 @@ export const WORKERS: readonly WorkerSpec[] = [
     id: 'ExpireBucket',
     entry: 'functions/expire-bucket.ts',
     trigger: { kind: 'state-machine-task', stateMachine: 'order-expiry', substitution: 'ExpireBucketFunctionArn' },
-    access: TASK,
+    access: { ...TASK, channelSecrets: true },
   },
 ];
 

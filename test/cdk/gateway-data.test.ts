@@ -111,6 +111,7 @@ describe('gateway data', () => {
       stack.data.table,
       stack.data.dataKey,
       stack.data.merchantKey,
+      stack.data.channelSecretsKey,
       stack.data.sandboxSecret,
       stack.data.notifyQueue,
       stack.data.notifyDeadLetters,
@@ -123,9 +124,19 @@ describe('gateway data', () => {
     }
   });
 
-  it('rotates both KMS keys', () => {
-    template.resourceCountIs('AWS::KMS::Key', 2);
+  it('rotates every KMS key: the data key, the merchant key and the channel-secrets key', () => {
+    template.resourceCountIs('AWS::KMS::Key', 3);
     template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(resources[logicalIdOf(stack.data.channelSecretsKey)]?.Properties).toMatchObject({
+      EnableKeyRotation: true,
+    });
+  });
+
+  it('gives the channel-secrets key its own alias', () => {
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/pay-gateway/channel-secrets',
+      TargetKeyId: { 'Fn::GetAtt': [logicalIdOf(stack.data.channelSecretsKey), 'Arn'] },
+    });
   });
 
   it('generates the sandbox channel secret and encrypts it with the data key, not the merchant key', () => {
@@ -135,10 +146,11 @@ describe('gateway data', () => {
     });
   });
 
-  it('outputs the API URL, table name, merchant key id and sandbox secret ARN', () => {
+  it('outputs the API URL, table name, merchant key id, channel-secrets key id and sandbox secret ARN', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.TableName?.Value).toEqual({ Ref: logicalIdOf(stack.data.table) });
     expect(outputs.MerchantKeyId?.Value).toEqual({ Ref: logicalIdOf(stack.data.merchantKey) });
+    expect(outputs.ChannelSecretsKeyId?.Value).toEqual({ Ref: logicalIdOf(stack.data.channelSecretsKey) });
     expect(outputs.SandboxSecretArn?.Value).toEqual({ Ref: logicalIdOf(stack.data.sandboxSecret) });
     expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.api.httpApi), 'ApiEndpoint'] });
   });

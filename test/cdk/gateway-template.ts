@@ -18,6 +18,7 @@ export interface Statement {
   Effect: string;
   Action: string[];
   Resource: unknown[];
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** The synthesized gateway stack, its assertion template and its raw resources. */
@@ -75,6 +76,19 @@ export function allIdentityStatements(resources: Record<string, CfnResource>): S
   });
 }
 
+/**
+ * A resource or condition value as text: an `Fn::Join` of literals and `Ref`s becomes one string with each `Ref` as
+ * `<Name>` (e.g. `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:…`); anything else is its JSON.
+ */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
+  if (join) return join[1].map((part) => textOf(part)).join(join[0]);
+  const ref = (value as { Ref?: string } | null)?.Ref;
+  if (typeof ref === 'string') return `<${ref}>`;
+  return JSON.stringify(value);
+}
+
 /** Whether a statement resource (a `Ref`, a `Fn::GetAtt` or an ARN built from one) names this logical id. */
 export function refersTo(resource: unknown, logicalId: string): boolean {
   return JSON.stringify(resource).includes(`"${logicalId}"`);
@@ -86,5 +100,6 @@ function statementsOf(document: unknown): Statement[] {
     Effect: String(statement.Effect),
     Action: ([] as string[]).concat(statement.Action as string | string[]),
     Resource: ([] as unknown[]).concat(statement.Resource),
+    ...(statement.Condition ? { Condition: statement.Condition as Statement['Condition'] } : {}),
   }));
 }

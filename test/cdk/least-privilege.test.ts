@@ -1,13 +1,18 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { SecretsManagerChannelSecrets } from '#adapters/channel-secrets.ts';
 import { FUNCTIONS, WORKERS } from '#routes';
+import { CHANNEL_SECRETS_PREFIX } from '../../lib/gateway-data.ts';
 import {
   allIdentityStatements,
+  type CfnResource,
   logicalIdOf,
   refersTo,
   roleStatements,
   type Statement,
   synthesizeGateway,
+  textOf,
 } from './gateway-template.ts';
 
 const GUARDED_SERVICES = /^(dynamodb|kms|secretsmanager|sqs|states):/;
@@ -18,6 +23,19 @@ const GUARDED_SERVICES = /^(dynamodb|kms|secretsmanager|sqs|states):/;
 const UNSCOPABLE_ACTIONS = ['dynamodb:ListStreams'];
 const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 const EVERY_FUNCTION = [...FUNCTIONS, ...WORKERS];
+/** The functions that call Alipay / WeChat Pay (`OutboxRelay` may expire an order at the channel itself). */
+const CHANNEL_CALLERS = [
+  'CreatePayment',
+  'ClosePayment',
+  'CreateRefund',
+  'GetRefund',
+  'Callback',
+  'OutboxRelay',
+  'ExpireBucket',
+];
+/** The channel secrets' ARNs: Secrets Manager appends `-` and six random characters to the name. */
+const CHANNEL_SECRETS_ARN =
+  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:pay-gateway/channels/*';
 
 describe('least privilege', () => {
   const { stack, resources } = synthesizeGateway();
@@ -120,6 +138,73 @@ describe('least privilege', () => {
       expect(invokable, workflow).toEqual([...tasks].sort());
       expect(invoked.flatMap((statement) => statement.Resource)).not.toContain('*');
     }
+  });
+
+  it('declares channel secrets access for exactly the functions that call an external channel', () => {
+    const declared = EVERY_FUNCTION.filter((spec) => spec.access.channelSecrets === true).map((spec) => spec.id);
+    expect(declared.sort()).toEqual([...CHANNEL_CALLERS].sort());
+  });
+
+  it('lets exactly the functions that declare it read the channel secrets, by their name prefix', () => {
+    for (const spec of EVERY_FUNCTION) {
+      const reads = statementsOf(spec.id).filter((statement) =>
+        statement.Resource.some((resource) => textOf(resource).endsWith(':secret:pay-gateway/channels/*')),
+      );
+      if (spec.access.channelSecrets) {
+        expect(reads, spec.id).toEqual([
+          { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [expect.anything()] },
+        ]);
+        expect(textOf(reads[0]?.Resource[0]), spec.id).toBe(CHANNEL_SECRETS_ARN);
+      } else {
+        expect(reads, spec.id).toEqual([]);
+      }
+    }
+  });
+
+  it('lets exactly the functions that declare it decrypt with the channel-secrets key, only through Secrets Manager', () => {
+    const channelKey = logicalIdOf(stack.data.channelSecretsKey);
+    for (const spec of EVERY_FUNCTION) {
+      const uses = statementsOf(spec.id).filter((statement) =>
+        statement.Resource.some((resource) => refersTo(resource, channelKey)),
+      );
+      if (!spec.access.channelSecrets) {
+        expect(uses, spec.id).toEqual([]);
+        continue;
+      }
+      expect(uses, spec.id).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt'],
+          Resource: [{ 'Fn::GetAtt': [channelKey, 'Arn'] }],
+          Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
+        },
+      ]);
+      expect(textOf(uses[0]?.Condition?.StringEquals?.['kms:ViaService'])).toBe(
+        'secretsmanager.<AWS::Region>.amazonaws.com',
+      );
+    }
+  });
+
+  it("grants the channel-secrets key in the functions' policies only, never in the key policy", () => {
+    const keyPolicy = JSON.stringify(
+      (resources[logicalIdOf(stack.data.channelSecretsKey)] as CfnResource).Properties?.KeyPolicy,
+    );
+    for (const fn of stack.functions.values()) {
+      expect(keyPolicy, fn.node.path).not.toContain(`"${logicalIdOf(roleOf(fn))}"`);
+    }
+  });
+
+  it('grants the prefix under which the channel CLI creates the secrets', async () => {
+    const names: unknown[] = [];
+    const client = {
+      send: async (command: { input: { Name?: unknown } }) => {
+        names.push(command.input.Name);
+        return { ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pay-gateway/channels/alipay-Ab12Cd' };
+      },
+    } as unknown as SecretsManagerClient;
+    await new SecretsManagerChannelSecrets({ client }).put('alipay', { privateKey: 'x' });
+    expect(names).toEqual([`${CHANNEL_SECRETS_PREFIX}alipay`]);
+    expect(CHANNEL_SECRETS_ARN.endsWith(`:secret:${CHANNEL_SECRETS_PREFIX}*`)).toBe(true);
   });
 
   it('never lets a function encrypt with the merchant key (merchant secrets are written from the CLI)', () => {
