@@ -125,8 +125,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 const TASK = { table: 'readwrite', merchantKey: 'none', sandboxSecret: false } as const;
 
 /**
- * The functions behind the table stream, the notify queue and the state machines' tasks. The expiry paths read
- * the channels (`queryPayment`/`closePayment`): the sandbox keeps its records in the table, the external channels need their account secrets (`channelSecrets`).
+ * The functions behind the table stream, the notify queue and the state machines' tasks. The expiry paths ask the
+ * channels (`queryPayment`/`closePayment`): the sandbox keeps its records in the table, the external channels need
+ * their account secrets (`channelSecrets`).
  */
 export const WORKERS: readonly WorkerSpec[] = [
   {
