@@ -41,10 +41,19 @@ export function isChannelOutage(error: unknown): boolean {
   return false;
 }
 
+/** The default answer predicate: the channel answered and said no (a business refusal, a 4xx). */
+export function isChannelAnswer(error: unknown): boolean {
+  if (error instanceof AppError && error.code === 'CHANNEL_REJECTED') return true;
+  const upstream = (error as { upstreamStatus?: unknown } | null)?.upstreamStatus;
+  return typeof upstream === 'number' && upstream < 500;
+}
+
 /** Options of {@link withBreaker}. */
 export interface WithBreakerOptions {
   /** Which thrown errors count as a channel failure; default {@link isChannelOutage}. */
   isFailure?: (error: unknown) => boolean;
+  /** Which other thrown errors prove the channel answered (a success); default {@link isChannelAnswer}. */
+  isAnswer?: (error: unknown) => boolean;
   /** The clock the outcome is recorded at; default the system clock. */
   clock?: () => Date;
   /** Sees an error of recording the outcome (it never replaces the call's own result). */
@@ -53,8 +62,9 @@ export interface WithBreakerOptions {
 
 /**
  * Runs one channel call and records its outcome on the shared breaker: a failure when it throws an error matching
- * `isFailure`; otherwise a success with its latency — a business answer ("trade not found", a rejection) proves the
- * channel is up, so it also closes a HALF_OPEN probe instead of leaving it to its lease. The call's result or error is
+ * `isFailure`; a success with its latency when it returns or throws an answer matching `isAnswer` — a business
+ * refusal proves the channel is up, so it also closes a HALF_OPEN probe; nothing for an error that never reached the
+ * channel (validation, missing configuration). The call's result or error is
  * returned unchanged; a failure to record (e.g. too much contention on the health item) is reported to
  * `onRecordError` and otherwise ignored — a lost sample must not fail a payment.
  */
@@ -79,7 +89,10 @@ export async function withBreaker<T>(
   try {
     result = await fn();
   } catch (error) {
-    await (isFailure(error) ? record(() => health.recordFailure(channel, clock())) : answered());
+    if (isFailure(error)) await record(() => health.recordFailure(channel, clock()));
+    else if ((options.isAnswer ?? isChannelAnswer)(error)) await answered();
+    // Otherwise the call never reached the channel (bad input, missing configuration): it says nothing about the
+    // channel's health, so nothing is recorded — a misconfigured channel must not look healthy and fast.
     throw error;
   }
   await answered();

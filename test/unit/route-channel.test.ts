@@ -136,6 +136,19 @@ describe('withBreaker', () => {
     expect(health.state('ALIPAY').buckets[0]).toMatchObject({ successes: 2, failures: 1 });
   });
 
+  it('records nothing for an error that never reached the channel, so a misconfigured channel never looks healthy', async () => {
+    const health = new InMemoryChannelHealth();
+    const missingConfig = new Error('secret pay-gateway/channels/alipay not found');
+    await expect(withBreaker('ALIPAY', health, () => Promise.reject(missingConfig), { clock: now })).rejects.toBe(
+      missingConfig,
+    );
+    const invalidInput = new AppError('VALIDATION_FAILED', 400, 'metadata.wechat_openid is required');
+    await expect(withBreaker('ALIPAY', health, () => Promise.reject(invalidInput), { clock: now })).rejects.toBe(
+      invalidInput,
+    );
+    expect(health.state('ALIPAY').buckets).toEqual([]);
+  });
+
   it('honours a custom predicate and never lets a recording error replace the result', async () => {
     const health = new InMemoryChannelHealth();
     health.recordSuccess = () => Promise.reject(new Error('dynamo down'));
