@@ -64,3 +64,11 @@ export const paymentIndexes = {
     GSI3SK: paymentId,
   }),
 };
+
+/** Index attributes of a refund: GSI2, beside its channel's payments of the day it completed (reconciliation). */
+export const refundIndexes = {
+  bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
+    GSI2PK: `CHANNEL#${channel}#${completedAt.slice(0, 10)}`,
+    GSI2SK: `${completedAt}#${refundId}`,
+  }),
+};

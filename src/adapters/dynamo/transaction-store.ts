@@ -8,7 +8,7 @@ import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
-import { keys, paymentIndexes } from './keys.ts';
+import { keys, paymentIndexes, refundIndexes } from './keys.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -33,7 +33,15 @@ export class DynamoTransactionStore implements TransactionStore {
         this.versioned(paymentItem(payment), expectedVersion),
       ),
       ...(changes.refunds ?? []).map(({ refund, expectedVersion }) =>
-        this.versioned({ ...keys.refund(refund.id), entity: 'REFUND', ...refund }, expectedVersion),
+        this.versioned(
+          {
+            ...keys.refund(refund.id),
+            entity: 'REFUND',
+            ...refund,
+            ...(refund.completedAt ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id) : {}),
+          },
+          expectedVersion,
+        ),
       ),
       ...(changes.walletChanges ?? []).flatMap((change) => this.walletItems(change)),
       ...(changes.events ?? []).map((event) => this.eventItem(event)),
