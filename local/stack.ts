@@ -99,6 +99,20 @@ export function configureLocalEnvironment(
   configureLocalServices(options);
 }
 
+/**
+ * Points this process (a CLI) at the stack `npm start` is running, from `.local/stack.json`; fails clearly if none is.
+ */
+export function connectToRunningStack(localDir: string): void {
+  const stackFile = join(localDir, 'stack.json');
+  if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
+  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as { api_base: string; dynamodb_endpoint: string };
+  configureLocalEnvironment({
+    dynamoEndpoint: stack.dynamodb_endpoint,
+    publicBaseUrl: stack.api_base,
+    secrets: loadLocalSecrets(localDir),
+  });
+}
+
 export interface RunningStack {
   apiBase: string;
   dynamo: DynamoDbLocal;

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '#adapters/channel-secrets.ts';
@@ -6,7 +5,7 @@ import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-r
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import { createDocumentClient } from '#adapters/dynamo/client.ts';
 import type { ChannelSecrets } from '#app/channel-ports.ts';
-import { configureLocalEnvironment, loadLocalSecrets } from '../local/stack.ts';
+import { connectToRunningStack } from '../local/stack.ts';
 import { CHANNEL_USAGE, runChannelCommand, UsageError } from './channel-commands.ts';
 
 const localDir = resolve(import.meta.dirname, '..', '.local');
@@ -20,14 +19,7 @@ function configure(): ChannelSecrets {
     if (process.env.CHANNEL_SECRETS_DIR) return new LocalChannelSecrets(process.env.CHANNEL_SECRETS_DIR);
     return new SecretsManagerChannelSecrets({ kmsKeyId: process.env.CHANNEL_SECRETS_KEY_ID, maxAgeSeconds: 0 });
   }
-  const stackFile = join(localDir, 'stack.json');
-  if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
-  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as { api_base: string; dynamodb_endpoint: string };
-  configureLocalEnvironment({
-    dynamoEndpoint: stack.dynamodb_endpoint,
-    publicBaseUrl: stack.api_base,
-    secrets: loadLocalSecrets(localDir),
-  });
+  connectToRunningStack(localDir);
   return new LocalChannelSecrets(join(localDir, 'channels'));
 }
 

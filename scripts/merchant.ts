@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
 import { newId } from '#shared/ids.ts';
-import { configureLocalEnvironment, loadLocalSecrets } from '../local/stack.ts';
+import { connectToRunningStack } from '../local/stack.ts';
 
 const USAGE = `Usage: npm run merchant -- <command> [options]
   create --name NAME [--id ID] [--notify-url URL]   create a merchant; prints its secret ONCE
@@ -21,15 +20,7 @@ function configure(): void {
     process.env.SANDBOX_SECRET_ARN ??= 'unused';
     return;
   }
-  const localDir = resolve(import.meta.dirname, '..', '.local');
-  const stackFile = join(localDir, 'stack.json');
-  if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
-  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as { api_base: string; dynamodb_endpoint: string };
-  configureLocalEnvironment({
-    dynamoEndpoint: stack.dynamodb_endpoint,
-    publicBaseUrl: stack.api_base,
-    secrets: loadLocalSecrets(localDir),
-  });
+  connectToRunningStack(resolve(import.meta.dirname, '..', '.local'));
 }
 
 async function main(): Promise<void> {

@@ -13,8 +13,9 @@ import type { Channel, Payment } from '#domain/payment.ts';
 import { InsufficientBalanceError } from '#domain/refund.ts';
 import { paymentResource } from '#domain/resources.ts';
 import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
-import { ConflictError, ValidationError } from '#shared/errors.ts';
+import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { earlierResourceId } from './idempotency-key.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
@@ -210,19 +211,17 @@ async function findEarlier(
   hash: string,
   idempotencyKey: string | undefined,
 ): Promise<CreatePaymentResult | undefined> {
-  const records = await Promise.all([
-    idempotencyKey ? deps.idempotency.find(merchantId, idempotencyKey) : undefined,
+  const paymentId = await earlierResourceId(
+    deps.idempotency,
+    merchantId,
+    idempotencyKey,
     deps.payments.findByOrderNo(merchantId, orderNo),
-  ]);
-  const record = records.find((candidate) => candidate !== undefined);
-  if (!record) return undefined;
-  if (records.some((candidate) => candidate && candidate.requestHash !== hash)) {
-    throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters', {
-      order_no: orderNo,
-    });
-  }
-  const payment = await deps.payments.get(record.resourceId);
-  if (!payment) throw new Error(`guard points to a missing payment ${record.resourceId}`);
+    hash,
+    { order_no: orderNo },
+  );
+  if (!paymentId) return undefined;
+  const payment = await deps.payments.get(paymentId);
+  if (!payment) throw new Error(`guard points to a missing payment ${paymentId}`);
   return { payment, replayed: true };
 }
 

@@ -12,10 +12,10 @@ import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { assertRefundable, InsufficientBalanceError, type Refund, reserveRefund } from '#domain/refund.ts';
 import { freezeForRefund, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
-import { ConflictError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { logger } from '#shared/observability.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
+import { earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
 import { requestHash } from './request-hash.ts';
@@ -160,18 +160,16 @@ async function findEarlier(
   hash: string,
   idempotencyKey: string | undefined,
 ): Promise<{ refund: Refund; replayed: true } | undefined> {
-  const records = await Promise.all([
-    idempotencyKey ? deps.idempotency.find(merchantId, idempotencyKey) : undefined,
+  const refundId = await earlierResourceId(
+    deps.idempotency,
+    merchantId,
+    idempotencyKey,
     deps.refunds.findByRefundNo(merchantId, refundNo),
-  ]);
-  const record = records.find((candidate) => candidate !== undefined);
-  if (!record) return undefined;
-  if (records.some((candidate) => candidate && candidate.requestHash !== hash)) {
-    throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters', {
-      refund_no: refundNo,
-    });
-  }
-  const refund = await deps.refunds.get(record.resourceId);
-  if (!refund) throw new Error(`guard points to a missing refund ${record.resourceId}`);
+    hash,
+    { refund_no: refundNo },
+  );
+  if (!refundId) return undefined;
+  const refund = await deps.refunds.get(refundId);
+  if (!refund) throw new Error(`guard points to a missing refund ${refundId}`);
   return { refund, replayed: true };
 }

@@ -6,7 +6,7 @@ import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { AlipayClient, type AlipayClientOptions } from './client.ts';
 import { AlipayBusinessError, AlipayResponseInvalidError } from './errors.ts';
-import { type AlipayCallback, parseNotification } from './notification.ts';
+import { parseNotification } from './notification.ts';
 import {
   type AlipayErrorBody,
   type AlipayPayMethod,
