@@ -50,3 +50,32 @@ export function indent(text: string): string {
     .map((line) => `  ${line}`)
     .join('\n');
 }
+
+/** Word-wraps `text` to `width` columns; continuation lines start with `hanging`. */
+export function wrap(text: string, width: number, hanging = ''): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const prefix = lines.length ? hanging : '';
+    if (line && prefix.length + line.length + 1 + word.length > width) {
+      lines.push(prefix + line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push((lines.length ? hanging : '') + line);
+  return lines.join('\n');
+}
+
+/** Like {@link keyValues}, with each value word-wrapped so that no line is wider than `width`. */
+export function wrappedKeyValues(pairs: readonly (readonly [string, string])[], width: number): string {
+  const labelWidth = Math.max(...pairs.map(([label]) => label.length));
+  const valueIndent = ' '.repeat(labelWidth + 4);
+  return pairs
+    .map(([label, value]) => {
+      const wrapped = wrap(value, width - labelWidth - 4).replaceAll('\n', `\n${valueIndent}`);
+      return `  ${label.padEnd(labelWidth)}  ${wrapped}`;
+    })
+    .join('\n');
+}

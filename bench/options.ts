@@ -10,6 +10,14 @@ export interface BenchOptions {
   refunds: number;
   /** Sequential recharge-and-full-refund cycles of the capacity sample (env `BENCH_CAPACITY_CYCLES`, default 50). */
   capacityCycles: number;
+  /** Payments of the notification-cost sample (env `BENCH_NOTIFY_SAMPLE`, default 500). */
+  notifySample: number;
+  /** Assumed arrival rate the notification costs are computed for (env `BENCH_NOTIFY_PER_DAY`, default 10,000). */
+  notifyPaymentsPerDay: number;
+  /** Every n-th payment's merchant refuses its first notification (env `BENCH_NOTIFY_FAIL_EVERY`, default 50 = 2 %). */
+  notifyFailEvery: number;
+  /** `notifications` runs only the notification-cost section (env `BENCH_ONLY`); unset runs every section. */
+  only?: 'notifications';
 }
 
 /** Reads the benchmark options from `env`, rejecting anything that is not a whole number in range. */
@@ -23,7 +31,18 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     warmup: positiveInt(env, 'BENCH_WARMUP', 50, 0),
     refunds,
     capacityCycles: positiveInt(env, 'BENCH_CAPACITY_CYCLES', 50, 1),
+    notifySample: positiveInt(env, 'BENCH_NOTIFY_SAMPLE', 500, 1),
+    notifyPaymentsPerDay: positiveInt(env, 'BENCH_NOTIFY_PER_DAY', 10_000, 1),
+    notifyFailEvery: positiveInt(env, 'BENCH_NOTIFY_FAIL_EVERY', 50, 1),
+    ...onlySection(env),
   };
+}
+
+function onlySection(env: NodeJS.ProcessEnv): Pick<BenchOptions, 'only'> {
+  const raw = env.BENCH_ONLY;
+  if (raw === undefined || raw === '') return {};
+  if (raw === 'notifications') return { only: raw };
+  throw new Error(`BENCH_ONLY must be "notifications" (or unset for every section), got ${raw}`);
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

@@ -2,8 +2,10 @@ import { availableParallelism } from 'node:os';
 import type { BundleSize } from './bundles.ts';
 import type { CapacityFigures } from './capacity-figures.ts';
 import { capacityJson } from './capacity-json.ts';
+import type { NotificationFigures } from './notification-cost.ts';
 import type { BenchOptions } from './options.ts';
 import type { FlowFigures, RefundFigures, WriteFigures } from './report.ts';
+import { notificationJson } from './report-notifications.ts';
 import { type LatencySummary, round } from './stats.ts';
 
 /** Everything one benchmark run measured. */
@@ -13,13 +15,28 @@ export interface BenchResult {
   refund: RefundFigures;
   capacity: CapacityFigures;
   bundles: BundleSize[];
+  notifications: NotificationFigures;
 }
+
+/** What `BENCH_ONLY=notifications` measured. */
+export type NotificationsOnlyResult = Pick<BenchResult, 'notifications'>;
 
 /**
  * The machine-readable summary printed as the last line, `BENCH_RESULT {…}`. Times are in ms, rates per second,
  * sizes in bytes (KiB = 1024 bytes).
  */
-export function resultJson(options: BenchOptions, result: BenchResult): Record<string, unknown> {
+export function resultJson(
+  options: BenchOptions,
+  result: BenchResult | NotificationsOnlyResult,
+): Record<string, unknown> {
+  if (!('flow' in result)) {
+    return {
+      node: process.version,
+      cpus: availableParallelism(),
+      options,
+      notifications: notificationJson(result.notifications),
+    };
+  }
   return {
     node: process.version,
     cpus: availableParallelism(),
@@ -30,6 +47,7 @@ export function resultJson(options: BenchOptions, result: BenchResult): Record<s
     capacity: capacityJson(result.capacity),
     bundles: result.bundles.map(bundleJson),
     bundles_total_bytes: result.bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
+    notifications: notificationJson(result.notifications),
   };
 }
 

@@ -3,8 +3,12 @@
  * the full refund of those recharges, the DynamoDB capacity of a recharge-and-full-refund cycle, and the Lambda bundle
  * sizes — human-readable sections, then one `BENCH_RESULT {…}` JSON line. Options come from the environment:
  * BENCH_PAYMENTS (2000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
- * BENCH_CAPACITY_CYCLES (50), and BENCH_LOG_LEVEL (SILENT; e.g. ERROR shows the handlers' logs when a flow fails).
- * Exits non-zero on any failure, including a balance that is not exactly what the flows paid and refunded.
+ * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
+ * BENCH_ONLY (`notifications`: that section alone), and BENCH_LOG_LEVEL (SILENT; e.g. ERROR shows the handlers' logs
+ * when a flow fails). Section 6 prices notifications and expiry timers (Step Functions, SQS, Lambda) against the
+ * naive one-execution-per-order-and-notification design.
+ * Exits non-zero on any failure, including a balance that is not exactly what the flows paid and refunded, or a
+ * notification that did not end DELIVERED exactly as the sample's merchant allowed.
  */
 import { resolve } from 'node:path';
 
@@ -20,10 +24,13 @@ const projectRoot = resolve(import.meta.dirname, '..');
 
 try {
   const { readOptions } = await import('./options.ts');
-  const { runBenchmark } = await import('./suite.ts');
+  const { runBenchmark, runNotificationSection } = await import('./suite.ts');
   const { resultJson } = await import('./result-json.ts');
   const options = readOptions();
-  const result = await runBenchmark(projectRoot, options);
+  const result =
+    options.only === 'notifications'
+      ? await runNotificationSection(projectRoot, options)
+      : await runBenchmark(projectRoot, options);
   console.log(`\nBENCH_RESULT ${JSON.stringify(resultJson(options, result))}`);
   process.exitCode = 0;
 } catch (error) {
