@@ -9,7 +9,7 @@ import { requireSetting } from '#shared/config.ts';
  * per failed notification and one per busy minute, not one per order.
  */
 export class SfnWorkflows implements Workflows {
-  private readonly armed = new Set<string>();
+  private readonly arming = new Map<string, Promise<'armed' | 'passed'>>();
 
   constructor(
     private readonly arns: { notifyRetry?: string; orderExpiry?: string },
@@ -21,16 +21,24 @@ export class SfnWorkflows implements Workflows {
   }
 
   async armExpiry(bucket: string): Promise<'armed' | 'passed'> {
-    // One start per bucket per container is enough: the name makes further starts no-ops anyway.
-    if (this.armed.has(bucket)) return 'armed';
-    const outcome = await this.start(
-      requireSetting(this.arns.orderExpiry, 'ORDER_EXPIRY_STATE_MACHINE_ARN'),
-      `expiry-${bucket.replaceAll(':', '-')}`,
-      // `cursor: ''` because the state machine passes `$.cursor` on, and a missing path would fail the execution.
-      { bucket, wakeAt: bucketDeadline(bucket), cursor: '' },
-    );
-    if (outcome === 'started') this.armed.add(bucket);
-    return outcome === 'started' ? 'armed' : 'passed';
+    // One start per bucket per container is enough (the name makes further starts no-ops anyway); a start in flight
+    // is shared, so a relay batch full of one minute's orders makes a single call.
+    if (this.arming.size > 5000) this.arming.clear(); // a long-lived container: forgetting only costs a repeat start
+    let arming = this.arming.get(bucket);
+    if (!arming) {
+      arming = this.start(
+        requireSetting(this.arns.orderExpiry, 'ORDER_EXPIRY_STATE_MACHINE_ARN'),
+        `expiry-${bucket.replaceAll(':', '-')}`,
+        // `cursor: ''` because the state machine passes `$.cursor` on, and a missing path would fail the execution.
+        { bucket, wakeAt: bucketDeadline(bucket), cursor: '' },
+      ).then((outcome) => (outcome === 'started' ? 'armed' : 'passed'));
+      this.arming.set(bucket, arming);
+      arming.then(
+        (outcome) => outcome === 'passed' && this.arming.delete(bucket),
+        () => this.arming.delete(bucket),
+      );
+    }
+    return arming;
   }
 
   /**
