@@ -1,6 +1,6 @@
 /** What one benchmark run does; every number can be overridden from the environment. */
 export interface BenchOptions {
-  /** Measured flows (env `BENCH_PAYMENTS`, default 2000). */
+  /** Measured flows (env `BENCH_PAYMENTS`, default 1000). */
   payments: number;
   /** Concurrent clients, each with its own account (env `BENCH_CONCURRENCY`, default 16). */
   concurrency: number;
@@ -22,7 +22,7 @@ export interface BenchOptions {
 
 /** Reads the benchmark options from `env`, rejecting anything that is not a whole number in range. */
 export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const payments = positiveInt(env, 'BENCH_PAYMENTS', 2000, 1);
+  const payments = positiveInt(env, 'BENCH_PAYMENTS', 1000, 1);
   const refunds = positiveInt(env, 'BENCH_REFUNDS', payments, 1);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   return {

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { BundleSize } from './bundles.ts';
 import type { CapacityFigures } from './capacity-figures.ts';
 import { capacityJson } from './capacity-json.ts';
+import type { ChannelBenchResult } from './channels.ts';
 import type { NotificationFigures } from './notification-cost.ts';
 import type { BenchOptions } from './options.ts';
 import type { FlowFigures, RefundFigures, WriteFigures } from './report.ts';
@@ -16,6 +17,7 @@ export interface BenchResult {
   capacity: CapacityFigures;
   bundles: BundleSize[];
   notifications: NotificationFigures;
+  channels: ChannelBenchResult;
 }
 
 /** What `BENCH_ONLY=notifications` measured. */
@@ -48,6 +50,7 @@ export function resultJson(
     bundles: result.bundles.map(bundleJson),
     bundles_total_bytes: result.bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
     notifications: notificationJson(result.notifications),
+    channels: result.channels,
   };
 }
 

@@ -2,11 +2,12 @@
  * `npm run bench`: full recharge flows on the local stack, the raw DynamoDB Local write ceiling for the same writes,
  * the full refund of those recharges, the DynamoDB capacity of a recharge-and-full-refund cycle, and the Lambda bundle
  * sizes — human-readable sections, then one `BENCH_RESULT {…}` JSON line. Options come from the environment:
- * BENCH_PAYMENTS (2000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
+ * BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_ONLY (`notifications`: that section alone), and BENCH_LOG_LEVEL (SILENT; e.g. ERROR shows the handlers' logs
  * when a flow fails). Section 6 prices notifications and expiry timers (Step Functions, SQS, Lambda) against the
- * naive one-execution-per-order-and-notification design.
+ * naive one-execution-per-order-and-notification design; section 7 measures callback verification throughput per
+ * channel and routing decision latency with the breaker state read from DynamoDB Local, with and without a cache.
  * Exits non-zero on any failure, including a balance that is not exactly what the flows paid and refunded, or a
  * notification that did not end DELIVERED exactly as the sample's merchant allowed.
  */

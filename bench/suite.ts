@@ -8,6 +8,7 @@ import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { MerchantClient } from '../local/merchant-client.ts';
 import { loadLocalSecrets, type RunningStack, startLocalStack } from '../local/stack.ts';
 import { measureBundles } from './bundles.ts';
+import { formatChannelBench, runChannelBench } from './channels.ts';
 import { DynamoCallRecorder } from './dynamo-recorder.ts';
 import { type FlowRun, type FlowTarget, runFlows, verifyBalances } from './flows.ts';
 import { measureNotificationCost } from './notification-cost.ts';
@@ -30,7 +31,7 @@ import { perSecond, summarize } from './stats.ts';
 const MERCHANT_ID = 'mch_bench';
 
 /** What the sections measured on the local stack report. */
-type StackResult = Omit<BenchResult, 'bundles' | 'notifications'>;
+type StackResult = Omit<BenchResult, 'bundles' | 'notifications' | 'channels'>;
 
 /**
  * Runs the measurements and prints them: full recharge flows on the local stack (section 1), the same writes
@@ -50,7 +51,9 @@ export async function runBenchmark(projectRoot: string, options: BenchOptions): 
   const bundles = await measureBundles(projectRoot);
   printBundleSection(bundles);
   const { notifications } = await runNotificationSection(projectRoot, options);
-  return { ...stack, bundles, notifications };
+  const channels = await runChannelBench({});
+  console.log(`\n${formatChannelBench(channels)}`);
+  return { ...stack, bundles, notifications, channels };
 }
 
 /**
