@@ -8,11 +8,14 @@ import {
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
+import { reconciliationBucket } from './gateway-files.ts';
 import { functionTimeout } from './worker-settings.ts';
 
 /**
@@ -24,6 +27,9 @@ export const CHANNEL_SECRETS_PREFIX = 'pay-gateway/channels/';
 
 /** Alias of {@link GatewayData.channelSecretsKey}, for operators and the CLI. */
 export const CHANNEL_SECRETS_KEY_ALIAS = 'alias/pay-gateway/channel-secrets';
+
+/** Alias of {@link GatewayData.filesKey}, for finance's and operators' key policies and grants. */
+export const FILES_KEY_ALIAS = 'alias/pay-gateway/reconciliation-files';
 
 /** Lambda's advice for a queue event source: a visibility timeout of at least six times the function's timeout. */
 const VISIBILITY_TO_FUNCTION_TIMEOUT = 6;
@@ -41,7 +47,7 @@ const QUEUE_SECURITY = {
 
 /**
  * The stateful resources: everything that holds data and must outlive a change to the API — the table, the keys,
- * the sandbox channel secret and the notification queues. The stateless half receives them as props. All of them are
+ * the sandbox channel secret, the notification queues and the reconciliation buckets. The stateless half receives them as props. All of them are
  * retained when the stack is deleted.
  */
 export class GatewayData extends Construct {
@@ -67,6 +73,17 @@ export class GatewayData extends Construct {
    * not the items): separate from the notify dead-letter queue, which only `NotifyFailed` may write to.
    */
   readonly relayFailures: Queue;
+  /**
+   * Encrypts the bills and reports buckets. Its own key rather than the data key: whoever may read reconciliation
+   * files — the reconcile function, the function that presigns report URLs (a presigned GET decrypts with the
+   * signer's permissions), finance's own role — gets `kms:Decrypt` on this key without being able to decrypt the
+   * table or the sandbox secret. One key for both buckets: the one function that reads bills writes the reports.
+   */
+  readonly filesKey: Key;
+  /** Channel bill files, `bills/{CHANNEL}/{YYYY-MM-DD}.csv` (`BILLS_BUCKET`); nothing is granted it yet. */
+  readonly billsBucket: Bucket;
+  /** Reconciliation reports, `reports/{YYYY-MM-DD}/{CHANNEL}/…` (`REPORTS_BUCKET`); nothing is granted it yet. */
+  readonly reportsBucket: Bucket;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -111,6 +128,14 @@ export class GatewayData extends Construct {
       retentionPeriod: Duration.days(NOTIFY_DLQ.retentionDays),
       ...QUEUE_SECURITY,
     });
+    this.filesKey = new Key(this, 'FilesKey', {
+      description: 'pay-gateway: encrypts the channel bills and reconciliation reports buckets',
+      alias: FILES_KEY_ALIAS,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.billsBucket = reconciliationBucket(this, 'BillsBucket', BILLS_BUCKET, this.filesKey);
+    this.reportsBucket = reconciliationBucket(this, 'ReportsBucket', REPORTS_BUCKET, this.filesKey);
   }
 }
 

@@ -103,6 +103,18 @@ export class GatewayStack extends Stack {
       value: this.workflows.orderExpiry.stateMachineArn,
       description: 'Expiry timers of pending orders, one execution per minute bucket',
     });
+    new CfnOutput(this, 'BillsBucketName', {
+      value: this.data.billsBucket.bucketName,
+      description: 'Channel bill files, bills/{CHANNEL}/{YYYY-MM-DD}.csv (BILLS_BUCKET)',
+    });
+    new CfnOutput(this, 'ReportsBucketName', {
+      value: this.data.reportsBucket.bucketName,
+      description: 'Reconciliation reports, reports/{YYYY-MM-DD}/{CHANNEL}/ (REPORTS_BUCKET)',
+    });
+    new CfnOutput(this, 'FilesKeyId', {
+      value: this.data.filesKey.keyId,
+      description: 'KMS key of the bills and reports buckets (grant finance kms:Decrypt to download reports)',
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarms.topic.topicArn,
       description: 'SNS topic of the gateway alarms (subscribe to it)',

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NOTIFY_RETRY_STATE_MACHINE, ORDER_EXPIRY_STATE_MACHINE } from '#adapters/queue-definitions.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { LocalGateway } from './gateway.ts';
+import { createBuckets, LOCAL_BUCKETS, type LocalS3, startLocalS3 } from './s3.ts';
 import { createQueues, type LocalSqs, localQueueUrls, type QueueUrls, startLocalSqs } from './sqs.ts';
 import { localStateMachineArn } from './stepfunctions.ts';
 import { createGatewayTable } from './tables.ts';
@@ -31,7 +33,7 @@ export function loadLocalSecrets(dir: string): LocalSecrets {
   return secrets;
 }
 
-/** Where the local SQS and Step Functions endpoints are, for {@link configureLocalServices}. */
+/** Where the local SQS, Step Functions and S3 endpoints are, for {@link configureLocalServices}. */
 export interface LocalServiceEndpoints {
   /** Local SQS; sets AWS_ENDPOINT_URL_SQS and the queue URLs. */
   sqsEndpoint?: string;
@@ -39,12 +41,16 @@ export interface LocalServiceEndpoints {
   queueUrls?: QueueUrls;
   /** Local Step Functions; sets AWS_ENDPOINT_URL_SFN and both state machine ARNs. */
   sfnEndpoint?: string;
+  /** Local S3; sets AWS_ENDPOINT_URL_S3 and the bills and reports bucket names. */
+  s3Endpoint?: string;
+  /** The buckets to use; by default the local buckets `LOCAL_BUCKETS` (which `startLocalStack` creates). */
+  buckets?: { bills: string; reports: string };
 }
 
 /**
- * Points this process's SQS and Step Functions clients at local endpoints and sets the queue URLs and state machine
- * ARNs the CDK stack would set on AWS. Only what is given is set, so a test file can add its own Step Functions
- * server (or its own queues) after the worker-wide configuration.
+ * Points this process's SQS, Step Functions and S3 clients at local endpoints and sets the queue URLs, state machine
+ * ARNs and bucket names the CDK stack would set on AWS. Only what is given is set, so a test file can add its own
+ * Step Functions server (or its own queues) after the worker-wide configuration.
  */
 export function configureLocalServices(options: LocalServiceEndpoints): void {
   if (options.sqsEndpoint) {
@@ -62,11 +68,23 @@ export function configureLocalServices(options: LocalServiceEndpoints): void {
       ORDER_EXPIRY_STATE_MACHINE_ARN: localStateMachineArn(ORDER_EXPIRY_STATE_MACHINE),
     });
   }
+  if (options.s3Endpoint) {
+    const buckets = options.buckets ?? LOCAL_BUCKETS;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: options.s3Endpoint,
+      BILLS_BUCKET: buckets.bills,
+      REPORTS_BUCKET: buckets.reports,
+      // s3rver stores an upload's bytes as sent: a streamed body in the SDK's default `aws-chunked` framing (checksum
+      // trailer) would be stored framing and all. Checksums only where S3 requires them; known-length bodies are
+      // unaffected either way.
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    });
+  }
 }
 
 /**
- * Points this process's AWS SDK clients and handlers at a local DynamoDB (and, when given, local SQS and Step
- * Functions) and sets the configuration the CDK stack would set on AWS. Must run before the first handler is invoked
+ * Points this process's AWS SDK clients and handlers at a local DynamoDB (and, when given, local SQS, Step Functions
+ * and S3) and sets the configuration the CDK stack would set on AWS. Must run before the first handler is invoked
  * (the container reads it once).
  */
 export function configureLocalEnvironment(
@@ -105,11 +123,16 @@ export function configureLocalEnvironment(
 export function connectToRunningStack(localDir: string): void {
   const stackFile = join(localDir, 'stack.json');
   if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
-  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as { api_base: string; dynamodb_endpoint: string };
+  const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as {
+    api_base: string;
+    dynamodb_endpoint: string;
+    s3_endpoint?: string;
+  };
   configureLocalEnvironment({
     dynamoEndpoint: stack.dynamodb_endpoint,
     publicBaseUrl: stack.api_base,
     secrets: loadLocalSecrets(localDir),
+    s3Endpoint: stack.s3_endpoint,
   });
 }
 
@@ -118,12 +141,15 @@ export interface RunningStack {
   dynamo: DynamoDbLocal;
   sqs: LocalSqs;
   queueUrls: QueueUrls;
+  /** Local S3, with the bills and reports buckets (`LOCAL_BUCKETS`). */
+  s3: LocalS3;
   gateway: LocalGateway;
   stop(): Promise<void>;
 }
 
 /**
- * Starts DynamoDB Local and local SQS, creates the table (with its stream) and the queues, and serves the API on
+ * Starts DynamoDB Local, local SQS and local S3, creates the table (with its stream), the queues and the bills and
+ * reports buckets, and serves the API on
  * `port` (0 = any free port). The consumers are wired by the caller from the building blocks: `pollQueue`
  * (`sqs-poller.ts`), `pollTableStream` (`stream-poller.ts`) and `startLocalStepFunctions` (`stepfunctions.ts`, then
  * `configureLocalServices({ sfnEndpoint })`).
@@ -137,19 +163,23 @@ export async function startLocalStack(options: {
   const dynamo = options.dynamo ?? (await startDynamoDbLocal());
   const gateway = new LocalGateway(options.projectRoot);
   let sqs: LocalSqs | undefined;
+  let s3: LocalS3 | undefined;
   const stopAll = async () => {
     await gateway.close();
     await sqs?.stop();
+    await s3?.stop();
     if (!options.dynamo) await dynamo.stop();
   };
   try {
     sqs = await startLocalSqs();
+    s3 = await startLocalS3();
     const apiBase = await gateway.listen(options.port);
     configureLocalEnvironment({
       dynamoEndpoint: dynamo.endpoint,
       publicBaseUrl: apiBase,
       secrets: options.secrets,
       sqsEndpoint: sqs.endpoint,
+      s3Endpoint: s3.endpoint,
     });
     const client = new DynamoDBClient({});
     await createGatewayTable(client, LOCAL_TABLE);
@@ -157,7 +187,10 @@ export async function startLocalStack(options: {
     const sqsClient = new SQSClient({});
     const queueUrls = await createQueues(sqsClient);
     sqsClient.destroy();
-    return { apiBase, dynamo, sqs, queueUrls, gateway, stop: stopAll };
+    const s3Client = new S3Client({ forcePathStyle: true });
+    await createBuckets(s3Client, Object.values(LOCAL_BUCKETS));
+    s3Client.destroy();
+    return { apiBase, dynamo, sqs, queueUrls, s3, gateway, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -22,6 +22,10 @@ export interface GatewayConfig {
   notifyDlqUrl?: string;
   notifyRetryStateMachineArn?: string;
   orderExpiryStateMachineArn?: string;
+  /** The channel bills bucket (`BILLS_BUCKET`); absent where a function is not granted it (fails at first use). */
+  billsBucket?: string;
+  /** The reconciliation reports bucket (`REPORTS_BUCKET`); absent where a function is not granted it. */
+  reportsBucket?: string;
   /** The notification retry schedule (configuration, not code) and its ± jitter. */
   retrySchedule: { seconds: number[]; jitter: number };
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
@@ -61,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     notifyDlqUrl: env.NOTIFY_DLQ_URL,
     notifyRetryStateMachineArn: env.NOTIFY_RETRY_STATE_MACHINE_ARN,
     orderExpiryStateMachineArn: env.ORDER_EXPIRY_STATE_MACHINE_ARN,
+    billsBucket: env.BILLS_BUCKET,
+    reportsBucket: env.REPORTS_BUCKET,
     retrySchedule: {
       seconds: parseRetrySchedule(env.NOTIFY_RETRY_SCHEDULE),
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
