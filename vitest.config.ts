@@ -8,6 +8,9 @@ export default defineConfig({
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     pool: 'forks',
     maxWorkers: 2,
+    // The JSON report lets CI print a plain "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'coverage/vitest-report.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
