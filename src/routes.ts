@@ -27,6 +27,12 @@ export interface FunctionSpec {
      * channel-secrets key): every function that calls an external channel.
      */
     channelSecrets?: boolean;
+    /** Reads channel bills (`BILLS_BUCKET`: `s3:GetObject` + the files key's `kms:Decrypt`). */
+    billsRead?: boolean;
+    /** Reads reports and presigns their URLs (`REPORTS_BUCKET`: `s3:GetObject`, HEAD, `kms:Decrypt`). */
+    reportsRead?: boolean;
+    /** Writes reports (`REPORTS_BUCKET`: `s3:PutObject`, `kms:GenerateDataKey`). */
+    reportsWrite?: boolean;
   };
 }
 
@@ -35,7 +41,12 @@ export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
   trigger:
     | { kind: 'table-stream' }
     | { kind: 'notify-queue' }
-    | { kind: 'state-machine-task'; stateMachine: 'notify-retry' | 'order-expiry'; substitution: string };
+    | { kind: 'state-machine-task'; stateMachine: 'notify-retry' | 'order-expiry'; substitution: string }
+    /**
+     * Reconciliation: an EventBridge schedule (daily, after the channels publish their bills; the function reconciles
+     * yesterday UTC) and S3 `ObjectCreated` notifications of the bills bucket under `bills/`.
+     */
+    | { kind: 'schedule'; cron: string; billsCreated: true };
 }
 
 /** Merchant-authenticated routes read merchants (read) and claim nonces (write), and decrypt merchant secrets. */
@@ -115,6 +126,12 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true },
   },
   {
+    id: 'GetReconciliation',
+    entry: 'functions/get-reconciliation.ts',
+    routes: ['GET /v1/reconciliations/{date}'],
+    access: { ...MERCHANT_API, reportsRead: true },
+  },
+  {
     id: 'NotFound',
     entry: 'functions/not-found.ts',
     routes: ['$default'],
@@ -161,6 +178,19 @@ export const WORKERS: readonly WorkerSpec[] = [
     access: { ...TASK, channelSecrets: true },
   },
 ];
+
+/**
+ * The reconcile worker (schedule + bills-bucket notifications). Not yet in {@link WORKERS}: the CDK stack must first
+ * create its trigger and bucket grants (see the `schedule` trigger kind); add it to `WORKERS` together with that.
+ */
+export const RECONCILE_WORKER: WorkerSpec = {
+  id: 'Reconcile',
+  entry: 'functions/reconcile.ts',
+  // 10:30 Asia/Shanghai: Alipay and WeChat Pay publish the previous day's bill by ~10:00.
+  trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: true },
+  // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
+  access: { ...TASK, sandboxSecret: true, channelSecrets: true, billsRead: true, reportsWrite: true },
+};
 
 /** A compiled route: method, a matcher for the path, and the names of its path parameters. */
 export interface CompiledRoute {

@@ -7,6 +7,7 @@ import { type GatewayConfig, loadConfig } from '#shared/config.ts';
 import { UnavailableError } from '#shared/errors.ts';
 import { newId } from '#shared/ids.ts';
 import { metrics } from '#shared/observability.ts';
+import { S3Files } from './aws/s3-files.ts';
 import { SfnWorkflows } from './aws/sfn-workflows.ts';
 import { SqsNotificationQueues } from './aws/sqs-queues.ts';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from './channel-secrets.ts';
@@ -31,6 +32,7 @@ import { DynamoIdempotencyRepository } from './dynamo/idempotency-repository.ts'
 import { DynamoMerchantRepository } from './dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from './dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from './dynamo/payment-repository.ts';
+import { DynamoReconciliationRepository } from './dynamo/reconciliation-repository.ts';
 import { DynamoTransactionStore } from './dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from './dynamo/wallet-repository.ts';
 import { HttpNotifier } from './http-notifier.ts';
@@ -106,6 +108,8 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
     merchants: new DynamoMerchantRepository(db, config.tableName),
     nonces: new DynamoNonceStore(db, config.tableName),
     idempotency: new DynamoIdempotencyRepository(db, config.tableName, clock),
+    files: new S3Files({ bills: config.billsBucket, reports: config.reportsBucket }),
+    reconciliations: new DynamoReconciliationRepository(db, config.tableName),
   };
 }
 

@@ -219,7 +219,8 @@ export interface AlarmMetrics {
       | 'RefundSubmitFailed'
       | 'NotificationFailed'
       | 'NotificationDelivered'
-      | 'ExpiredPaymentPaidAtChannel',
+      | 'ExpiredPaymentPaidAtChannel'
+      | 'ReconciliationMissingBill',
   ): void;
 }
 

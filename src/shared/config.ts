@@ -30,6 +30,8 @@ export interface GatewayConfig {
   retrySchedule: { seconds: number[]; jitter: number };
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
   channelSecretsDir?: string;
+  /** Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated). */
+  financeMerchantIds: string[];
   /** Only the local stack accepts `http://127.0.0.1/...` notify URLs. */
   allowLoopbackHttp: boolean;
 }
@@ -73,5 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true',
+    financeMerchantIds: (env.FINANCE_MERCHANT_IDS ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
   };
 }

@@ -1,0 +1,95 @@
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ReconciliationRecord, ReconciliationStore } from '#app/reconcile.ts';
+import type { Payment } from '#domain/payment.ts';
+import type { Refund } from '#domain/refund.ts';
+import { fromItem } from './items.ts';
+import { type Key, keys } from './keys.ts';
+
+/** Key of a channel-day's reconciliation summary: `RECON#{date}#{channel}` / `SUMMARY`. */
+export function reconciliationKey(date: string, channel: string): Key {
+  return { PK: `RECON#${date}#${channel}`, SK: 'SUMMARY' };
+}
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_SIZE = 100;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+/** Reconciliation summaries, plus the batched and per-day reads a reconcile run makes of payments and refunds. */
+export class DynamoReconciliationRepository implements ReconciliationStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Stores (replaces) the summary record of a channel-day. */
+  async putSummary(record: ReconciliationRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...reconciliationKey(record.date, record.channel), entity: 'RECONCILIATION', ...record },
+      }),
+    );
+  }
+
+  /** The summary record of a channel-day, or `undefined` if it never ran. */
+  async getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: reconciliationKey(date, channel), ConsistentRead: true }),
+    );
+    return Item ? fromItem<ReconciliationRecord>(Item) : undefined;
+  }
+
+  /**
+   * Payments (`pay_…`) and refunds (`ref_…`) by id, 100 keys per BatchGetItem (unprocessed keys retried with
+   * backoff). Other ids are not looked up. Returns the records found, by id.
+   */
+  async getMany(ids: readonly string[]): Promise<Map<string, Payment | Refund>> {
+    const found = new Map<string, Payment | Refund>();
+    const wanted = [...new Set(ids)].flatMap((id): Key[] =>
+      id.startsWith('pay_') ? [keys.payment(id)] : id.startsWith('ref_') ? [keys.refund(id)] : [],
+    );
+    for (let start = 0; start < wanted.length; start += BATCH_SIZE) {
+      let pending: Record<string, unknown>[] = wanted.slice(start, start + BATCH_SIZE).map((key) => ({ ...key }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept leaving keys unprocessed');
+        if (round > 0) await new Promise((done) => setTimeout(done, 50 * 2 ** round));
+        const response = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const record = fromItem<Payment | Refund>(item);
+          found.set(record.id, record);
+        }
+        pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Settled payments and completed refunds of a channel on one UTC day (GSI2 `CHANNEL#{channel}#{day}`), limited to
+   * the instants `[from, to)`, page by page.
+   */
+  async *settledOn(channel: string, day: string, from: string, to: string): AsyncGenerator<Payment | Refund> {
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI2',
+          KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': `CHANNEL#${channel}#${day}`, ':from': from, ':to': to },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) yield fromItem<Payment | Refund>(item);
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+  }
+}
