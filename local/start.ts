@@ -67,7 +67,11 @@ async function main(): Promise<void> {
   // Where the CLI (npm run merchant) finds this running stack.
   writeFileSync(
     join(localDir, 'stack.json'),
-    `${JSON.stringify({ api_base: stack.apiBase, dynamodb_endpoint: stack.dynamo.endpoint }, null, 2)}\n`,
+    `${JSON.stringify(
+      { api_base: stack.apiBase, dynamodb_endpoint: stack.dynamo.endpoint, s3_endpoint: stack.s3.endpoint },
+      null,
+      2,
+    )}\n`,
   );
 
   console.log(`
