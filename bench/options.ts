@@ -16,8 +16,10 @@ export interface BenchOptions {
   notifyPaymentsPerDay: number;
   /** Every n-th payment's merchant refuses its first notification (env `BENCH_NOTIFY_FAIL_EVERY`, default 50 = 2 %). */
   notifyFailEvery: number;
-  /** `notifications` runs only the notification-cost section (env `BENCH_ONLY`); unset runs every section. */
-  only?: 'notifications';
+  /** Lines of the reconciled bill, and local records (env `BENCH_RECON_LINES`, default 1,000,000). */
+  reconLines: number;
+  /** `notifications` or `reconciliation` runs only that section (env `BENCH_ONLY`); unset runs every section. */
+  only?: 'notifications' | 'reconciliation';
 }
 
 /** Reads the benchmark options from `env`, rejecting anything that is not a whole number in range. */
@@ -34,6 +36,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     notifySample: positiveInt(env, 'BENCH_NOTIFY_SAMPLE', 500, 1),
     notifyPaymentsPerDay: positiveInt(env, 'BENCH_NOTIFY_PER_DAY', 10_000, 1),
     notifyFailEvery: positiveInt(env, 'BENCH_NOTIFY_FAIL_EVERY', 50, 1),
+    reconLines: positiveInt(env, 'BENCH_RECON_LINES', 1_000_000, 1),
     ...onlySection(env),
   };
 }
@@ -41,8 +44,8 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
 function onlySection(env: NodeJS.ProcessEnv): Pick<BenchOptions, 'only'> {
   const raw = env.BENCH_ONLY;
   if (raw === undefined || raw === '') return {};
-  if (raw === 'notifications') return { only: raw };
-  throw new Error(`BENCH_ONLY must be "notifications" (or unset for every section), got ${raw}`);
+  if (raw === 'notifications' || raw === 'reconciliation') return { only: raw };
+  throw new Error(`BENCH_ONLY must be "notifications" or "reconciliation" (or unset for every section), got ${raw}`);
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

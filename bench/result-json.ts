@@ -5,6 +5,7 @@ import { capacityJson } from './capacity-json.ts';
 import type { ChannelBenchResult } from './channels.ts';
 import type { NotificationFigures } from './notification-cost.ts';
 import type { BenchOptions } from './options.ts';
+import { type ReconciliationFigures, reconciliationJson } from './reconciliation.ts';
 import type { FlowFigures, RefundFigures, WriteFigures } from './report.ts';
 import { notificationJson } from './report-notifications.ts';
 import { type LatencySummary, round } from './stats.ts';
@@ -18,10 +19,14 @@ export interface BenchResult {
   bundles: BundleSize[];
   notifications: NotificationFigures;
   channels: ChannelBenchResult;
+  reconciliation: ReconciliationFigures;
 }
 
 /** What `BENCH_ONLY=notifications` measured. */
 export type NotificationsOnlyResult = Pick<BenchResult, 'notifications'>;
+
+/** What `BENCH_ONLY=reconciliation` measured. */
+export type ReconciliationOnlyResult = Pick<BenchResult, 'reconciliation'>;
 
 /**
  * The machine-readable summary printed as the last line, `BENCH_RESULT {…}`. Times are in ms, rates per second,
@@ -29,8 +34,16 @@ export type NotificationsOnlyResult = Pick<BenchResult, 'notifications'>;
  */
 export function resultJson(
   options: BenchOptions,
-  result: BenchResult | NotificationsOnlyResult,
+  result: BenchResult | NotificationsOnlyResult | ReconciliationOnlyResult,
 ): Record<string, unknown> {
+  if ('reconciliation' in result && !('flow' in result)) {
+    return {
+      node: process.version,
+      cpus: availableParallelism(),
+      options,
+      reconciliation: reconciliationJson(result.reconciliation),
+    };
+  }
   if (!('flow' in result)) {
     return {
       node: process.version,
@@ -51,6 +64,7 @@ export function resultJson(
     bundles_total_bytes: result.bundles.reduce((sum, bundle) => sum + bundle.bytes, 0),
     notifications: notificationJson(result.notifications),
     channels: result.channels,
+    reconciliation: reconciliationJson(result.reconciliation),
   };
 }
 

@@ -14,6 +14,7 @@ import { type FlowRun, type FlowTarget, runFlows, verifyBalances } from './flows
 import { measureNotificationCost } from './notification-cost.ts';
 import type { BenchOptions } from './options.ts';
 import { replayWrites } from './raw-writes.ts';
+import { measureReconciliation, printReconciliationSection } from './reconciliation.ts';
 import { measureCapacity, measureRefunds } from './refund-measure.ts';
 import {
   type FlowFigures,
@@ -25,19 +26,20 @@ import {
 } from './report.ts';
 import { printCapacitySection } from './report-capacity.ts';
 import { printNotificationSection } from './report-notifications.ts';
-import type { BenchResult, NotificationsOnlyResult } from './result-json.ts';
+import type { BenchResult, NotificationsOnlyResult, ReconciliationOnlyResult } from './result-json.ts';
 import { perSecond, summarize } from './stats.ts';
 
 const MERCHANT_ID = 'mch_bench';
 
 /** What the sections measured on the local stack report. */
-type StackResult = Omit<BenchResult, 'bundles' | 'notifications' | 'channels'>;
+type StackResult = Omit<BenchResult, 'bundles' | 'notifications' | 'channels' | 'reconciliation'>;
 
 /**
  * Runs the measurements and prints them: full recharge flows on the local stack (section 1), the same writes
  * replayed raw against the same DynamoDB Local (section 2), the full refund of those recharges (section 3), the
  * DynamoDB capacity of a recharge-and-full-refund cycle (section 4), the Lambda bundle sizes (section 5), and the
- * cost of notifications and expiry timers (section 6). The stack runs in this process on a free port with throw-away
+ * cost of notifications and expiry timers (section 6), callback verification and routing (section 7), and the
+ * reconciliation of a 1,000,000-line bill (section 8). The stack runs in this process on a free port with throw-away
  * secrets in a temp dir, and is stopped however the run ends.
  */
 export async function runBenchmark(projectRoot: string, options: BenchOptions): Promise<BenchResult> {
@@ -53,7 +55,27 @@ export async function runBenchmark(projectRoot: string, options: BenchOptions): 
   const { notifications } = await runNotificationSection(projectRoot, options);
   const channels = await runChannelBench({});
   console.log(`\n${formatChannelBench(channels)}`);
-  return { ...stack, bundles, notifications, channels };
+  const { reconciliation } = await runReconciliationSection(projectRoot, options);
+  return { ...stack, bundles, notifications, channels, reconciliation };
+}
+
+/**
+ * Section 8 (alone with `BENCH_ONLY=reconciliation`): the real reconcileDay use case over a generated
+ * BENCH_RECON_LINES-line bill, in a child process with a capped heap (see reconciliation.ts).
+ */
+export async function runReconciliationSection(
+  projectRoot: string,
+  options: BenchOptions,
+): Promise<ReconciliationOnlyResult> {
+  if (options.only === 'reconciliation') {
+    console.log(
+      `pay-gateway benchmark, reconciliation only: ${options.reconLines} lines, Node ${process.version}, ` +
+        `${availableParallelism()} CPUs`,
+    );
+  }
+  const reconciliation = await measureReconciliation(projectRoot, options);
+  printReconciliationSection(reconciliation);
+  return { reconciliation };
 }
 
 /**
