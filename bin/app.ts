@@ -14,4 +14,6 @@ new GatewayStack(app, 'PayGateway', {
   sandboxEnabled: app.node.tryGetContext('sandbox') === 'true' || app.node.tryGetContext('sandbox') === true,
   // Configuration, not code: `-c notifyRetrySchedule=1,5,30` shortens the retries (e.g. for a test environment).
   notifyRetry: notifyRetrySettings(app.node.tryGetContext('notifyRetrySchedule')),
+  // The merchants (finance) that may read the gateway-wide reconciliation reports: `-c financeMerchantIds=m_1,m_2`.
+  financeMerchantIds: String(app.node.tryGetContext('financeMerchantIds') ?? ''),
 });

@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import type { FunctionSpec } from '#routes';
 import { CHANNEL_SECRETS_PREFIX, type GatewayData } from './gateway-data.ts';
 import { GatewayFunction } from './gateway-function.ts';
-import { functionTimeout, type NotifyRetrySettings } from './worker-settings.ts';
+import { functionMemory, functionTimeout, type NotifyRetrySettings } from './worker-settings.ts';
 
 /** A function's declared access (`FunctionSpec.access`, shared by the HTTP functions and the workers). */
 export type FunctionAccess = FunctionSpec['access'];
@@ -35,6 +35,11 @@ export interface FunctionContext {
   readonly sandboxEnabled: boolean;
   /** The notification retry schedule, for the functions that start `notify-retry` (they compute its waits). */
   readonly notifyRetry: NotifyRetrySettings;
+  /**
+   * Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated),
+   * given to the functions that read reports; empty by default (nobody).
+   */
+  readonly financeMerchantIds: string;
 }
 
 /**
@@ -67,6 +72,10 @@ export function accessEnvironment(
     ...(access.startOrderExpiry
       ? { ORDER_EXPIRY_STATE_MACHINE_ARN: stateMachine(id, context, 'orderExpiry').stateMachineArn }
       : {}),
+    ...(access.billsRead ? { BILLS_BUCKET: data.billsBucket.bucketName } : {}),
+    ...(access.reportsRead || access.reportsWrite ? { REPORTS_BUCKET: data.reportsBucket.bucketName } : {}),
+    // Only a report reader decides who may read the gateway-wide reports.
+    ...(access.reportsRead ? { FINANCE_MERCHANT_IDS: context.financeMerchantIds } : {}),
   };
 }
 
@@ -85,6 +94,11 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   if (access.startNotifyRetry) stateMachine(id, context, 'notifyRetry').grantStartExecution(fn);
   if (access.startOrderExpiry) stateMachine(id, context, 'orderExpiry').grantStartExecution(fn);
   if (access.channelSecrets) grantChannelSecretsRead(fn, data);
+  // The buckets' grants include the files key: kms:Decrypt to read, kms:GenerateDataKey/Encrypt to write (SSE-KMS).
+  // A presigned report URL is signed with the function's credentials, so presigning needs GetObject itself.
+  if (access.billsRead) data.billsBucket.grantRead(fn);
+  if (access.reportsRead) data.reportsBucket.grantRead(fn);
+  if (access.reportsWrite) data.reportsBucket.grantPut(fn);
 }
 
 /**
@@ -136,6 +150,7 @@ export function gatewayFunctionFor(
     entry: join(context.projectRoot, spec.entry),
     projectRoot: context.projectRoot,
     timeout: functionTimeout(spec.id),
+    memorySize: functionMemory(spec.id),
     environment: accessEnvironment(spec.id, spec.access, context),
   });
   grantAccess(fn, spec.id, spec.access, context);

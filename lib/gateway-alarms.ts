@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -22,6 +23,8 @@ export interface GatewayAlarmsProps {
   readonly relayFailures: IQueue;
   /** The workflows whose failed executions are alarmed, by a name for their alarm. */
   readonly stateMachines: Readonly<Record<string, IStateMachine>>;
+  /** The functions whose failed invocations are alarmed (those no queue or workflow watches), by function id. */
+  readonly functionErrors?: Readonly<Record<string, IFunction>>;
 }
 
 /**
@@ -41,12 +44,13 @@ export class GatewayAlarms extends Construct {
     // carry alarm names and thresholds only.
     this.topic = new Topic(this, 'AlarmTopic', { displayName: 'pay-gateway alarms', enforceSSL: true });
     const alarms = new Map<string, Alarm>();
-    const alarm = (alarmId: string, metric: IMetric, description: string): void => {
+    const alarm = (alarmId: string, metric: IMetric, description: string, evaluationPeriods = 1): void => {
       const created = new Alarm(this, alarmId, {
         metric,
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods,
+        ...(evaluationPeriods > 1 ? { datapointsToAlarm: 1 } : {}),
         // No data means nothing happened: these metrics exist only when something went wrong.
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
@@ -76,17 +80,36 @@ export class GatewayAlarms extends Construct {
     for (const [metricName, description] of Object.entries(ALARMED_METRICS)) {
       alarm(`${metricName}Alarm`, gatewayMetric(metricName), description);
     }
+    // Reconciliation runs once a day: an hourly sum, alarming on any breaching hour of the last 24, keeps the alarm
+    // raised for the day instead of clearing an hour after the run.
+    alarm(
+      'ReconciliationMissingBillAlarm',
+      gatewayMetric('ReconciliationMissingBill', Duration.hours(1)),
+      'A channel bill was missing when its day was reconciled (upload it to the bills bucket: it is reconciled on arrival)',
+      RECONCILIATION_ALARM_HOURS,
+    );
+    for (const [name, fn] of Object.entries(props.functionErrors ?? {})) {
+      alarm(
+        `${name}ErrorsAlarm`,
+        fn.metricErrors({ period: Duration.hours(1), statistic: Stats.SUM }),
+        `${name} failed (its asynchronous retries included); re-run it with { "channel", "date" } once fixed`,
+        RECONCILIATION_ALARM_HOURS,
+      );
+    }
     this.alarms = alarms;
   }
 }
 
+/** Hourly periods the daily reconciliation's alarms look back over: a day. */
+const RECONCILIATION_ALARM_HOURS = 24;
+
 /** A counter as Powertools emits it: the gateway namespace and the `service` dimension. */
-function gatewayMetric(metricName: string): Metric {
+function gatewayMetric(metricName: string, period: Duration = Duration.minutes(5)): Metric {
   return new Metric({
     namespace: DEFAULT_ENVIRONMENT.POWERTOOLS_METRICS_NAMESPACE ?? 'PayGateway',
     metricName,
     dimensionsMap: { service: DEFAULT_ENVIRONMENT.POWERTOOLS_SERVICE_NAME ?? 'pay-gateway' },
     statistic: Stats.SUM,
-    period: Duration.minutes(5),
+    period,
   });
 }

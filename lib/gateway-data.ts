@@ -80,9 +80,9 @@ export class GatewayData extends Construct {
    * table or the sandbox secret. One key for both buckets: the one function that reads bills writes the reports.
    */
   readonly filesKey: Key;
-  /** Channel bill files, `bills/{CHANNEL}/{YYYY-MM-DD}.csv` (`BILLS_BUCKET`); nothing is granted it yet. */
+  /** Channel bill files, `bills/{CHANNEL}/{YYYY-MM-DD}.csv` (`BILLS_BUCKET`), read by `billsRead` functions. */
   readonly billsBucket: Bucket;
-  /** Reconciliation reports, `reports/{YYYY-MM-DD}/{CHANNEL}/…` (`REPORTS_BUCKET`); nothing is granted it yet. */
+  /** Reconciliation reports, `reports/{YYYY-MM-DD}/{CHANNEL}/…` (`REPORTS_BUCKET`), per `reportsRead`/`reportsWrite`. */
   readonly reportsBucket: Bucket;
 
   constructor(scope: Construct, id: string) {

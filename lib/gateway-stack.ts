@@ -17,6 +17,11 @@ export interface GatewayStackProps extends StackProps {
   readonly sandboxEnabled: boolean;
   /** The notification retry schedule; the contract's by default (`cdk deploy -c notifyRetrySchedule=1,5,30`). */
   readonly notifyRetry?: NotifyRetrySettings;
+  /**
+   * Merchants allowed to read the gateway-wide reconciliation reports, comma-separated (`FINANCE_MERCHANT_IDS` of
+   * `GetReconciliation`; `cdk deploy -c financeMerchantIds=m_1,m_2`); nobody by default.
+   */
+  readonly financeMerchantIds?: string;
 }
 
 /**
@@ -44,7 +49,7 @@ export class GatewayStack extends Stack {
   readonly functions: ReadonlyMap<string, GatewayFunction>;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
-    const { projectRoot, sandboxEnabled, notifyRetry, ...stackProps } = props;
+    const { projectRoot, sandboxEnabled, notifyRetry, financeMerchantIds, ...stackProps } = props;
     super(scope, id, stackProps);
     this.data = new GatewayData(this, 'Data');
 
@@ -57,6 +62,7 @@ export class GatewayStack extends Stack {
       publicBaseUrl: Lazy.string({ produce: () => this.api.url }),
       sandboxEnabled,
       notifyRetry: notifyRetry ?? notifyRetrySettings(),
+      financeMerchantIds: financeMerchantIds ?? '',
     };
     this.workflows = new GatewayWorkflows(this, 'Workflows', { context });
     const withWorkflows: FunctionContext = { ...context, stateMachines: this.workflows };
@@ -67,6 +73,7 @@ export class GatewayStack extends Stack {
       notifyDeadLetters: this.data.notifyDeadLetters,
       relayFailures: this.data.relayFailures,
       stateMachines: { NotifyRetry: this.workflows.notifyRetry, OrderExpiry: this.workflows.orderExpiry },
+      functionErrors: { Reconcile: this.functionOf('Reconcile') },
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the gateway API' });
@@ -119,5 +126,12 @@ export class GatewayStack extends Stack {
       value: this.alarms.topic.topicArn,
       description: 'SNS topic of the gateway alarms (subscribe to it)',
     });
+  }
+
+  /** The function of this `FUNCTIONS` or `WORKERS` id. */
+  private functionOf(id: string): GatewayFunction {
+    const fn = this.functions.get(id);
+    if (!fn) throw new Error(`no function ${id}`);
+    return fn;
   }
 }

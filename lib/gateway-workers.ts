@@ -1,6 +1,12 @@
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { FilterCriteria, FilterRule, type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventType } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
+import { BILLS_BUCKET } from '#adapters/bucket-definitions.ts';
 import { WORKERS, type WorkerSpec } from '#routes';
 import { type FunctionContext, gatewayFunctionFor } from './function-access.ts';
 import type { GatewayData } from './gateway-data.ts';
@@ -26,17 +32,36 @@ export interface GatewayWorkersProps {
 
 /**
  * The event-driven workers that are not state machine tasks: the outbox relay behind the table stream and the
- * notifier behind the notify queue (`WORKERS` with a `table-stream` or `notify-queue` trigger). Both report partial
- * batch failures, so one bad record is retried alone.
+ * notifier behind the notify queue (`WORKERS` with a `table-stream` or `notify-queue` trigger), which both report
+ * partial batch failures, so one bad record is retried alone; and the reconciler (`schedule`), run daily by an
+ * EventBridge rule and for every bill that lands in the bills bucket.
  */
 export class GatewayWorkers extends Construct {
   /** The functions, by `WorkerSpec.id`. */
   readonly functions: ReadonlyMap<string, GatewayFunction>;
+  /** The EventBridge schedules of the `schedule` workers, by `WorkerSpec.id`. */
+  readonly schedules: ReadonlyMap<string, Rule>;
 
   constructor(scope: Construct, id: string, props: GatewayWorkersProps) {
     super(scope, id);
     const functions = new Map<string, GatewayFunction>();
+    const schedules = new Map<string, Rule>();
     for (const spec of WORKERS) {
+      if (spec.trigger.kind === 'schedule') {
+        const fn = gatewayFunctionFor(this, spec, props.context);
+        schedules.set(spec.id, scheduled(this, spec.id, spec.trigger, fn));
+        if (spec.trigger.billsCreated) {
+          // A bill uploaded (or replaced) later than the schedule, e.g. by the bills CLI, is reconciled when it lands.
+          // The notification is a CDK custom resource on the bucket: the bucket references nothing of the function's,
+          // so the function's bucket grants close no cycle.
+          props.context.data.billsBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(fn), {
+            prefix: BILLS_BUCKET.keyPrefix,
+            suffix: '.csv',
+          });
+        }
+        functions.set(spec.id, fn);
+        continue;
+      }
       const source = eventSourceOf(spec, props.context.data);
       if (!source) continue;
       const fn = gatewayFunctionFor(this, spec, props.context);
@@ -44,7 +69,27 @@ export class GatewayWorkers extends Construct {
       functions.set(spec.id, fn);
     }
     this.functions = functions;
+    this.schedules = schedules;
   }
+}
+
+/**
+ * The daily rule of a `schedule` worker. EventBridge cron expressions are in UTC: `cron(30 2 * * ? *)` is 10:30
+ * Asia/Shanghai, after Alipay and WeChat Pay publish the previous day's bills (by ~10:00 Beijing time); the function
+ * then reconciles yesterday UTC for every enabled channel. A run is idempotent, so the asynchronous invocation's
+ * retries are harmless.
+ */
+function scheduled(
+  scope: Construct,
+  id: string,
+  trigger: Extract<WorkerSpec['trigger'], { kind: 'schedule' }>,
+  fn: GatewayFunction,
+): Rule {
+  return new Rule(scope, `${id}Schedule`, {
+    description: `Runs ${id} daily (${trigger.cron}, UTC)`,
+    schedule: Schedule.expression(trigger.cron),
+    targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(2) })],
+  });
 }
 
 /** The event source of a stream or queue worker; none for a state machine task. */
@@ -83,6 +128,7 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
         maxConcurrency: NOTIFY_MAX_CONCURRENCY,
       });
     case 'state-machine-task':
+    case 'schedule':
       return undefined;
   }
 }

@@ -24,7 +24,24 @@ export const WORKER_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   // One page of up to 100 orders, one after another, each asking the channel and then closing at the channel and in
   // the table. The state machine retries a failed page, but a page that always outlasts the timeout never completes.
   ExpireBucket: 180,
+  // A whole channel-day: download and parse the bill, match every line against the table, confirm each mismatch
+  // with the channel before repairing it, then write the reports. Lambda's maximum, so a busy day still completes.
+  Reconcile: 900,
 };
+
+/** Every function's memory unless {@link WORKER_MEMORY_MB} says otherwise. */
+export const DEFAULT_MEMORY_MB = 512;
+
+/** Memory of the workers that need more than the default. */
+export const WORKER_MEMORY_MB: Readonly<Record<string, number>> = {
+  // A day's bill is parsed and matched in memory; 1,769 MB is also where Lambda gives a full vCPU.
+  Reconcile: 1769,
+};
+
+/** The Lambda memory (MB) of the function with this `FunctionSpec.id`. */
+export function functionMemory(id: string): number {
+  return WORKER_MEMORY_MB[id] ?? DEFAULT_MEMORY_MB;
+}
 
 /** The Lambda timeout of the function with this `FunctionSpec.id`. */
 export function functionTimeout(id: string): Duration {

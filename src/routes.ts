@@ -142,9 +142,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 const TASK = { table: 'readwrite', merchantKey: 'none', sandboxSecret: false } as const;
 
 /**
- * The functions behind the table stream, the notify queue and the state machines' tasks. The expiry paths ask the
- * channels (`queryPayment`/`closePayment`): the sandbox keeps its records in the table, the external channels need
- * their account secrets (`channelSecrets`).
+ * The functions behind the table stream, the notify queue, the state machines' tasks and the reconciliation schedule.
+ * The expiry paths ask the channels (`queryPayment`/`closePayment`): the sandbox keeps its records in the table, the
+ * external channels need their account secrets (`channelSecrets`).
  */
 export const WORKERS: readonly WorkerSpec[] = [
   {
@@ -177,20 +177,18 @@ export const WORKERS: readonly WorkerSpec[] = [
     trigger: { kind: 'state-machine-task', stateMachine: 'order-expiry', substitution: 'ExpireBucketFunctionArn' },
     access: { ...TASK, channelSecrets: true },
   },
+  {
+    id: 'Reconcile',
+    entry: 'functions/reconcile.ts',
+    // 10:30 Asia/Shanghai: Alipay and WeChat Pay publish the previous day's bill by ~10:00.
+    trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: true },
+    // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
+    access: { ...TASK, sandboxSecret: true, channelSecrets: true, billsRead: true, reportsWrite: true },
+  },
 ];
 
-/**
- * The reconcile worker (schedule + bills-bucket notifications). Not yet in {@link WORKERS}: the CDK stack must first
- * create its trigger and bucket grants (see the `schedule` trigger kind); add it to `WORKERS` together with that.
- */
-export const RECONCILE_WORKER: WorkerSpec = {
-  id: 'Reconcile',
-  entry: 'functions/reconcile.ts',
-  // 10:30 Asia/Shanghai: Alipay and WeChat Pay publish the previous day's bill by ~10:00.
-  trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: true },
-  // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
-  access: { ...TASK, sandboxSecret: true, channelSecrets: true, billsRead: true, reportsWrite: true },
-};
+/** The reconcile worker (schedule + bills-bucket notifications), one of {@link WORKERS}. */
+export const RECONCILE_WORKER: WorkerSpec = WORKERS.find((spec) => spec.id === 'Reconcile') as WorkerSpec;
 
 /** A compiled route: method, a matcher for the path, and the names of its path parameters. */
 export interface CompiledRoute {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, WORKERS } from '#routes';
-import { functionTimeout } from '../../lib/worker-settings.ts';
+import { functionMemory, functionTimeout } from '../../lib/worker-settings.ts';
 import { type CfnResource, logicalIdOf, synthesizeGateway } from './gateway-template.ts';
 
 /** Logical ids a resource depends on: `Ref`, `Fn::GetAtt` and `DependsOn`. */
@@ -35,14 +35,18 @@ describe('gateway API', () => {
     (propertiesOf(id).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
 
   it('creates one Node.js 22 arm64 function with active tracing per FUNCTIONS and WORKERS entry', () => {
-    template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length + WORKERS.length);
+    // Besides them, only CDK's handler of the bills bucket's notification configuration (a custom resource).
+    const lambdas = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
+    const gateway = lambdas.filter(([id]) => !id.startsWith('BucketNotificationsHandler'));
+    expect(gateway.length).toBe(FUNCTIONS.length + WORKERS.length);
+    expect(lambdas.length - gateway.length).toBe(1);
     expect(stack.functions.size).toBe(FUNCTIONS.length + WORKERS.length);
     for (const spec of everyFunction) {
       expect(propertiesOf(spec.id), spec.id).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        MemorySize: 512,
+        MemorySize: functionMemory(spec.id),
         Timeout: functionTimeout(spec.id).toSeconds(),
         Handler: 'index.handler',
       });
@@ -91,6 +95,25 @@ describe('gateway API', () => {
       expect('NOTIFY_DLQ_URL' in variables, spec.id).toBe(access.notifyDeadLetters === true);
       expect('NOTIFY_RETRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startNotifyRetry === true);
       expect('ORDER_EXPIRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startOrderExpiry === true);
+      expect(variables.BILLS_BUCKET, spec.id).toEqual(
+        access.billsRead ? { Ref: logicalIdOf(stack.data.billsBucket) } : undefined,
+      );
+      expect(variables.REPORTS_BUCKET, spec.id).toEqual(
+        access.reportsRead || access.reportsWrite ? { Ref: logicalIdOf(stack.data.reportsBucket) } : undefined,
+      );
+    }
+  });
+
+  it('tells only GetReconciliation which merchants are finance (nobody unless the context says)', () => {
+    const named = everyFunction.filter((spec) => 'FINANCE_MERCHANT_IDS' in variablesOf(spec.id)).map((s) => s.id);
+    expect(named).toEqual(['GetReconciliation']);
+    expect(variablesOf('GetReconciliation').FINANCE_MERCHANT_IDS).toBe('');
+  });
+
+  it('gives the reconciler 15 minutes at 1,769 MB and every other function 512 MB', () => {
+    expect(propertiesOf('Reconcile')).toMatchObject({ Timeout: 900, MemorySize: 1769 });
+    for (const spec of everyFunction.filter((s) => s.id !== 'Reconcile')) {
+      expect(propertiesOf(spec.id).MemorySize, spec.id).toBe(512);
     }
   });
 

@@ -23,7 +23,10 @@ const GUARDED_SERVICES = /^(dynamodb|kms|secretsmanager|sqs|states):/;
 const UNSCOPABLE_ACTIONS = ['dynamodb:ListStreams'];
 const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 const EVERY_FUNCTION = [...FUNCTIONS, ...WORKERS];
-/** The functions that call Alipay / WeChat Pay (`OutboxRelay` may expire an order at the channel itself). */
+/**
+ * The functions that call Alipay / WeChat Pay (`OutboxRelay` may expire an order at the channel itself; `Reconcile`
+ * confirms a mismatch with the channel before repairing it).
+ */
 const CHANNEL_CALLERS = [
   'CreatePayment',
   'ClosePayment',
@@ -32,6 +35,7 @@ const CHANNEL_CALLERS = [
   'Callback',
   'OutboxRelay',
   'ExpireBucket',
+  'Reconcile',
 ];
 /** The channel secrets' ARNs: Secrets Manager appends `-` and six random characters to the name. */
 const CHANNEL_SECRETS_ARN =
