@@ -19,6 +19,7 @@ import { earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
 import { requestHash } from './request-hash.ts';
+import { type ChannelRouter, isGuarded, withBreaker } from './routing.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface CreateRefundDeps extends ApplyRefundDeps {
@@ -28,6 +29,8 @@ export interface CreateRefundDeps extends ApplyRefundDeps {
   wallets: WalletRepository;
   idempotency: IdempotencyRepository;
   channels: ReadonlyMap<Channel, PaymentChannel>;
+  /** The shared circuit breakers: an external channel's refund call counts toward its health like a payment's. */
+  router: ChannelRouter;
   clock: () => Date;
   newId: (prefix: IdPrefix) => string;
 }
@@ -137,7 +140,11 @@ async function submitToChannel(deps: CreateRefundDeps, refund: Refund, payment: 
   const channel = deps.channels.get(payment.channel);
   if (!channel) throw new Error(`no adapter for channel ${payment.channel}`);
   try {
-    const submission = await channel.refund(refund, payment);
+    const submission = isGuarded(deps.router, channel.code)
+      ? await withBreaker(channel.code, deps.router.health, () => channel.refund(refund, payment), {
+          clock: deps.clock,
+        })
+      : await channel.refund(refund, payment);
     if (submission.status === 'PROCESSING') return refund;
     const outcome = await applyRefundResult(
       deps,
