@@ -1,5 +1,5 @@
 import type { AlarmMetrics, PaymentRepository, TransactionStore, WalletRepository } from '#app/ports.ts';
-import type { OutboxEvent } from '#domain/events.ts';
+import { paymentEvent } from '#domain/events.ts';
 import {
   AmountMismatchError,
   type Channel,
@@ -7,7 +7,6 @@ import {
   decideResult,
   type Payment,
 } from '#domain/payment.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
@@ -90,15 +89,12 @@ async function applyOnce(
     const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
     walletChanges.push(credit(wallet, payment.amountMinor, payment.id, deps.newId('led'), at));
   }
-  const event: OutboxEvent = {
-    id: deps.newId('evt'),
-    type: decision.kind === 'succeed' ? 'payment.succeeded' : 'payment.failed',
-    merchantId: payment.merchantId,
-    paymentId: payment.id,
-    notifyUrl: payment.notifyUrl,
-    createdAt: at,
-    data: paymentResource(next, now),
-  };
+  const event = paymentEvent(
+    deps.newId('evt'),
+    decision.kind === 'succeed' ? 'payment.succeeded' : 'payment.failed',
+    next,
+    now,
+  );
   // Throws StaleStateError when the payment or the wallet moved since we read them: untilNotStale decides again.
   await deps.store.commit({
     payments: [{ payment: next, expectedVersion: payment.version }],

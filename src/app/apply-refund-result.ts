@@ -6,10 +6,9 @@ import type {
   WalletRepository,
 } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
-import type { OutboxEvent } from '#domain/events.ts';
+import { refundEvent } from '#domain/events.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/refund.ts';
-import { refundResource } from '#domain/resources.ts';
 import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
@@ -61,16 +60,7 @@ export function applyRefundResult(
       updatedAt: at,
       version: refund.version + 1,
     };
-    const event: OutboxEvent = {
-      id: deps.newId('evt'),
-      type: succeeded ? 'refund.succeeded' : 'refund.failed',
-      merchantId: refund.merchantId,
-      paymentId: payment.id,
-      refundId: refund.id,
-      notifyUrl: payment.notifyUrl,
-      createdAt: at,
-      data: refundResource(next),
-    };
+    const event = refundEvent(deps.newId('evt'), succeeded ? 'refund.succeeded' : 'refund.failed', next, payment, now);
     await deps.store.commit({
       payments: [{ payment: settleRefund(payment, refund, succeeded, at), expectedVersion: payment.version }],
       refunds: [{ refund: next, expectedVersion: refund.version }],

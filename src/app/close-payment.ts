@@ -5,9 +5,9 @@ import type {
   PaymentRepository,
   TransactionStore,
 } from '#app/ports.ts';
+import { paymentEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Channel, type Payment } from '#domain/payment.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { ConflictError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
@@ -84,17 +84,7 @@ export async function closeAtChannelAndCommit(
     // A racing writer (a success callback, another close) makes this stale: re-read and answer from the new state.
     await deps.store.commit({
       payments: [{ payment: closed, expectedVersion: current.version }],
-      events: [
-        {
-          id: deps.newId('evt'),
-          type: 'payment.closed',
-          merchantId: current.merchantId,
-          paymentId: current.id,
-          notifyUrl: current.notifyUrl,
-          createdAt: at,
-          data: paymentResource(closed, now),
-        },
-      ],
+      events: [paymentEvent(deps.newId('evt'), 'payment.closed', closed, now)],
       idempotency,
     });
     return { kind: 'closed' as const, payment: closed };

@@ -7,11 +7,11 @@ import type {
   WalletRepository,
 } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
+import { paymentEvent } from '#domain/events.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { InsufficientBalanceError } from '#domain/refund.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
@@ -183,15 +183,7 @@ async function settleFromBalance(
     const recipient = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
     walletChanges.push(credit(recipient, payment.amountMinor, payment.id, deps.newId('led'), at));
   }
-  const event = {
-    id: deps.newId('evt'),
-    type: 'payment.succeeded' as const,
-    merchantId: payment.merchantId,
-    paymentId: payment.id,
-    notifyUrl: payment.notifyUrl,
-    createdAt: at,
-    data: paymentResource(payment, now),
-  };
+  const event = paymentEvent(deps.newId('evt'), 'payment.succeeded', payment, now);
   return { payment, changes: { walletChanges, events: [event] } };
 }
 
