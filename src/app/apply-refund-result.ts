@@ -72,26 +72,12 @@ export function applyRefundResult(
 }
 
 /**
- * The wallet side of Confirm/Cancel. The Try step froze exactly this amount, so in a consistent state neither can
- * come up short; a shortfall means the wallet was read after a concurrent settlement of this same refund that our
- * (older) refund read does not show yet — a torn view, re-read rather than reported.
+ * The wallet side of Confirm/Cancel: deduct or unfreeze the recipient's frozen amount; credit a balance payment's
+ * payer back. The Try step froze exactly this amount, so in a consistent state it cannot come up short; a shortfall
+ * means the wallet was read after a concurrent settlement of this same refund that our (older) refund read does not
+ * show yet — a torn view, re-read rather than reported.
  */
 async function settlementWalletChanges(
-  deps: ApplyRefundDeps,
-  payment: Payment,
-  refund: Refund,
-  succeeded: boolean,
-  at: string,
-): Promise<WalletChange[]> {
-  try {
-    return await walletChangesFor(deps, payment, refund, succeeded, at);
-  } catch (error) {
-    if (error instanceof InsufficientBalance) throw new StaleStateError('wallet read after a concurrent settlement');
-    throw error;
-  }
-}
-
-async function walletChangesFor(
   deps: ApplyRefundDeps,
   payment: Payment,
   refund: Refund,
@@ -103,7 +89,12 @@ async function walletChangesFor(
   if (payment.accountId) {
     const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
     const settle = succeeded ? deductFrozen : unfreeze;
-    changes.push(settle(wallet, refund.amountMinor, ref, deps.newId('led'), at));
+    try {
+      changes.push(settle(wallet, refund.amountMinor, ref, deps.newId('led'), at));
+    } catch (error) {
+      if (error instanceof InsufficientBalance) throw new StaleStateError('wallet read after a concurrent settlement');
+      throw error;
+    }
   }
   if (succeeded && payment.channel === 'BALANCE' && payment.payerAccountId) {
     const payer = await deps.wallets.get(payment.merchantId, payment.payerAccountId, payment.currency);
