@@ -1,18 +1,10 @@
-/**
- * Section 6: what notifications and expiry timers cost. A sample of payments runs through the real asynchronous path
- * on the local runtime (notify-sample.ts, in its own process); its per-payment counts — Step Functions executions and
- * transitions, SQS requests, Lambda invocations and durations — are scaled to 10,000 and to 1,000,000 payments and
- * priced at us-east-1 list prices, beside the naive design that starts one Standard execution per order (expiry) and
- * one per notification. The naive design's transitions come from walking the same shared ASL files, checked against
- * the executions the sample measured.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type AslDefinition, aslPath, readAsl } from './asl-path.ts';
 import { LAMBDA_MEMORY_GB, PRICES, SQS_IDLE_RECEIVES_PER_DAY } from './aws-prices.ts';
+import { runChildSample } from './child-sample.ts';
 import type { FunctionSummary, NotifySampleConfig, NotifySampleResult } from './notify-sample.ts';
 import type { BenchOptions } from './options.ts';
 
@@ -107,31 +99,19 @@ export async function measureNotificationCost(
 
 /** The sample in a child process (its own gateway container, configured for its own table, queues and workflows). */
 function runSampleProcess(projectRoot: string, config: NotifySampleConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench/notify-sample-main.ts')], {
-      cwd: projectRoot,
-      env: { ...process.env, BENCH_NOTIFY_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      let phase = 'not started';
+  return runChildSample({
+    label: 'notification sample',
+    script: join(projectRoot, 'bench/notify-sample-main.ts'),
+    cwd: projectRoot,
+    env: { BENCH_NOTIFY_CONFIG: JSON.stringify(config) },
+    timeoutMs: SAMPLE_TIMEOUT_MS,
+    onTimeout: () => {
       try {
-        phase = readFileSync(config.progressFile, 'utf8');
+        return `at ${readFileSync(config.progressFile, 'utf8')}`;
       } catch {
-        // no progress written yet
+        return 'not started';
       }
-      reject(new Error(`the notification sample did not finish within ${SAMPLE_TIMEOUT_MS / 1000} s (at ${phase})`));
-    }, SAMPLE_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`the notification sample failed (exit ${code ?? signal}); its error is above`));
-    });
+    },
   });
 }
 

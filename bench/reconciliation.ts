@@ -1,17 +1,7 @@
-/**
- * Section 8: reconciliation of a 1,000,000-line bill (env BENCH_RECON_LINES). The real `reconcileDay` use case runs
- * in a child process with a capped heap (`--max-old-space-size`, see {@link HEAP_CAP_MB}) against a sandbox bill
- * streamed from a file on disk and 1,000,000 local payments held in memory; the same run times a parse-only pass over
- * the same file with the same parser, so the ratio shows what the lookups and classification add to parsing.
- *
- * The local-record store is in memory (compact, column-wise): DynamoDB Local cannot hold and serve 1,000,000 records
- * within the run. The DynamoDB side of a Lambda run, `lines ÷ 100` BatchGetItem calls and the GSI2 query pages of
- * the LOCAL_ONLY pass, is not measured here; sections 2–4 give DynamoDB Local's rates.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runChildSample } from './child-sample.ts';
 import { heading, keyValues, num, wrap } from './format.ts';
 import type { BenchOptions } from './options.ts';
 import type { ReconSampleConfig, ReconSampleResult } from './reconciliation-sample.ts';
@@ -71,27 +61,15 @@ export async function measureReconciliation(
   }
 }
 
+/** The sample in a child process with a capped heap, so the RSS it reports is its own. */
 function runSampleProcess(projectRoot: string, config: ReconSampleConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', '--expose-gc', `--max-old-space-size=${HEAP_CAP_MB}`];
-    const child = spawn(process.execPath, [...args, join(projectRoot, 'bench/reconciliation-main.ts')], {
-      cwd: projectRoot,
-      env: { ...process.env, BENCH_RECON_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the reconciliation sample did not finish within ${SAMPLE_TIMEOUT_MS / 60_000} minutes`));
-    }, SAMPLE_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`the reconciliation sample failed (exit ${code ?? signal}); its error is above`));
-    });
+  return runChildSample({
+    label: 'reconciliation sample',
+    script: join(projectRoot, 'bench/reconciliation-main.ts'),
+    cwd: projectRoot,
+    nodeArgs: ['--expose-gc', `--max-old-space-size=${HEAP_CAP_MB}`],
+    env: { BENCH_RECON_CONFIG: JSON.stringify(config) },
+    timeoutMs: SAMPLE_TIMEOUT_MS,
   });
 }
 
