@@ -1,17 +1,15 @@
 import { z } from 'zod';
-import { accountIdSchema, currencySchema, parseInput } from '#app/validation.ts';
+import { accountIdSchema, parseInput, supportedCurrencySchema } from '#app/validation.ts';
 import { getBalance } from '#app/wallet-queries.ts';
-import { exponentOf } from '#domain/money.ts';
 import { balanceResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
 import { json } from '#http/respond.ts';
 
-const query = z.strictObject({ currency: currencySchema.default('CNY') });
+const query = z.strictObject({ currency: supportedCurrencySchema.default('CNY') });
 
 /** `GET /v1/accounts/{account_id}/balance?currency=CNY` — an unknown account reads as zero. */
 export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
   const { currency } = parseInput(query, request.query);
-  exponentOf(currency);
   return json(200, balanceResource(await getBalance(container, merchant, accountId, currency)));
 });

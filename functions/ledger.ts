@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { accountIdSchema, currencySchema, parseInput } from '#app/validation.ts';
+import { accountIdSchema, parseInput, supportedCurrencySchema } from '#app/validation.ts';
 import { listLedger } from '#app/wallet-queries.ts';
-import { exponentOf } from '#domain/money.ts';
 import { ledgerResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
 import { json } from '#http/respond.ts';
 
 const query = z.strictObject({
-  currency: currencySchema.default('CNY'),
+  currency: supportedCurrencySchema.default('CNY'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   /** Opaque to merchants; it is the sequence number of the last entry of the previous page. */
   cursor: z
@@ -21,7 +20,6 @@ const query = z.strictObject({
 export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
   const { currency, limit, cursor } = parseInput(query, request.query);
-  exponentOf(currency);
   const page = await listLedger(container, merchant, { accountId, currency, limit, beforeSeq: cursor });
   return json(200, {
     object: 'list',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSupportedCurrency } from '#domain/money.ts';
 import { ValidationError } from '#shared/errors.ts';
 
 /**
@@ -24,4 +25,14 @@ export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, 
 }
 
 export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'account id: 1-64 of [A-Za-z0-9_.:@-]');
-export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 alpha-3 code');
+const CURRENCY_CODE = /^[A-Z]{3}$/;
+
+export const currencySchema = z.string().regex(CURRENCY_CODE, 'currency must be an ISO 4217 alpha-3 code');
+
+/** A currency the gateway accepts: malformed → `VALIDATION_FAILED`, well-formed but unknown → `CURRENCY_UNSUPPORTED`. */
+export const supportedCurrencySchema = currencySchema.superRefine((currency, ctx) => {
+  // zod runs refinements even after the format check failed: a malformed code stays VALIDATION_FAILED.
+  if (CURRENCY_CODE.test(currency) && !isSupportedCurrency(currency)) {
+    codedIssue(ctx, 'CURRENCY_UNSUPPORTED', `currency ${currency} is not supported`, []);
+  }
+});

@@ -179,6 +179,16 @@ describe('routing errors', () => {
     expect(answer.body.error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('rejects an unknown currency on balance and ledger reads with CURRENCY_UNSUPPORTED', async () => {
+    for (const path of ['/v1/accounts/u1/balance?currency=XYZ', '/v1/accounts/u1/ledger?currency=XYZ']) {
+      const answer = await client.request<ErrorBody>('GET', path);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('CURRENCY_UNSUPPORTED');
+    }
+    const malformed = await client.request<ErrorBody>('GET', '/v1/accounts/u1/balance?currency=cny');
+    expect(malformed.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('validates query parameters of the ledger', async () => {
     const answer = await client.request<ErrorBody>('GET', '/v1/accounts/u1/ledger?limit=1000');
     expect(answer.status).toBe(400);

@@ -23,7 +23,6 @@ export class DynamoWalletRepository implements WalletRepository {
   }
 
   async listLedger(merchantId: string, accountId: string, currency: string, limit: number, beforeSeq?: number) {
-    const upper = beforeSeq === undefined ? `${LEDGER_PREFIX}~` : ledgerSort(beforeSeq);
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -32,7 +31,7 @@ export class DynamoWalletRepository implements WalletRepository {
           ':pk': walletPartition(merchantId, accountId, currency),
           ':lower': ledgerSort(0),
           // BETWEEN is inclusive: step one below the cursor so the cursor's own entry is not repeated.
-          ':upper': beforeSeq === undefined ? upper : ledgerSort(beforeSeq - 1),
+          ':upper': beforeSeq === undefined ? `${LEDGER_PREFIX}~` : ledgerSort(beforeSeq - 1),
         },
         ScanIndexForward: false,
         Limit: limit + 1,
