@@ -19,6 +19,15 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   });
 }
 
+/** Parses untrusted JSON text; malformed JSON is `400 INVALID_JSON` (naming `what`), never a 500. */
+export function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('INVALID_JSON', `${what} is not valid JSON`);
+  }
+}
+
 /** Adds an issue that maps to a specific contract code. */
 export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, path: (string | number)[]): void {
   ctx.addIssue({ code: 'custom', message, path, params: { code } });

@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Container, getContainer } from '#adapters/container.ts';
 import { authenticate } from '#app/authenticate.ts';
+import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { AppError } from '#shared/errors.ts';
 import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
@@ -66,9 +67,5 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
 /** Parses a JSON request body; malformed JSON is `400 INVALID_JSON`, never a 500. */
 export function parseJsonBody(request: HttpRequest): unknown {
   if (!request.body) throw new AppError('INVALID_JSON', 400, 'a JSON request body is required');
-  try {
-    return JSON.parse(request.body);
-  } catch {
-    throw new AppError('INVALID_JSON', 400, 'request body is not valid JSON');
-  }
+  return parseJsonText(request.body, 'request body');
 }

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { ChannelCallback, ChannelPrepay, PaymentChannel, RefundSubmission } from '#app/ports.ts';
-import { currencySchema, parseInput } from '#app/validation.ts';
+import { currencySchema, parseInput, parseJsonText } from '#app/validation.ts';
 import { parseAmount } from '#domain/money.ts';
 import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { verifySandboxCallback } from '#domain/signing.ts';
-import { AuthError, ValidationError } from '#shared/errors.ts';
+import { AuthError } from '#shared/errors.ts';
 import type { SandboxStore } from './sandbox-store.ts';
 
 /** The sandbox channel's trade number of a payment. */
@@ -111,12 +111,7 @@ export class SandboxChannel implements PaymentChannel {
     if (!verifySandboxCallback(await this.secret(), request.body, signature)) {
       throw new AuthError('CALLBACK_SIGNATURE_INVALID', 'X-Sandbox-Signature does not verify');
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(request.body);
-    } catch {
-      throw new ValidationError('INVALID_JSON', 'callback body is not valid JSON');
-    }
+    const json = parseJsonText(request.body, 'callback body');
     if (typeof json === 'object' && json !== null && 'refund_id' in json) {
       const body = parseInput(refundCallback, json);
       return {

@@ -1,5 +1,5 @@
 import type { CallbackAnswer, ChannelCallback } from '#app/ports.ts';
-import { parseInput } from '#app/validation.ts';
+import { parseInput, parseJsonText } from '#app/validation.ts';
 import type { WechatPayConfig } from '#domain/channel-config.ts';
 import { AppError, AuthError, ValidationError } from '#shared/errors.ts';
 import { decryptResource } from './crypto.ts';
@@ -22,14 +22,6 @@ function rejected(reason: string): AuthError {
   return new AuthError('CALLBACK_SIGNATURE_INVALID', reason);
 }
 
-function json(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ValidationError('INVALID_JSON', 'callback body is not valid JSON');
-  }
-}
-
 /**
  * Verifies a WeChat Pay v3 callback and maps it to the gateway's callback:
  * 1. `Wechatpay-Signature` over the raw body (headers, serial, timestamp window, no SIGNTEST probe) — FIRST;
@@ -47,14 +39,14 @@ export function parseWechatPayCallback(
 ): ChannelCallback {
   const check = verifyWechatpaySignature(keyring, request.headers, request.body, now);
   if (!check.ok) throw rejected(check.reason);
-  const envelope = parseInput(notificationSchema, json(request.body));
+  const envelope = parseInput(notificationSchema, parseJsonText(request.body, 'callback body'));
   let plaintext: string;
   try {
     plaintext = decryptResource(envelope.resource, config.apiV3Key);
   } catch {
     throw rejected('callback resource does not decrypt with the API v3 key');
   }
-  const resource = json(plaintext);
+  const resource = parseJsonText(plaintext, 'callback body');
   switch (envelope.event_type) {
     case 'TRANSACTION.SUCCESS': {
       const transaction = parseInput(transactionSchema, resource);
