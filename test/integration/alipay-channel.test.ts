@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AlipaySdk } from 'alipay-sdk';
@@ -14,6 +14,7 @@ import type { AlipayConfig } from '#domain/channel-config.ts';
 import { type ChannelPaymentResult, decideResult, type Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { type LocalAlipayServer, startAlipayServer } from '../../local/channels/alipay-server.ts';
+import { paymentFixture, refundFixture } from '../support/domain-fixtures.ts';
 
 const pem = () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -32,46 +33,11 @@ let config: AlipayConfig;
 let channel: AlipayChannel;
 
 function payment(overrides: Partial<Payment> = {}): Payment {
-  const at = new Date().toISOString();
-  return {
-    id: `pay_${randomUUID().replaceAll('-', '')}`,
-    merchantId: 'm_1',
-    orderNo: 'ORD1',
-    status: 'PENDING',
-    amountMinor: 10000,
-    currency: 'CNY',
-    subject: '钱包充值 top-up',
-    channel: 'ALIPAY',
-    method: 'QR',
-    metadata: {},
-    refundedMinor: 0,
-    late: false,
-    expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
-    createdAt: at,
-    updatedAt: at,
-    requestHash: 'h',
-    version: 1,
-    ...overrides,
-  };
+  return paymentFixture({ merchantId: 'm_1', subject: '钱包充值 top-up', channel: 'ALIPAY', ...overrides });
 }
 
 function refundOf(paid: Payment, amountMinor: number): Refund {
-  const at = new Date().toISOString();
-  const id = `ref_${randomUUID().replaceAll('-', '')}`;
-  return {
-    id,
-    merchantId: paid.merchantId,
-    paymentId: paid.id,
-    refundNo: id,
-    amountMinor,
-    currency: 'CNY',
-    status: 'PROCESSING',
-    channel: 'ALIPAY',
-    createdAt: at,
-    updatedAt: at,
-    requestHash: 'h',
-    version: 1,
-  };
+  return refundFixture(paid, amountMinor);
 }
 
 /** A precreated QR payment, optionally paid by the buyer. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createRefund } from '#app/create-refund.ts';
 import type { PaymentChannel } from '#app/ports.ts';
-import type { Channel, Payment } from '#domain/payment.ts';
+import type { Channel } from '#domain/payment.ts';
 import { UnavailableError } from '#shared/errors.ts';
-import { newId } from '#shared/ids.ts';
 import { InMemoryChannelHealth } from '../support/channel-fakes.ts';
+import { paymentFixture } from '../support/domain-fixtures.ts';
 import { newMerchant, testContainer } from '../support/fixtures.ts';
 
 describe('refunds and the circuit breaker', () => {
@@ -12,27 +12,15 @@ describe('refunds and the circuit breaker', () => {
     const container = testContainer();
     const { merchant } = await newMerchant(container);
     const at = new Date().toISOString();
-    const payment: Payment = {
-      id: newId('pay'),
+    const payment = paymentFixture({
       merchantId: merchant.id,
-      orderNo: newId('pay').slice(4, 20),
       status: 'SUCCEEDED',
       amountMinor: 1000,
-      currency: 'CNY',
-      subject: 'paid with Alipay',
       channel: 'ALIPAY',
-      method: 'QR',
-      metadata: {},
-      refundedMinor: 0,
       refundingMinor: 0,
-      late: false,
       paidAt: at,
       expiresAt: at,
-      createdAt: at,
-      updatedAt: at,
-      requestHash: 'h',
-      version: 1,
-    };
+    });
     await container.store.commit({ payments: [{ payment, expectedVersion: 0 }] });
     const down = {
       code: 'ALIPAY',

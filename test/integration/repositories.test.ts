@@ -5,6 +5,7 @@ import { type IdempotencyClaim, StaleStateError } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import { credit, emptyWallet, type WalletChange } from '#domain/wallet.ts';
 import { newId } from '#shared/ids.ts';
+import { paymentFixture } from '../support/domain-fixtures.ts';
 import { testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
@@ -38,27 +39,14 @@ function transition(payment: Payment, expectedVersion: number, walletChanges: Wa
 }
 
 function draftPayment(overrides: Partial<Payment> = {}): Payment {
-  const at = new Date().toISOString();
-  return {
-    id: newId('pay'),
+  return paymentFixture({
     merchantId: uniqueId('mch'),
     orderNo: uniqueId('ORD'),
-    status: 'PENDING',
     amountMinor: 1000,
-    currency: 'CNY',
     subject: 'test',
-    channel: 'SANDBOX',
-    method: 'QR',
-    metadata: {},
-    refundedMinor: 0,
-    late: false,
-    expiresAt: new Date(Date.now() + 1_800_000).toISOString(),
-    createdAt: at,
-    updatedAt: at,
     requestHash: 'h1',
-    version: 1,
     ...overrides,
-  };
+  });
 }
 
 describe('DynamoTransactionStore and DynamoPaymentRepository', () => {

@@ -4,6 +4,7 @@ import type { WechatPayConfig } from '#domain/channel-config.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { startWechatPayServer, type WechatPayServer } from '../../local/channels/wechat-pay-server.ts';
+import { paymentFixture, refundFixture } from './domain-fixtures.ts';
 
 /** PEM of a key: `spki` for public keys, `pkcs8` for private keys. */
 export function pem(key: KeyObject, type: 'spki' | 'pkcs8'): string {
@@ -49,47 +50,12 @@ export async function startLocalWechatPay(): Promise<LocalWechatPay> {
 
 /** A pending CNY 100.00 QR payment on WECHAT_PAY with a fresh id. */
 export function wechatPayment(overrides: Partial<Payment> = {}): Payment {
-  const at = new Date().toISOString();
-  return {
-    id: `pay_${randomBytes(16).toString('hex')}`,
-    merchantId: 'mch_1',
-    orderNo: 'ORD1',
-    status: 'PENDING',
-    amountMinor: 10000,
-    currency: 'CNY',
-    subject: 'Wallet top-up',
-    channel: 'WECHAT_PAY',
-    method: 'QR',
-    metadata: {},
-    refundedMinor: 0,
-    late: false,
-    expiresAt: new Date(Date.now() + 1_800_000).toISOString(),
-    createdAt: at,
-    updatedAt: at,
-    requestHash: 'h',
-    version: 1,
-    ...overrides,
-  };
+  return paymentFixture({ channel: 'WECHAT_PAY', ...overrides });
 }
 
 /** A processing refund of part of a payment, with a fresh id. */
 export function wechatRefund(paid: Payment, amountMinor: number): Refund {
-  const at = new Date().toISOString();
-  const id = `ref_${randomBytes(16).toString('hex')}`;
-  return {
-    id,
-    merchantId: paid.merchantId,
-    paymentId: paid.id,
-    refundNo: id,
-    amountMinor,
-    currency: 'CNY',
-    status: 'PROCESSING',
-    channel: 'WECHAT_PAY',
-    createdAt: at,
-    updatedAt: at,
-    requestHash: 'h',
-    version: 1,
-  };
+  return refundFixture(paid, amountMinor);
 }
 
 /** Creates a payment through the channel and lets the payer pay it at the local server. */
