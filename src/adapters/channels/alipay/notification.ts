@@ -3,9 +3,6 @@ import { AuthError, ValidationError } from '#shared/errors.ts';
 import type { AlipayClient } from './client.ts';
 import { fromShanghaiTime, mapTradeStatus, notificationForm, parseForm, yuanToMinor } from './transformers.ts';
 
-/** A verified Alipay notification: a payment or refund result, or `ignored` when it carries nothing to apply. */
-export type AlipayCallback = ChannelCallback;
-
 const GATEWAY_REFUND_ID = /^ref_[A-Za-z0-9]{1,64}$/;
 
 /**
@@ -19,7 +16,7 @@ const GATEWAY_REFUND_ID = /^ref_[A-Za-z0-9]{1,64}$/;
  * 4. Otherwise `trade_status` through THE mapping: final → a payment result (`out_trade_no` is the payment id,
  *    `gmt_payment` its paid-at); not final → ignored.
  */
-export function parseNotification(body: string, client: AlipayClient): AlipayCallback {
+export function parseNotification(body: string, client: AlipayClient): ChannelCallback {
   const form = parseForm(body);
   if (!form || !client.verifyNotification(form)) {
     throw new AuthError('CALLBACK_SIGNATURE_INVALID', 'Alipay notification signature does not verify');
