@@ -1,4 +1,5 @@
-import { AppError, UnavailableError } from '#shared/errors.ts';
+import { AppError } from '#shared/errors.ts';
+import { ChannelResponseInvalidError, ChannelUnavailableError } from '../channel-errors.ts';
 
 /** Why Alipay could not be reached or did not answer usefully. */
 export type AlipayUnavailableReason = 'timeout' | 'network' | 'http_status' | 'system_error';
@@ -8,15 +9,14 @@ export type AlipayUnavailableReason = 'timeout' | 'network' | 'http_status' | 's
  * (`code` 20000 / `ACQ.SYSTEM_ERROR`, which Alipay documents as "retry with the same request"). Retryable; channel
  * routing counts these as health failures (unlike {@link AlipayBusinessError}, which is Alipay saying no).
  */
-export class AlipayUnavailableError extends UnavailableError {
+export class AlipayUnavailableError extends ChannelUnavailableError<AlipayUnavailableReason> {
   constructor(
-    readonly reason: AlipayUnavailableReason,
+    reason: AlipayUnavailableReason,
     message: string,
-    readonly upstreamStatus?: number,
+    upstreamStatus?: number,
     options?: { cause?: unknown },
   ) {
-    super('CHANNEL_UNAVAILABLE', `Alipay unavailable: ${message}`);
-    if (options?.cause !== undefined) this.cause = options.cause;
+    super('Alipay', reason, message, upstreamStatus, options);
   }
 }
 
@@ -38,8 +38,8 @@ export class AlipayBusinessError extends AppError {
  * An Alipay answer that cannot be trusted: unsigned, a `sign` that does not verify with Alipay's public key, or a
  * body that is not what the API defines. Nothing of it is used.
  */
-export class AlipayResponseInvalidError extends AppError {
+export class AlipayResponseInvalidError extends ChannelResponseInvalidError {
   constructor(reason: string) {
-    super('CHANNEL_RESPONSE_INVALID', 502, `Alipay response rejected: ${reason}`, { channel: 'ALIPAY' });
+    super('Alipay', 'ALIPAY', reason);
   }
 }

@@ -1,4 +1,5 @@
-import { AppError, UnavailableError } from '#shared/errors.ts';
+import { AppError } from '#shared/errors.ts';
+import { ChannelResponseInvalidError, ChannelUnavailableError } from '../channel-errors.ts';
 
 /** Why WeChat Pay could not be reached or did not answer usefully. */
 export type UnavailableReason = 'timeout' | 'network' | 'http_status';
@@ -7,15 +8,9 @@ export type UnavailableReason = 'timeout' | 'network' | 'http_status';
  * WeChat Pay is unreachable: a network error, a timeout, or an HTTP 5xx / 429 answer. Retryable; channel routing
  * counts these as health failures (unlike {@link WechatPayBusinessError}, which is WeChat Pay saying no).
  */
-export class WechatPayUnavailableError extends UnavailableError {
-  constructor(
-    readonly reason: UnavailableReason,
-    message: string,
-    readonly upstreamStatus?: number,
-    options?: { cause?: unknown },
-  ) {
-    super('CHANNEL_UNAVAILABLE', `WeChat Pay unavailable: ${message}`);
-    if (options?.cause !== undefined) this.cause = options.cause;
+export class WechatPayUnavailableError extends ChannelUnavailableError<UnavailableReason> {
+  constructor(reason: UnavailableReason, message: string, upstreamStatus?: number, options?: { cause?: unknown }) {
+    super('WeChat Pay', reason, message, upstreamStatus, options);
   }
 }
 
@@ -34,8 +29,8 @@ export class WechatPayBusinessError extends AppError {
 }
 
 /** A WeChat Pay answer whose `Wechatpay-*` signature did not verify, or whose body is not what the API defines. */
-export class WechatPayResponseInvalidError extends AppError {
+export class WechatPayResponseInvalidError extends ChannelResponseInvalidError {
   constructor(reason: string) {
-    super('CHANNEL_RESPONSE_INVALID', 502, `WeChat Pay response rejected: ${reason}`, { channel: 'WECHAT_PAY' });
+    super('WeChat Pay', 'WECHAT_PAY', reason);
   }
 }

@@ -1,0 +1,26 @@
+import type { Channel } from '#domain/payment.ts';
+import { AppError, UnavailableError } from '#shared/errors.ts';
+
+/**
+ * An external channel is unreachable (network error, timeout, 5xx/429, or a documented "retry" answer): retryable,
+ * `503 CHANNEL_UNAVAILABLE`, and what the circuit breaker counts as a failure (unlike a channel saying no).
+ */
+export class ChannelUnavailableError<Reason extends string = string> extends UnavailableError {
+  constructor(
+    label: string,
+    readonly reason: Reason,
+    message: string,
+    readonly upstreamStatus?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('CHANNEL_UNAVAILABLE', `${label} unavailable: ${message}`);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** A channel answer that cannot be trusted (signature does not verify, or not the documented shape): nothing used. */
+export class ChannelResponseInvalidError extends AppError {
+  constructor(label: string, channel: Channel, reason: string) {
+    super('CHANNEL_RESPONSE_INVALID', 502, `${label} response rejected: ${reason}`, { channel });
+  }
+}
