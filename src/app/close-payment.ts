@@ -8,9 +8,9 @@ import type {
 import { paymentEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Channel, type Payment } from '#domain/payment.ts';
-import { ConflictError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
+import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import { requestHash } from './request-hash.ts';
 import { untilNotStale } from './stale-retry.ts';
@@ -27,7 +27,8 @@ export interface ClosePaymentDeps extends ApplyResultDeps {
 /**
  * Closes a merchant's `PENDING` payment.
  *
- * 1. Read the payment (404 if it is not this merchant's); a repeated `Idempotency-Key` replays the earlier close.
+ * 1. Read the payment (404 if it is not this merchant's); a repeated `Idempotency-Key` replays the earlier close,
+ *    also when it committed while this request was deciding ({@link createOrReplay}).
  * 2. Only `PENDING` closes (`409 INVALID_STATE`).
  * 3. Close the order at the channel first, so it can no longer be paid there; if the payer paid first, that success
  *    is applied (never dropped) and the close is refused.
@@ -40,22 +41,21 @@ export async function closePayment(
   idempotencyKey?: string,
 ): Promise<{ payment: Payment; replayed: boolean }> {
   const hash = requestHash({ operation: 'payment.close', paymentId });
-  const payment = await getPayment(deps, merchant, paymentId);
-  if (idempotencyKey) {
-    const earlier = await deps.idempotency.find(merchant.id, idempotencyKey);
-    if (earlier && earlier.requestHash !== hash) {
-      throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this key was already used with different parameters');
-    }
-    if (earlier) return { payment, replayed: true };
-  }
-  assertClosable(payment, deps.clock());
-  const claim = idempotencyKey
-    ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-    : undefined;
-  const outcome = await closeAtChannelAndCommit(deps, payment, claim);
-  // Paid at the channel first, or moved by a racing writer: the close is refused with the payment's real state.
-  if (outcome.kind !== 'closed') assertClosable(outcome.payment, deps.clock());
-  return { payment: outcome.payment, replayed: false };
+  const findEarlier = async () => {
+    const closedId = await earlierResourceId(deps.idempotency, merchant.id, idempotencyKey, undefined, hash, {});
+    return closedId ? { payment: await getPayment(deps, merchant, closedId), replayed: true } : undefined;
+  };
+  return createOrReplay(findEarlier, async () => {
+    const payment = await getPayment(deps, merchant, paymentId);
+    assertClosable(payment, deps.clock());
+    const claim = idempotencyKey
+      ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+      : undefined;
+    const outcome = await closeAtChannelAndCommit(deps, payment, claim);
+    // Paid at the channel first, or moved by a racing writer: the close is refused with the payment's real state.
+    if (outcome.kind !== 'closed') assertClosable(outcome.payment, deps.clock());
+    return { payment: outcome.payment, replayed: false };
+  });
 }
 
 /**

@@ -6,7 +6,6 @@ import type {
   TransactionStore,
   WalletRepository,
 } from '#app/ports.ts';
-import { StaleStateError } from '#app/ports.ts';
 import { paymentEvent } from '#domain/events.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
@@ -15,11 +14,10 @@ import { InsufficientBalanceError } from '#domain/refund.ts';
 import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
-import { earlierResourceId } from './idempotency-key.ts';
+import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
-import { untilNotStale } from './stale-retry.ts';
 
 export interface CreatePaymentDeps {
   /** Health-, limit- and weight-aware routing for payments that name no channel. */
@@ -49,7 +47,8 @@ export interface CreatePaymentResult {
  * 3. Ask the channel how the payer pays (pay URL / QR code).
  * 4. ONE transaction: payment + order guard + idempotency claim; for `BALANCE` also the payer's debit (and the
  *    recipient's credit), so it settles `SUCCEEDED` at once or not at all (`402 INSUFFICIENT_BALANCE`).
- * 5. A lost race re-reads: the winner's payment is replayed; a wallet that moved is read again.
+ * 5. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
+ *    winner ({@link createOrReplay}); a wallet that moved without one is read again.
  */
 export async function createPayment(
   deps: CreatePaymentDeps,
@@ -62,23 +61,23 @@ export async function createPayment(
   // The REQUESTED channel is hashed, not the routed one: routing is weighted-random, and a replay must still match.
   const hash = requestHash(paymentParameters(body, body.channel ?? 'AUTO'));
 
-  return untilNotStale(async () => {
-    const earlier = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
-    if (earlier) return earlier;
-
-    const now = deps.clock();
-    // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
-    const decision = await routeChannel({ ...deps.router, clock: () => now }, body);
-    try {
-      return await createAt(deps, merchant, body, decision.channel, hash, idempotencyKey, now);
-    } catch (error) {
-      if (decision.reservation) {
-        const { key, amountMinor } = decision.reservation;
-        await deps.router.volume.releaseDailyVolume(key, amountMinor).catch(() => undefined);
+  return createOrReplay(
+    () => findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey),
+    async () => {
+      const now = deps.clock();
+      // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
+      const decision = await routeChannel({ ...deps.router, clock: () => now }, body);
+      try {
+        return await createAt(deps, merchant, body, decision.channel, hash, idempotencyKey, now);
+      } catch (error) {
+        if (decision.reservation) {
+          const { key, amountMinor } = decision.reservation;
+          await deps.router.volume.releaseDailyVolume(key, amountMinor).catch(() => undefined);
+        }
+        throw error;
       }
-      throw error;
-    }
-  });
+    },
+  );
 }
 
 async function createAt(
@@ -103,24 +102,16 @@ async function createAt(
   };
   const { payment, changes } =
     channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
-  try {
-    await deps.store.commit({
-      ...changes,
-      payments: [{ payment, expectedVersion: 0 }],
-      claims: [
-        { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
-      ],
-      idempotency: idempotencyKey
-        ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
-        : undefined,
-    });
-  } catch (error) {
-    if (error instanceof StaleStateError) {
-      const winner = await findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey);
-      if (winner) return winner;
-    }
-    throw error;
-  }
+  await deps.store.commit({
+    ...changes,
+    payments: [{ payment, expectedVersion: 0 }],
+    claims: [
+      { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
+    ],
+    idempotency: idempotencyKey
+      ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
+      : undefined,
+  });
   return { payment, replayed: false };
 }
 

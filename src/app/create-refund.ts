@@ -15,12 +15,11 @@ import { freezeForRefund, InsufficientBalance, type WalletChange } from '#domain
 import type { IdPrefix } from '#shared/ids.ts';
 import { logger } from '#shared/observability.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
-import { earlierResourceId } from './idempotency-key.ts';
+import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, withBreaker } from './routing.ts';
-import { untilNotStale } from './stale-retry.ts';
 
 export interface CreateRefundDeps extends ApplyRefundDeps {
   store: TransactionStore;
@@ -42,6 +41,7 @@ export interface CreateRefundDeps extends ApplyRefundDeps {
  * 2. Refundable? (`409 INVALID_STATE`), within what is left? (`409 REFUND_EXCEEDS_PAYMENT`).
  * 3. ONE transaction: refund `PROCESSING` + refund-no guard + payment's processing sum (conditional on its version)
  *    + for a recharge, the frozen amount in the wallet (`409 INSUFFICIENT_BALANCE` if it is no longer there).
+ *    A refusal the winner of a duplicate caused (it used the refundable amount) replays that winner instead.
  * 4. Submit to the channel. A final answer (balance channel) is applied at once (Confirm/Cancel); otherwise the
  *    result arrives by callback or query. A failed submission leaves the refund `PROCESSING`, never lost.
  */
@@ -51,59 +51,74 @@ export async function createRefund(
   body: CreateRefundBody,
   idempotencyKey?: string,
 ): Promise<{ refund: Refund; replayed: boolean }> {
-  const tried = await untilNotStale(async () => {
-    const payment = await getPayment(deps, merchant, body.payment_id);
-    const amountMinor = parseAmount(body.amount, payment.currency).minor;
-    const hash = requestHash({
-      operation: 'refund.create',
-      payment_id: body.payment_id,
-      refund_no: body.refund_no,
-      amount_minor: amountMinor,
-      reason: body.reason ?? undefined,
-    });
-    const earlier = await findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey);
-    if (earlier) return earlier;
-    assertRefundable(payment, amountMinor);
-
-    const at = deps.clock().toISOString();
-    const refund: Refund = {
-      id: deps.newId('ref'),
-      merchantId: merchant.id,
-      paymentId: payment.id,
-      refundNo: body.refund_no,
-      amountMinor,
-      currency: payment.currency,
-      reason: body.reason ?? undefined,
-      status: 'PROCESSING',
-      channel: payment.channel,
-      createdAt: at,
-      updatedAt: at,
-      requestHash: hash,
-      version: 1,
-    };
-    try {
-      await deps.store.commit({
-        payments: [{ payment: reserveRefund(payment, amountMinor, at), expectedVersion: payment.version }],
-        refunds: [{ refund, expectedVersion: 0 }],
-        walletChanges: await freezeIfRecharge(deps, payment, refund, at),
-        claims: [
-          { kind: 'refund', merchantId: merchant.id, value: body.refund_no, resourceId: refund.id, requestHash: hash },
-        ],
-        idempotency: idempotencyKey
-          ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: refund.id }
-          : undefined,
-      });
-    } catch (error) {
-      if (error instanceof StaleStateError) {
-        const winner = await findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey);
-        if (winner) return winner;
-      }
-      throw error;
-    }
-    return { refund, replayed: false, payment };
+  const { currency } = await getPayment(deps, merchant, body.payment_id);
+  const amountMinor = parseAmount(body.amount, currency).minor;
+  const hash = requestHash({
+    operation: 'refund.create',
+    payment_id: body.payment_id,
+    refund_no: body.refund_no,
+    amount_minor: amountMinor,
+    reason: body.reason ?? undefined,
   });
-  if (tried.replayed || !('payment' in tried)) return { refund: tried.refund, replayed: tried.replayed };
-  return { refund: await submitToChannel(deps, tried.refund, tried.payment), replayed: false };
+  const outcome = await createOrReplay(
+    () => findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey),
+    () => reserve(deps, merchant, body, amountMinor, hash, idempotencyKey),
+  );
+  if (outcome.replayed) return { refund: await completeIfFinalAtOnce(deps, outcome.refund), replayed: true };
+  return { refund: await submitToChannel(deps, outcome.refund, outcome.payment), replayed: false };
+}
+
+/** The Try step: the refund `PROCESSING`, its claims and the reserved amount (frozen in a recharged wallet). */
+async function reserve(
+  deps: CreateRefundDeps,
+  merchant: Merchant,
+  body: CreateRefundBody,
+  amountMinor: number,
+  hash: string,
+  idempotencyKey: string | undefined,
+): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
+  const payment = await getPayment(deps, merchant, body.payment_id);
+  assertRefundable(payment, amountMinor);
+  const at = deps.clock().toISOString();
+  const refund: Refund = {
+    id: deps.newId('ref'),
+    merchantId: merchant.id,
+    paymentId: payment.id,
+    refundNo: body.refund_no,
+    amountMinor,
+    currency: payment.currency,
+    reason: body.reason ?? undefined,
+    status: 'PROCESSING',
+    channel: payment.channel,
+    createdAt: at,
+    updatedAt: at,
+    requestHash: hash,
+    version: 1,
+  };
+  await deps.store.commit({
+    payments: [{ payment: reserveRefund(payment, amountMinor, at), expectedVersion: payment.version }],
+    refunds: [{ refund, expectedVersion: 0 }],
+    walletChanges: await freezeIfRecharge(deps, payment, refund, at),
+    claims: [
+      { kind: 'refund', merchantId: merchant.id, value: body.refund_no, resourceId: refund.id, requestHash: hash },
+    ],
+    idempotency: idempotencyKey
+      ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: refund.id }
+      : undefined,
+  });
+  return { refund, replayed: false, payment };
+}
+
+/**
+ * A balance refund is final the moment it exists, so a replay must not show it `PROCESSING`: whoever finds it
+ * unsettled (a duplicate racing its creator, or a retry after the creator died) completes it. Applying a result is
+ * idempotent, so the payer is credited exactly once however many do.
+ */
+async function completeIfFinalAtOnce(deps: CreateRefundDeps, refund: Refund): Promise<Refund> {
+  if (refund.channel !== 'BALANCE' || refund.status !== 'PROCESSING') return refund;
+  const payment = await deps.payments.get(refund.paymentId);
+  if (!payment) throw new Error(`refund ${refund.id} points to a missing payment`);
+  return submitToChannel(deps, refund, payment);
 }
 
 async function freezeIfRecharge(deps: CreateRefundDeps, payment: Payment, refund: Refund, at: string) {
