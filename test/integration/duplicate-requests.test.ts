@@ -17,6 +17,8 @@ import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
  */
 const ITERATIONS = Number(process.env.DUPLICATE_ITERATIONS ?? 25);
 const COPIES = 5;
+/** Generous: a bound against a hang, never a speed claim (about 0.1 s an iteration on a quiet machine). */
+const TIMEOUT_MS = 60_000 + ITERATIONS * 2_000;
 const container = testContainer();
 const schema = createPaymentSchema({ allowLoopbackHttp: false });
 
@@ -69,106 +71,126 @@ describe('identical concurrent requests are answered as duplicates (DynamoDB Loc
   for (const withKey of keyed) {
     const by = withKey ? 'Idempotency-Key' : 'order_no';
 
-    it(`BALANCE payments: one debit, every duplicate replays SUCCEEDED — never 402 (by ${by})`, async () => {
-      const { merchant } = await newMerchant(container);
-      for (let i = 0; i < ITERATIONS; i++) {
-        const payer = uniqueId('payer');
-        await paidRecharge(merchant, payer, '10.00');
-        const body = parseInput(schema, {
-          order_no: uniqueId('B'),
-          amount: '10.00',
-          subject: 'spend all',
-          channel: 'BALANCE',
-          payer_account_id: payer,
-        });
-        const key = withKey ? uniqueId('idem') : undefined;
-        const answers = await duplicates(async () => {
-          const { payment, replayed } = await createPayment(container, merchant, body, key);
-          return { resource: payment, replayed };
-        });
-        for (const { resource } of answers) expect(resource.status).toBe('SUCCEEDED');
-        expect((await balanceOf(merchant, payer)).availableMinor).toBe(0);
-      }
-    });
+    it(
+      `BALANCE payments: one debit, every duplicate replays SUCCEEDED — never 402 (by ${by})`,
+      async () => {
+        const { merchant } = await newMerchant(container);
+        for (let i = 0; i < ITERATIONS; i++) {
+          const payer = uniqueId('payer');
+          await paidRecharge(merchant, payer, '10.00');
+          const body = parseInput(schema, {
+            order_no: uniqueId('B'),
+            amount: '10.00',
+            subject: 'spend all',
+            channel: 'BALANCE',
+            payer_account_id: payer,
+          });
+          const key = withKey ? uniqueId('idem') : undefined;
+          const answers = await duplicates(async () => {
+            const { payment, replayed } = await createPayment(container, merchant, body, key);
+            return { resource: payment, replayed };
+          });
+          for (const { resource } of answers) expect(resource.status).toBe('SUCCEEDED');
+          expect((await balanceOf(merchant, payer)).availableMinor).toBe(0);
+        }
+      },
+      TIMEOUT_MS,
+    );
 
-    it(`SANDBOX payments: one payment per order (by ${by})`, async () => {
-      const { merchant } = await newMerchant(container);
-      for (let i = 0; i < ITERATIONS; i++) {
-        const body = parseInput(schema, {
-          order_no: uniqueId('S'),
-          amount: '3.00',
-          subject: 'top-up',
-          channel: 'SANDBOX',
-          account_id: uniqueId('acct'),
-        });
-        const key = withKey ? uniqueId('idem') : undefined;
-        const answers = await duplicates(async () => {
-          const { payment, replayed } = await createPayment(container, merchant, body, key);
-          return { resource: payment, replayed };
-        });
-        for (const { resource } of answers) expect(resource.status).toBe('PENDING');
-      }
-    });
+    it(
+      `SANDBOX payments: one payment per order (by ${by})`,
+      async () => {
+        const { merchant } = await newMerchant(container);
+        for (let i = 0; i < ITERATIONS; i++) {
+          const body = parseInput(schema, {
+            order_no: uniqueId('S'),
+            amount: '3.00',
+            subject: 'top-up',
+            channel: 'SANDBOX',
+            account_id: uniqueId('acct'),
+          });
+          const key = withKey ? uniqueId('idem') : undefined;
+          const answers = await duplicates(async () => {
+            const { payment, replayed } = await createPayment(container, merchant, body, key);
+            return { resource: payment, replayed };
+          });
+          for (const { resource } of answers) expect(resource.status).toBe('PENDING');
+        }
+      },
+      TIMEOUT_MS,
+    );
 
-    it(`full refunds of a recharge: one freeze, no REFUND_EXCEEDS_PAYMENT or 409 INSUFFICIENT_BALANCE (by ${by})`, async () => {
-      const { merchant } = await newMerchant(container);
-      for (let i = 0; i < ITERATIONS; i++) {
-        const accountId = uniqueId('acct');
-        const payment = await paidRecharge(merchant, accountId, '8.00');
-        const body = { payment_id: payment.id, refund_no: uniqueId('RF'), amount: '8.00' };
-        const key = withKey ? uniqueId('idem') : undefined;
-        const answers = await duplicates(async () => {
-          const { refund, replayed } = await createRefund(container, merchant, body, key);
-          return { resource: refund, replayed };
-        });
-        for (const { resource } of answers) expect(resource.amountMinor).toBe(800);
-        const wallet = await balanceOf(merchant, accountId);
-        expect([wallet.availableMinor + wallet.frozenMinor, wallet.availableMinor]).toEqual([800, 0]);
-      }
-    });
+    it(
+      `full refunds of a recharge: one freeze, no REFUND_EXCEEDS_PAYMENT or 409 INSUFFICIENT_BALANCE (by ${by})`,
+      async () => {
+        const { merchant } = await newMerchant(container);
+        for (let i = 0; i < ITERATIONS; i++) {
+          const accountId = uniqueId('acct');
+          const payment = await paidRecharge(merchant, accountId, '8.00');
+          const body = { payment_id: payment.id, refund_no: uniqueId('RF'), amount: '8.00' };
+          const key = withKey ? uniqueId('idem') : undefined;
+          const answers = await duplicates(async () => {
+            const { refund, replayed } = await createRefund(container, merchant, body, key);
+            return { resource: refund, replayed };
+          });
+          for (const { resource } of answers) expect(resource.amountMinor).toBe(800);
+          const wallet = await balanceOf(merchant, accountId);
+          expect([wallet.availableMinor + wallet.frozenMinor, wallet.availableMinor]).toEqual([800, 0]);
+        }
+      },
+      TIMEOUT_MS,
+    );
 
-    it(`full refunds of a BALANCE payment: the payer is credited once and every answer shows SUCCEEDED (by ${by})`, async () => {
-      const { merchant } = await newMerchant(container);
-      for (let i = 0; i < ITERATIONS; i++) {
-        const payer = uniqueId('payer');
-        await paidRecharge(merchant, payer, '6.00');
-        const paid = parseInput(schema, {
-          order_no: uniqueId('B'),
-          amount: '6.00',
-          subject: 'spend',
-          channel: 'BALANCE',
-          payer_account_id: payer,
-        });
-        const { payment } = await createPayment(container, merchant, paid);
-        const body = { payment_id: payment.id, refund_no: uniqueId('RF'), amount: '6.00' };
-        const key = withKey ? uniqueId('idem') : undefined;
-        const answers = await duplicates(async () => {
-          const { refund, replayed } = await createRefund(container, merchant, body, key);
-          return { resource: refund, replayed };
-        });
-        for (const { resource } of answers) expect(resource.status).toBe('SUCCEEDED');
-        expect((await balanceOf(merchant, payer)).availableMinor).toBe(600);
-        expect((await container.payments.get(payment.id))?.status).toBe('REFUNDED');
-      }
-    });
+    it(
+      `full refunds of a BALANCE payment: the payer is credited once and every answer shows SUCCEEDED (by ${by})`,
+      async () => {
+        const { merchant } = await newMerchant(container);
+        for (let i = 0; i < ITERATIONS; i++) {
+          const payer = uniqueId('payer');
+          await paidRecharge(merchant, payer, '6.00');
+          const paid = parseInput(schema, {
+            order_no: uniqueId('B'),
+            amount: '6.00',
+            subject: 'spend',
+            channel: 'BALANCE',
+            payer_account_id: payer,
+          });
+          const { payment } = await createPayment(container, merchant, paid);
+          const body = { payment_id: payment.id, refund_no: uniqueId('RF'), amount: '6.00' };
+          const key = withKey ? uniqueId('idem') : undefined;
+          const answers = await duplicates(async () => {
+            const { refund, replayed } = await createRefund(container, merchant, body, key);
+            return { resource: refund, replayed };
+          });
+          for (const { resource } of answers) expect(resource.status).toBe('SUCCEEDED');
+          expect((await balanceOf(merchant, payer)).availableMinor).toBe(600);
+          expect((await container.payments.get(payment.id))?.status).toBe('REFUNDED');
+        }
+      },
+      TIMEOUT_MS,
+    );
   }
 
-  it('closes with one Idempotency-Key: one close, every duplicate replays CLOSED — never INVALID_STATE', async () => {
-    const { merchant } = await newMerchant(container);
-    for (let i = 0; i < ITERATIONS; i++) {
-      const body = parseInput(schema, {
-        order_no: uniqueId('C'),
-        amount: '2.00',
-        subject: 'to close',
-        channel: 'SANDBOX',
-      });
-      const { payment } = await createPayment(container, merchant, body);
-      const key = uniqueId('idem');
-      const answers = await duplicates(async () => {
-        const closed = await closePayment(container, merchant, payment.id, key);
-        return { resource: closed.payment, replayed: closed.replayed };
-      });
-      for (const { resource } of answers) expect(resource.status).toBe('CLOSED');
-    }
-  });
+  it(
+    'closes with one Idempotency-Key: one close, every duplicate replays CLOSED — never INVALID_STATE',
+    async () => {
+      const { merchant } = await newMerchant(container);
+      for (let i = 0; i < ITERATIONS; i++) {
+        const body = parseInput(schema, {
+          order_no: uniqueId('C'),
+          amount: '2.00',
+          subject: 'to close',
+          channel: 'SANDBOX',
+        });
+        const { payment } = await createPayment(container, merchant, body);
+        const key = uniqueId('idem');
+        const answers = await duplicates(async () => {
+          const closed = await closePayment(container, merchant, payment.id, key);
+          return { resource: closed.payment, replayed: closed.replayed };
+        });
+        for (const { resource } of answers) expect(resource.status).toBe('CLOSED');
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
