@@ -204,7 +204,8 @@ async function findEarlier(
   );
   if (!paymentId) return undefined;
   const payment = await deps.payments.get(paymentId);
-  if (!payment) throw new Error(`guard points to a missing payment ${paymentId}`);
+  // Keys are tenant-safe by construction (`keys.ts`); the owner is checked anyway before anything is replayed.
+  if (payment?.merchantId !== merchantId) throw new Error(`guard of ${merchantId} points to a foreign ${paymentId}`);
   return { payment, replayed: true };
 }
 

@@ -192,6 +192,6 @@ async function findEarlier(
   );
   if (!refundId) return undefined;
   const refund = await deps.refunds.get(refundId);
-  if (!refund) throw new Error(`guard points to a missing refund ${refundId}`);
+  if (refund?.merchantId !== merchantId) throw new Error(`guard of ${merchantId} points to a foreign ${refundId}`);
   return { refund, replayed: true };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MerchantRepository, SecretCipher } from '#app/ports.ts';
-import type { Merchant } from '#domain/merchant.ts';
-import { ConflictError, NotFoundError } from '#shared/errors.ts';
+import { MERCHANT_ID_PATTERN, type Merchant } from '#domain/merchant.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
 
 export interface MerchantAdminDeps {
   merchants: MerchantRepository;
@@ -21,6 +21,9 @@ export async function createMerchant(
   deps: MerchantAdminDeps,
   input: { id: string; name: string; notifyUrl?: string; secret?: string },
 ): Promise<{ merchant: Merchant; secret: string }> {
+  if (!MERCHANT_ID_PATTERN.test(input.id)) {
+    throw new ValidationError('VALIDATION_FAILED', 'merchant id: 1-64 of [A-Za-z0-9_-]', { id: input.id });
+  }
   const secret = input.secret ?? generateMerchantSecret();
   const at = deps.clock().toISOString();
   const merchant: Merchant = {

@@ -16,6 +16,9 @@ export interface Merchant {
   updatedAt: string;
 }
 
+/** A merchant id: 1–64 of `[A-Za-z0-9_-]` (ids are key parts and header values; nothing else is ever created). */
+export const MERCHANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export const DEFAULT_MIN_AMOUNT = '0.01';
 export const DEFAULT_MAX_AMOUNT = '50000.00';
 

@@ -1,4 +1,4 @@
-import type { Key } from './keys.ts';
+import { type Key, part } from './keys.ts';
 
 /**
  * Keys of the channel items of the single table (kept apart from `keys.ts`): one partition per channel holding its
@@ -10,12 +10,12 @@ export const channelKeys = {
   /** The channel's circuit breaker, shared by every container. */
   health: (channel: string): Key => ({ PK: channelPartition(channel), SK: 'HEALTH' }),
   /** The channel's reserved volume of one UTC day (`yyyy-mm-dd`); one attribute per currency. */
-  daily: (channel: string, day: string): Key => ({ PK: channelPartition(channel), SK: `DAILY#${day}` }),
+  daily: (channel: string, day: string): Key => ({ PK: channelPartition(channel), SK: `DAILY#${part(day)}` }),
 };
 
 /** `CHANNEL#{code}`. */
 export function channelPartition(channel: string): string {
-  return `CHANNEL#${channel}`;
+  return `CHANNEL#${part(channel)}`;
 }
 
 /** The attribute of a daily item that holds one currency's total (`total_CNY`). */

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExpiryIndex } from '#app/ports.ts';
-import { paymentIndexes } from './keys.ts';
+import { expiryPartition } from './keys.ts';
 
 /**
  * GSI3, the sparse expiry index: a payment carries `GSI3PK = EXPIRY#{minute}` only while it is `PENDING`, so a
@@ -14,13 +14,12 @@ export class DynamoExpiryIndex implements ExpiryIndex {
   ) {}
 
   async listPending(bucket: string, limit: number, cursor?: string) {
-    const { GSI3PK } = paymentIndexes.byExpiryMinute(`${bucket}:00.000Z`, '');
     const page = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: 'GSI3',
         KeyConditionExpression: 'GSI3PK = :bucket',
-        ExpressionAttributeValues: { ':bucket': GSI3PK },
+        ExpressionAttributeValues: { ':bucket': expiryPartition(bucket) },
         Limit: limit,
         ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) } : {}),
       }),

@@ -1,24 +1,38 @@
-/** Every DynamoDB key of the single table is built here and nowhere else. */
+import { expiryBucket } from '#domain/notification.ts';
+
+/**
+ * Every DynamoDB key of the single table is built here and nowhere else. Each variable part goes through
+ * {@link part}, so no value — a merchant id, an order number, an `Idempotency-Key` — can forge another tenant's key.
+ */
 export interface Key {
   PK: string;
   SK: string;
 }
 
+/**
+ * One key component, encoded so it cannot contain the `#` separator: `%` → `%25`, `#` → `%23`. The encoding is
+ * injective and leaves every id the gateway generates (and every value the API's schemas allow) unchanged, so two
+ * distinct tuples of parts never join to the same key.
+ */
+export function part(value: string): string {
+  return value.replaceAll('%', '%25').replaceAll('#', '%23');
+}
+
 export const keys = {
-  merchant: (merchantId: string): Key => ({ PK: `MERCHANT#${merchantId}`, SK: 'PROFILE' }),
+  merchant: (merchantId: string): Key => ({ PK: `MERCHANT#${part(merchantId)}`, SK: 'PROFILE' }),
   orderGuard: (merchantId: string, orderNo: string): Key => ({
-    PK: `MERCHANT#${merchantId}#ORDER#${orderNo}`,
+    PK: `MERCHANT#${part(merchantId)}#ORDER#${part(orderNo)}`,
     SK: 'GUARD',
   }),
-  payment: (paymentId: string): Key => ({ PK: `PAYMENT#${paymentId}`, SK: 'PAYMENT' }),
+  payment: (paymentId: string): Key => ({ PK: `PAYMENT#${part(paymentId)}`, SK: 'PAYMENT' }),
   /** Refunds are read by id alone (`GET /v1/refunds/{id}`), so they get their own partition. */
-  refund: (refundId: string): Key => ({ PK: `REFUND#${refundId}`, SK: 'REFUND' }),
+  refund: (refundId: string): Key => ({ PK: `REFUND#${part(refundId)}`, SK: 'REFUND' }),
   refundGuard: (merchantId: string, refundNo: string): Key => ({
-    PK: `MERCHANT#${merchantId}#REFUND#${refundNo}`,
+    PK: `MERCHANT#${part(merchantId)}#REFUND#${part(refundNo)}`,
     SK: 'GUARD',
   }),
   /** The sandbox channel's own record of a refund it was asked to make (the simulated channel's storage). */
-  sandboxRefund: (refundId: string): Key => ({ PK: `SANDBOX#REFUND#${refundId}`, SK: 'SANDBOX' }),
+  sandboxRefund: (refundId: string): Key => ({ PK: `SANDBOX#REFUND#${part(refundId)}`, SK: 'SANDBOX' }),
   wallet: (merchantId: string, accountId: string, currency: string): Key => ({
     PK: walletPartition(merchantId, accountId, currency),
     SK: 'BALANCE',
@@ -27,19 +41,34 @@ export const keys = {
     PK: walletPartition(merchantId, accountId, currency),
     SK: ledgerSort(seq),
   }),
-  event: (eventId: string): Key => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),
+  event: (eventId: string): Key => ({ PK: `EVENT#${part(eventId)}`, SK: 'EVENT' }),
   eventAttempt: (eventId: string, at: string): Key => ({
-    PK: `EVENT#${eventId}`,
+    PK: `EVENT#${part(eventId)}`,
     SK: `ATTEMPT#${at}#${Math.random().toString(36).slice(2, 10)}`,
   }),
   /** The sandbox channel's own record of a payment (decided on its cashier page, or closed). */
-  sandboxPayment: (paymentId: string): Key => ({ PK: `SANDBOX#PAYMENT#${paymentId}`, SK: 'SANDBOX' }),
-  nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${merchantId}#${nonce}`, SK: 'NONCE' }),
-  idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${merchantId}#${key}`, SK: 'IDEM' }),
+  sandboxPayment: (paymentId: string): Key => ({ PK: `SANDBOX#PAYMENT#${part(paymentId)}`, SK: 'SANDBOX' }),
+  nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${part(merchantId)}#${part(nonce)}`, SK: 'NONCE' }),
+  idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${part(merchantId)}#${part(key)}`, SK: 'IDEM' }),
+  /** A channel-day's reconciliation summary. */
+  reconciliation: (date: string, channel: string): Key => ({
+    PK: `RECON#${part(date)}#${part(channel)}`,
+    SK: 'SUMMARY',
+  }),
 };
 
+/** GSI2's partition: a channel's settled payments and completed refunds of one UTC day (reconciliation). */
+export function settlementDayPartition(channel: string, day: string): string {
+  return `CHANNEL#${part(channel)}#${part(day)}`;
+}
+
+/** GSI3's partition: the payments still `PENDING` that expire in one UTC minute (`yyyy-mm-ddThh:mm`). */
+export function expiryPartition(minute: string): string {
+  return `EXPIRY#${part(minute)}`;
+}
+
 export function walletPartition(merchantId: string, accountId: string, currency: string): string {
-  return `ACCOUNT#${merchantId}#${accountId}#${currency}`;
+  return `ACCOUNT#${part(merchantId)}#${part(accountId)}#${part(currency)}`;
 }
 
 export const LEDGER_PREFIX = 'LEDGER#';
@@ -52,15 +81,15 @@ export function ledgerSort(seq: number): string {
 /** Index attributes of a payment (GSI1 listing, GSI2 settlement day, GSI3 sparse expiry bucket). */
 export const paymentIndexes = {
   byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
-    GSI1PK: `MERCHANT#${merchantId}`,
-    GSI1SK: `${createdAt}#${paymentId}`,
+    GSI1PK: `MERCHANT#${part(merchantId)}`,
+    GSI1SK: `${createdAt}#${part(paymentId)}`,
   }),
   bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
-    GSI2PK: `CHANNEL#${channel}#${paidAt.slice(0, 10)}`,
-    GSI2SK: `${paidAt}#${paymentId}`,
+    GSI2PK: settlementDayPartition(channel, paidAt.slice(0, 10)),
+    GSI2SK: `${paidAt}#${part(paymentId)}`,
   }),
   byExpiryMinute: (expiresAt: string, paymentId: string) => ({
-    GSI3PK: `EXPIRY#${expiresAt.slice(0, 16)}`,
+    GSI3PK: expiryPartition(expiryBucket(expiresAt)),
     GSI3SK: paymentId,
   }),
 };
@@ -68,7 +97,7 @@ export const paymentIndexes = {
 /** Index attributes of a refund: GSI2, beside its channel's payments of the day it completed (reconciliation). */
 export const refundIndexes = {
   bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
-    GSI2PK: `CHANNEL#${channel}#${completedAt.slice(0, 10)}`,
-    GSI2SK: `${completedAt}#${refundId}`,
+    GSI2PK: settlementDayPartition(channel, completedAt.slice(0, 10)),
+    GSI2SK: `${completedAt}#${part(refundId)}`,
   }),
 };

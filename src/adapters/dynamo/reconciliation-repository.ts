@@ -9,12 +9,7 @@ import type { ReconciliationRecord, ReconciliationStore } from '#app/reconcile.t
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
-import { type Key, keys } from './keys.ts';
-
-/** Key of a channel-day's reconciliation summary: `RECON#{date}#{channel}` / `SUMMARY`. */
-export function reconciliationKey(date: string, channel: string): Key {
-  return { PK: `RECON#${date}#${channel}`, SK: 'SUMMARY' };
-}
+import { type Key, keys, settlementDayPartition } from './keys.ts';
 
 /** BatchGetItem's limit of keys per request. */
 const BATCH_SIZE = 100;
@@ -32,7 +27,7 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...reconciliationKey(record.date, record.channel), entity: 'RECONCILIATION', ...record },
+        Item: { ...keys.reconciliation(record.date, record.channel), entity: 'RECONCILIATION', ...record },
       }),
     );
   }
@@ -40,7 +35,7 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
   /** The summary record of a channel-day, or `undefined` if it never ran. */
   async getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: reconciliationKey(date, channel), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: keys.reconciliation(date, channel), ConsistentRead: true }),
     );
     return Item ? fromItem<ReconciliationRecord>(Item) : undefined;
   }
@@ -84,7 +79,7 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
           TableName: this.tableName,
           IndexName: 'GSI2',
           KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': `CHANNEL#${channel}#${day}`, ':from': from, ':to': to },
+          ExpressionAttributeValues: { ':pk': settlementDayPartition(channel, day), ':from': from, ':to': to },
           ExclusiveStartKey: cursor,
         }),
       );
