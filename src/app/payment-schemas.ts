@@ -20,6 +20,24 @@ export function callbackUrlSchema(allowLoopbackHttp: boolean) {
 }
 
 /**
+ * `metadata`: at most 20 string→string pairs (key 1–40 chars, value ≤ 500). `constructor`, `toString` and the like are
+ * ordinary keys. `__proto__` is refused by name: JSON keeps it as a key, but an object built by assignment (zod's
+ * output, the DynamoDB marshaller) cannot, so it could never be stored and returned as sent.
+ */
+const metadataSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'the key "__proto__" is reserved', path: ['__proto__'] });
+    }
+  })
+  .pipe(
+    z
+      .record(z.string().min(1).max(40), z.string().max(500))
+      .refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs'),
+  );
+
+/**
  * `POST /v1/payments` body. Unknown fields are rejected (like Stripe's `parameter_unknown`), so a misspelt optional
  * field never silently falls back to a default. `amount` becomes integer minor units here.
  */
@@ -40,10 +58,7 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
       notify_url: url.nullish(),
       return_url: url.nullish(),
       expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
-      metadata: z
-        .record(z.string().min(1).max(40), z.string().max(500))
-        .refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs')
-        .default({}),
+      metadata: metadataSchema.default({}),
     })
     .transform((body, ctx) => {
       if (!isSupportedCurrency(body.currency)) {

@@ -7,6 +7,7 @@ import { postSandboxCallback, successCallback } from '../support/sandbox.ts';
 
 type Json = Record<string, unknown>;
 type ErrorBody = { error: { code: string; message: string; request_id: string } };
+type Payment = { id: string; order_no: string; metadata: Record<string, string> };
 
 let stack: Awaited<ReturnType<typeof startHttpStack>>;
 let client: MerchantClient;
@@ -248,3 +249,63 @@ describe('sandbox callbacks that must change nothing', () => {
     expect(answer.status).toBe(400);
   });
 });
+
+describe('metadata keys that name Object.prototype members', () => {
+  const metadata = { constructor: 'x', toString: 'y', hasOwnProperty: 'z', prototype: 'p', valueOf: 'v' };
+
+  it('stores and returns them exactly', async () => {
+    const created = await client.request<Payment>('POST', '/v1/payments', { ...validBody(), metadata });
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toEqual(metadata);
+    const read = await client.request<Payment>('GET', `/v1/payments/${created.body.id}`);
+    expect(read.body.metadata).toEqual(metadata);
+    const byOrder = await client.request<Payment>('GET', `/v1/payments?order_no=${created.body.order_no}`);
+    expect(byOrder.body.metadata).toEqual(metadata);
+  });
+
+  it('stores a lone constructor key', async () => {
+    const created = await client.request<Payment>('POST', '/v1/payments', {
+      ...validBody(),
+      metadata: { constructor: 'x' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toEqual({ constructor: 'x' });
+  });
+
+  it('rejects a __proto__ key with VALIDATION_FAILED naming it, whatever its value', async () => {
+    for (const value of ['"x"', '{"polluted":"yes"}']) {
+      const order = orderNo();
+      const raw = JSON.stringify(validBody(order)).replace(/}$/, `,"metadata":{"__proto__":${value}}}`);
+      const answer = await client.request<ErrorBody>('POST', '/v1/payments', undefined, { rawBody: raw });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+      expect(answer.body.error.message).toContain('metadata.__proto__');
+      await expectNoPayment(order);
+    }
+    expect(({} as Json).polluted).toBeUndefined();
+  });
+});
+
+/** A merchant request signed over exactly `body`'s bytes, sent with the given headers (content type included). */
+async function signedFetch(
+  method: string,
+  pathAndQuery: string,
+  body: Buffer | string = '',
+  headers: Record<string, string> = body.length ? { 'content-type': 'application/json' } : {},
+) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = `nonce-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  const signature = signMerchantRequest(secret, { method, pathAndQuery, timestamp, nonce, body });
+  const response = await fetch(`${stack.apiBase}${pathAndQuery}`, {
+    method,
+    headers: {
+      'x-merchant-id': merchantId,
+      'x-timestamp': timestamp,
+      'x-nonce': nonce,
+      'x-signature': signature,
+      ...headers,
+    },
+    ...(body.length ? { body } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as Json & ErrorBody };
+}
