@@ -54,12 +54,7 @@ export class LocalGateway {
     const rawQueryString = queryAt >= 0 ? url.slice(queryAt + 1) : '';
     const method = (req.method ?? 'GET').toUpperCase();
 
-    let match: ReturnType<typeof matchRoute>;
-    try {
-      match = matchRoute(method, rawPath);
-    } catch {
-      match = { kind: 'not-found' }; // undecodable path parameter
-    }
+    const match = matchRoute(method, rawPath);
     const spec =
       match.kind === 'route'
         ? match.route.spec

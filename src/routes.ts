@@ -212,7 +212,10 @@ export const COMPILED_ROUTES: readonly CompiledRoute[] = FUNCTIONS.flatMap((spec
     }),
 );
 
-/** Matches a request to a route: the route, a path known only for other methods (405), or nothing (404). */
+/**
+ * Matches a request to a route: the route, a path known only for other methods (405), or nothing (404). A path whose
+ * percent-encoding cannot be decoded names no resource, so it matches nothing.
+ */
 export function matchRoute(
   method: string,
   path: string,
@@ -220,6 +223,7 @@ export function matchRoute(
   | { kind: 'route'; route: CompiledRoute; pathParameters: Record<string, string> }
   | { kind: 'method-not-allowed'; allowed: string[] }
   | { kind: 'not-found' } {
+  if (!isDecodable(path)) return { kind: 'not-found' };
   const allowed: string[] = [];
   for (const route of COMPILED_ROUTES) {
     const match = route.pattern.exec(path);
@@ -234,4 +238,13 @@ export function matchRoute(
     return { kind: 'route', route, pathParameters };
   }
   return allowed.length ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -309,3 +309,28 @@ async function signedFetch(
   });
   return { status: response.status, body: (await response.json()) as Json & ErrorBody };
 }
+
+describe('malformed percent-encoding', () => {
+  it.each([
+    '/v1/payments/%E0%A4%A',
+    '/v1/payments/%ZZ',
+    '/v1/payments/pay_1%',
+    '/v1/accounts/%C3%28/balance',
+    '/v1/refunds/%FF',
+  ])('answers GET %s with 404 NOT_FOUND, signed or not', async (path) => {
+    const signed = await signedFetch('GET', path);
+    expect(signed.status).toBe(404);
+    expect(signed.body.error.code).toBe('NOT_FOUND');
+    const unsigned = await fetch(`${stack.apiBase}${path}`);
+    expect(unsigned.status).toBe(404);
+    expect(((await unsigned.json()) as ErrorBody).error.code).toBe('NOT_FOUND');
+  });
+
+  it('answers a malformed escape in a query value with 400 VALIDATION_FAILED', async () => {
+    for (const path of ['/v1/payments?order_no=%E0%A4%A', '/v1/accounts/u1/ledger?limit=%E0%A4%A']) {
+      const answer = await signedFetch('GET', path);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+});
