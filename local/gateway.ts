@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
@@ -123,8 +124,9 @@ function buildEvent(input: {
   const queryStringParameters: Record<string, string> = {};
   for (const name of new Set(query.keys())) queryStringParameters[name] = query.getAll(name).join(',');
   const now = new Date();
-  // Like API Gateway: text bodies arrive as strings, anything else base64-encoded.
-  const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  // Like API Gateway: text bodies arrive as strings, anything else — including a "text" body that is not valid UTF-8,
+  // which a string could not carry byte for byte — base64-encoded.
+  const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json') && isUtf8(input.body);
   return {
     version: '2.0',
     routeKey: input.routeKey,

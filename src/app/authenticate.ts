@@ -15,6 +15,7 @@ export interface IncomingRequest {
   method: string;
   pathAndQuery: string;
   headers: Record<string, string | undefined>;
+  /** The raw body bytes as sent (a string stands for its UTF-8 encoding; never a decoded text of other bytes). */
   body: Uint8Array | string;
 }
 

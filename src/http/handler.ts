@@ -37,7 +37,8 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
       }
       const container = getContainer();
       if (options.auth) {
-        const merchant = await authenticate(container, request);
+        // The signature covers the body bytes exactly as sent, never their decoded text.
+        const merchant = await authenticate(container, { ...request, body: request.rawBody });
         merchantId = merchant.id;
         logger.appendKeys({ merchant_id: merchant.id });
         response = await (handler as Handler<Merchant>)(request, { container, merchant });
@@ -64,8 +65,16 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
     .use(captureLambdaHandler(tracer));
 }
 
-/** Parses a JSON request body; malformed JSON is `400 INVALID_JSON`, never a 500. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Parses a JSON request body; bytes that are not UTF-8 or not JSON are `400 INVALID_JSON`, never a 500. */
 export function parseJsonBody(request: HttpRequest): unknown {
-  if (!request.body) throw new AppError('INVALID_JSON', 400, 'a JSON request body is required');
-  return parseJsonText(request.body, 'request body');
+  if (request.rawBody.length === 0) throw new AppError('INVALID_JSON', 400, 'a JSON request body is required');
+  let text: string;
+  try {
+    text = UTF8.decode(request.rawBody);
+  } catch {
+    throw new AppError('INVALID_JSON', 400, 'request body is not valid UTF-8');
+  }
+  return parseJsonText(text, 'request body');
 }

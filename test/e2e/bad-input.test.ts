@@ -334,3 +334,39 @@ describe('malformed percent-encoding', () => {
     }
   });
 });
+
+describe('the signature covers the raw body bytes', () => {
+  const invalidUtf8 = Buffer.concat([Buffer.from('{"order_no":"'), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('"}')]);
+
+  it('answers a correctly signed body that is not UTF-8 with 400 INVALID_JSON', async () => {
+    const answer = await signedFetch('POST', '/v1/payments', invalidUtf8);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('INVALID_JSON');
+  });
+
+  it('rejects a signature over the decoded text of such a body', async () => {
+    const decoded = invalidUtf8.toString('utf8');
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = `nonce-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+    const signature = signMerchantRequest(secret, {
+      method: 'POST',
+      pathAndQuery: '/v1/payments',
+      timestamp,
+      nonce,
+      body: decoded,
+    });
+    const response = await fetch(`${stack.apiBase}/v1/payments`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-merchant-id': merchantId,
+        'x-timestamp': timestamp,
+        'x-nonce': nonce,
+        'x-signature': signature,
+      },
+      body: invalidUtf8,
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as ErrorBody).error.code).toBe('AUTH_INVALID_SIGNATURE');
+  });
+});
