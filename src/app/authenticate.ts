@@ -28,7 +28,7 @@ const TIMESTAMP_PATTERN = /^[0-9]{1,12}$/;
  * Authenticates a merchant request exactly as API.md says.
  *
  * 1. All four headers present and well-formed (`401 AUTH_MISSING`).
- * 2. Timestamp within ±300 s (`401 AUTH_TIMESTAMP_SKEW`).
+ * 2. Timestamp within ±300 s of server time, in whole seconds (`401 AUTH_TIMESTAMP_SKEW`).
  * 3. Merchant known (`401 AUTH_UNKNOWN_MERCHANT`); signature matches its current or still-valid previous secret,
  *    compared in constant time (`401 AUTH_INVALID_SIGNATURE`).
  * 4. Merchant enabled (`403 MERCHANT_DISABLED`) — checked after the signature so it reveals nothing to strangers.
@@ -47,7 +47,8 @@ export async function authenticate(deps: AuthenticateDeps, request: IncomingRequ
     throw new AuthError('AUTH_MISSING', 'X-Timestamp must be Unix seconds and X-Nonce 16-64 of [A-Za-z0-9_-]');
   }
   const now = deps.clock();
-  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > TIMESTAMP_WINDOW_SECONDS) {
+  // Whole seconds on both sides, the unit of X-Timestamp: the window is then exactly ±300 s, the same either way.
+  if (Math.abs(Math.floor(now.getTime() / 1000) - Number(timestamp)) > TIMESTAMP_WINDOW_SECONDS) {
     throw new AuthError(
       'AUTH_TIMESTAMP_SKEW',
       `X-Timestamp is more than ${TIMESTAMP_WINDOW_SECONDS} s from server time`,
