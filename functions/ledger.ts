@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountIdSchema, parseInput, supportedCurrencySchema } from '#app/validation.ts';
+import { accountIdSchema, parseInput, queryIntegerSchema, supportedCurrencySchema } from '#app/validation.ts';
 import { listLedger } from '#app/wallet-queries.ts';
 import { ledgerResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
@@ -7,7 +7,7 @@ import { json } from '#http/respond.ts';
 
 const query = z.strictObject({
   currency: supportedCurrencySchema.default('CNY'),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: queryIntegerSchema(1, 100).default(50),
   /** Opaque to merchants; it is the sequence number of the last entry of the previous page. */
   cursor: z
     .string()

@@ -33,6 +33,18 @@ export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, 
   ctx.addIssue({ code: 'custom', message, path, params: { code } });
 }
 
+/**
+ * A whole number in a query string, written plainly: `^(0|[1-9][0-9]*)$` — no sign, exponent, hex, fraction, spaces
+ * or leading zeros (`1e2`, `0x10`, `10.0`, ` 10`, `+10`, `010` are `VALIDATION_FAILED`), then bounded.
+ */
+export function queryIntegerSchema(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number written in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
 export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'account id: 1-64 of [A-Za-z0-9_.:@-]');
 const CURRENCY_CODE = /^[A-Z]{3}$/;
 

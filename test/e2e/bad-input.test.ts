@@ -370,3 +370,23 @@ describe('the signature covers the raw body bytes', () => {
     expect(((await response.json()) as ErrorBody).error.code).toBe('AUTH_INVALID_SIGNATURE');
   });
 });
+
+describe('query integers', () => {
+  it.each(['1e2', '0x10', '10.0', ' 10', '+10', '010', '-1', '', '1_0', '10abc', '１０'])(
+    'rejects ledger limit=%j with VALIDATION_FAILED',
+    async (limit) => {
+      const answer = await client.request<ErrorBody>(
+        'GET',
+        `/v1/accounts/u1/ledger?limit=${encodeURIComponent(limit)}`,
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    },
+  );
+
+  it('accepts a plain limit', async () => {
+    for (const limit of ['1', '10', '100']) {
+      expect((await client.request('GET', `/v1/accounts/u1/ledger?limit=${limit}`)).status).toBe(200);
+    }
+  });
+});
