@@ -20,7 +20,9 @@ type Handler<M> = (
 
 /**
  * Wraps a route handler with everything every route needs, once: Powertools logger/metrics/tracer, the 64 KiB body
- * limit, merchant authentication (unless `auth: false`), and the single error mapping. Handlers stay thin.
+ * limit, merchant authentication (unless `auth: false`), the JSON media type of merchant bodies, and the single error
+ * mapping. Handlers stay thin. Checks run in this order: `413` body too large, `401`/`403` authentication, `415`
+ * media type, then the handler's own `400`s (`INVALID_JSON`, validation).
  */
 export function httpHandler(options: { auth: true }, handler: Handler<Merchant>): middy.MiddyfiedHandler;
 export function httpHandler(options: { auth: false }, handler: Handler<undefined>): middy.MiddyfiedHandler;
@@ -41,6 +43,7 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
         const merchant = await authenticate(container, { ...request, body: request.rawBody });
         merchantId = merchant.id;
         logger.appendKeys({ merchant_id: merchant.id });
+        requireJsonMediaType(request);
         response = await (handler as Handler<Merchant>)(request, { container, merchant });
       } else {
         response = await (handler as Handler<undefined>)(request, { container, merchant: undefined });
@@ -63,6 +66,24 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({ after: publishMetricsIfAny })
     .use(captureLambdaHandler(tracer));
+}
+
+/** `application/json`, any case, with optional parameters; a charset, if given, must be UTF-8. */
+const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * A merchant request that carries a body must declare it `application/json` (`415 UNSUPPORTED_MEDIA_TYPE`). A request
+ * without a body (`POST …/close`, every GET) needs no content type. Channel callbacks and the sandbox cashier are not
+ * merchant routes: they keep their channels' media types.
+ */
+function requireJsonMediaType(request: HttpRequest): void {
+  if (request.rawBody.length === 0) return;
+  const contentType = request.headers['content-type'] ?? '';
+  const charset = CHARSET_PARAMETER.exec(contentType)?.[1]?.toLowerCase();
+  if (!JSON_MEDIA_TYPE.test(contentType) || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'request bodies must be UTF-8 JSON sent as application/json');
+  }
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

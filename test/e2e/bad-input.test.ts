@@ -390,3 +390,58 @@ describe('query integers', () => {
     }
   });
 });
+
+describe('request content types', () => {
+  it.each([
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/jsonx',
+    'application/json-patch+json',
+    'json',
+    'application/json; charset=latin1',
+  ])('answers a merchant body sent as %s with 415 UNSUPPORTED_MEDIA_TYPE', async (contentType) => {
+    const order = orderNo();
+    const answer = await signedFetch('POST', '/v1/payments', JSON.stringify(validBody(order)), {
+      'content-type': contentType,
+    });
+    expect(answer.status).toBe(415);
+    expect(answer.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(typeof answer.body.error.request_id).toBe('string');
+    await expectNoPayment(order);
+  });
+
+  it('answers a merchant body without a content type with 415', async () => {
+    const order = orderNo();
+    const answer = await signedFetch('POST', '/v1/payments', Buffer.from(JSON.stringify(validBody(order))), {});
+    expect(answer.status).toBe(415);
+    await expectNoPayment(order);
+  });
+
+  it.each([
+    'application/json',
+    'APPLICATION/JSON',
+    'application/json; charset=utf-8',
+    'Application/Json;Charset="UTF-8"',
+  ])('accepts %s', async (contentType) => {
+    const answer = await signedFetch('POST', '/v1/payments', JSON.stringify(validBody()), {
+      'content-type': contentType,
+    });
+    expect(answer.status).toBe(201);
+  });
+
+  it('checks authentication before the content type', async () => {
+    const answer = await fetch(`${stack.apiBase}/v1/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    expect(answer.status).toBe(401);
+  });
+
+  it('needs no content type for a POST without a body', async () => {
+    const created = await client.request<Payment>('POST', '/v1/payments', validBody());
+    const closed = await signedFetch('POST', `/v1/payments/${created.body.id}/close`, '', {});
+    expect(closed.status).toBe(200);
+    expect(closed.body.status).toBe('CLOSED');
+  });
+});
