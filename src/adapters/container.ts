@@ -35,7 +35,7 @@ import { DynamoPaymentRepository, DynamoRefundRepository } from './dynamo/paymen
 import { DynamoReconciliationRepository } from './dynamo/reconciliation-repository.ts';
 import { DynamoTransactionStore } from './dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from './dynamo/wallet-repository.ts';
-import { HttpNotifier } from './http-notifier.ts';
+import { GuardedEgress } from './http-notifier.ts';
 
 /** Every adapter the use cases need, wired once per container (the composition root). */
 export function createContainer(config: GatewayConfig = loadConfig()) {
@@ -77,6 +77,7 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
   ]);
   const dailyVolume = new DynamoDailyVolumeRepository(db, config.tableName);
   const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };
+  const egress = new GuardedEgress({ allowLoopback: config.allowLoopbackHttp });
   return {
     config,
     db,
@@ -90,7 +91,8 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
     sandboxStore,
     events: new DynamoEventRepository(db, config.tableName),
     expiryIndex: new DynamoExpiryIndex(db, config.tableName),
-    notifier: new HttpNotifier(),
+    notifier: egress,
+    notifyUrls: egress,
     queues: new SqsNotificationQueues({ notify: config.notifyQueueUrl, deadLetter: config.notifyDlqUrl }),
     workflows: new SfnWorkflows({
       notifyRetry: config.notifyRetryStateMachineArn,

@@ -1,6 +1,7 @@
 import type {
   ChangeSet,
   IdempotencyRepository,
+  NotifyUrlGuard,
   PaymentChannel,
   PaymentRepository,
   TransactionStore,
@@ -15,6 +16,7 @@ import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/w
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
+import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
@@ -26,6 +28,8 @@ export interface CreatePaymentDeps {
   payments: PaymentRepository;
   wallets: WalletRepository;
   idempotency: IdempotencyRepository;
+  /** The egress policy applied to `notify_url` once its name is resolved (the schema checked its form). */
+  notifyUrls: NotifyUrlGuard;
   channels: ReadonlyMap<Channel, PaymentChannel>;
   clock: () => Date;
   newId: (prefix: IdPrefix) => string;
@@ -42,7 +46,7 @@ export interface CreatePaymentResult {
  *
  * Input: the authenticated merchant, the validated body, an optional `Idempotency-Key`.
  * Output: the payment, and whether this was a replay.
- * 1. Check the amount against the merchant's limits and choose the channel.
+ * 1. Check the amount against the merchant's limits and the `notify_url` against the egress policy.
  * 2. If the idempotency key or `(merchant, order_no)` is known: same parameters → replay; different → 409.
  * 3. Ask the channel how the payer pays (pay URL / QR code).
  * 4. ONE transaction: payment + order guard + idempotency claim; for `BALANCE` also the payer's debit (and the
@@ -58,6 +62,7 @@ export async function createPayment(
 ): Promise<CreatePaymentResult> {
   assertWithinLimits(merchant, body);
   if (body.channel === 'BALANCE' || body.method === 'BALANCE') assertBalancePayment(body);
+  if (body.notify_url) await assertNotifyUrl(deps.notifyUrls, body.notify_url);
   // The REQUESTED channel is hashed, not the routed one: routing is weighted-random, and a replay must still match.
   const hash = requestHash(paymentParameters(body, body.channel ?? 'AUTO'));
 

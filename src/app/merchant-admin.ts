@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { MerchantRepository, SecretCipher } from '#app/ports.ts';
+import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
 import { MERCHANT_ID_PATTERN, type Merchant } from '#domain/merchant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import { assertNotifyUrl } from './notify-url.ts';
 
 export interface MerchantAdminDeps {
   merchants: MerchantRepository;
   cipher: SecretCipher;
+  /** A merchant's default notify URL passes the same egress policy as a payment's. */
+  notifyUrls: NotifyUrlGuard;
   clock: () => Date;
 }
 
@@ -24,6 +27,7 @@ export async function createMerchant(
   if (!MERCHANT_ID_PATTERN.test(input.id)) {
     throw new ValidationError('VALIDATION_FAILED', 'merchant id: 1-64 of [A-Za-z0-9_-]', { id: input.id });
   }
+  if (input.notifyUrl) await assertNotifyUrl(deps.notifyUrls, input.notifyUrl);
   const secret = input.secret ?? generateMerchantSecret();
   const at = deps.clock().toISOString();
   const merchant: Merchant = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type EgressPolicy, urlProblem } from '#domain/egress-policy.ts';
 import { exponentOf, isSupportedCurrency, parseAmount } from '#domain/money.ts';
 import { CHANNELS, PAY_METHODS } from '#domain/payment.ts';
 import { AppError } from '#shared/errors.ts';
@@ -17,6 +18,14 @@ export function callbackUrlSchema(allowLoopbackHttp: boolean) {
       if (url.protocol === 'https:') return true;
       return allowLoopbackHttp && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
     }, 'must be an https URL');
+}
+
+/** A URL the gateway will POST to: `400 NOTIFY_URL_INVALID` unless the egress policy allows it (names checked later). */
+export function notifyUrlSchema(policy: EgressPolicy) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, policy);
+    if (problem) codedIssue(ctx, 'NOTIFY_URL_INVALID', `notify_url ${problem}`, []);
+  });
 }
 
 /**
@@ -55,7 +64,7 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
       method: z.enum(PAY_METHODS).nullish(),
       account_id: accountIdSchema.nullish(),
       payer_account_id: accountIdSchema.nullish(),
-      notify_url: url.nullish(),
+      notify_url: notifyUrlSchema({ allowLoopback: options.allowLoopbackHttp }).nullish(),
       return_url: url.nullish(),
       expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
       metadata: metadataSchema.default({}),

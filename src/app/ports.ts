@@ -186,6 +186,11 @@ export interface Notifier {
   ): Promise<{ httpStatus?: number; error?: string; latencyMs: number }>;
 }
 
+/** The egress policy as the use cases see it: why a merchant-supplied URL may not be called (resolved as of now). */
+export interface NotifyUrlGuard {
+  problem(url: string): Promise<string | undefined>;
+}
+
 /** The notify queue (first attempts and replays) and its dead-letter queue (events whose retries ran out). */
 export interface NotificationQueues {
   enqueue(eventId: string, trigger: DeliveryTrigger): Promise<void>;

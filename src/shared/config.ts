@@ -32,7 +32,7 @@ export interface GatewayConfig {
   channelSecretsDir?: string;
   /** Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated). */
   financeMerchantIds: string[];
-  /** Only the local stack accepts `http://127.0.0.1/...` notify URLs. */
+  /** Only the local stack may notify loopback URLs (`http://127.0.0.1/...`); never a Lambda function. */
   allowLoopbackHttp: boolean;
 }
 
@@ -74,7 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
     },
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
-    allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true',
+    // Never in a deployed function, whatever its environment says: loopback there is the Lambda sandbox itself.
+    allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true' && !env.AWS_LAMBDA_FUNCTION_NAME,
     financeMerchantIds: (env.FINANCE_MERCHANT_IDS ?? '')
       .split(',')
       .map((id) => id.trim())

@@ -50,8 +50,20 @@ describe('bad payment requests get the contract code and change nothing', () => 
       'a non-https notify_url',
       (o) => ({ ...validBody(o), notify_url: 'http://merchant.example/n' }),
       400,
-      'VALIDATION_FAILED',
+      'NOTIFY_URL_INVALID',
     ],
+    ...[
+      'https://169.254.169.254/latest/meta-data/',
+      'https://10.0.0.1/',
+      'https://100.64.0.1:9200/',
+      'https://metadata.google.internal/',
+      'https://[fd00::1]/',
+    ].map((url): [string, (order: string) => Json, number, string] => [
+      `the internal notify_url ${url}`,
+      (o) => ({ ...validBody(o), notify_url: url }),
+      400,
+      'NOTIFY_URL_INVALID',
+    ]),
     ['an array body', () => '[1,2,3]', 400, 'VALIDATION_FAILED'],
     ['a disabled channel', (o) => ({ ...validBody(o), channel: 'ALIPAY' }), 400, 'CHANNEL_NOT_SUPPORTED'],
   ];
