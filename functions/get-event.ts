@@ -1,10 +1,18 @@
+import { z } from 'zod';
 import { getEvent } from '#app/notifications.ts';
+import { parseInput, queryIntegerSchema } from '#app/validation.ts';
 import { eventResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
 import { json } from '#http/respond.ts';
 
-/** `GET /v1/events/{id}` — the event with its delivery status and every attempt. */
+const query = z.strictObject({
+  limit: queryIntegerSchema(1, 100).optional(),
+  cursor: z.string().max(1024).optional(),
+});
+
+/** `GET /v1/events/{id}?limit=&cursor=` — the event, its delivery status and a page of attempts (latest first). */
 export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
-  const { event, attempts } = await getEvent(container, merchant, request.pathParameters.id ?? '');
-  return json(200, eventResource(event, attempts));
+  const page = parseInput(query, request.query);
+  const { event, attempts, cursor } = await getEvent(container, merchant, request.pathParameters.id ?? '', page);
+  return json(200, eventResource(event, attempts, cursor));
 });

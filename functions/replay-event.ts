@@ -3,9 +3,12 @@ import { eventResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
 import { json } from '#http/respond.ts';
 
-/** `POST /v1/events/{id}/replay` — queues a new delivery (202); merchants dedupe by event id. */
+/**
+ * `POST /v1/events/{id}/replay` — starts a new delivery run (202); `409 INVALID_STATE` while one is under way,
+ * `429 RATE_LIMITED` past the hourly limit. Merchants dedupe by event id.
+ */
 export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
   const event = await replayEvent(container, merchant, request.pathParameters.id ?? '');
-  const { attempts } = await getEvent(container, merchant, event.id);
-  return json(202, eventResource(event, attempts));
+  const { attempts, cursor } = await getEvent(container, merchant, event.id);
+  return json(202, eventResource(event, attempts, cursor));
 });

@@ -7,16 +7,21 @@ import type {
   SecretCipher,
   Workflows,
 } from '#app/ports.ts';
+import { StaleStateError } from '#app/ports.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import {
+  type DeliveryAttempt,
   type DeliveryTrigger,
+  decideReplay,
   isAcknowledged,
   notificationBody,
+  REPLAYS_PER_HOUR,
   retryWindows,
   type StoredEvent,
 } from '#domain/notification.ts';
 import { signNotification } from '#domain/signing.ts';
-import { NotFoundError } from '#shared/errors.ts';
+import { ConflictError, NotFoundError, RateLimitedError } from '#shared/errors.ts';
+import { untilNotStale } from './stale-retry.ts';
 
 export interface NotificationDeps {
   events: EventRepository;
@@ -108,25 +113,60 @@ export async function giveUpOnEvent(deps: NotificationDeps, eventId: string): Pr
   deps.alarms.count('NotificationFailed');
 }
 
-/** A merchant's event with its delivery attempts (another merchant's is a 404). */
+/** At most this many attempts are read per request (the latest first); older ones are paged. */
+export const ATTEMPTS_PAGE_DEFAULT = 50;
+
+/**
+ * A merchant's event (another merchant's is a 404) with one page of its delivery attempts: the latest `limit`
+ * (default 50), shown oldest first, and a cursor to older ones. The total is the event's `attempts` counter.
+ */
 export async function getEvent(
   deps: Pick<NotificationDeps, 'events'>,
   merchant: Merchant,
   eventId: string,
-): Promise<{ event: StoredEvent; attempts: Awaited<ReturnType<EventRepository['listAttempts']>> }> {
+  page: { limit?: number; cursor?: string } = {},
+): Promise<{ event: StoredEvent; attempts: DeliveryAttempt[]; cursor?: string }> {
   const event = await deps.events.get(eventId);
   if (!event || event.merchantId !== merchant.id) throw new NotFoundError(`event ${eventId} not found`);
-  return { event, attempts: await deps.events.listAttempts(eventId) };
+  const { attempts, cursor } = await deps.events.listAttempts(eventId, {
+    limit: page.limit ?? ATTEMPTS_PAGE_DEFAULT,
+    cursor: page.cursor,
+  });
+  return { event, attempts: attempts.reverse(), ...(cursor ? { cursor } : {}) };
 }
 
-/** Queues a new delivery of an event (a `FAILED` one becomes `PENDING` again); merchants dedupe by event id. */
+/**
+ * Starts a new delivery run of an event; merchants dedupe by event id.
+ *
+ * 1. The merchant's event (404 otherwise).
+ * 2. A run already active (`PENDING`: queued or retrying) → `409 INVALID_STATE`; more than
+ *    {@link REPLAYS_PER_HOUR} replays this hour → `429 RATE_LIMITED` with `Retry-After`.
+ * 3. ONE conditional write: `PENDING` + the replay window, only if the event is as read (racing replays re-decide).
+ * 4. Queue the delivery; a failure there starts one retry schedule, like a first attempt.
+ */
 export async function replayEvent(
-  deps: Pick<NotificationDeps, 'events' | 'queues'>,
+  deps: Pick<NotificationDeps, 'events' | 'queues' | 'clock'>,
   merchant: Merchant,
   eventId: string,
 ): Promise<StoredEvent> {
-  const { event } = await getEvent(deps, merchant, eventId);
-  if (event.deliveryStatus === 'FAILED') await deps.events.reopen(eventId);
+  const claimed = await untilNotStale(async () => {
+    const { event } = await getEvent(deps, merchant, eventId, { limit: 1 });
+    const decision = decideReplay(event, deps.clock());
+    if (decision.kind === 'busy') {
+      throw new ConflictError('INVALID_STATE', 'a delivery of this event is already under way; wait for it to end');
+    }
+    if (decision.kind === 'limited') {
+      throw new RateLimitedError(`at most ${REPLAYS_PER_HOUR} replays per event per hour`, decision.retryAfterSeconds);
+    }
+    const window = { start: decision.windowStart, count: decision.count };
+    if (!(await deps.events.claimReplay(event, window))) throw new StaleStateError('event moved');
+    return {
+      ...event,
+      deliveryStatus: 'PENDING' as const,
+      replayWindowStart: window.start,
+      replayCount: window.count,
+    };
+  });
   await deps.queues.enqueue(eventId, 'replay');
-  return { ...event, deliveryStatus: event.deliveryStatus === 'FAILED' ? 'PENDING' : event.deliveryStatus };
+  return claimed;
 }

@@ -165,16 +165,22 @@ export interface ExpiryIndex {
 /** Outbox events and their delivery attempts. */
 export interface EventRepository {
   get(eventId: string): Promise<StoredEvent | undefined>;
-  /** Attempts oldest first. */
-  listAttempts(eventId: string): Promise<DeliveryAttempt[]>;
+  /** One page of attempts, newest first; `cursor` continues to older ones. */
+  listAttempts(
+    eventId: string,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ attempts: DeliveryAttempt[]; cursor?: string }>;
   /** Records an attempt and, if it was acknowledged, marks the event `DELIVERED` — one transaction. */
   recordAttempt(attempt: DeliveryAttempt, delivered: boolean): Promise<void>;
   /** The retries are exhausted: `FAILED` (unless a concurrent attempt delivered it meanwhile). */
   markFailed(eventId: string, at: string): Promise<void>;
   /** Nothing to deliver to. */
   markNoEndpoint(eventId: string): Promise<void>;
-  /** A replay of a `FAILED` event makes it `PENDING` again. */
-  reopen(eventId: string): Promise<void>;
+  /**
+   * Starts a replay's delivery run: `PENDING` with the new replay window — only if the event is still as `seen`
+   * (status and window), so racing replays cannot both pass the limits. False when it moved.
+   */
+  claimReplay(seen: StoredEvent, window: { start: string; count: number }): Promise<boolean>;
 }
 
 /** Posts a signed notification to a merchant. */

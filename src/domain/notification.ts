@@ -24,6 +24,37 @@ export interface StoredEvent extends OutboxEvent {
   attempts: number;
   deliveredAt?: string;
   failedAt?: string;
+  /** The merchant's replays in the current window (see {@link decideReplay}). */
+  replayWindowStart?: string;
+  replayCount?: number;
+}
+
+/** Replays a merchant may ask for per event and per hour. */
+export const REPLAYS_PER_HOUR = 5;
+const REPLAY_WINDOW_MS = 60 * 60 * 1000;
+
+export type ReplayDecision =
+  | { kind: 'busy' }
+  | { kind: 'limited'; retryAfterSeconds: number }
+  | { kind: 'allowed'; windowStart: string; count: number };
+
+/**
+ * Whether an event may be replayed now. Only one delivery run at a time (`PENDING` means one is queued or retrying),
+ * and at most {@link REPLAYS_PER_HOUR} replays in a fixed window that opens with the first replay.
+ */
+export function decideReplay(event: StoredEvent, now: Date): ReplayDecision {
+  if (event.deliveryStatus === 'PENDING') return { kind: 'busy' };
+  const opened = event.replayWindowStart ? Date.parse(event.replayWindowStart) : Number.NaN;
+  const windowOpen = now.getTime() - opened < REPLAY_WINDOW_MS;
+  if (!windowOpen) return { kind: 'allowed', windowStart: now.toISOString(), count: 1 };
+  const count = event.replayCount ?? 0;
+  if (count >= REPLAYS_PER_HOUR) {
+    return {
+      kind: 'limited',
+      retryAfterSeconds: Math.max(1, Math.ceil((opened + REPLAY_WINDOW_MS - now.getTime()) / 1000)),
+    };
+  }
+  return { kind: 'allowed', windowStart: event.replayWindowStart ?? now.toISOString(), count: count + 1 };
 }
 
 /** The contract's schedule: 1 s, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 6 h, 15 h (about 25 h in all). */

@@ -80,8 +80,11 @@ export function refundResource(refund: Refund) {
   };
 }
 
-/** The contract's event object, with its delivery state and attempts. */
-export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[]) {
+/**
+ * The contract's event object, with its delivery state and one page of attempts (the latest, oldest first);
+ * `attempt_count` is the total and `attempts_next_cursor` pages to older ones.
+ */
+export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[], olderCursor?: string) {
   return {
     id: event.id,
     object: 'event' as const,
@@ -92,6 +95,7 @@ export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[]) {
       status: event.deliveryStatus,
       notify_url: event.notifyUrl ?? null,
       delivered_at: event.deliveredAt ?? null,
+      attempt_count: event.attempts ?? 0,
       attempts: attempts.map((attempt) => ({
         at: attempt.at,
         trigger: attempt.trigger,
@@ -99,6 +103,8 @@ export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[]) {
         error: attempt.error ?? null,
         latency_ms: attempt.latencyMs,
       })),
+      attempts_has_more: olderCursor !== undefined,
+      attempts_next_cursor: olderCursor ?? null,
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError } from '#shared/errors.ts';
+import { AppError, RateLimitedError } from '#shared/errors.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -19,12 +19,16 @@ export function json(
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   const appError =
     error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 500, 'internal error; retry later');
-  return json(appError.httpStatus, {
-    error: {
-      code: appError.code,
-      message: appError.message,
-      request_id: requestId,
-      ...(appError.details ? { details: appError.details } : {}),
+  return json(
+    appError.httpStatus,
+    {
+      error: {
+        code: appError.code,
+        message: appError.message,
+        request_id: requestId,
+        ...(appError.details ? { details: appError.details } : {}),
+      },
     },
-  });
+    appError instanceof RateLimitedError ? { 'retry-after': String(appError.retryAfterSeconds) } : {},
+  );
 }

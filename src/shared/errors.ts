@@ -57,6 +57,16 @@ export class ConflictError extends AppError {
   }
 }
 
+/** 429: too many requests of this kind; `Retry-After` says when to try again. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', 429, message, { retry_after_seconds: retryAfterSeconds });
+  }
+}
+
 /** 503: a dependency (e.g. every payment channel) is unavailable; retryable. */
 export class UnavailableError extends AppError {
   constructor(code: string, message: string) {

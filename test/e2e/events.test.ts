@@ -64,9 +64,37 @@ describe('events API', () => {
     });
     await client.request('POST', `/v1/payments/${created.body.id}/close`);
     const eventId = await eventOf(String(created.body.id), 'payment.closed');
+    // This stack runs no relay: the event's first delivery run is still "under way" until it is ended here.
+    const busy = await client.request<{ error: { code: string } }>('POST', `/v1/events/${eventId}/replay`);
+    expect([busy.status, busy.body.error.code]).toEqual([409, 'INVALID_STATE']);
+    await stack.container.events.markFailed(eventId, new Date().toISOString());
+
     const replay = await client.request<EventBody>('POST', `/v1/events/${eventId}/replay`);
     expect(replay.status).toBe(202);
-    expect(replay.body).toMatchObject({ id: eventId, type: 'payment.closed' });
+    expect(replay.body).toMatchObject({ id: eventId, type: 'payment.closed', delivery: { status: 'PENDING' } });
+    const again = await client.request<{ error: { code: string } }>('POST', `/v1/events/${eventId}/replay`);
+    expect([again.status, again.body.error.code]).toEqual([409, 'INVALID_STATE']);
+  });
+
+  it('limits replays per event per hour: 429 RATE_LIMITED with Retry-After', async () => {
+    const created = await client.request<Json>('POST', '/v1/payments', {
+      order_no: `EVL${Date.now()}`,
+      amount: '4.00',
+      subject: 'events',
+      channel: 'SANDBOX',
+    });
+    await client.request('POST', `/v1/payments/${created.body.id}/close`);
+    const eventId = await eventOf(String(created.body.id), 'payment.closed');
+    const replay = async () => {
+      await stack.container.events.markFailed(eventId, new Date().toISOString());
+      return client.request<{ error: { code: string } }>('POST', `/v1/events/${eventId}/replay`);
+    };
+    for (let i = 0; i < 5; i++) expect((await replay()).status).toBe(202);
+    const limited = await replay();
+    expect([limited.status, limited.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
   });
 
   it('answers 404 for an unknown event', async () => {

@@ -8,8 +8,25 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { EventRepository } from '#app/ports.ts';
 import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
-import { fromItem } from './items.ts';
+import { ValidationError } from '#shared/errors.ts';
+import { fromItem, ttlSeconds } from './items.ts';
 import { keys } from './keys.ts';
+
+/** How long delivery attempts are kept (the event itself stays). */
+const ATTEMPT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+
+const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+/** A cursor is client input: anything but one of ours is `400 VALIDATION_FAILED`, never a 500. */
+function decodeCursor(cursor: string, partition: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (key?.PK === partition && typeof key.SK === 'string' && key.SK.startsWith('ATTEMPT#')) {
+      return { PK: key.PK, SK: key.SK };
+    }
+  } catch {}
+  throw new ValidationError('VALIDATION_FAILED', 'cursor: not a cursor this API returned');
+}
 
 /** Outbox events (`EVENT#{id}`/`EVENT`) and their attempts (`EVENT#{id}`/`ATTEMPT#{at}#{n}`) in one partition. */
 export class DynamoEventRepository implements EventRepository {
@@ -25,23 +42,20 @@ export class DynamoEventRepository implements EventRepository {
     return Item ? fromItem<StoredEvent>(Item) : undefined;
   }
 
-  async listAttempts(eventId: string): Promise<DeliveryAttempt[]> {
-    const attempts: DeliveryAttempt[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :attempt)',
-          ExpressionAttributeValues: { ':pk': keys.event(eventId).PK, ':attempt': 'ATTEMPT#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) attempts.push(fromItem<DeliveryAttempt>(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return attempts;
+  async listAttempts(eventId: string, { limit, cursor }: { limit: number; cursor?: string }) {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :attempt)',
+        ExpressionAttributeValues: { ':pk': keys.event(eventId).PK, ':attempt': 'ATTEMPT#' },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor, keys.event(eventId).PK) } : {}),
+      }),
+    );
+    const attempts = (page.Items ?? []).map((item) => fromItem<DeliveryAttempt>(item));
+    return page.LastEvaluatedKey ? { attempts, cursor: encodeCursor(page.LastEvaluatedKey) } : { attempts };
   }
 
   async recordAttempt(attempt: DeliveryAttempt, delivered: boolean): Promise<void> {
@@ -57,6 +71,8 @@ export class DynamoEventRepository implements EventRepository {
                 ...keys.eventAttempt(attempt.eventId, attempt.at),
                 entity: 'EVENT_ATTEMPT',
                 ...attempt,
+                // The history is bounded in time too: DynamoDB's TTL removes attempts after the retention.
+                ttl: ttlSeconds(new Date(Date.parse(attempt.at) + ATTEMPT_RETENTION_MS)),
               },
               ConditionExpression: 'attribute_not_exists(PK)',
             },
@@ -88,8 +104,32 @@ export class DynamoEventRepository implements EventRepository {
     await this.setStatusUnlessDelivered(eventId, 'NO_ENDPOINT', {});
   }
 
-  async reopen(eventId: string): Promise<void> {
-    await this.setStatusUnlessDelivered(eventId, 'PENDING', {});
+  async claimReplay(seen: StoredEvent, window: { start: string; count: number }): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.event(seen.id),
+          UpdateExpression: 'SET deliveryStatus = :pending, replayWindowStart = :start, replayCount = :count',
+          ConditionExpression: seen.replayWindowStart
+            ? 'deliveryStatus = :seen AND replayWindowStart = :seenStart AND replayCount = :seenCount'
+            : 'deliveryStatus = :seen AND attribute_not_exists(replayWindowStart)',
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING',
+            ':start': window.start,
+            ':count': window.count,
+            ':seen': seen.deliveryStatus,
+            ...(seen.replayWindowStart
+              ? { ':seenStart': seen.replayWindowStart, ':seenCount': seen.replayCount ?? 0 }
+              : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** A delivered event stays delivered: a late "give up" or replay bookkeeping never hides a success. */
