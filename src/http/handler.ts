@@ -6,12 +6,17 @@ import { type Container, getContainer } from '#adapters/container.ts';
 import { authenticate } from '#app/authenticate.ts';
 import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import { AppError } from '#shared/errors.ts';
+import { AppError, NotFoundError } from '#shared/errors.ts';
 import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * No id, account or date the gateway knows is longer (its ids are 36 characters, account ids 64). The bound also keeps
+ * a path parameter inside DynamoDB's 2,048-byte partition key, which a longer one would break with a 500.
+ */
+const MAX_PATH_PARAMETER_LENGTH = 255;
 
 type Handler<M> = (
   request: HttpRequest,
@@ -21,8 +26,9 @@ type Handler<M> = (
 /**
  * Wraps a route handler with everything every route needs, once: Powertools logger/metrics/tracer, the 64 KiB body
  * limit, merchant authentication (unless `auth: false`), the JSON media type of merchant bodies, and the single error
- * mapping. Handlers stay thin. Checks run in this order: `413` body too large, `401`/`403` authentication, `415`
- * media type, then the handler's own `400`s (`INVALID_JSON`, validation).
+ * mapping. Handlers stay thin. Checks run in this order: `413` body too large, `404` a path parameter too long to
+ * name anything, `401`/`403` authentication, `415` media type, then the handler's own `400`s (`INVALID_JSON`,
+ * validation).
  */
 export function httpHandler(options: { auth: true }, handler: Handler<Merchant>): middy.MiddyfiedHandler;
 export function httpHandler(options: { auth: false }, handler: Handler<undefined>): middy.MiddyfiedHandler;
@@ -36,6 +42,9 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
     try {
       if (request.rawBody.length > MAX_BODY_BYTES) {
         throw new AppError('BODY_TOO_LARGE', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      }
+      if (Object.values(request.pathParameters).some((value) => (value?.length ?? 0) > MAX_PATH_PARAMETER_LENGTH)) {
+        throw new NotFoundError(`no resource has a path parameter over ${MAX_PATH_PARAMETER_LENGTH} characters`);
       }
       const container = getContainer();
       if (options.auth) {

@@ -347,6 +347,28 @@ describe('malformed percent-encoding', () => {
   });
 });
 
+describe('path parameters too long to name anything', () => {
+  const long = 'a'.repeat(3000);
+  it.each([
+    `/v1/payments/${long}`,
+    `/v1/refunds/${long}`,
+    `/v1/events/${long}`,
+    `/sandbox/checkout/${long}`,
+    `/sandbox/refunds/${long}`,
+  ])('answers GET %s with 404 NOT_FOUND', async (path) => {
+    const answer = await signedFetch('GET', path);
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('answers POST …/close and …/replay with 404 NOT_FOUND', async () => {
+    for (const path of [`/v1/payments/${long}/close`, `/v1/events/${long}/replay`]) {
+      const answer = await signedFetch('POST', path);
+      expect(answer.status).toBe(404);
+    }
+  });
+});
+
 describe('the signature covers the raw body bytes', () => {
   const invalidUtf8 = Buffer.concat([Buffer.from('{"order_no":"'), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('"}')]);
 
