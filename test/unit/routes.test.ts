@@ -85,7 +85,11 @@ describe('matchRoute', () => {
     expect(matchRoute('GET', '/v1/accounts/a/b/balance')).toEqual({ kind: 'not-found' });
   });
 
-  it('throws a URIError for an undecodable path parameter, which the gateway maps to not-found', () => {
-    expect(() => matchRoute('GET', '/v1/payments/%E0%A4%A')).toThrow(URIError);
-  });
+  it.each(['/v1/payments/%E0%A4%A', '/v1/payments/%ZZ', '/v1/accounts/%C3%28/balance', '/v1/payments/%FF/close'])(
+    'reports the undecodable path %s as not found, for any method',
+    (path) => {
+      expect(matchRoute('GET', path)).toEqual({ kind: 'not-found' });
+      expect(matchRoute('POST', path)).toEqual({ kind: 'not-found' });
+    },
+  );
 });
