@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseSecret } from '#adapters/channel-secrets.ts';
 import { assertProfile, type DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
+import { type AuditDeps, auditRecord } from '#app/audit.ts';
 import type { ChannelHealth, ChannelSecrets } from '#app/channel-ports.ts';
+import { auditView } from '#domain/audit.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, missingFields } from '#domain/channel-fields.ts';
 import { admission, successRate, windowTotals } from '#domain/circuit-breaker.ts';
@@ -10,11 +12,10 @@ import { formatAmount, isSupportedCurrency, parseAmount } from '#domain/money.ts
 import { PAY_METHODS, type PayMethod } from '#domain/payment.ts';
 
 /** What the channel commands work on (the CLI wires the real adapters; tests can wire others). */
-export interface ChannelCommandDeps {
+export interface ChannelCommandDeps extends AuditDeps {
   profiles: Pick<DynamoChannelProfileRepository, 'get' | 'list' | 'put'>;
   health: ChannelHealth;
   secrets: ChannelSecrets;
-  clock: () => Date;
 }
 
 export const CHANNEL_USAGE = `Usage: npm run channel -- <command> [options]
@@ -60,7 +61,7 @@ export async function runChannelCommand(argv: string[], deps: ChannelCommandDeps
   if (command === 'show') return visible(existing);
   const updated = { ...existing, enabled: command === 'enable', updatedAt: deps.clock().toISOString() };
   if (updated.enabled) await assertComplete(deps, updated, undefined);
-  await deps.profiles.put(updated, existing.updatedAt);
+  await deps.profiles.put(updated, existing.updatedAt, configured(deps, existing, updated, false));
   return visible(updated);
 }
 
@@ -95,8 +96,33 @@ async function set(
   if (profile.enabled) await assertComplete(deps, profile, secret);
   if (secret) profile.secretRef = await deps.secrets.put(values['secret-name'] ?? channel.toLowerCase(), secret);
   if (!profile.secretRef) throw new Error('a new channel needs --secret-file');
-  await deps.profiles.put(profile, existing?.updatedAt ?? null);
+  await deps.profiles.put(profile, existing?.updatedAt ?? null, configured(deps, existing, profile, !!secret));
   return { ...visible(profile), secret: secret ? 'stored' : 'unchanged' };
+}
+
+/** The audit entry of a configuration change: routing and settings before/after; of the secret, only that it changed. */
+function configured(
+  deps: ChannelCommandDeps,
+  before: ChannelProfile | undefined,
+  after: ChannelProfile,
+  secretReplaced: boolean,
+) {
+  const view = (profile: ChannelProfile) =>
+    auditView(profile, [
+      'enabled',
+      'methods',
+      'currencies',
+      'singleLimitMinor',
+      'dailyLimitMinor',
+      'weight',
+      'settings',
+    ]);
+  return auditRecord(deps, {
+    action: 'channel.configured',
+    resource: { type: 'channel', id: after.channel },
+    ...(before ? { before: view(before) } : {}),
+    after: { ...view(after), secret: secretReplaced ? 'replaced' : 'unchanged' },
+  });
 }
 
 async function health(deps: ChannelCommandDeps, channel: ConfigurableChannel): Promise<unknown> {

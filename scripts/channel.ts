@@ -5,8 +5,10 @@ import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-r
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import { createDocumentClient } from '#adapters/dynamo/client.ts';
 import type { ChannelSecrets } from '#app/channel-ports.ts';
+import { newId } from '#shared/ids.ts';
 import { connectToRunningStack } from '../local/stack.ts';
 import { CHANNEL_USAGE, runChannelCommand, UsageError } from './channel-commands.ts';
+import { asOperator } from './operator.ts';
 
 const localDir = resolve(import.meta.dirname, '..', '.local');
 
@@ -34,11 +36,12 @@ async function main(): Promise<void> {
     health: new DynamoChannelHealthRepository(db, tableName, { cacheTtlMs: 0, consistentRead: true }),
     secrets,
     clock: () => new Date(),
+    newId,
   });
   console.log(JSON.stringify(output, null, 2));
 }
 
-main().catch((error: unknown) => {
+asOperator(main).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(error instanceof UsageError ? 2 : 1);
 });

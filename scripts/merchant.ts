@@ -4,6 +4,7 @@ import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
 import { newId } from '#shared/ids.ts';
 import { connectToRunningStack } from '../local/stack.ts';
+import { asOperator } from './operator.ts';
 
 const USAGE = `Usage: npm run merchant -- <command> [options]
   create --name NAME [--id ID] [--notify-url URL]   create a merchant; prints its secret ONCE
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+asOperator(main).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { isCalendarDate, REPORT_FILES, type ReportFile, reportKey } from '#adapt
 import { createContainer } from '#adapters/container.ts';
 import { RECONCILED_CHANNELS, reconcileDay, reconciliationResource } from '#app/reconcile.ts';
 import { connectToRunningStack } from '../local/stack.ts';
+import { asOperator } from './operator.ts';
 
 const USAGE = `Usage: npm run reconcile -- <command> --date YYYY-MM-DD --channel SANDBOX|ALIPAY|WECHAT_PAY
   run        reconcile the channel's bill of that day (repairs dropped orders, writes the reports)
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   console.log(dir);
 }
 
-main().catch((error: unknown) => {
+asOperator(main).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

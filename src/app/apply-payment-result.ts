@@ -10,6 +10,7 @@ import {
 import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { auditRecord } from './audit.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface ApplyResultDeps {
@@ -35,21 +36,23 @@ export interface ApplyResultOutcome {
  * 1. Read the payment; reject an amount/currency mismatch (alarmed, nothing changes).
  * 2. Decide: succeed (possibly late), fail, or duplicate (acknowledge, change nothing).
  * 3. In ONE transaction: payment transition (conditional on its version), wallet credit + ledger entry for a
- *    recharge (conditional on the wallet version), outbox event.
+ *    recharge (conditional on the wallet version), outbox event; for a reconciliation repair, its audit entry.
  * 4. A lost race re-reads and decides again ({@link untilNotStale}), so N concurrent identical callbacks credit once.
  */
 export function applyPaymentResult(
   deps: ApplyResultDeps,
   result: ChannelPaymentResult,
   reportedBy: Channel,
+  repair?: { reconciliationDate: string },
 ): Promise<ApplyResultOutcome> {
-  return untilNotStale(() => applyOnce(deps, result, reportedBy));
+  return untilNotStale(() => applyOnce(deps, result, reportedBy, repair));
 }
 
 async function applyOnce(
   deps: ApplyResultDeps,
   result: ChannelPaymentResult,
   reportedBy: Channel,
+  repair: { reconciliationDate: string } | undefined,
 ): Promise<ApplyResultOutcome> {
   const payment = await deps.payments.get(result.paymentId);
   // A channel speaks only for its own payments: a sandbox-signed result never settles an Alipay payment.
@@ -100,6 +103,20 @@ async function applyOnce(
     payments: [{ payment: next, expectedVersion: payment.version }],
     walletChanges,
     events: [event],
+    // A repair by reconciliation is a manual-grade change: it is audited with the day's run that made it.
+    ...(repair
+      ? {
+          audit: [
+            auditRecord(deps, {
+              action: 'reconciliation.repaired',
+              merchantId: payment.merchantId,
+              resource: { type: 'payment', id: payment.id },
+              before: { status: payment.status, reconciliation_date: repair.reconciliationDate },
+              after: { status: next.status, channel_trade_no: next.channelTradeNo ?? null },
+            }),
+          ],
+        }
+      : {}),
   });
   if (decision.kind === 'succeed' && decision.late) deps.alarms.count('LatePaymentSuccess');
   return { payment: next, applied: true };

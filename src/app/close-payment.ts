@@ -10,6 +10,7 @@ import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Channel, type Payment } from '#domain/payment.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
+import { auditRecord, merchantActor } from './audit.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import { requestHash } from './request-hash.ts';
@@ -51,7 +52,7 @@ export async function closePayment(
     const claim = idempotencyKey
       ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: payment.id }
       : undefined;
-    const outcome = await closeAtChannelAndCommit(deps, payment, claim);
+    const outcome = await closeAtChannelAndCommit(deps, payment, { idempotency: claim, closedBy: merchant.id });
     // Paid at the channel first, or moved by a racing writer: the close is refused with the payment's real state.
     if (outcome.kind !== 'closed') assertClosable(outcome.payment, deps.clock());
     return { payment: outcome.payment, replayed: false };
@@ -65,8 +66,9 @@ export async function closePayment(
 export async function closeAtChannelAndCommit(
   deps: ClosePaymentDeps,
   payment: Payment,
-  idempotency?: IdempotencyClaim,
+  options: { idempotency?: IdempotencyClaim; closedBy?: string } = {},
 ): Promise<{ kind: 'closed' | 'paid' | 'moved'; payment: Payment }> {
+  const { idempotency, closedBy } = options;
   const channel = deps.channels.get(payment.channel);
   if (channel && (await channel.closePayment(payment)) === 'paid') {
     const result = await channel.queryPayment(payment);
@@ -86,6 +88,21 @@ export async function closeAtChannelAndCommit(
       payments: [{ payment: closed, expectedVersion: current.version }],
       events: [paymentEvent(deps.newId('evt'), 'payment.closed', closed, now)],
       idempotency,
+      // A merchant's close is a manual state change: audited. The expiry timer's is the system's routine.
+      ...(closedBy
+        ? {
+            audit: [
+              auditRecord(deps, {
+                actor: merchantActor(closedBy),
+                action: 'payment.closed',
+                merchantId: closedBy,
+                resource: { type: 'payment', id: closed.id },
+                before: { status: current.status },
+                after: { status: closed.status },
+              }),
+            ],
+          }
+        : {}),
     });
     return { kind: 'closed' as const, payment: closed };
   });

@@ -7,6 +7,7 @@ import type {
   TransactionStore,
   WalletRepository,
 } from '#app/ports.ts';
+import { auditView } from '#domain/audit.ts';
 import { paymentEvent } from '#domain/events.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
@@ -15,11 +16,24 @@ import { InsufficientBalanceError } from '#domain/refund.ts';
 import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { auditRecord, merchantActor } from './audit.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
+
+/** What the audit trail keeps of a new payment (its request's parameters, no payer-facing URLs or metadata). */
+export const AUDITED_PAYMENT_FIELDS = [
+  'orderNo',
+  'status',
+  'amountMinor',
+  'currency',
+  'channel',
+  'method',
+  'accountId',
+  'payerAccountId',
+] as const;
 
 export interface CreatePaymentDeps {
   /** Health-, limit- and weight-aware routing for payments that name no channel. */
@@ -109,6 +123,15 @@ async function createAt(
     channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
   await deps.store.commit({
     ...changes,
+    audit: [
+      auditRecord(deps, {
+        actor: merchantActor(merchant.id),
+        action: 'payment.created',
+        merchantId: merchant.id,
+        resource: { type: 'payment', id: payment.id },
+        after: auditView(payment, AUDITED_PAYMENT_FIELDS),
+      }),
+    ],
     payments: [{ payment, expectedVersion: 0 }],
     claims: [
       { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },

@@ -7,6 +7,7 @@ import type {
   WalletRepository,
 } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
+import { auditView } from '#domain/audit.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
@@ -15,6 +16,7 @@ import { freezeForRefund, InsufficientBalance, type WalletChange } from '#domain
 import type { IdPrefix } from '#shared/ids.ts';
 import { logger } from '#shared/observability.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
+import { auditRecord, merchantActor } from './audit.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
@@ -96,6 +98,16 @@ async function reserve(
     version: 1,
   };
   await deps.store.commit({
+    audit: [
+      auditRecord(deps, {
+        actor: merchantActor(merchant.id),
+        action: 'refund.created',
+        merchantId: merchant.id,
+        resource: { type: 'refund', id: refund.id },
+        before: { payment_id: payment.id, payment_status: payment.status, refunded_minor: payment.refundedMinor },
+        after: auditView(refund, ['refundNo', 'paymentId', 'amountMinor', 'currency', 'status', 'reason']),
+      }),
+    ],
     payments: [{ payment: reserveRefund(payment, amountMinor, at), expectedVersion: payment.version }],
     refunds: [{ refund, expectedVersion: 0 }],
     walletChanges: await freezeIfRecharge(deps, payment, refund, at),

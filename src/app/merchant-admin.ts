@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
+import { auditView } from '#domain/audit.ts';
 import { MERCHANT_ID_PATTERN, type Merchant } from '#domain/merchant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import { type AuditDeps, auditRecord } from './audit.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 
-export interface MerchantAdminDeps {
+export interface MerchantAdminDeps extends AuditDeps {
   merchants: MerchantRepository;
   cipher: SecretCipher;
   /** A merchant's default notify URL passes the same egress policy as a payment's. */
@@ -39,8 +41,15 @@ export async function createMerchant(
     createdAt: at,
     updatedAt: at,
   };
-  if (!(await deps.merchants.create(merchant)))
+  const audit = auditRecord(deps, {
+    action: 'merchant.created',
+    merchantId: merchant.id,
+    resource: { type: 'merchant', id: merchant.id },
+    after: merchantView(merchant),
+  });
+  if (!(await deps.merchants.create(merchant, audit))) {
     throw new ConflictError('MERCHANT_EXISTS', `merchant ${input.id} exists`);
+  }
   return { merchant, secret };
 }
 
@@ -64,7 +73,17 @@ export async function rotateMerchantSecret(
     previousSecretExpiresAt: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : undefined,
     updatedAt: now.toISOString(),
   };
-  await deps.merchants.update(merchant, current.updatedAt);
+  await deps.merchants.update(
+    merchant,
+    current.updatedAt,
+    auditRecord(deps, {
+      action: 'merchant.secret_rotated',
+      merchantId,
+      resource: { type: 'merchant', id: merchantId },
+      before: merchantView(current),
+      after: { ...merchantView(merchant), previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null },
+    }),
+  );
   return { merchant, secret };
 }
 
@@ -77,6 +96,21 @@ export async function setMerchantStatus(
   const current = await deps.merchants.get(merchantId);
   if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
   const merchant: Merchant = { ...current, status, updatedAt: deps.clock().toISOString() };
-  await deps.merchants.update(merchant, current.updatedAt);
+  await deps.merchants.update(
+    merchant,
+    current.updatedAt,
+    auditRecord(deps, {
+      action: 'merchant.status_changed',
+      merchantId,
+      resource: { type: 'merchant', id: merchantId },
+      before: merchantView(current),
+      after: merchantView(merchant),
+    }),
+  );
   return merchant;
+}
+
+/** A merchant as the audit log shows it: never a secret, only a fingerprint that changes when one does. */
+function merchantView(merchant: Merchant) {
+  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount']);
 }

@@ -21,6 +21,7 @@ import {
 } from '#domain/notification.ts';
 import { signNotification } from '#domain/signing.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '#shared/errors.ts';
+import { type AuditDeps, auditRecord, merchantActor } from './audit.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface NotificationDeps {
@@ -145,7 +146,7 @@ export async function getEvent(
  * 4. Queue the delivery; a failure there starts one retry schedule, like a first attempt.
  */
 export async function replayEvent(
-  deps: Pick<NotificationDeps, 'events' | 'queues' | 'clock'>,
+  deps: Pick<NotificationDeps, 'events' | 'queues' | 'clock'> & AuditDeps,
   merchant: Merchant,
   eventId: string,
 ): Promise<StoredEvent> {
@@ -159,7 +160,15 @@ export async function replayEvent(
       throw new RateLimitedError(`at most ${REPLAYS_PER_HOUR} replays per event per hour`, decision.retryAfterSeconds);
     }
     const window = { start: decision.windowStart, count: decision.count };
-    if (!(await deps.events.claimReplay(event, window))) throw new StaleStateError('event moved');
+    const audit = auditRecord(deps, {
+      actor: merchantActor(merchant.id),
+      action: 'event.replayed',
+      merchantId: merchant.id,
+      resource: { type: 'event', id: event.id },
+      before: { delivery_status: event.deliveryStatus },
+      after: { delivery_status: 'PENDING', replays_this_hour: window.count },
+    });
+    if (!(await deps.events.claimReplay(event, window, audit))) throw new StaleStateError('event moved');
     return {
       ...event,
       deliveryStatus: 'PENDING' as const,

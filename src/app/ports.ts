@@ -1,3 +1,4 @@
+import type { AuditRecord } from '#domain/audit.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
@@ -39,6 +40,8 @@ export interface ChangeSet {
   events?: OutboxEvent[];
   claims?: NaturalKeyClaim[];
   idempotency?: IdempotencyClaim;
+  /** Append-only audit entries of the change, committed with it. */
+  audit?: AuditRecord[];
 }
 
 /** Raised by a repository when a conditional write lost a race; the caller re-reads and decides again. */
@@ -86,10 +89,10 @@ export interface WalletRepository {
 
 export interface MerchantRepository {
   get(id: string): Promise<Merchant | undefined>;
-  /** Creates a merchant; false if the id exists. */
-  create(merchant: Merchant): Promise<boolean>;
-  /** Replaces a merchant conditional on its `updatedAt` still being `expectedUpdatedAt`. */
-  update(merchant: Merchant, expectedUpdatedAt: string): Promise<void>;
+  /** Creates a merchant (with its audit entry, atomically); false if the id exists. */
+  create(merchant: Merchant, audit?: AuditRecord): Promise<boolean>;
+  /** Replaces a merchant conditional on its `updatedAt` still being `expectedUpdatedAt`, with its audit entry. */
+  update(merchant: Merchant, expectedUpdatedAt: string, audit?: AuditRecord): Promise<void>;
 }
 
 export interface NonceStore {
@@ -180,7 +183,7 @@ export interface EventRepository {
    * Starts a replay's delivery run: `PENDING` with the new replay window — only if the event is still as `seen`
    * (status and window), so racing replays cannot both pass the limits. False when it moved.
    */
-  claimReplay(seen: StoredEvent, window: { start: string; count: number }): Promise<boolean>;
+  claimReplay(seen: StoredEvent, window: { start: string; count: number }, audit: AuditRecord): Promise<boolean>;
 }
 
 /** Posts a signed notification to a merchant. */

@@ -193,7 +193,7 @@ export async function reconcileDay(
 
   const port = deps.channels.get(channel);
   for (const difference of repairable) {
-    if (port && (await repair(deps, port, difference))) tally.markRepaired();
+    if (port && (await repair(deps, port, difference, date))) tally.markRepaired();
   }
 
   const record: ReconciliationRecord = {
@@ -207,12 +207,17 @@ export async function reconcileDay(
 }
 
 /** Confirms a dropped payment with the channel and applies it; whether this run changed it. */
-async function repair(deps: ReconcileDeps, port: PaymentChannel, difference: Difference): Promise<boolean> {
+async function repair(
+  deps: ReconcileDeps,
+  port: PaymentChannel,
+  difference: Difference,
+  date: string,
+): Promise<boolean> {
   const payment = await deps.payments.get(difference.gatewayId);
   if (!payment || payment.channel !== port.code) return false;
   const result = await port.queryPayment(payment);
   if (result?.status !== 'SUCCEEDED') return false;
-  const outcome = await applyPaymentResult(deps, result, port.code);
+  const outcome = await applyPaymentResult(deps, result, port.code, { reconciliationDate: date });
   return outcome.applied;
 }
 

@@ -8,6 +8,7 @@ import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
 import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
+import { withRequestContext } from '#shared/request-context.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
 
@@ -33,8 +34,12 @@ type Handler<M> = (
 export function httpHandler(options: { auth: true }, handler: Handler<Merchant>): middy.MiddyfiedHandler;
 export function httpHandler(options: { auth: false }, handler: Handler<undefined>): middy.MiddyfiedHandler;
 export function httpHandler(options: { auth: boolean }, handler: Handler<Merchant> | Handler<undefined>) {
-  const base = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  const base = (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const request = toHttpRequest(event);
+    // The audit trail stamps every sensitive change with the request it happened in.
+    return withRequestContext({ requestId: request.requestId }, () => handle(event, request));
+  };
+  const handle = async (event: APIGatewayProxyEventV2, request: HttpRequest) => {
     logger.appendKeys({ request_id: request.requestId });
     const started = performance.now();
     let response: APIGatewayProxyStructuredResultV2;

@@ -1,6 +1,6 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantClient } from '../../local/merchant-client.ts';
+import { findEventId } from '../support/events.ts';
 import { startHttpStack } from '../support/http-stack.ts';
 import { eventually } from '../support/local-workflows.ts';
 import { postSandboxCallback, successCallback } from '../support/sandbox.ts';
@@ -17,19 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-/** The outbox event of a payment (a test looks it up in the table; merchants learn event ids from webhooks). */
-async function eventOf(paymentId: string, type: string): Promise<string> {
-  return eventually(async () => {
-    const { Items = [] } = await stack.container.db.send(
-      new ScanCommand({
-        TableName: stack.container.config.tableName,
-        FilterExpression: 'entity = :event AND paymentId = :payment AND #type = :type',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':event': 'EVENT', ':payment': paymentId, ':type': type },
-      }),
-    );
-    return Items[0] ? String(Items[0].id) : undefined;
-  });
+/** The outbox event of a payment (once the transition has committed). */
+function eventOf(paymentId: string, type: string): Promise<string> {
+  return eventually(() => findEventId(stack.container, paymentId, type));
 }
 
 describe('events API', () => {

@@ -5,6 +5,7 @@ import { ResourceExistsException, type SecretsManagerClient } from '@aws-sdk/cli
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '#adapters/channel-secrets.ts';
+import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
 import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-repository.ts';
 import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
@@ -12,6 +13,7 @@ import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repos
 import { StaleStateError } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
+import { newId } from '#shared/ids.ts';
 import { runChannelCommand } from '../../scripts/channel-commands.ts';
 import { profileOf } from '../support/channel-fakes.ts';
 import { channelTable } from '../support/channel-table.ts';
@@ -120,6 +122,7 @@ describe('npm run channel (commands in-process)', () => {
       health: new DynamoChannelHealthRepository(table.db, table.tableName, { cacheTtlMs: 0 }),
       secrets: new LocalChannelSecrets(join(dir, 'channels')),
       clock: () => new Date(),
+      newId,
     };
     const run = async (...argv: string[]) => JSON.stringify(await runChannelCommand(argv, deps));
     // biome-ignore format: one CLI invocation
@@ -151,5 +154,18 @@ describe('npm run channel (commands in-process)', () => {
     await expect(run('set', '--channel', 'WECHAT_PAY', '--enabled', 'true', '--secret-file', partial)).rejects.toThrow(
       /missing baseUrl, notifyUrl, merchantSerialNo, merchantPrivateKeyPem, platformKeys$/,
     );
+
+    // Each accepted change left exactly one audit entry, the refused ones none, and none holds a secret.
+    const audit = await new DynamoAuditLog(table.db, table.tableName).list({
+      since: new Date(Date.now() - 3_600_000),
+      until: new Date(Date.now() + 60_000),
+    });
+    const changes = audit.filter((record) => record.action === 'channel.configured');
+    expect(changes.map((record) => [record.resource.id, record.after?.enabled, record.after?.secret])).toEqual([
+      ['ALIPAY', true, 'replaced'],
+      ['ALIPAY', false, 'unchanged'],
+      ['ALIPAY', true, 'unchanged'],
+    ]);
+    expect(JSON.stringify(audit)).not.toMatch(/BEGIN|PUBLIC|kkkk/);
   });
 });

@@ -6,6 +6,7 @@ import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { parseInput } from '#app/validation.ts';
 import { REPLAYS_PER_HOUR } from '#domain/notification.ts';
 import { AppError } from '#shared/errors.ts';
+import { findEventId } from '../support/events.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
 
 const schema = createPaymentSchema({ allowLoopbackHttp: false });
@@ -17,21 +18,9 @@ async function failedEvent(clock: () => Date) {
   const body = parseInput(schema, { order_no: uniqueId('E'), amount: '1.00', subject: 'x', channel: 'SANDBOX' });
   const { payment } = await createPayment(container, merchant, body);
   await closePayment(container, merchant, payment.id);
-  const eventId = await findEventId(container, payment.id);
+  const eventId = String(await findEventId(container, payment.id));
   await container.events.markFailed(eventId, clock().toISOString());
   return { container, merchant, eventId };
-}
-
-async function findEventId(container: ReturnType<typeof testContainer>, paymentId: string): Promise<string> {
-  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
-  const { Items = [] } = await container.db.send(
-    new ScanCommand({
-      TableName: container.config.tableName,
-      FilterExpression: 'entity = :event AND paymentId = :payment',
-      ExpressionAttributeValues: { ':event': 'EVENT', ':payment': paymentId },
-    }),
-  );
-  return String(Items[0]?.id);
 }
 
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : String(error));

@@ -1,11 +1,12 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChannelProfiles } from '#app/channel-ports.ts';
 import { StaleStateError } from '#app/ports.ts';
+import type { AuditRecord } from '#domain/audit.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, secretLookingSettings } from '#domain/channel-fields.ts';
+import { auditPut } from './audit-log.ts';
 import { channelKeys } from './channel-keys.ts';
-import { fromItem } from './items.ts';
+import { asStaleOnConflict, fromItem } from './items.ts';
 
 /** The only attributes a profile item may hold besides its keys: no secret field can be smuggled in. */
 const PROFILE_FIELDS = [
@@ -62,24 +63,33 @@ export class DynamoChannelProfileRepository implements ChannelProfiles {
    * Creates (`expectedUpdatedAt` null) or replaces a profile conditional on the `updatedAt` read;
    * `StaleStateError` when it changed meanwhile (or already exists).
    */
-  async put(profile: ChannelProfile, expectedUpdatedAt: string | null): Promise<void> {
+  async put(profile: ChannelProfile, expectedUpdatedAt: string | null, audit?: AuditRecord): Promise<void> {
     assertProfile(profile);
     const item = Object.fromEntries(PROFILE_FIELDS.map((name) => [name, profile[name]]));
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
-          ...(expectedUpdatedAt === null
-            ? { ConditionExpression: 'attribute_not_exists(PK)' }
-            : {
-                ConditionExpression: 'updatedAt = :expected',
-                ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
-              }),
-        }),
+      await asStaleOnConflict(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
+                  ...(expectedUpdatedAt === null
+                    ? { ConditionExpression: 'attribute_not_exists(PK)' }
+                    : {
+                        ConditionExpression: 'updatedAt = :expected',
+                        ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
+                      }),
+                },
+              },
+              ...(audit ? [auditPut(this.tableName, audit)] : []),
+            ],
+          }),
+        ),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
+      if (error instanceof StaleStateError) {
         throw new StaleStateError(`the ${profile.channel} profile changed concurrently`);
       }
       throw error;

@@ -6,10 +6,12 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventRepository } from '#app/ports.ts';
+import { type EventRepository, StaleStateError } from '#app/ports.ts';
+import type { AuditRecord } from '#domain/audit.ts';
 import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
 import { ValidationError } from '#shared/errors.ts';
-import { fromItem, ttlSeconds } from './items.ts';
+import { auditPut } from './audit-log.ts';
+import { asStaleOnConflict, fromItem, ttlSeconds } from './items.ts';
 import { keys } from './keys.ts';
 
 /** How long delivery attempts are kept (the event itself stays). */
@@ -104,30 +106,39 @@ export class DynamoEventRepository implements EventRepository {
     await this.setStatusUnlessDelivered(eventId, 'NO_ENDPOINT', {});
   }
 
-  async claimReplay(seen: StoredEvent, window: { start: string; count: number }): Promise<boolean> {
+  async claimReplay(seen: StoredEvent, window: { start: string; count: number }, audit: AuditRecord) {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.event(seen.id),
-          UpdateExpression: 'SET deliveryStatus = :pending, replayWindowStart = :start, replayCount = :count',
-          ConditionExpression: seen.replayWindowStart
-            ? 'deliveryStatus = :seen AND replayWindowStart = :seenStart AND replayCount = :seenCount'
-            : 'deliveryStatus = :seen AND attribute_not_exists(replayWindowStart)',
-          ExpressionAttributeValues: {
-            ':pending': 'PENDING',
-            ':start': window.start,
-            ':count': window.count,
-            ':seen': seen.deliveryStatus,
-            ...(seen.replayWindowStart
-              ? { ':seenStart': seen.replayWindowStart, ':seenCount': seen.replayCount ?? 0 }
-              : {}),
-          },
-        }),
+      await asStaleOnConflict(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: keys.event(seen.id),
+                  UpdateExpression: 'SET deliveryStatus = :pending, replayWindowStart = :start, replayCount = :count',
+                  ConditionExpression: seen.replayWindowStart
+                    ? 'deliveryStatus = :seen AND replayWindowStart = :seenStart AND replayCount = :seenCount'
+                    : 'deliveryStatus = :seen AND attribute_not_exists(replayWindowStart)',
+                  ExpressionAttributeValues: {
+                    ':pending': 'PENDING',
+                    ':start': window.start,
+                    ':count': window.count,
+                    ':seen': seen.deliveryStatus,
+                    ...(seen.replayWindowStart
+                      ? { ':seenStart': seen.replayWindowStart, ':seenCount': seen.replayCount ?? 0 }
+                      : {}),
+                  },
+                },
+              },
+              auditPut(this.tableName, audit),
+            ],
+          }),
+        ),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof StaleStateError) return false;
       throw error;
     }
   }

@@ -57,6 +57,21 @@ export const keys = {
   }),
 };
 
+/** Audit entries of a UTC day are spread over this many partitions (a hot day must not make one hot key). */
+export const AUDIT_SHARDS = 8;
+
+/** The partition of a day's audit shard; readers query every shard of the day. */
+export function auditPartition(day: string, shard: number): string {
+  return `AUDIT#${part(day)}#${shard}`;
+}
+
+/** An audit entry's key: its day and a shard derived from its id, sorted by time within the shard. */
+export function auditKey(record: { id: string; at: string }): Key {
+  let hash = 0;
+  for (const char of record.id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return { PK: auditPartition(record.at.slice(0, 10), hash % AUDIT_SHARDS), SK: `${record.at}#${part(record.id)}` };
+}
+
 /** GSI2's partition: a channel's settled payments and completed refunds of one UTC day (reconciliation). */
 export function settlementDayPartition(channel: string, day: string): string {
   return `CHANNEL#${part(channel)}#${part(day)}`;

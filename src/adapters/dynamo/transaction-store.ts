@@ -7,6 +7,7 @@ import type { ChangeSet, IdempotencyClaim, NaturalKeyClaim, TransactionStore } f
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { WalletChange } from '#domain/wallet.ts';
+import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
 import { keys, paymentIndexes, refundIndexes } from './keys.ts';
 
@@ -47,6 +48,7 @@ export class DynamoTransactionStore implements TransactionStore {
       ...(changes.events ?? []).map((event) => this.eventItem(event)),
       ...(changes.claims ?? []).map((claim) => this.naturalKeyItem(claim)),
       ...(changes.idempotency ? [this.idempotencyItem(changes.idempotency)] : []),
+      ...(changes.audit ?? []).map((record) => auditPut(this.tableName, record)),
     ];
     const output = await asStaleOnConflict(() =>
       this.db.send(
