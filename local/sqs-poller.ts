@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -8,18 +6,14 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID } from './sqs.ts';
+import { localLambdaContext } from './lambda-context.ts';
+import { type Poller, startPollLoop } from './poll-loop.ts';
 
 /** A Lambda handler for SQS events, as the `notify` function exports it (partial batch responses allowed). */
 export type SqsLambdaHandler = (
   event: SQSEvent,
   context: Context,
 ) => Promise<SQSBatchResponse | undefined> | Promise<void>;
-
-/** A running poller; `stop` lets the batch in hand finish first. */
-export interface Poller {
-  stop(): Promise<void>;
-}
 
 /** Options of {@link pollQueue}. */
 export interface PollQueueOptions {
@@ -57,35 +51,7 @@ export function pollQueue(options: PollQueueOptions): Poller {
   const functionName = options.functionName ?? `local-${queueName(queueUrl)}-consumer`;
   const onError = options.onError ?? ((error: unknown) => console.error(`sqs poller ${queueUrl}:`, error));
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error('batchSize must be 1..10');
-  const stopping = new AbortController();
-  const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
   let source: { arn: string; region: string } | undefined;
-
-  const loop = async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        source ??= await describeSource(client, queueUrl);
-        const received = await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: batchSize,
-            WaitTimeSeconds: waitTimeSeconds,
-            // local-aws-sqs reads only the older `AttributeNames`; AWS reads both.
-            AttributeNames: ['All'],
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        const messages = received.Messages ?? [];
-        // Messages received while stopping are still handled: they are invisible now and would only come back late.
-        if (messages.length) await deliver(messages, source);
-        else await pause(idleDelayMs);
-      } catch (error) {
-        onError(error);
-        await pause(1000);
-      }
-    }
-  };
 
   const deliver = async (messages: Message[], from: { arn: string; region: string }) => {
     const event: SQSEvent = { Records: messages.map((message) => toRecord(message, from)) };
@@ -110,13 +76,27 @@ export function pollQueue(options: PollQueueOptions): Poller {
     if (deleted.Failed?.length) onError(new Error(`DeleteMessageBatch failed: ${JSON.stringify(deleted.Failed)}`));
   };
 
-  const running = loop();
-  return {
-    async stop() {
-      stopping.abort();
-      await running;
+  return startPollLoop(
+    async () => {
+      source ??= await describeSource(client, queueUrl);
+      const received = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: batchSize,
+          WaitTimeSeconds: waitTimeSeconds,
+          // local-aws-sqs reads only the older `AttributeNames`; AWS reads both.
+          AttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = received.Messages ?? [];
+      // Messages received while stopping are still handled: they are invisible now and would only come back late.
+      if (messages.length) await deliver(messages, source);
+      return messages.length;
     },
-  };
+    { idleDelayMs, onError },
+  );
 }
 
 /**
@@ -171,27 +151,5 @@ function toRecord(message: Message, source: { arn: string; region: string }): SQ
     eventSource: 'aws:sqs',
     eventSourceARN: source.arn,
     awsRegion: source.region,
-  };
-}
-
-/**
- * A plausible Lambda context for a locally invoked function (the local gateway builds the same shape): handlers and
- * Powertools read the names and the remaining time from it.
- */
-export function localLambdaContext(functionName: string, timeoutMs = 30_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }

@@ -7,8 +7,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import type { RunOptions, StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
+import { localLambdaContext } from './lambda-context.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './sqs.ts';
-import { localLambdaContext } from './sqs-poller.ts';
 
 /**
  * A local stand-in for a Task state's resource. For Lambda resources it is the function's handler: it receives the

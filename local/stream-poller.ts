@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
@@ -21,8 +20,9 @@ import type {
   DynamoDBStreamEvent,
   StreamRecord,
 } from 'aws-lambda';
+import { localLambdaContext } from './lambda-context.ts';
+import { type PollControl, type Poller, startPollLoop } from './poll-loop.ts';
 import { LOCAL_REGION } from './sqs.ts';
-import { localLambdaContext, type Poller } from './sqs-poller.ts';
 
 /** A Lambda handler for DynamoDB stream events (partial batch responses allowed). */
 export type StreamLambdaHandler = (
@@ -84,8 +84,6 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
   const retryDelayMs = options.retryDelayMs ?? 200;
   const functionName = options.functionName ?? `local-${options.tableName}-stream-consumer`;
   const onError = options.onError ?? ((error: unknown) => console.error(`stream poller ${options.tableName}:`, error));
-  const stopping = new AbortController();
-  const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
 
   const table = await dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
   dynamo.destroy();
@@ -145,13 +143,13 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
     return !parent || parent.done;
   };
 
-  const deliver = async (records: _Record[]): Promise<boolean> => {
+  const deliver = async (records: _Record[], { stopping, pause }: PollControl): Promise<boolean> => {
     const region = await streams.config.region();
     let pending = records
       .map((record) => toLambdaRecord(record, streamArn, region))
       .filter((record) => !options.filter || options.filter(record));
     while (pending.length) {
-      if (stopping.signal.aborted) return false;
+      if (stopping.aborted) return false;
       let response: Awaited<ReturnType<StreamLambdaHandler>>;
       try {
         response = await options.handler({ Records: pending }, localLambdaContext(functionName));
@@ -175,7 +173,7 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
   };
 
   /** Reads and delivers one batch of a shard; returns how many records it delivered. */
-  const pollShard = async (shard: ShardState): Promise<number> => {
+  const pollShard = async (shard: ShardState, control: PollControl): Promise<number> => {
     shard.iterator ??= await iteratorFor(shard);
     if (!shard.iterator) {
       shard.done = true;
@@ -199,7 +197,7 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
     }
     const records = out.Records ?? [];
     if (records.length) {
-      if (!(await deliver(records))) return 0; // stopping mid-retry: the position stays before this batch
+      if (!(await deliver(records, control))) return 0; // stopping mid-retry: the position stays before this batch
       const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
       if (last) shard.position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last };
     }
@@ -211,34 +209,21 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
   await refreshShards(true);
   let lastRefresh = Date.now();
 
-  const loop = async () => {
-    while (!stopping.signal.aborted) {
+  return startPollLoop(
+    async (control) => {
       let delivered = 0;
-      try {
-        for (const shard of [...shards.values()].filter(ready)) {
-          if (stopping.signal.aborted) break;
-          delivered += await pollShard(shard);
-        }
-        if (Date.now() - lastRefresh >= 1000 || ![...shards.values()].some((shard) => !shard.done)) {
-          lastRefresh = Date.now();
-          await refreshShards(false);
-        }
-      } catch (error) {
-        onError(error);
-        await pause(1000);
+      for (const shard of [...shards.values()].filter(ready)) {
+        if (control.stopping.aborted) break;
+        delivered += await pollShard(shard, control);
       }
-      if (!delivered) await pause(intervalMs);
-    }
-  };
-
-  const running = loop();
-  return {
-    async stop() {
-      stopping.abort();
-      await running;
-      streams.destroy();
+      if (Date.now() - lastRefresh >= 1000 || ![...shards.values()].some((shard) => !shard.done)) {
+        lastRefresh = Date.now();
+        await refreshShards(false);
+      }
+      return delivered;
     },
-  };
+    { idleDelayMs: intervalMs, onError, onStopped: () => streams.destroy() },
+  );
 }
 
 /** The record as Lambda delivers it: attribute values in their JSON form (binary as base64), times in epoch seconds. */
