@@ -1,10 +1,13 @@
 import { join } from 'node:path';
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import type { FunctionSpec } from '#routes';
+import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
+import type { FunctionSpec, TableAccess, TableAction } from '#routes';
 import { CHANNEL_SECRETS_PREFIX, type GatewayData } from './gateway-data.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { functionMemory, functionTimeout, type NotifyRetrySettings } from './worker-settings.ts';
@@ -85,8 +88,7 @@ export function accessEnvironment(
  */
 export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, context: FunctionContext): void {
   const { data } = context;
-  if (access.table === 'readwrite') data.table.grantReadWriteData(fn);
-  else data.table.grantReadData(fn);
+  grantTableAccess(fn, access.table, data);
   if (access.merchantKey === 'decrypt') data.merchantKey.grantDecrypt(fn);
   if (access.sandboxSecret) data.sandboxSecret.grantRead(fn);
   if (access.notifyQueue) data.notifyQueue.grantSendMessages(fn);
@@ -94,11 +96,117 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   if (access.startNotifyRetry) stateMachine(id, context, 'notifyRetry').grantStartExecution(fn);
   if (access.startOrderExpiry) stateMachine(id, context, 'orderExpiry').grantStartExecution(fn);
   if (access.channelSecrets) grantChannelSecretsRead(fn, data);
-  // The buckets' grants include the files key: kms:Decrypt to read, kms:GenerateDataKey/Encrypt to write (SSE-KMS).
   // A presigned report URL is signed with the function's credentials, so presigning needs GetObject itself.
-  if (access.billsRead) data.billsBucket.grantRead(fn);
-  if (access.reportsRead) data.reportsBucket.grantRead(fn);
-  if (access.reportsWrite) data.reportsBucket.grantPut(fn);
+  if (access.billsRead) grantFilesRead(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
+  if (access.reportsRead) grantFilesRead(fn, data.reportsBucket, REPORTS_BUCKET.keyPrefix, data);
+  if (access.reportsWrite) grantFilesWrite(fn, data.reportsBucket, REPORTS_BUCKET.keyPrefix, data);
+}
+
+/**
+ * Reading a reconciliation bucket's files under `prefix` (e.g. `bills/`): `s3:GetObject` on those keys, and
+ * `s3:ListBucket` of that prefix only — without it S3 answers a missing object with 403 instead of the 404 the
+ * adapter treats as "no such bill / report". The files key decrypts through S3 only.
+ */
+function grantFilesRead(fn: IFunction, bucket: IBucket, prefix: string, data: GatewayData): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    }),
+  );
+  grantFilesKey(fn, ['kms:Decrypt'], data);
+  suppressObjectWildcard(fn, bucket, prefix, 'reads');
+}
+
+/** Writing files under `prefix`: one `PutObject` per file (no multipart), so SSE-KMS needs `kms:GenerateDataKey`. */
+function grantFilesWrite(fn: IFunction, bucket: IBucket, prefix: string, data: GatewayData): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+  );
+  grantFilesKey(fn, ['kms:GenerateDataKey'], data);
+  suppressObjectWildcard(fn, bucket, prefix, 'writes');
+}
+
+function grantFilesKey(fn: IFunction, actions: string[], data: GatewayData): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions,
+      resources: [data.filesKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
+}
+
+function suppressObjectWildcard(fn: IFunction, bucket: IBucket, prefix: string, verb: string): void {
+  if (!fn.role) return;
+  const bucketId = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
+  NagSuppressions.addResourceSuppressions(
+    fn.role,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          `The function ${verb} reconciliation files, keyed per channel and day under ${prefix}, so the grant ` +
+          `names that key prefix of this one bucket (${prefix}*), not single objects.`,
+        appliesTo: [`Resource::<${bucketId}.Arn>/${prefix}*`],
+      },
+    ],
+    true,
+  );
+}
+
+/** Prefix of the partition keys of request nonces (`keys.nonce`): the only items a nonce claim may write. */
+export const NONCE_PARTITION_PREFIX = 'NONCE#';
+
+const TABLE_WRITES: readonly TableAction[] = ['PutItem', 'UpdateItem', 'ConditionCheckItem'];
+/** What CDK's `grantReadData` grants on a table's key; writes add CDK's write set without its wildcards. */
+const KEY_READS = ['kms:Decrypt', 'kms:DescribeKey'];
+
+/**
+ * Exactly the DynamoDB actions a function's code path calls, on the table (and the indexes it queries), never `*`
+ * actions, Scan, DeleteItem or BatchWriteItem; a nonce claim may put `NONCE#…` items only. The table's key is granted
+ * as DynamoDB uses it on the caller's behalf (only through DynamoDB): `kms:Decrypt` to read, and to write also
+ * encrypt and generate data keys — named actions rather than CDK's `GenerateDataKey*` / `ReEncrypt*` wildcards.
+ */
+export function grantTableAccess(fn: IFunction, table: TableAccess, data: GatewayData): void {
+  const { actions, indexes = [], claimsNonces = false } = table;
+  if (actions.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [data.table.tableArn] }),
+    );
+  }
+  if (indexes.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: indexes.map((index) => `${data.table.tableArn}/index/${index}`),
+      }),
+    );
+  }
+  if (claimsNonces && !actions.includes('PutItem')) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [data.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${NONCE_PARTITION_PREFIX}*`] } },
+      }),
+    );
+  }
+  const writes = claimsNonces || actions.some((action) => TABLE_WRITES.includes(action));
+  if (actions.length === 0 && indexes.length === 0 && !claimsNonces) return;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: writes
+        ? [...KEY_READS, 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo']
+        : KEY_READS,
+      resources: [data.dataKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
 }
 
 /**
@@ -125,7 +233,26 @@ export function grantChannelSecretsRead(fn: IFunction, data: GatewayData): void 
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
     }),
   );
+  if (fn.role) {
+    NagSuppressions.addResourceSuppressions(
+      fn.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'GetSecretValue on the pay-gateway/channels/ name prefix: the channel CLI creates these secrets after ' +
+            'the deploy and Secrets Manager appends six random characters to each ARN, so the prefix is the only ' +
+            'way to name them (and only them).',
+          appliesTo: [`Resource::${CHANNEL_SECRETS_ARN_TEXT}`],
+        },
+      ],
+      true,
+    );
+  }
 }
+
+/** {@link channelSecretsArnPattern} as cdk-nag prints it. */
+const CHANNEL_SECRETS_ARN_TEXT = `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${CHANNEL_SECRETS_PREFIX}*`;
 
 /** `arn:<partition>:secretsmanager:<region>:<account>:secret:pay-gateway/channels/*`. */
 export function channelSecretsArnPattern(stack: Stack): string {

@@ -11,11 +11,12 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
-import { reconciliationBucket } from './gateway-files.ts';
+import { accessLogsBucket, reconciliationBucket } from './gateway-files.ts';
 import { functionTimeout } from './worker-settings.ts';
 
 /**
@@ -84,6 +85,8 @@ export class GatewayData extends Construct {
   readonly billsBucket: Bucket;
   /** Reconciliation reports, `reports/{YYYY-MM-DD}/{CHANNEL}/…` (`REPORTS_BUCKET`), per `reportsRead`/`reportsWrite`. */
   readonly reportsBucket: Bucket;
+  /** S3 server access logs of the bills and reports buckets (SSE-S3, as S3 log delivery requires). */
+  readonly accessLogsBucket: Bucket;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -134,8 +137,32 @@ export class GatewayData extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.billsBucket = reconciliationBucket(this, 'BillsBucket', BILLS_BUCKET, this.filesKey);
-    this.reportsBucket = reconciliationBucket(this, 'ReportsBucket', REPORTS_BUCKET, this.filesKey);
+    this.accessLogsBucket = accessLogsBucket(this, 'FilesAccessLogsBucket');
+    this.billsBucket = reconciliationBucket(this, 'BillsBucket', BILLS_BUCKET, this.filesKey, this.accessLogsBucket);
+    this.reportsBucket = reconciliationBucket(
+      this,
+      'ReportsBucket',
+      REPORTS_BUCKET,
+      this.filesKey,
+      this.accessLogsBucket,
+    );
+    NagSuppressions.addResourceSuppressions(this.sandboxSecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          "The sandbox channel's HMAC secret signs test-money callbacks between the gateway and its own simulated " +
+          'channel (both read this one secret), so a rotation Lambda would protect nothing; the Alipay / WeChat Pay ' +
+          'secrets are not stack resources: the channel CLI rotates them when the channel operator issues new keys.',
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(this.relayFailures, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue is itself a failure destination (the table stream event source mapping's on-failure target); " +
+          'a dead-letter queue of a dead-letter queue would only move the same records once more.',
+      },
+    ]);
   }
 }
 

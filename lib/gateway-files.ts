@@ -1,8 +1,43 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { BucketDefinition } from '#adapters/bucket-definitions.ts';
+
+/** Days the S3 server access logs of the reconciliation buckets are kept (a year of "who fetched which file"). */
+const ACCESS_LOG_RETENTION_DAYS = 365;
+
+/**
+ * The target of the reconciliation buckets' S3 server access logs. S3 delivers access logs only to a bucket encrypted
+ * with SSE-S3 (not SSE-KMS); the logs hold requesters, keys and status codes, never file contents. Private, TLS only,
+ * retained, kept for {@link ACCESS_LOG_RETENTION_DAYS} days. It does not log itself (that would loop).
+ */
+export function accessLogsBucket(scope: Construct, id: string): Bucket {
+  const bucket = new Bucket(scope, id, {
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    enforceSSL: true,
+    minimumTLSVersion: 1.2,
+    encryption: BucketEncryption.S3_MANAGED,
+    lifecycleRules: [{ id: 'access-log-retention', expiration: Duration.days(ACCESS_LOG_RETENTION_DAYS) }],
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  NagSuppressions.addResourceSuppressions(bucket, [
+    {
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log bucket of the bills and reports buckets; logging it would log itself.',
+    },
+  ]);
+  return bucket;
+}
 
 /**
  * A reconciliation bucket (bills or reports) from its shared definition: private (every public-access block on,
@@ -11,10 +46,16 @@ import type { BucketDefinition } from '#adapters/bucket-definitions.ts';
  * bill or a re-run report keeps its earlier version as evidence), with the definition's lifecycle rules (scoped to
  * its key prefix), and retained when the stack is deleted.
  *
- * Server access logs are not enabled: their target bucket cannot use SSE-KMS and delivery is best effort. Who read
- * or wrote which report is better answered by CloudTrail S3 data events on these two buckets, if finance asks for it.
+ * Server access logs go to `accessLogs` under `{role}/` (best-effort delivery; CloudTrail S3 data events answer
+ * "who read which report" exactly, if finance asks for it).
  */
-export function reconciliationBucket(scope: Construct, id: string, definition: BucketDefinition, key: IKey): Bucket {
+export function reconciliationBucket(
+  scope: Construct,
+  id: string,
+  definition: BucketDefinition,
+  key: IKey,
+  accessLogs: IBucket,
+): Bucket {
   return new Bucket(scope, id, {
     blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
     objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -23,6 +64,8 @@ export function reconciliationBucket(scope: Construct, id: string, definition: B
     encryption: BucketEncryption.KMS,
     encryptionKey: key,
     bucketKeyEnabled: true,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: `${definition.role}/`,
     versioned: true,
     lifecycleRules: [
       {

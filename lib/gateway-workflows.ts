@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { STATE_MACHINES, type StateMachineDefinitionFile } from '#adapters/queue-definitions.ts';
 import { WORKERS, type WorkerSpec } from '#routes';
@@ -60,7 +62,13 @@ export class GatewayWorkflows extends Construct implements GatewayStateMachines 
         projectRoot: props.context.projectRoot,
         substitutions: Object.fromEntries(taskFunctions.map(({ fn, substitution }) => [substitution, fn.functionArn])),
       });
-      for (const { fn } of taskFunctions) fn.grantInvoke(stateMachine);
+      // The unqualified ARNs the definition names: not `fn.grantInvoke`, which adds every version and alias (`:*`).
+      stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: taskFunctions.map(({ fn }) => fn.functionArn),
+        }),
+      );
       return stateMachine;
     };
     this.notifyRetry = machine('notifyRetry', 'NotifyRetry');
@@ -88,7 +96,7 @@ function gatewayStateMachine(
       `${aslPath} uses \${${placeholders.join(', ')}} but its WORKERS tasks provide ${provided.join(', ')}`,
     );
   }
-  return new StateMachine(scope, id, {
+  const stateMachine = new StateMachine(scope, id, {
     stateMachineName: name,
     stateMachineType: StateMachineType.STANDARD,
     definitionBody: DefinitionBody.fromString(asl),
@@ -101,9 +109,26 @@ function gatewayStateMachine(
         retention: RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       }),
-      // Errors only, and without execution data: the inputs and outputs hold payment and event ids and amounts.
-      level: LogLevel.ERROR,
+      // Every event, so a stuck or failed execution can be followed state by state; without execution data: the
+      // inputs and outputs hold payment and event ids and amounts. One execution per expiry minute and per failed
+      // notification keeps the volume small.
+      level: LogLevel.ALL,
       includeExecutionData: false,
     },
   });
+  NagSuppressions.addResourceSuppressions(
+    stateMachine,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Resource "*" only for X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs ' +
+          'delivery (CreateLogDelivery, PutResourcePolicy, DescribeLogGroups…), which support no resource-level ' +
+          'permissions; Step Functions needs them for tracing and logging.',
+        appliesTo: ['Resource::*'],
+      },
+    ],
+    true,
+  );
+  return stateMachine;
 }

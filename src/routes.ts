@@ -9,9 +9,12 @@ export interface FunctionSpec {
   entry: string;
   /** HTTP API route keys (`METHOD /path/{param}`). */
   routes: string[];
+  /** Only deployed when the sandbox channel is enabled (`cdk deploy -c sandbox=true`): its public test pages. */
+  sandboxOnly?: boolean;
   /** What the function may touch: the grants are exactly these (least privilege). */
   access: {
-    table: 'read' | 'readwrite';
+    /** The DynamoDB calls its code path makes on the table (none: no table access at all). */
+    table: TableAccess;
     merchantKey: 'none' | 'decrypt';
     sandboxSecret: boolean;
     /** Sends to the notify queue (first attempts, replays). */
@@ -36,6 +39,26 @@ export interface FunctionSpec {
   };
 }
 
+/**
+ * A function's DynamoDB access, from the calls its code path makes (the repositories in `src/adapters/dynamo/`).
+ * A `TransactWriteItems` needs no action of its own: each `Put`/`Update`/`ConditionCheck` in it is authorised as
+ * `PutItem`/`UpdateItem`/`ConditionCheckItem`. Nobody scans, deletes or batch-writes.
+ */
+export interface TableAccess {
+  /** Item-level actions on the table's items. */
+  actions: readonly TableAction[];
+  /** The global secondary indexes it queries: `Query` on `<table>/index/<name>` (not on the table itself). */
+  indexes?: readonly ('GSI2' | 'GSI3')[];
+  /**
+   * Claims merchant request nonces (`DynamoNonceStore`): a conditional `PutItem` on `NONCE#…` partitions only
+   * (`dynamodb:LeadingKeys`), so an otherwise read-only function can authenticate but write nothing else.
+   */
+  claimsNonces?: boolean;
+}
+
+/** A DynamoDB item action a function may be granted on the table. */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'ConditionCheckItem';
+
 /** A function that no HTTP route calls: its event source. */
 export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
   trigger:
@@ -49,69 +72,103 @@ export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
     | { kind: 'schedule'; cron: string; billsCreated: true };
 }
 
-/** Merchant-authenticated routes read merchants (read) and claim nonces (write), and decrypt merchant secrets. */
-const MERCHANT_API = { table: 'readwrite', merchantKey: 'decrypt', sandboxSecret: false } as const;
+/**
+ * Merchant-authenticated routes read the merchant (`GetItem`), decrypt its secret and claim the request's nonce; what
+ * else they touch in the table is their own.
+ */
+function merchantApi(...actions: TableAction[]) {
+  return {
+    table: { actions: ['GetItem', ...actions], claimsNonces: true },
+    merchantKey: 'decrypt',
+    sandboxSecret: false,
+  } as const satisfies FunctionSpec['access'];
+}
 
+/**
+ * The HTTP functions. Table access follows the shared code paths: a payment or refund result (callback, channel
+ * query, expiry, repair) is applied by reading the payment, refund and wallets and committing ONE TransactWriteItems
+ * of conditional Puts; the sandbox channel keeps its records as conditional Puts/Updates of SANDBOX#… items; the
+ * Alipay / WeChat Pay adapters read their channel profile (GetItem); the breaker reads and conditionally puts its
+ * CHANNEL#… health items.
+ */
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     id: 'CreatePayment',
     entry: 'functions/create-payment.ts',
     routes: ['POST /v1/payments'],
-    access: { ...MERCHANT_API, channelSecrets: true },
+    // Routing reads the channel profiles and breaker states (BatchGetItem), reserves the daily volume (UpdateItem)
+    // and may claim a breaker probe (PutItem); a balance payment reads both wallets; the payment commits (PutItem).
+    access: { ...merchantApi('BatchGetItem', 'PutItem', 'UpdateItem'), channelSecrets: true },
   },
   {
     id: 'GetPayment',
     entry: 'functions/get-payment.ts',
     routes: ['GET /v1/payments/{id}', 'GET /v1/payments'],
-    access: MERCHANT_API,
+    // The payment, or its order-number guard then the payment.
+    access: merchantApi(),
   },
   {
     id: 'ClosePayment',
     entry: 'functions/close-payment.ts',
     routes: ['POST /v1/payments/{id}/close'],
-    access: { ...MERCHANT_API, channelSecrets: true },
+    // Closes at the channel (the sandbox records it: PutItem), then commits the closed payment (PutItem).
+    access: { ...merchantApi('PutItem'), channelSecrets: true },
   },
   {
     id: 'GetEvent',
     entry: 'functions/get-event.ts',
     routes: ['GET /v1/events/{id}'],
-    access: MERCHANT_API,
+    // The event, then its attempts (Query of the event's partition).
+    access: merchantApi('Query'),
   },
   {
     id: 'ReplayEvent',
     entry: 'functions/replay-event.ts',
     routes: ['POST /v1/events/{id}/replay'],
-    access: { ...MERCHANT_API, notifyQueue: true },
+    // Reads the event and its latest attempt; claims the replay (a conditional UpdateItem of the event) with its
+    // audit entry (PutItem) in one transaction.
+    access: { ...merchantApi('Query', 'PutItem', 'UpdateItem'), notifyQueue: true },
   },
   {
     id: 'Callback',
     entry: 'functions/callback.ts',
     routes: ['POST /v1/callbacks/{channel}'],
-    access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true, channelSecrets: true },
+    // Applies the verified result: reads, then ONE transaction of conditional Puts.
+    access: {
+      table: { actions: ['GetItem', 'PutItem'] },
+      merchantKey: 'none',
+      sandboxSecret: true,
+      channelSecrets: true,
+    },
   },
   {
     id: 'Balance',
     entry: 'functions/balance.ts',
     routes: ['GET /v1/accounts/{account_id}/balance'],
-    access: MERCHANT_API,
+    // One wallet item.
+    access: merchantApi(),
   },
   {
     id: 'Ledger',
     entry: 'functions/ledger.ts',
     routes: ['GET /v1/accounts/{account_id}/ledger'],
-    access: MERCHANT_API,
+    // A page of the wallet partition's ledger entries.
+    access: merchantApi('Query'),
   },
   {
     id: 'CreateRefund',
     entry: 'functions/create-refund.ts',
     routes: ['POST /v1/refunds'],
-    access: { ...MERCHANT_API, channelSecrets: true },
+    // Freezes and records the refund (PutItem), submits it to the channel (the sandbox records it; the breaker
+    // records the outcome: PutItem); a balance refund is applied at once.
+    access: { ...merchantApi('PutItem'), channelSecrets: true },
   },
   {
     id: 'GetRefund',
     entry: 'functions/get-refund.ts',
     routes: ['GET /v1/refunds/{id}'],
-    access: { ...MERCHANT_API, channelSecrets: true },
+    // A PROCESSING refund is synchronised with the channel, and a final answer applied like a callback (PutItem).
+    access: { ...merchantApi('PutItem'), channelSecrets: true },
   },
   {
     id: 'SandboxCashier',
@@ -122,24 +179,36 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'GET /sandbox/refunds/{refund_id}',
       'POST /sandbox/refunds/{refund_id}',
     ],
-    // readwrite: the simulated channel records its refund decisions (SANDBOX#… items).
-    access: { table: 'readwrite', merchantKey: 'none', sandboxSecret: true },
+    sandboxOnly: true,
+    // The simulated channel decides a payment (conditional PutItem) or a refund (conditional UpdateItem) of its
+    // SANDBOX#… records; the callback it then posts goes through the Callback function.
+    access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] }, merchantKey: 'none', sandboxSecret: true },
   },
   {
     id: 'GetReconciliation',
     entry: 'functions/get-reconciliation.ts',
     routes: ['GET /v1/reconciliations/{date}'],
-    access: { ...MERCHANT_API, reportsRead: true },
+    // The channel-day's summary item.
+    access: { ...merchantApi(), reportsRead: true },
   },
   {
     id: 'NotFound',
     entry: 'functions/not-found.ts',
     routes: ['$default'],
-    access: { table: 'read', merchantKey: 'none', sandboxSecret: false },
+    // Answers from the route table alone.
+    access: { table: { actions: [] }, merchantKey: 'none', sandboxSecret: false },
   },
 ];
 
-const TASK = { table: 'readwrite', merchantKey: 'none', sandboxSecret: false } as const;
+/** A worker that reads and commits (conditional Puts in one transaction) and holds no key or secret of its own. */
+const TASK = {
+  table: { actions: ['GetItem', 'PutItem'] },
+  merchantKey: 'none',
+  sandboxSecret: false,
+} as const satisfies FunctionSpec['access'];
+
+/** A notification delivery: reads the event and merchant, records the attempt (Put + Update of the event). */
+const DELIVERY = { ...TASK, table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } } as const;
 
 /**
  * The functions behind the table stream, the notify queue, the state machines' tasks and the reconciliation schedule.
@@ -157,25 +226,27 @@ export const WORKERS: readonly WorkerSpec[] = [
     id: 'Notify',
     entry: 'functions/notify.ts',
     trigger: { kind: 'notify-queue' },
-    access: { ...TASK, merchantKey: 'decrypt', startNotifyRetry: true },
+    access: { ...DELIVERY, merchantKey: 'decrypt', startNotifyRetry: true },
   },
   {
     id: 'NotifyAttempt',
     entry: 'functions/notify-attempt.ts',
     trigger: { kind: 'state-machine-task', stateMachine: 'notify-retry', substitution: 'NotifyAttemptFunctionArn' },
-    access: { ...TASK, merchantKey: 'decrypt' },
+    access: { ...DELIVERY, merchantKey: 'decrypt' },
   },
   {
     id: 'NotifyFailed',
     entry: 'functions/notify-failed.ts',
     trigger: { kind: 'state-machine-task', stateMachine: 'notify-retry', substitution: 'NotifyFailedFunctionArn' },
-    access: { ...TASK, notifyDeadLetters: true },
+    // Marks the event FAILED (UpdateItem) and parks it in the dead-letter queue.
+    access: { ...TASK, table: { actions: ['GetItem', 'UpdateItem'] }, notifyDeadLetters: true },
   },
   {
     id: 'ExpireBucket',
     entry: 'functions/expire-bucket.ts',
     trigger: { kind: 'state-machine-task', stateMachine: 'order-expiry', substitution: 'ExpireBucketFunctionArn' },
-    access: { ...TASK, channelSecrets: true },
+    // Pages through the minute bucket's pending orders (Query of the sparse GSI3), then expires each.
+    access: { ...TASK, table: { actions: ['GetItem', 'PutItem'], indexes: ['GSI3'] }, channelSecrets: true },
   },
   {
     id: 'Reconcile',
@@ -183,7 +254,16 @@ export const WORKERS: readonly WorkerSpec[] = [
     // 10:30 Asia/Shanghai: Alipay and WeChat Pay publish the previous day's bill by ~10:00.
     trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: true },
     // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
-    access: { ...TASK, sandboxSecret: true, channelSecrets: true, billsRead: true, reportsWrite: true },
+    // The channel-day's settled payments and refunds (Query of GSI2), the bill's other ids (BatchGetItem), the
+    // summary item (PutItem).
+    access: {
+      ...TASK,
+      table: { actions: ['GetItem', 'BatchGetItem', 'PutItem'], indexes: ['GSI2'] },
+      sandboxSecret: true,
+      channelSecrets: true,
+      billsRead: true,
+      reportsWrite: true,
+    },
   },
 ];
 

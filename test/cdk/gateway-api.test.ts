@@ -21,9 +21,26 @@ function dependenciesOf(resource: CfnResource): string[] {
   return found.concat(resource.DependsOn ?? []);
 }
 
+/** The HTTP functions of a deployment without the sandbox (the default). */
+const PRODUCTION_FUNCTIONS = FUNCTIONS.filter((spec) => !spec.sandboxOnly);
+const SANDBOX_ROUTES = FUNCTIONS.filter((spec) => spec.sandboxOnly).flatMap((spec) => spec.routes);
+
+/** The route keys and gateway function ids (not CDK's own handlers) of a synthesized stack. */
+function deployedOf(resources: Record<string, CfnResource>) {
+  return {
+    routeKeys: Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+      .map((route) => String(route.Properties?.RouteKey))
+      .sort(),
+    lambdas: Object.keys(resources).filter(
+      (id) => resources[id]?.Type === 'AWS::Lambda::Function' && !id.startsWith('BucketNotificationsHandler'),
+    ),
+  };
+}
+
 describe('gateway API', () => {
   const { stack, template, resources } = synthesizeGateway();
-  const everyFunction = [...FUNCTIONS, ...WORKERS];
+  const everyFunction = [...PRODUCTION_FUNCTIONS, ...WORKERS];
   const functionOf = (id: string) => {
     const fn = stack.functions.get(id);
     if (!fn) throw new Error(`no function ${id}`);
@@ -38,9 +55,9 @@ describe('gateway API', () => {
     // Besides them, only CDK's handler of the bills bucket's notification configuration (a custom resource).
     const lambdas = Object.entries(resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function');
     const gateway = lambdas.filter(([id]) => !id.startsWith('BucketNotificationsHandler'));
-    expect(gateway.length).toBe(FUNCTIONS.length + WORKERS.length);
+    expect(gateway.length).toBe(everyFunction.length);
     expect(lambdas.length - gateway.length).toBe(1);
-    expect(stack.functions.size).toBe(FUNCTIONS.length + WORKERS.length);
+    expect(stack.functions.size).toBe(everyFunction.length);
     for (const spec of everyFunction) {
       expect(propertiesOf(spec.id), spec.id).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -54,7 +71,7 @@ describe('gateway API', () => {
   });
 
   it('gives the HTTP functions the 10 s default timeout', () => {
-    for (const spec of FUNCTIONS) expect(propertiesOf(spec.id).Timeout, spec.id).toBe(10);
+    for (const spec of PRODUCTION_FUNCTIONS) expect(propertiesOf(spec.id).Timeout, spec.id).toBe(10);
   });
 
   it('sends each function to its own log group kept for one month', () => {
@@ -117,12 +134,12 @@ describe('gateway API', () => {
     }
   });
 
-  it('routes every route key of FUNCTIONS, including $default, to its own function', () => {
+  it('routes every route key of FUNCTIONS but the sandbox pages, including $default, to its own function', () => {
     const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
-    const expected = FUNCTIONS.flatMap((spec) => spec.routes);
+    const expected = PRODUCTION_FUNCTIONS.flatMap((spec) => spec.routes);
     expect(routes.map((route) => route.Properties?.RouteKey).sort()).toEqual([...expected].sort());
     expect(expected).toContain('$default');
-    for (const spec of FUNCTIONS) {
+    for (const spec of PRODUCTION_FUNCTIONS) {
       for (const routeKey of spec.routes) {
         const route = routes.find((candidate) => candidate.Properties?.RouteKey === routeKey);
         const integrationId = dependenciesOf(route as CfnResource).find(
@@ -160,5 +177,32 @@ describe('gateway API', () => {
     };
     for (const id of Object.keys(resources)) if (!state.has(id)) visit(id, [id]);
     expect(cycles).toEqual([]);
+  });
+});
+
+describe('sandbox deployment', () => {
+  const production = synthesizeGateway();
+  const sandbox = synthesizeGateway({ sandboxEnabled: true });
+
+  it('deploys the sandbox cashier and its routes only when the sandbox is enabled', () => {
+    const without = deployedOf(production.resources);
+    const withSandbox = deployedOf(sandbox.resources);
+    expect(SANDBOX_ROUTES).toHaveLength(4);
+    expect(withSandbox.lambdas.length - without.lambdas.length).toBe(1);
+    expect(withSandbox.routeKeys.length - without.routeKeys.length).toBe(SANDBOX_ROUTES.length);
+    expect(without.routeKeys.filter((key) => key.includes('/sandbox/'))).toEqual([]);
+    expect(withSandbox.routeKeys.filter((key) => key.includes('/sandbox/'))).toEqual([...SANDBOX_ROUTES].sort());
+    expect(production.stack.functions.has('SandboxCashier')).toBe(false);
+    expect(sandbox.stack.functions.has('SandboxCashier')).toBe(true);
+    expect(without.lambdas.some((id) => id.includes('SandboxCashier'))).toBe(false);
+  });
+
+  it('turns the sandbox channel on in every function of a sandbox deployment', () => {
+    for (const fn of sandbox.stack.functions.values()) {
+      const properties = sandbox.resources[logicalIdOf(fn)]?.Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      };
+      expect(properties.Environment.Variables.SANDBOX_ENABLED, fn.node.path).toBe('true');
+    }
   });
 });

@@ -14,8 +14,22 @@ describe('reconciliation buckets', () => {
   ];
   const propertiesOf = (bucket: Bucket) => resources[logicalIdOf(bucket)]?.Properties ?? {};
 
-  it('creates exactly the bills and the reports bucket', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+  it('creates exactly the bills and the reports bucket, and the bucket of their access logs', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 3);
+  });
+
+  it.each(buckets)('logs every request to the %s bucket to the private SSE-S3 access-log bucket', (role, bucket) => {
+    const logs = logicalIdOf(stack.data.accessLogsBucket);
+    expect(propertiesOf(bucket).LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logs },
+      LogFilePrefix: `${role}/`,
+    });
+    expect(resources[logs]?.Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+    });
   });
 
   it.each(buckets)('blocks every kind of public access to the %s bucket and disables ACLs', (_, bucket) => {

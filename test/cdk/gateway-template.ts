@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { gatewayPropsFromContext } from '../../lib/gateway-context.ts';
 import { GatewayStack } from '../../lib/gateway-stack.ts';
 
 /** A CloudFormation resource as it appears in the synthesized template. */
@@ -33,17 +34,40 @@ const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) 
   context: Record<string, unknown>;
 };
 
-let synthesized: SynthesizedGateway | undefined;
+/** How a test deploys the gateway: the `-c` context values `bin/app.ts` reads. */
+export interface GatewayOptions {
+  /** `-c sandbox=true`. */
+  readonly sandboxEnabled?: boolean;
+  /** Other `-c key=value` context (e.g. `alarmEmail`). */
+  readonly context?: Record<string, unknown>;
+}
 
-/** Synthesizes the stack once per test file, with `cdk.json`'s feature flags and bundling skipped (fast, no esbuild). */
-export function synthesizeGateway(): SynthesizedGateway {
-  if (synthesized) return synthesized;
-  const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  const stack = new GatewayStack(app, 'PayGateway', { projectRoot, sandboxEnabled: false });
+const synthesized = new Map<string, SynthesizedGateway>();
+
+/**
+ * A fresh, unsynthesized app and stack, with `cdk.json`'s feature flags and bundling skipped (fast, no esbuild), built
+ * the way `bin/app.ts` builds it; aspects (e.g. cdk-nag) may still be added before synthesis.
+ */
+export function buildGateway(options: GatewayOptions = {}): { app: App; stack: GatewayStack } {
+  const sandbox = options.sandboxEnabled ? { sandbox: 'true' } : {};
+  const app = new App({
+    context: { ...cdkJson.context, ...sandbox, ...options.context, 'aws:cdk:bundling-stacks': [] },
+  });
+  const stack = new GatewayStack(app, 'PayGateway', { projectRoot, ...gatewayPropsFromContext(app) });
+  return { app, stack };
+}
+
+/** Synthesizes the stack once per test file and set of options. */
+export function synthesizeGateway(options: GatewayOptions = {}): SynthesizedGateway {
+  const cacheKey = JSON.stringify(options);
+  const cached = synthesized.get(cacheKey);
+  if (cached) return cached;
+  const { stack } = buildGateway(options);
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
-  synthesized = { stack, template, resources };
-  return synthesized;
+  const result = { stack, template, resources };
+  synthesized.set(cacheKey, result);
+  return result;
 }
 
 /** The logical id of a construct's CloudFormation resource (its default child). */

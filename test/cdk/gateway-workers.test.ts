@@ -134,7 +134,7 @@ describe('gateway workers and workflows', () => {
     }
   });
 
-  it('traces the workflows and logs only their errors, without execution data, for one month', () => {
+  it('traces the workflows and logs every event, without execution data, for one month', () => {
     for (const { stateMachine, definition } of workflows) {
       const properties = resources[logicalIdOf(stateMachine)]?.Properties ?? {};
       expect(properties.TracingConfiguration).toEqual({ Enabled: true });
@@ -143,7 +143,7 @@ describe('gateway workers and workflows', () => {
         IncludeExecutionData: boolean;
         Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[];
       };
-      expect(logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
+      expect(logging).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
       const logGroup = resources[logging.Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0] ?? ''];
       expect(logGroup?.Properties).toMatchObject({
         LogGroupName: `/aws/vendedlogs/states/${definition.name}`,

@@ -22,6 +22,10 @@ const GUARDED_SERVICES = /^(dynamodb|kms|secretsmanager|sqs|states):/;
  */
 const UNSCOPABLE_ACTIONS = ['dynamodb:ListStreams'];
 const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** Table actions no function's code path calls. */
+const NEVER_GRANTED = ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*'];
+/** The functions that only read (and, when merchant-facing, claim a request nonce). */
+const READ_ONLY = ['Balance', 'Ledger', 'GetPayment', 'GetEvent', 'GetReconciliation'];
 const EVERY_FUNCTION = [...FUNCTIONS, ...WORKERS];
 /**
  * The functions that call Alipay / WeChat Pay (`OutboxRelay` may expire an order at the channel itself; `Reconcile`
@@ -42,7 +46,21 @@ const CHANNEL_SECRETS_ARN =
   'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:pay-gateway/channels/*';
 
 describe('least privilege', () => {
-  const { stack, resources } = synthesizeGateway();
+  // With the sandbox enabled: every FUNCTIONS entry exists (the sandbox cashier only then).
+  const { stack, resources } = synthesizeGateway({ sandboxEnabled: true });
+  const table = logicalIdOf(stack.data.table);
+  const tableArn = { 'Fn::GetAtt': [table, 'Arn'] };
+  /** The DynamoDB actions a function may call, per resource (`table`, `index/GSI2`…) and condition. */
+  const dynamoGrants = (functionId: string) =>
+    statementsOf(functionId)
+      .filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')))
+      .flatMap((statement) =>
+        statement.Resource.map((resource) => ({
+          on: JSON.stringify(resource) === JSON.stringify(tableArn) ? 'table' : textOf(resource).replace(/^.*\//, ''),
+          actions: [...statement.Action].sort(),
+          condition: statement.Condition,
+        })),
+      );
   const merchantKey = logicalIdOf(stack.data.merchantKey);
   const sandboxSecret = logicalIdOf(stack.data.sandboxSecret);
   const roleOf = (construct: IConstruct & { role?: IConstruct }): IConstruct => {
@@ -81,9 +99,102 @@ describe('least privilege', () => {
       expect(allows(statements, 'secretsmanager:GetSecretValue', sandboxSecret), spec.id).toBe(
         spec.access.sandboxSecret,
       );
-      const table = logicalIdOf(stack.data.table);
+      const unconditional = statements.filter((statement) => !statement.Condition);
       for (const action of TABLE_WRITES) {
-        expect(allows(statements, action, table), `${spec.id} ${action}`).toBe(spec.access.table === 'readwrite');
+        expect(allows(unconditional, action, table), `${spec.id} ${action}`).toBe(
+          (spec.access.table.actions as readonly string[]).includes(action.replace('dynamodb:', '')),
+        );
+      }
+    }
+  });
+
+  it('grants each function exactly the table actions its code path calls, on the table and the indexes it queries', () => {
+    for (const spec of EVERY_FUNCTION) {
+      const { actions, indexes = [] } = spec.access.table;
+      const grants = dynamoGrants(spec.id).filter((grant) => !grant.condition);
+      const onTable = grants.filter((grant) => grant.on === 'table').flatMap((grant) => grant.actions);
+      expect(onTable.sort(), spec.id).toEqual(actions.map((action) => `dynamodb:${action}`).sort());
+      const onIndexes = grants.filter((grant) => grant.on.startsWith('GSI'));
+      expect(onIndexes, spec.id).toEqual(indexes.map((index) => ({ on: index, actions: ['dynamodb:Query'] })));
+    }
+  });
+
+  it('never grants Scan, DeleteItem, BatchWriteItem or dynamodb:* to any function', () => {
+    for (const spec of EVERY_FUNCTION) {
+      const actions = statementsOf(spec.id).flatMap((statement) => statement.Action);
+      for (const action of NEVER_GRANTED) expect(actions, spec.id).not.toContain(action);
+    }
+  });
+
+  it('lets the read-only functions read, and write nothing but request nonces (NONCE# partitions)', () => {
+    const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', ...NEVER_GRANTED];
+    for (const id of READ_ONLY) {
+      const grants = dynamoGrants(id);
+      const writing = grants.filter((grant) => grant.actions.some((action) => writes.includes(action)));
+      expect(writing, id).toEqual([
+        {
+          on: 'table',
+          actions: ['dynamodb:PutItem'],
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } },
+        },
+      ]);
+      const reads = grants.filter((grant) => !grant.condition).flatMap((grant) => grant.actions);
+      expect(
+        reads.every((action) => ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'].includes(action)),
+        id,
+      ).toBe(true);
+    }
+  });
+
+  it('gives the balance function GetItem only: no write, no Query, no Scan', () => {
+    const balance = dynamoGrants('Balance');
+    expect(balance.filter((grant) => !grant.condition)).toEqual([
+      { on: 'table', actions: ['dynamodb:GetItem'], condition: undefined },
+    ]);
+    expect(balance.flatMap((grant) => grant.actions)).not.toContain('dynamodb:Scan');
+    expect(balance.filter((grant) => grant.condition).flatMap((grant) => grant.actions)).toEqual(['dynamodb:PutItem']);
+  });
+
+  it('gives the not-found function no DynamoDB action and no use of the data key', () => {
+    const statements = statementsOf('NotFound');
+    expect(
+      statements.flatMap((statement) => statement.Action).filter((action) => action.startsWith('dynamodb:')),
+    ).toEqual([]);
+    expect(
+      statements.filter((statement) => statement.Resource.some((r) => refersTo(r, logicalIdOf(stack.data.dataKey)))),
+    ).toEqual([]);
+  });
+
+  it('lets every merchant-authenticated function claim nonces', () => {
+    for (const spec of FUNCTIONS.filter((f) => f.access.merchantKey === 'decrypt')) {
+      expect(allows(statementsOf(spec.id), 'dynamodb:PutItem', table), spec.id).toBe(true);
+    }
+  });
+
+  it('lets every function use the data key without wildcard actions, and the table key only through DynamoDB', () => {
+    const dataKey = logicalIdOf(stack.data.dataKey);
+    for (const spec of EVERY_FUNCTION) {
+      const id = spec.id;
+      // The sandbox secret's grant (Secret.grantRead) decrypts with the data key through Secrets Manager.
+      const uses = statementsOf(id).filter(
+        (statement) =>
+          statement.Resource.some((r) => refersTo(r, dataKey)) &&
+          !textOf(statement.Condition?.StringEquals?.['kms:ViaService'] ?? '').startsWith('secretsmanager.'),
+      );
+      const actions = uses.flatMap((statement) => statement.Action);
+      expect(
+        actions.filter((action) => action.includes('*')),
+        id,
+      ).toEqual([]);
+      // The table stream consumer's read grant (its event source's, by CDK) decrypts and describes unconditioned.
+      const streamRead = (statement: Statement) =>
+        'trigger' in spec &&
+        spec.trigger.kind === 'table-stream' &&
+        statement.Action.every((action) => action === 'kms:Decrypt' || action === 'kms:DescribeKey');
+      for (const statement of uses.filter((u) => !streamRead(u))) {
+        expect(textOf(statement.Condition?.StringEquals?.['kms:ViaService']), id).toBe(
+          'dynamodb.<AWS::Region>.amazonaws.com',
+        );
       }
     }
   });
