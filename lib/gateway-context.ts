@@ -8,6 +8,7 @@ import { notifyRetrySettings } from './worker-settings.ts';
  */
 export function gatewayPropsFromContext(app: App): Omit<GatewayStackProps, 'projectRoot'> {
   const context = (key: string): unknown => app.node.tryGetContext(key);
+  const alarmEmail = context('alarmEmail');
   return {
     // The sandbox channel pays with free test money: only a test environment turns it on (`-c sandbox=true`).
     sandboxEnabled: context('sandbox') === 'true' || context('sandbox') === true,
@@ -15,5 +16,7 @@ export function gatewayPropsFromContext(app: App): Omit<GatewayStackProps, 'proj
     notifyRetry: notifyRetrySettings(context('notifyRetrySchedule')),
     // The merchants (finance) that may read the gateway-wide reconciliation reports: `-c financeMerchantIds=m_1,m_2`.
     financeMerchantIds: String(context('financeMerchantIds') ?? ''),
+    // Who is e-mailed the alarms: `-c alarmEmail=ops@example.com` (nobody by default; subscribe to the topic).
+    ...(typeof alarmEmail === 'string' && alarmEmail ? { alarmEmail } : {}),
   };
 }

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { FunctionContext } from './function-access.ts';
 import { GatewayAlarms } from './gateway-alarms.ts';
 import { GatewayApi } from './gateway-api.ts';
+import { GatewayDashboard } from './gateway-dashboard.ts';
 import { GatewayData } from './gateway-data.ts';
 import type { GatewayFunction } from './gateway-function.ts';
 import { GatewayWorkers } from './gateway-workers.ts';
@@ -23,6 +24,8 @@ export interface GatewayStackProps extends StackProps {
    * `GetReconciliation`; `cdk deploy -c financeMerchantIds=m_1,m_2`); nobody by default.
    */
   readonly financeMerchantIds?: string;
+  /** An e-mail address subscribed to the alarm topic (`cdk deploy -c alarmEmail=ops@example.com`); none by default. */
+  readonly alarmEmail?: string;
 }
 
 /**
@@ -46,11 +49,13 @@ export class GatewayStack extends Stack {
   readonly api: GatewayApi;
   /** The alarms and their topic. */
   readonly alarms: GatewayAlarms;
+  /** The operations dashboard. */
+  readonly dashboard: GatewayDashboard;
   /** Every function of `FUNCTIONS` and `WORKERS`, by id. */
   readonly functions: ReadonlyMap<string, GatewayFunction>;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
-    const { projectRoot, sandboxEnabled, notifyRetry, financeMerchantIds, ...stackProps } = props;
+    const { projectRoot, sandboxEnabled, notifyRetry, financeMerchantIds, alarmEmail, ...stackProps } = props;
     super(scope, id, stackProps);
     this.data = new GatewayData(this, 'Data');
 
@@ -75,6 +80,16 @@ export class GatewayStack extends Stack {
       relayFailures: this.data.relayFailures,
       stateMachines: { NotifyRetry: this.workflows.notifyRetry, OrderExpiry: this.workflows.orderExpiry },
       functionErrors: { Reconcile: this.functionOf('Reconcile') },
+      functions: this.functions,
+      httpApi: this.api.httpApi,
+      table: this.data.table,
+      ...(alarmEmail ? { alarmEmail } : {}),
+    });
+    this.dashboard = new GatewayDashboard(this, 'Dashboard', {
+      httpApi: this.api.httpApi,
+      table: this.data.table,
+      functions: this.functions,
+      alarms: [...this.alarms.alarms.values()],
     });
     this.suppressCdkInternals();
 

@@ -124,8 +124,8 @@ describe('gateway data', () => {
     }
   });
 
-  it('rotates every KMS key: the data key, the merchant key, the channel-secrets key and the files key', () => {
-    template.resourceCountIs('AWS::KMS::Key', 4);
+  it('rotates every KMS key: the data, merchant, channel-secrets, files and alarm topic keys', () => {
+    template.resourceCountIs('AWS::KMS::Key', 5);
     template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     expect(resources[logicalIdOf(stack.data.channelSecretsKey)]?.Properties).toMatchObject({
       EnableKeyRotation: true,
