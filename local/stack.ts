@@ -39,7 +39,7 @@ export interface LocalServiceEndpoints {
   sqsEndpoint?: string;
   /** The queues to use; by default the unsuffixed queues `createQueues` makes on `sqsEndpoint`. */
   queueUrls?: QueueUrls;
-  /** Local Step Functions; sets AWS_ENDPOINT_URL_SFN and both state machine ARNs. */
+  /** A Step Functions endpoint (only the bench's notification sample still uses one; the stack runs them in process). */
   sfnEndpoint?: string;
   /** Local S3; sets AWS_ENDPOINT_URL_S3 and the bills and reports bucket names. */
   s3Endpoint?: string;
@@ -151,8 +151,8 @@ export interface RunningStack {
  * Starts DynamoDB Local, local SQS and local S3, creates the table (with its stream), the queues and the bills and
  * reports buckets, and serves the API on
  * `port` (0 = any free port). The consumers are wired by the caller from the building blocks: `pollQueue`
- * (`sqs-poller.ts`), `pollTableStream` (`stream-poller.ts`) and `startLocalStepFunctions` (`stepfunctions.ts`, then
- * `configureLocalServices({ sfnEndpoint })`).
+ * (`sqs-poller.ts`), `pollTableStream` (`stream-poller.ts`) and `LocalStepFunctions` (`local-workflows.ts`, handed to
+ * the container with `setContainerOverrides`).
  */
 export async function startLocalStack(options: {
   projectRoot: string;

@@ -11,9 +11,9 @@ const localDir = join(projectRoot, '.local');
 const DEMO_MERCHANT = 'mch_demo';
 
 /**
- * `npm start`: DynamoDB Local, local SQS and Step Functions, the API on http://127.0.0.1:3000 (env PORT), the
- * stream/queue/state-machine workers, a seeded demo merchant whose webhook endpoint (PORT + 1) prints every signed
- * notification, and `.local/credentials.json` as API.md describes. Ctrl-C stops everything.
+ * `npm start`: DynamoDB Local, local SQS and S3, the API on http://127.0.0.1:3000 (env PORT), the stream and queue
+ * workers and the state machines (in process), a seeded demo merchant whose webhook endpoint (PORT + 1) prints every
+ * signed notification, and `.local/credentials.json` as API.md describes. Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // Channel accounts configured with `npm run channel` keep their keys here, never in the table.
   process.env.CHANNEL_SECRETS_DIR = join(localDir, 'channels');
   const stack = await startLocalStack({ projectRoot, port, secrets });
-  const workers = await startLocalWorkers(stack, projectRoot);
+  const workers = await startLocalWorkers(stack);
 
   // The merchant secret survives restarts (DynamoDB Local is in memory, so the merchant is seeded each time).
   const credentialsFile = join(localDir, 'credentials.json');

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { AlarmMetrics, PaymentChannel, SecretCipher } from '#app/ports.ts';
+import type { AlarmMetrics, PaymentChannel, SecretCipher, Workflows } from '#app/ports.ts';
 import { alipayConfig, wechatPayConfig } from '#domain/channel-fields.ts';
 import type { Channel } from '#domain/payment.ts';
 import { type GatewayConfig, loadConfig } from '#shared/config.ts';
@@ -37,8 +37,18 @@ import { DynamoTransactionStore } from './dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from './dynamo/wallet-repository.ts';
 import { GuardedEgress } from './http-notifier.ts';
 
-/** Every adapter the use cases need, wired once per container (the composition root). */
-export function createContainer(config: GatewayConfig = loadConfig()) {
+/** Adapters a host process hands in instead of the AWS ones: the local stack runs the workflows in process. */
+export interface ContainerOverrides {
+  workflows?: Workflows;
+}
+
+let hostOverrides: ContainerOverrides = {};
+
+/**
+ * Every adapter the use cases need, wired once per container (the composition root); `overrides` default to the
+ * ones set by {@link setContainerOverrides}.
+ */
+export function createContainer(config: GatewayConfig = loadConfig(), overrides: ContainerOverrides = hostOverrides) {
   const db = createDocumentClient();
   const clock = () => new Date();
   const cipher = new CachingSecretCipher(secretCipherFor(config));
@@ -94,10 +104,12 @@ export function createContainer(config: GatewayConfig = loadConfig()) {
     notifier: egress,
     notifyUrls: egress,
     queues: new SqsNotificationQueues({ notify: config.notifyQueueUrl, deadLetter: config.notifyDlqUrl }),
-    workflows: new SfnWorkflows({
-      notifyRetry: config.notifyRetryStateMachineArn,
-      orderExpiry: config.orderExpiryStateMachineArn,
-    }),
+    workflows:
+      overrides.workflows ??
+      new SfnWorkflows({
+        notifyRetry: config.notifyRetryStateMachineArn,
+        orderExpiry: config.orderExpiryStateMachineArn,
+      }),
     retrySchedule: config.retrySchedule,
     channelProfiles,
     channelHealth,
@@ -123,6 +135,15 @@ let container: Container | undefined;
 export function getContainer(): Container {
   container ??= createContainer();
   return container;
+}
+
+/**
+ * Sets the overrides of every container created from now on, `getContainer`'s included (its current one is dropped).
+ * Never called on Lambda; the local stack and tests call it before the handlers run.
+ */
+export function setContainerOverrides(overrides: ContainerOverrides): void {
+  hostOverrides = overrides;
+  container = undefined;
 }
 
 function secretCipherFor(config: GatewayConfig): SecretCipher {

@@ -17,7 +17,6 @@ import { handler as notifyHandler } from '../../functions/notify.ts';
 import { handler as notifyAttemptHandler } from '../../functions/notify-attempt.ts';
 import { handler as notifyFailedHandler } from '../../functions/notify-failed.ts';
 import { handler as relayHandler } from '../../functions/outbox-relay.ts';
-import { localStateMachine } from '../../local/stepfunctions.ts';
 import { verifyNotificationSignature } from '../../local/webhook-receiver.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
 import { eventually, type LocalWorkflows, startLocalWorkflows } from '../support/local-workflows.ts';
@@ -77,7 +76,7 @@ function isOurs(record: DynamoDBRecord): boolean {
 }
 
 beforeAll(async () => {
-  // The schedule is configuration: three quick retries here, each waited 1000× faster by the local server.
+  // The schedule is configuration: three quick retries here, each waited 1000× faster by the local state machines.
   process.env.NOTIFY_RETRY_SCHEDULE = '1,2,3';
   workflows = await startLocalWorkflows({
     notifyHandler,
@@ -90,11 +89,11 @@ beforeAll(async () => {
     },
     streamFilter: isOurs,
     stateMachines: [
-      localStateMachine(STATE_MACHINES.notifyRetry, {
-        NotifyAttemptFunctionArn: notifyAttemptHandler,
-        NotifyFailedFunctionArn: notifyFailedHandler,
-      }),
-      localStateMachine(STATE_MACHINES.orderExpiry, { ExpireBucketFunctionArn: expireBucketHandler }),
+      {
+        ...STATE_MACHINES.notifyRetry,
+        tasks: { NotifyAttemptFunctionArn: notifyAttemptHandler, NotifyFailedFunctionArn: notifyFailedHandler },
+      },
+      { ...STATE_MACHINES.orderExpiry, tasks: { ExpireBucketFunctionArn: expireBucketHandler } },
     ],
   });
   ({ merchant, secret } = await newMerchant(getContainer()));
@@ -262,7 +261,7 @@ describe('order expiry', () => {
     const second = (await createPayment(container, merchant, body())).payment;
     const names = [first, second].map((p) => `expiry-${expiryBucket(p.expiresAt).replaceAll(':', '-')}`);
     await eventually(() => names.every((name) => workflows.sfn?.executions().some((e) => e.name === name)));
-    await workflows.sfn?.idle(); // the local server scales the 30-minute wait down; the orders are not due yet
+    await workflows.sfn?.idle(); // the local state machine scales the 30-minute wait down; the orders are not due yet
     expect((await container.payments.get(first.id))?.status).toBe('PENDING');
     expect((await container.payments.get(second.id))?.status).toBe('PENDING');
     const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];

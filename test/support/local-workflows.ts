@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { inject } from 'vitest';
+import { setContainerOverrides } from '#adapters/container.ts';
+import { type LocalStateMachine, LocalStepFunctions } from '../../local/local-workflows.ts';
 import type { Poller } from '../../local/poll-loop.ts';
 import { createQueues, type QueueUrls } from '../../local/sqs.ts';
 import { pollQueue, type SqsLambdaHandler } from '../../local/sqs-poller.ts';
 import { configureLocalServices } from '../../local/stack.ts';
-import { type LocalStateMachine, type LocalStepFunctions, startLocalStepFunctions } from '../../local/stepfunctions.ts';
 import { pollTableStream, type StreamLambdaHandler } from '../../local/stream-poller.ts';
 import { TEST_TABLE, TEST_VISIBILITY_TIMEOUT_SECONDS, TEST_WAIT_TIME_SCALE } from './constants.ts';
 
@@ -20,9 +20,9 @@ export interface LocalWorkflowsOptions {
   streamHandler?: StreamLambdaHandler;
   /** Drops stream records before the handler sees them: other files write to the same table concurrently. */
   streamFilter?: (record: DynamoDBRecord) => boolean;
-  /** State machines for a local Step Functions server (none: no server, and the SFN settings stay unset). */
+  /** State machines to run in this worker, behind every container's `workflows` (none: the AWS adapter stays). */
   stateMachines?: LocalStateMachine[];
-  /** Wait-state time scale of that server. */
+  /** Their wait-time scale (`TEST_WAIT_TIME_SCALE` by default). */
   waitTimeScale?: number;
   /** Visibility timeout of this file's notify queue: a failed message comes back after it. */
   visibilityTimeoutSeconds?: number;
@@ -36,26 +36,19 @@ export interface LocalWorkflows {
   queueUrls: QueueUrls;
   /** An SQS client for the run's SQS server. */
   sqs: SQSClient;
-  /** The Step Functions server, when state machines were given. */
+  /** The in-process Step Functions, when state machines were given. */
   sfn?: LocalStepFunctions;
-  /** Stops the pollers and the server, deletes the queues, and restores the environment it changed. */
+  /** Stops the pollers and the executions, deletes the queues, and restores the environment it changed. */
   stop(): Promise<void>;
 }
 
-const SERVICE_VARIABLES = [
-  'AWS_ENDPOINT_URL_SQS',
-  'NOTIFY_QUEUE_URL',
-  'NOTIFY_DLQ_URL',
-  'AWS_ENDPOINT_URL_SFN',
-  'NOTIFY_RETRY_STATE_MACHINE_ARN',
-  'ORDER_EXPIRY_STATE_MACHINE_ARN',
-] as const;
+const SERVICE_VARIABLES = ['AWS_ENDPOINT_URL_SQS', 'NOTIFY_QUEUE_URL', 'NOTIFY_DLQ_URL'] as const;
 
 /**
  * The asynchronous half of the local stack for one test file: its own notify queues on the run's SQS server (two
- * workers share that server, so names get a random suffix), an optional Step Functions server whose task handlers run
- * in this worker, and pollers that invoke the given handlers like Lambda event source mappings. Points this process's
- * SQS/SFN settings (queue URLs, state machine ARNs) at them, so call it before creating a container that reads them.
+ * workers share that server, so names get a random suffix), optional state machines run in this worker (handed to
+ * every container created afterwards), and pollers that invoke the given handlers like Lambda event source mappings.
+ * Points this process's SQS settings at them, so call it before creating a container that reads them.
  */
 export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): Promise<LocalWorkflows> {
   const sqsEndpoint = inject('sqsEndpoint');
@@ -73,6 +66,7 @@ export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): 
   const stop = async () => {
     await Promise.all(pollers.map((poller) => poller.stop()));
     await sfn?.stop();
+    if (sfn) setContainerOverrides({});
     if (queueUrls) {
       for (const url of [queueUrls.notifyQueueUrl, queueUrls.notifyDlqUrl]) {
         await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
@@ -91,13 +85,10 @@ export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): 
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? TEST_VISIBILITY_TIMEOUT_SECONDS,
     });
     if (options.stateMachines?.length) {
-      sfn = await startLocalStepFunctions({
-        stateMachines: options.stateMachines,
-        waitTimeScale: options.waitTimeScale ?? TEST_WAIT_TIME_SCALE,
-        projectRoot: resolve(import.meta.dirname, '../..'),
-      });
+      sfn = new LocalStepFunctions(options.stateMachines, options.waitTimeScale ?? TEST_WAIT_TIME_SCALE);
+      setContainerOverrides({ workflows: sfn.workflows });
     }
-    configureLocalServices({ sqsEndpoint, queueUrls, sfnEndpoint: sfn?.endpoint });
+    configureLocalServices({ sqsEndpoint, queueUrls });
     if (options.notifyHandler) {
       pollers.push(
         pollQueue({ client: sqs, queueUrl: queueUrls.notifyQueueUrl, handler: options.notifyHandler, onError }),

@@ -4,16 +4,37 @@ import { bucketDeadline } from '#domain/notification.ts';
 import { requireSetting } from '#shared/config.ts';
 
 /**
+ * Starts a named execution of a state machine: `exists` where Step Functions answers ExecutionAlreadyExists. Starting
+ * a RUNNING execution again with the same name and input succeeds (idempotent); a name already used by a FINISHED
+ * execution, or with other input, is `exists`.
+ */
+export type StartExecution = (stateMachineArn: string, name: string, input: unknown) => Promise<'started' | 'exists'>;
+
+/** {@link StartExecution} on Step Functions (endpoint from `AWS_ENDPOINT_URL_SFN` when set). */
+export function startSfnExecution(sfn = new SFNClient({})): StartExecution {
+  return async (stateMachineArn, name, input) => {
+    try {
+      await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      return 'started';
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExists) return 'exists';
+      throw error;
+    }
+  };
+}
+
+/**
  * Step Functions Standard workflows (endpoint from `AWS_ENDPOINT_URL_SFN` locally). Executions are named after what
  * they are for — the event, the expiry minute — so starting one twice is harmless, and cost stays at one execution
- * per failed notification and one per busy minute, not one per order.
+ * per failed notification and one per busy minute, not one per order. The local stack hands in a `start` that runs
+ * the same state machines in process.
  */
 export class SfnWorkflows implements Workflows {
   private readonly arming = new Map<string, Promise<'armed' | 'passed'>>();
 
   constructor(
     private readonly arns: { notifyRetry?: string; orderExpiry?: string },
-    private readonly sfn = new SFNClient({}),
+    private readonly start: StartExecution = startSfnExecution(),
   ) {}
 
   async startNotifyRetry(executionName: string, input: NotifyRetryInput): Promise<void> {
@@ -39,19 +60,5 @@ export class SfnWorkflows implements Workflows {
       );
     }
     return arming;
-  }
-
-  /**
-   * Starting a running execution again with the same name and input succeeds (idempotent); a name already used by a
-   * FINISHED execution, or with other input, raises ExecutionAlreadyExists: `exists`.
-   */
-  private async start(stateMachineArn: string, name: string, input: unknown): Promise<'started' | 'exists'> {
-    try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-      return 'started';
-    } catch (error) {
-      if (error instanceof ExecutionAlreadyExists) return 'exists';
-      throw error;
-    }
   }
 }
