@@ -34,6 +34,8 @@ export interface LocalExecution {
   output?: unknown;
   error?: string;
   cause?: string;
+  /** States entered so far (nested ones included): what Standard workflows bill. */
+  transitions: number;
 }
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..');
@@ -109,7 +111,13 @@ export class LocalStepFunctions {
     const previous = this.runs.find((r) => r.execution.stateMachineName === target.name && r.execution.name === name);
     if (previous)
       return previous.execution.status === 'RUNNING' && previous.execution.input === text ? 'started' : 'exists';
-    const execution: LocalExecution = { stateMachineName: target.name, name, input: text, status: 'RUNNING' };
+    const execution: LocalExecution = {
+      stateMachineName: target.name,
+      name,
+      input: text,
+      status: 'RUNNING',
+      transitions: 0,
+    };
     const run = target.machine.run(JSON.parse(text), {
       overrides: target.overrides,
       context: {
@@ -120,7 +128,10 @@ export class LocalStepFunctions {
         StateMachine: { Id: stateMachineArn, Name: target.name },
       },
     });
-    const done = run.result.then(
+    const counted = (async () => {
+      for await (const event of run.eventLogs) if (event.type === 'StateEntered') execution.transitions += 1;
+    })();
+    const settled = run.result.then(
       (output) => Object.assign(execution, { status: 'SUCCEEDED', output }),
       (error: unknown) => {
         if (execution.status !== 'RUNNING') return; // stopped
@@ -129,7 +140,7 @@ export class LocalStepFunctions {
         Object.assign(execution, { status: 'FAILED', error: (cause as Error).name, cause: (cause as Error).message });
       },
     );
-    this.runs.push({ execution, abort: run.abort, done });
+    this.runs.push({ execution, abort: run.abort, done: Promise.all([settled, counted]) });
     return 'started';
   }
 

@@ -70,6 +70,9 @@ describe('in-process Step Functions', () => {
     await eventually(() => execution(eventId)?.status === 'SUCCEEDED', { what: 'the execution to succeed' });
     expect(Date.now() - began).toBeGreaterThanOrEqual(900);
     expect(calls).toContainEqual({ fn: 'NotifyAttempt', event: { eventId } });
+    await sfn.idle();
+    // ChooseDelay → WaitBeforeRetry → Retry → Delivered? → Delivered.
+    expect(execution(eventId)?.transitions).toBe(5);
   });
 
   it('treats a repeated name like Step Functions: the same start while running, otherwise exists', async () => {
