@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { accountIdSchema, parseInput, supportedCurrencySchema } from '#app/validation.ts';
 import { getBalance } from '#app/wallet-queries.ts';
-import { balanceResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { balanceResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 const query = z.strictObject({ currency: supportedCurrencySchema.default('CNY') });

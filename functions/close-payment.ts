@@ -1,7 +1,7 @@
 import { closePayment } from '#app/close-payment.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 /** `POST /v1/payments/{id}/close` — closes a PENDING payment (`409 INVALID_STATE` otherwise). */

@@ -2,8 +2,8 @@ import { createPayment } from '#app/create-payment.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { parseInput } from '#app/validation.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { httpHandler, parseJsonBody } from '#http/handler.ts';
+import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 /** `POST /v1/payments` — 201 with the new payment, or 200 + `Idempotent-Replayed: true` for a replay. */

@@ -2,8 +2,8 @@ import { createRefund } from '#app/create-refund.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
 import { createRefundSchema } from '#app/refund-schemas.ts';
 import { parseInput } from '#app/validation.ts';
-import { refundResource } from '#domain/resources.ts';
 import { httpHandler, parseJsonBody } from '#http/handler.ts';
+import { refundResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 /** `POST /v1/refunds` — 201 with the refund (`PROCESSING`, or final for balance payments), 200 on a replay. */

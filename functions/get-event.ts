@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { getEvent } from '#app/notifications.ts';
 import { parseInput, queryIntegerSchema } from '#app/validation.ts';
-import { eventResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { eventResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 const query = z.strictObject({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { getPayment, getPaymentByOrderNo } from '#app/payment-queries.ts';
 import { parseInput } from '#app/validation.ts';
-import { paymentResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 const byOrderNo = z.strictObject({ order_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no is required') });

@@ -1,6 +1,6 @@
 import { getRefund } from '#app/refund-queries.ts';
-import { refundResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { refundResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 /** `GET /v1/refunds/{id}` — the merchant's refund, synchronised with the channel while it is processing. */

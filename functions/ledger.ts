@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { accountIdSchema, parseInput, queryIntegerSchema, supportedCurrencySchema } from '#app/validation.ts';
 import { listLedger } from '#app/wallet-queries.ts';
-import { ledgerResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { ledgerResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 const query = z.strictObject({

@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { getContainer } from '#adapters/container.ts';
 import { expirePayment } from '#app/expire-payments.ts';
-import { bucketDeadline, expiryBucket } from '#domain/notification.ts';
+import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);

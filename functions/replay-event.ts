@@ -1,6 +1,6 @@
 import { getEvent, replayEvent } from '#app/notifications.ts';
-import { eventResource } from '#domain/resources.ts';
 import { httpHandler } from '#http/handler.ts';
+import { eventResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
 /**

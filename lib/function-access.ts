@@ -6,7 +6,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
+import { BILLS_BUCKET, REPORTS_BUCKET } from '#domain/buckets.ts';
 import type { FunctionSpec, TableAccess, TableAction } from '#routes';
 import { CHANNEL_SECRETS_PREFIX, type GatewayData } from './gateway-data.ts';
 import { GatewayFunction } from './gateway-function.ts';

@@ -13,9 +13,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
+import { BILLS_BUCKET, REPORTS_BUCKET } from '#domain/buckets.ts';
 import { accessLogsBucket, reconciliationBucket } from './gateway-files.ts';
 import { functionTimeout } from './worker-settings.ts';
 

@@ -10,7 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import type { BucketDefinition } from '#adapters/bucket-definitions.ts';
+import type { BucketDefinition } from '#domain/buckets.ts';
 
 /** Days the S3 server access logs of the reconciliation buckets are kept (a year of "who fetched which file"). */
 const ACCESS_LOG_RETENTION_DAYS = 365;

@@ -6,7 +6,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import { EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
-import { BILLS_BUCKET } from '#adapters/bucket-definitions.ts';
+import { BILLS_BUCKET } from '#domain/buckets.ts';
 import { WORKERS, type WorkerSpec } from '#routes';
 import { type FunctionContext, gatewayFunctionFor } from './function-access.ts';
 import type { GatewayData } from './gateway-data.ts';

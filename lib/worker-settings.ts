@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { NOTIFY_TIMEOUT_MS } from '#adapters/http-notifier.ts';
-import { DEFAULT_RETRY_JITTER, DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '#domain/notification.ts';
+import { DEFAULT_RETRY_JITTER, DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '#shared/retry-schedule.ts';
 
 /** Every function's timeout unless {@link WORKER_TIMEOUT_SECONDS} says otherwise (the HTTP routes answer well within it). */
 export const DEFAULT_TIMEOUT_SECONDS = 10;

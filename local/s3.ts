@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { BILLS_BUCKET, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
+import { BILLS_BUCKET, REPORTS_BUCKET } from '#domain/buckets.ts';
 
 /** The reconciliation buckets of the local stack and the tests, by role. */
 export const LOCAL_BUCKETS = { bills: BILLS_BUCKET.localName, reports: REPORTS_BUCKET.localName } as const;

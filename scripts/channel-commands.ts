@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseSecret } from '#adapters/channel-secrets.ts';
 import { assertProfile, type DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import { type AuditDeps, auditRecord } from '#app/audit.ts';
-import type { ChannelHealth, ChannelSecrets } from '#app/channel-ports.ts';
+import type { ChannelHealth, ChannelSecrets } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, missingFields } from '#domain/channel-fields.ts';

@@ -4,7 +4,7 @@ import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '#adapters/cha
 import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-repository.ts';
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import { createDocumentClient } from '#adapters/dynamo/client.ts';
-import type { ChannelSecrets } from '#app/channel-ports.ts';
+import type { ChannelSecrets } from '#app/ports.ts';
 import { newId } from '#shared/ids.ts';
 import { connectToRunningStack } from '../local/stack.ts';
 import { CHANNEL_USAGE, runChannelCommand, UsageError } from './channel-commands.ts';

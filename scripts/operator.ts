@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { withRequestContext } from '#shared/request-context.ts';
+import { withRequestContext } from '#app/request-context.ts';
 
 /**
  * Runs a CLI command as an operator, so the audit trail names who changed what: `AUDIT_OPERATOR` when set (e.g. the

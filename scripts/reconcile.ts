@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isCalendarDate, REPORT_FILES, type ReportFile, reportKey } from '#adapters/bucket-definitions.ts';
 import { createContainer } from '#adapters/container.ts';
 import { RECONCILED_CHANNELS, reconcileDay, reconciliationResource } from '#app/reconcile.ts';
+import { isCalendarDate, REPORT_FILES, type ReportFile, reportKey } from '#domain/buckets.ts';
 import { connectToRunningStack } from '../local/stack.ts';
 import { asOperator } from './operator.ts';
 

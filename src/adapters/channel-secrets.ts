@@ -7,7 +7,7 @@ import {
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { ChannelSecrets } from '#app/channel-ports.ts';
+import type { ChannelSecrets } from '#app/ports.ts';
 import type { ChannelSecret } from '#domain/channel-fields.ts';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -10,6 +10,7 @@ import { metrics } from '#shared/observability.ts';
 import { S3Files } from './aws/s3-files.ts';
 import { SfnWorkflows } from './aws/sfn-workflows.ts';
 import { SqsNotificationQueues } from './aws/sqs-queues.ts';
+import { parseBill, sniffBillChannel } from './bills/parse-bill.ts';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from './channel-secrets.ts';
 import { AlipayChannel } from './channels/alipay/alipay-channel.ts';
 import { BalanceChannel } from './channels/balance.ts';
@@ -93,7 +94,6 @@ export function createContainer(config: GatewayConfig = loadConfig(), overrides:
     db,
     clock,
     newId,
-    newPaymentId: () => newId('pay'),
     cipher,
     sandboxSecret,
     channels,
@@ -124,6 +124,7 @@ export function createContainer(config: GatewayConfig = loadConfig(), overrides:
     idempotency: new DynamoIdempotencyRepository(db, config.tableName, clock),
     files: new S3Files({ bills: config.billsBucket, reports: config.reportsBucket }),
     reconciliations: new DynamoReconciliationRepository(db, config.tableName),
+    bills: { parse: parseBill, sniff: sniffBillChannel },
   };
 }
 

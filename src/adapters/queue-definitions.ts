@@ -54,13 +54,6 @@ export const NOTIFY_REDRIVE = {
   maxReceiveCount: 5,
 } as const satisfies RedriveDefinition;
 
-/** All queues, dead-letter queues first (a redrive policy may only name a queue that already exists). */
-export const QUEUE_DEFINITIONS = {
-  notifyDlq: NOTIFY_DLQ,
-  notifyQueue: NOTIFY_QUEUE,
-  redrive: NOTIFY_REDRIVE,
-} as const;
-
 /** Retry schedule of a failed merchant notification (one execution per failed event, named by the event id). */
 export const NOTIFY_RETRY_STATE_MACHINE = 'pay-gateway-notify-retry';
 /** Expiry timer: one execution per expiry bucket (named by the bucket id) that closes the bucket's pending orders. */

@@ -1,5 +1,4 @@
 import type { AlarmMetrics, PaymentRepository, TransactionStore, WalletRepository } from '#app/ports.ts';
-import { paymentEvent } from '#domain/events.ts';
 import {
   AmountMismatchError,
   type Channel,
@@ -11,6 +10,7 @@ import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { auditRecord } from './audit.ts';
+import { paymentEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface ApplyResultDeps {

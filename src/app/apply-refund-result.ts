@@ -6,12 +6,12 @@ import type {
   WalletRepository,
 } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
-import { refundEvent } from '#domain/events.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/refund.ts';
 import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { refundEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
 
 export interface ApplyRefundDeps {

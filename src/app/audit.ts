@@ -1,6 +1,6 @@
+import { currentRequestContext } from '#app/request-context.ts';
 import type { AuditActor, AuditRecord } from '#domain/audit.ts';
 import type { IdPrefix } from '#shared/ids.ts';
-import { currentRequestContext } from '#shared/request-context.ts';
 
 /** What every audited use case needs to stamp its record. */
 export interface AuditDeps {

@@ -5,12 +5,12 @@ import type {
   PaymentRepository,
   TransactionStore,
 } from '#app/ports.ts';
-import { paymentEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { assertClosable, type Channel, type Payment } from '#domain/payment.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
 import { auditRecord, merchantActor } from './audit.ts';
+import { paymentEvent } from './events.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import { requestHash } from './request-hash.ts';

@@ -8,7 +8,6 @@ import type {
   WalletRepository,
 } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
-import { paymentEvent } from '#domain/events.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
@@ -17,6 +16,7 @@ import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/w
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { auditRecord, merchantActor } from './audit.ts';
+import { paymentEvent } from './events.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';

@@ -1,8 +1,13 @@
 import type { AuditRecord } from '#domain/audit.ts';
+import type { BillChannel, BillEvent } from '#domain/bill.ts';
+import type { ChannelProfile } from '#domain/channel-config.ts';
+import type { ChannelSecret } from '#domain/channel-fields.ts';
+import type { BreakerConfig, BreakerState } from '#domain/circuit-breaker.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
-import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
+import type { Channel, ChannelPaymentResult, Payment } from '#domain/payment.ts';
+import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
@@ -240,3 +245,106 @@ export interface AlarmMetrics {
 
 /** A clock, so tests can move time. */
 export type Clock = () => Date;
+
+// ── Channels: profiles, shared breakers, daily volume, secrets ──
+
+/**
+ * The circuit breakers of the channels, shared by every container (one DynamoDB item per channel). Every change is a
+ * conditional write on the stored version, so concurrent containers never lose each other's outcomes.
+ */
+export interface ChannelHealth {
+  /** The thresholds the stored states are interpreted with (the router must use the same). */
+  readonly breaker: BreakerConfig;
+  /** The breaker states of these channels (a channel never seen is CLOSED with no history). */
+  read(channels: readonly Channel[]): Promise<Map<Channel, BreakerState>>;
+  /** Records a successful call and its latency; returns the new state. */
+  recordSuccess(channel: Channel, latencyMs: number, now: Date): Promise<BreakerState>;
+  /** Records a failed call (network, timeout, 5xx); returns the new state. */
+  recordFailure(channel: Channel, now: Date): Promise<BreakerState>;
+  /** Claims the single HALF_OPEN probe; true for exactly one caller fleet-wide per probe. */
+  claimProbe(channel: Channel, now: Date): Promise<boolean>;
+}
+
+/** The non-secret channel profiles (routing attributes and settings). */
+export interface ChannelProfiles {
+  get(channel: ChannelProfile['channel']): Promise<ChannelProfile | undefined>;
+  /** Every configured profile, enabled or not. */
+  list(): Promise<ChannelProfile[]>;
+}
+
+/** Identifies one daily counter: a channel, a UTC day (`yyyy-mm-dd`) and a currency. */
+export interface DailyVolumeKey {
+  channel: Channel;
+  day: string;
+  currency: string;
+}
+
+/**
+ * The per-channel, per-UTC-day volume counters behind `dailyLimitMinor`. A reservation is one atomic conditional
+ * increment (`total + amount <= limit`), so concurrent payments can never overshoot the limit together.
+ */
+export interface DailyVolume {
+  /** Adds `amountMinor` to the day's total if it stays within `limitMinor`; false (nothing added) otherwise. */
+  reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number): Promise<boolean>;
+  /** Gives a reservation back (a payment that was never created, failed or closed). Never goes below zero. */
+  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number): Promise<void>;
+  /** The day's reserved total in minor units. */
+  dailyTotal(key: DailyVolumeKey): Promise<number>;
+}
+
+/** Where a channel's secret material lives: Secrets Manager on AWS, `.local/channels/` on one machine. */
+export interface ChannelSecrets {
+  /** The secret JSON object named by `secretRef`; throws if it does not exist. */
+  get(secretRef: string): Promise<ChannelSecret>;
+  /** Creates or replaces the secret; returns the `secretRef` to store on the profile. */
+  put(name: string, secret: ChannelSecret): Promise<string>;
+}
+
+// ── Reconciliation: summaries, files, bill parsing ──
+
+/** A run's status, as `GET /v1/reconciliations/{date}` reports it. */
+export type ReconciliationStatus = 'RUNNING' | 'COMPLETED' | 'MISSING_BILL';
+
+/** A problem with the bill itself (wrong channel/date, bad trailer…), from `BillCheck`. */
+export interface ReconciliationProblem {
+  code: string;
+  message: string;
+}
+
+/** The summary record of one channel-day's run (table item `RECON#{date}#{channel}` / `SUMMARY`, and summary.json). */
+export interface ReconciliationRecord {
+  date: string;
+  channel: BillChannel;
+  status: ReconciliationStatus;
+  summary: ReconciliationSummary;
+  /** Data lines the parser read, and lines it could not use. */
+  lines: number;
+  errors: number;
+  problems: ReconciliationProblem[];
+  /** Why a `MISSING_BILL` run had no usable bill: none under the key, or one that is not this channel-day's. */
+  details?: { reason: 'NO_BILL' | 'WRONG_BILL' };
+  startedAt: string;
+  completedAt?: string;
+}
+
+/** Summary storage and the batched local reads a run makes (DynamoDB: `DynamoReconciliationRepository`). */
+export interface ReconciliationStore {
+  putSummary(record: ReconciliationRecord): Promise<void>;
+  getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined>;
+  /** Payments and refunds by gateway id, in batches (not one read per line). */
+  getMany(ids: readonly string[]): Promise<Map<string, Payment | Refund>>;
+  /** Settled payments and completed refunds of a channel on a UTC day, within `[from, to)`. */
+  settledOn(channel: string, day: string, from: string, to: string): AsyncIterable<Payment | Refund>;
+}
+
+/** Bill and report files (S3: `S3Files`). */
+export interface ReconciliationFiles {
+  openBill(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  putReport(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
+}
+
+/** Reads channel bills: the streaming parser of a channel's layout, and a sniffer that names a layout from its head. */
+export interface BillReader {
+  parse(channel: BillChannel, source: AsyncIterable<Uint8Array>): AsyncIterable<BillEvent>;
+  sniff(head: Uint8Array): BillChannel | undefined;
+}

@@ -1,8 +1,6 @@
-import { BillCheck } from '#adapters/bills/bill-check.ts';
-import { parseBill, sniffBillChannel } from '#adapters/bills/parse-bill.ts';
-import type { BillChannel, BillError, BillLine } from '#adapters/bills/types.ts';
-import { billKey, REPORT_FILES, reportKey } from '#adapters/bucket-definitions.ts';
-import type { Payment } from '#domain/payment.ts';
+import type { BillChannel, BillError, BillLine } from '#domain/bill.ts';
+import { BillCheck } from '#domain/bill-check.ts';
+import { billKey, REPORT_FILES, reportKey } from '#domain/buckets.ts';
 import {
   billDayWindow,
   DIFFERENCES_CSV_HEADER,
@@ -11,58 +9,24 @@ import {
   type ReconciliationSummary,
   ReconciliationTally,
 } from '#domain/reconciliation.ts';
-import type { Refund } from '#domain/refund.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
-import type { PaymentChannel } from './ports.ts';
+import type {
+  BillReader,
+  PaymentChannel,
+  ReconciliationFiles,
+  ReconciliationProblem,
+  ReconciliationRecord,
+  ReconciliationStore,
+} from './ports.ts';
 
 /** The channels whose bills are reconciled. */
 export const RECONCILED_CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY'] as const satisfies readonly BillChannel[];
-
-/** A run's status, as `GET /v1/reconciliations/{date}` reports it. */
-export type ReconciliationStatus = 'RUNNING' | 'COMPLETED' | 'MISSING_BILL';
-
-/** A problem with the bill itself (wrong channel/date, bad trailer…), from {@link BillCheck}. */
-export interface ReconciliationProblem {
-  code: string;
-  message: string;
-}
-
-/** The summary record of one channel-day's run (table item `RECON#{date}#{channel}` / `SUMMARY`, and summary.json). */
-export interface ReconciliationRecord {
-  date: string;
-  channel: BillChannel;
-  status: ReconciliationStatus;
-  summary: ReconciliationSummary;
-  /** Data lines the parser read, and lines it could not use. */
-  lines: number;
-  errors: number;
-  problems: ReconciliationProblem[];
-  /** Why a `MISSING_BILL` run had no usable bill: none under the key, or one that is not this channel-day's. */
-  details?: { reason: 'NO_BILL' | 'WRONG_BILL' };
-  startedAt: string;
-  completedAt?: string;
-}
-
-/** Summary storage and the batched local reads a run makes (DynamoDB: `DynamoReconciliationRepository`). */
-export interface ReconciliationStore {
-  putSummary(record: ReconciliationRecord): Promise<void>;
-  getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined>;
-  /** Payments and refunds by gateway id, in batches (not one read per line). */
-  getMany(ids: readonly string[]): Promise<Map<string, Payment | Refund>>;
-  /** Settled payments and completed refunds of a channel on a UTC day, within `[from, to)`. */
-  settledOn(channel: string, day: string, from: string, to: string): AsyncIterable<Payment | Refund>;
-}
-
-/** Bill and report files (S3: `S3Files`). */
-export interface ReconciliationFiles {
-  openBill(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
-  putReport(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
-}
 
 /** What {@link reconcileDay} needs. */
 export interface ReconcileDeps extends ApplyResultDeps {
   files: ReconciliationFiles;
   reconciliations: ReconciliationStore;
+  bills: BillReader;
   channels: ReadonlyMap<string, PaymentChannel>;
 }
 
@@ -148,7 +112,7 @@ export async function reconcileDay(
     }
   }
 
-  for await (const event of parseBill(channel, tap())) {
+  for await (const event of deps.bills.parse(channel, tap())) {
     check.observe(event);
     if (event.type === 'line') {
       currency ??= event.currency;
@@ -162,7 +126,7 @@ export async function reconcileDay(
     }
   }
   await flush();
-  const verdict = check.verdict(sniffBillChannel(Buffer.concat(head)));
+  const verdict = check.verdict(deps.bills.sniff(Buffer.concat(head)));
   const counted = { lines: verdict.lines, errors: verdict.errors };
 
   if (!verdict.accepted) {

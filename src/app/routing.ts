@@ -4,7 +4,7 @@ import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/
 import { type Admission, admission, successRate } from '#domain/circuit-breaker.ts';
 import type { Channel, PayMethod } from '#domain/payment.ts';
 import { UnavailableError, ValidationError } from '#shared/errors.ts';
-import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './channel-ports.ts';
+import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './ports.ts';
 
 export { isChannelOutage, type WithBreakerOptions, withBreaker } from './with-breaker.ts';
 
@@ -16,26 +16,22 @@ export interface RouteRequest {
 }
 
 /**
- * Chooses the channel without health or limits (the synchronous path, kept for callers without a router): the one
- * the merchant named (it must be enabled and support the method and currency), or else the first enabled channel
- * that does.
+ * The channel a merchant named: it must be enabled here (`400 CHANNEL_NOT_SUPPORTED` naming it otherwise) and support
+ * the method and currency.
  */
-export function pickChannel(channels: ReadonlyMap<Channel, PaymentChannel>, request: RouteRequest): PaymentChannel {
+export function namedChannel(
+  channels: ReadonlyMap<Channel, PaymentChannel>,
+  request: RouteRequest & { channel: Channel },
+) {
   const method = methodOf(request);
-  if (request.channel) {
-    const named = channels.get(request.channel);
-    if (!named) {
-      throw new ValidationError('CHANNEL_NOT_SUPPORTED', `channel ${request.channel} is not enabled for this gateway`, {
-        channel: request.channel,
-      });
-    }
-    if (!named.supports(method, request.currency)) throw notSupported(request.channel, method, request.currency);
-    return named;
+  const named = channels.get(request.channel);
+  if (!named) {
+    throw new ValidationError('CHANNEL_NOT_SUPPORTED', `channel ${request.channel} is not enabled for this gateway`, {
+      channel: request.channel,
+    });
   }
-  for (const candidate of channels.values()) {
-    if (candidate.supports(method, request.currency)) return candidate;
-  }
-  throw noChannel(method, request.currency);
+  if (!named.supports(method, request.currency)) throw notSupported(request.channel, method, request.currency);
+  return named;
 }
 
 /** The dependencies of health- and limit-aware routing ({@link routeChannel}). */
@@ -55,8 +51,6 @@ export interface ChannelRouter {
 /** The routing decision for one payment. */
 export interface RouteDecision {
   channel: PaymentChannel;
-  /** This payment is its channel's HALF_OPEN probe (already claimed). */
-  probe: boolean;
   /** The daily volume reserved for it; give it back with `volume.releaseDailyVolume` if the payment is not created. */
   reservation?: { key: DailyVolumeKey; amountMinor: number };
 }
@@ -75,7 +69,7 @@ interface Candidate {
 
 /**
  * Chooses the channel for a new payment.
- * - Named channel: as {@link pickChannel}; an external channel (not `unguarded`) must also have a profile enabled
+ * - Named channel: as {@link namedChannel}; an external channel (not `unguarded`) must also have a profile enabled
  *   for the method and currency (`400 CHANNEL_NOT_SUPPORTED` otherwise). Limits and the breaker are not applied: the
  *   merchant insisted, and the channel itself will answer.
  * - Otherwise the candidates are the channels that support the method and currency: the unguarded (in-process) ones
@@ -92,12 +86,12 @@ export async function routeChannel(
   const method = methodOf(request);
   const profiles = new Map((await router.profiles.list()).map((profile) => [profile.channel as Channel, profile]));
   if (request.channel) {
-    const named = pickChannel(router.channels, request);
+    const named = namedChannel(router.channels, { ...request, channel: request.channel });
     const profile = profiles.get(named.code);
     if (!unguardedOf(router).has(named.code) && !(profile && profileTakes(profile, method, request.currency))) {
       throw notSupported(named.code, method, request.currency);
     }
-    return { channel: named, probe: false };
+    return { channel: named };
   }
   const now = router.clock();
   const config = router.score ?? DEFAULT_SCORE_CONFIG;
@@ -123,7 +117,7 @@ export async function routeChannel(
       if (reservation) await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor);
       continue;
     }
-    return { channel: candidate.channel, probe, ...(reservation ? { reservation } : {}) };
+    return { channel: candidate.channel, ...(reservation ? { reservation } : {}) };
   }
   throw noChannel(method, request.currency);
 }

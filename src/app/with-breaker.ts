@@ -1,51 +1,19 @@
 import type { Channel } from '#domain/payment.ts';
-import { AppError, UnavailableError } from '#shared/errors.ts';
-import type { ChannelHealth } from './channel-ports.ts';
-
-/** Node / undici error codes of a connection that failed or timed out. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
+import { ChannelRejectedError, UnavailableError } from '#shared/errors.ts';
+import type { ChannelHealth } from './ports.ts';
 
 /**
- * The default failure predicate: the channel was unreachable or broken, not "saying no".
- * - an adapter's unavailability error: any {@link UnavailableError} (e.g. `WechatPayUnavailableError`, code
- *   `CHANNEL_UNAVAILABLE`: network error, timeout, HTTP 5xx/429), or any error carrying `upstreamStatus >= 500`;
- * - a raw network or timeout error (`TimeoutError`, `AbortError`, `fetch failed`, `ECONNREFUSED`…, also as `cause`).
- * Business answers (`CHANNEL_REJECTED`, "trade not found", validation errors) and invalid responses are not failures.
+ * The default failure predicate: the channel was unreachable or broken — an {@link UnavailableError} (the adapters
+ * turn every network error, timeout, HTTP 5xx/429 or "system busy" answer into one, `503 CHANNEL_UNAVAILABLE`).
+ * Business answers, validation errors and invalid responses are not outages.
  */
 export function isChannelOutage(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (!(current instanceof Error)) return false;
-    const fields = current as Error & { code?: unknown; upstreamStatus?: unknown };
-    if (typeof fields.upstreamStatus === 'number' && fields.upstreamStatus >= 500) return true;
-    if (current instanceof UnavailableError || fields.code === 'CHANNEL_UNAVAILABLE') return true;
-    if (current instanceof AppError) return false;
-    if (current.name === 'TimeoutError' || current.name === 'AbortError') return true;
-    if (typeof fields.code === 'string' && NETWORK_CODES.has(fields.code)) return true;
-    if (current instanceof TypeError && current.message === 'fetch failed') return true;
-    current = current.cause;
-  }
-  return false;
+  return error instanceof UnavailableError;
 }
 
-/** The default answer predicate: the channel answered and said no (a business refusal, a 4xx). */
+/** The default answer predicate: the channel answered and said no ({@link ChannelRejectedError}). */
 export function isChannelAnswer(error: unknown): boolean {
-  if (error instanceof AppError && error.code === 'CHANNEL_REJECTED') return true;
-  const upstream = (error as { upstreamStatus?: unknown } | null)?.upstreamStatus;
-  return typeof upstream === 'number' && upstream < 500;
+  return error instanceof ChannelRejectedError;
 }
 
 /** Options of {@link withBreaker}. */

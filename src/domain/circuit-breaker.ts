@@ -74,11 +74,6 @@ export function admission(state: BreakerState, now: number, config: BreakerConfi
   return probeFree(state, now, config) ? 'PROBE' : 'DENY';
 }
 
-/** Whether a call may be sent now: CLOSED, or a probe is there to be claimed. */
-export function canUse(state: BreakerState, now: number, config: BreakerConfig = DEFAULT_BREAKER_CONFIG): boolean {
-  return admission(state, now, config) !== 'DENY';
-}
-
 /**
  * Claims the single probe: only from OPEN after the cool-down, or HALF_OPEN with no live claim. The state returned
  * when `claimed` is true must be stored conditionally (it is the claim); otherwise the state is returned unchanged.

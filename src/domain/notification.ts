@@ -57,26 +57,9 @@ export function decideReplay(event: StoredEvent, now: Date): ReplayDecision {
   return { kind: 'allowed', windowStart: event.replayWindowStart ?? now.toISOString(), count: count + 1 };
 }
 
-/** The contract's schedule: 1 s, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 6 h, 15 h (about 25 h in all). */
-export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [1, 5, 30, 120, 600, 1800, 3600, 7200, 21600, 54000];
-export const DEFAULT_RETRY_JITTER = 0.2;
-
 /** An acknowledgement is any 2xx answer (within the 10 s the HTTP client allows). */
 export function isAcknowledged(httpStatus: number | undefined): boolean {
   return httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
-}
-
-/**
- * Parses the configured schedule (`"1,5,30"` seconds); the default is the contract's. Configuration, not code, so an
- * operator can stretch or shorten it (tests shorten it).
- */
-export function parseRetrySchedule(text: string | undefined): number[] {
-  if (!text) return [...DEFAULT_RETRY_SCHEDULE_SECONDS];
-  const schedule = text.split(',').map((part) => Number(part.trim()));
-  if (!schedule.length || schedule.some((seconds) => !Number.isInteger(seconds) || seconds < 0)) {
-    throw new Error(`invalid retry schedule "${text}": expected comma-separated whole seconds`);
-  }
-  return schedule;
 }
 
 /**
@@ -93,14 +76,4 @@ export function retryWindows(schedule: readonly number[], jitter: number): { min
 /** The JSON body the merchant receives, exactly as signed. */
 export function notificationBody(event: OutboxEvent): string {
   return JSON.stringify({ id: event.id, type: event.type, created_at: event.createdAt, data: event.data });
-}
-
-/** The expiry bucket of a payment: the UTC minute of its `expires_at` (one timer per minute, not per order). */
-export function expiryBucket(expiresAt: string): string {
-  return expiresAt.slice(0, 16);
-}
-
-/** When a bucket's timer fires: the end of its minute, when every order in it is overdue. */
-export function bucketDeadline(bucket: string): string {
-  return new Date(Date.parse(`${bucket}:00.000Z`) + 60_000).toISOString();
 }

@@ -4,11 +4,11 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Container, getContainer } from '#adapters/container.ts';
 import { authenticate } from '#app/authenticate.ts';
+import { withRequestContext } from '#app/request-context.ts';
 import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
 import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
-import { withRequestContext } from '#shared/request-context.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_JITTER, parseRetrySchedule } from '#domain/notification.ts';
+import { DEFAULT_RETRY_JITTER, parseRetrySchedule } from './retry-schedule.ts';
 
 /** Runtime configuration, read from the environment the CDK stack or the local stack sets. */
 export interface GatewayConfig {

@@ -67,6 +67,16 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/**
+ * 502: a payment channel answered and said no (a business refusal such as "trade does not exist"). It proves the
+ * channel is up, so the circuit breaker counts it as a success, never as an outage.
+ */
+export class ChannelRejectedError extends AppError {
+  constructor(message: string, details: { channel: string; channel_code: string }) {
+    super('CHANNEL_REJECTED', 502, message, details);
+  }
+}
+
 /** 503: a dependency (e.g. every payment channel) is unavailable; retryable. */
 export class UnavailableError extends AppError {
   constructor(code: string, message: string) {

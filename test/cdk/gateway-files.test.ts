@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
-import { BILLS_BUCKET, type BucketDefinition, REPORTS_BUCKET } from '#adapters/bucket-definitions.ts';
+import { BILLS_BUCKET, type BucketDefinition, REPORTS_BUCKET } from '#domain/buckets.ts';
 import { FUNCTIONS, WORKERS } from '#routes';
 import { FILES_KEY_ALIAS } from '../../lib/gateway-data.ts';
 import { logicalIdOf, roleStatements, synthesizeGateway } from './gateway-template.ts';

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { NOTIFY_TIMEOUT_MS } from '#adapters/http-notifier.ts';
 import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '#domain/notification.ts';
 import { WORKERS } from '#routes';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '#shared/retry-schedule.ts';
 import { notifyRetrySettings } from '../../lib/worker-settings.ts';
 import { type CfnResource, logicalIdOf, synthesizeGateway } from './gateway-template.ts';
 

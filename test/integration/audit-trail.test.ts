@@ -7,9 +7,9 @@ import { createRefund } from '#app/create-refund.ts';
 import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
 import { replayEvent } from '#app/notifications.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
+import { withRequestContext } from '#app/request-context.ts';
 import { parseInput } from '#app/validation.ts';
 import type { AuditRecord } from '#domain/audit.ts';
-import { withRequestContext } from '#shared/request-context.ts';
 import { findEventId } from '../support/events.ts';
 import { testContainer, uniqueId } from '../support/fixtures.ts';
 

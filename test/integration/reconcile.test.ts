@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billKey, reportKey } from '#adapters/bucket-definitions.ts';
 import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import type { Container } from '#adapters/container.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
@@ -9,6 +8,7 @@ import { createMerchant } from '#app/merchant-admin.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { reconcileDay } from '#app/reconcile.ts';
 import { parseInput } from '#app/validation.ts';
+import { billKey, reportKey } from '#domain/buckets.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { Payment } from '#domain/payment.ts';
 import { MerchantClient } from '../../local/merchant-client.ts';

@@ -12,7 +12,7 @@ import {
   REPORT_FILES,
   REPORTS_BUCKET,
   reportKey,
-} from '#adapters/bucket-definitions.ts';
+} from '#domain/buckets.ts';
 import { loadConfig } from '#shared/config.ts';
 import { TEST_BUCKETS } from '../support/constants.ts';
 

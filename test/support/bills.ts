@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { BillChannel } from '#adapters/bills/types.ts';
+import type { BillChannel } from '#domain/bill.ts';
 import { formatAmount } from '#domain/money.ts';
 
 /** One bill line as the generator means it, before it is written in a channel's layout. */

@@ -1,5 +1,4 @@
-import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from '#app/channel-ports.ts';
-import type { PaymentChannel } from '#app/ports.ts';
+import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey, PaymentChannel } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import {
   type BreakerConfig,

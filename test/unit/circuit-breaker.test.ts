@@ -4,7 +4,6 @@ import {
   admission,
   type BreakerConfig,
   type BreakerState,
-  canUse,
   claimProbe,
   DEFAULT_BREAKER_CONFIG,
   initialBreakerState,
@@ -59,7 +58,7 @@ describe('circuit breaker (examples)', () => {
   it('opens after N consecutive failures and admits nothing during the cool-down', () => {
     const open = failures(initialBreakerState(), T0, config.failureThreshold);
     expect(open.status).toBe('OPEN');
-    expect(canUse(open, T0 + config.coolDownMs - 1, config)).toBe(false);
+    expect(admission(open, T0 + config.coolDownMs - 1, config)).toBe('DENY');
     expect(admission(open, T0 + config.coolDownMs + 10, config)).toBe('PROBE');
   });
 
@@ -94,14 +93,14 @@ describe('circuit breaker (examples)', () => {
     expect(first.claimed).toBe(true);
     expect(first.state.status).toBe('HALF_OPEN');
     expect(claimProbe(first.state, at + 1, config).claimed).toBe(false);
-    expect(canUse(first.state, at + 1, config)).toBe(false);
+    expect(admission(first.state, at + 1, config)).toBe('DENY');
     const closed = onSuccess(first.state, at + 50, 40, config);
     expect(closed).toMatchObject({ status: 'CLOSED', consecutiveFailures: 0 });
     expect(windowTotals(closed, at + 50, config)).toEqual({ calls: 1, failures: 0 });
     const reopened = onFailure(first.state, at + 50, config);
     expect(reopened).toMatchObject({ status: 'OPEN', openedAt: at + 50 });
     expect(reopened.probeClaimedAt).toBeUndefined();
-    expect(canUse(reopened, at + 50 + config.coolDownMs - 1, config)).toBe(false);
+    expect(admission(reopened, at + 50 + config.coolDownMs - 1, config)).toBe('DENY');
   });
 
   it('a probe claim that never reports can be claimed again after its lease', () => {

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bucketDeadline,
-  DEFAULT_RETRY_SCHEDULE_SECONDS,
-  expiryBucket,
-  isAcknowledged,
-  notificationBody,
-  parseRetrySchedule,
-  retryWindows,
-} from '#domain/notification.ts';
+import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
+import { isAcknowledged, notificationBody, retryWindows } from '#domain/notification.ts';
 import { signNotification } from '#domain/signing.ts';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '#shared/retry-schedule.ts';
 import { verifyNotificationSignature } from '../../local/webhook-receiver.ts';
 
 describe('retry schedule', () => {

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { PaymentChannel } from '#app/ports.ts';
-import { pickChannel } from '#app/routing.ts';
+import { namedChannel } from '#app/routing.ts';
 import type { Channel, PayMethod } from '#domain/payment.ts';
-import { UnavailableError, ValidationError } from '#shared/errors.ts';
+import { ValidationError } from '#shared/errors.ts';
 import { expectCode } from './expect-error.ts';
 
-/** A channel that only answers `supports`; pickChannel never calls anything else. */
+/** A channel that only answers `supports`; namedChannel never calls anything else. */
 function channel(code: Channel, methods: PayMethod[], currencies: string[]): PaymentChannel {
   return {
     code,
     supports: (method, currency) => methods.includes(method) && currencies.includes(currency),
-    createPayment: () => Promise.reject(new Error('not used by pickChannel')),
-    queryPayment: () => Promise.reject(new Error('not used by pickChannel')),
-    closePayment: () => Promise.reject(new Error('not used by pickChannel')),
-    refund: () => Promise.reject(new Error('not used by pickChannel')),
-    queryRefund: () => Promise.reject(new Error('not used by pickChannel')),
-    verifyAndParseCallback: () => Promise.reject(new Error('not used by pickChannel')),
+    createPayment: () => Promise.reject(new Error('not used by namedChannel')),
+    queryPayment: () => Promise.reject(new Error('not used by namedChannel')),
+    closePayment: () => Promise.reject(new Error('not used by namedChannel')),
+    refund: () => Promise.reject(new Error('not used by namedChannel')),
+    queryRefund: () => Promise.reject(new Error('not used by namedChannel')),
+    verifyAndParseCallback: () => Promise.reject(new Error('not used by namedChannel')),
   };
 }
 
@@ -29,16 +29,16 @@ const channels = new Map<Channel, PaymentChannel>([
   ['BALANCE', balance],
 ]);
 
-describe('pickChannel', () => {
+describe('namedChannel', () => {
   it('returns the named channel when it supports the payment', () => {
-    expect(pickChannel(channels, { channel: 'ALIPAY', method: 'WAP', currency: 'CNY' })).toBe(alipay);
+    expect(namedChannel(channels, { channel: 'ALIPAY', method: 'WAP', currency: 'CNY' })).toBe(alipay);
   });
 
   it('defaults the method to QR, and to BALANCE for the balance channel', () => {
-    expect(pickChannel(channels, { channel: 'ALIPAY', currency: 'CNY' })).toBe(alipay);
-    expect(pickChannel(channels, { channel: 'BALANCE', method: null, currency: 'CNY' })).toBe(balance);
+    expect(namedChannel(channels, { channel: 'ALIPAY', currency: 'CNY' })).toBe(alipay);
+    expect(namedChannel(channels, { channel: 'BALANCE', method: null, currency: 'CNY' })).toBe(balance);
     expectCode(
-      () => pickChannel(channels, { channel: 'BALANCE', method: 'QR', currency: 'CNY' }),
+      () => namedChannel(channels, { channel: 'BALANCE', method: 'QR', currency: 'CNY' }),
       ValidationError,
       'CHANNEL_NOT_SUPPORTED',
     );
@@ -46,7 +46,7 @@ describe('pickChannel', () => {
 
   it('rejects a named channel that is not enabled with CHANNEL_NOT_SUPPORTED', () => {
     const error = expectCode(
-      () => pickChannel(channels, { channel: 'WECHAT_PAY', method: 'QR', currency: 'CNY' }),
+      () => namedChannel(channels, { channel: 'WECHAT_PAY', method: 'QR', currency: 'CNY' }),
       ValidationError,
       'CHANNEL_NOT_SUPPORTED',
     );
@@ -56,7 +56,7 @@ describe('pickChannel', () => {
 
   it('rejects a named channel that does not support the method with CHANNEL_NOT_SUPPORTED', () => {
     const error = expectCode(
-      () => pickChannel(channels, { channel: 'ALIPAY', method: 'PAGE', currency: 'CNY' }),
+      () => namedChannel(channels, { channel: 'ALIPAY', method: 'PAGE', currency: 'CNY' }),
       ValidationError,
       'CHANNEL_NOT_SUPPORTED',
     );
@@ -65,29 +65,9 @@ describe('pickChannel', () => {
 
   it('rejects a named channel that does not support the currency with CHANNEL_NOT_SUPPORTED', () => {
     expectCode(
-      () => pickChannel(channels, { channel: 'ALIPAY', method: 'QR', currency: 'USD' }),
+      () => namedChannel(channels, { channel: 'ALIPAY', method: 'QR', currency: 'USD' }),
       ValidationError,
       'CHANNEL_NOT_SUPPORTED',
     );
-  });
-
-  it('picks the first enabled channel that supports the payment when none is named', () => {
-    expect(pickChannel(channels, { method: 'QR', currency: 'CNY' })).toBe(sandbox);
-    expect(pickChannel(channels, { channel: null, method: 'WAP', currency: 'CNY' })).toBe(alipay);
-    expect(pickChannel(channels, { method: 'BALANCE', currency: 'JPY' })).toBe(balance);
-    expect(pickChannel(channels, { currency: 'USD' })).toBe(sandbox);
-  });
-
-  it('answers 503 NO_CHANNEL_AVAILABLE when no channel supports the payment', () => {
-    const error = expectCode(
-      () => pickChannel(channels, { method: 'JSAPI', currency: 'CNY' }),
-      UnavailableError,
-      'NO_CHANNEL_AVAILABLE',
-    );
-    expect(error.httpStatus).toBe(503);
-  });
-
-  it('answers NO_CHANNEL_AVAILABLE when no channel is enabled', () => {
-    expectCode(() => pickChannel(new Map(), { currency: 'CNY' }), UnavailableError, 'NO_CHANNEL_AVAILABLE');
   });
 });

@@ -8,8 +8,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { BILL_CONTENT_TYPE, REPORT_URL_TTL_SECONDS } from '#domain/buckets.ts';
 import { requireSetting } from '#shared/config.ts';
-import { BILL_CONTENT_TYPE, REPORT_URL_TTL_SECONDS } from '../bucket-definitions.ts';
 
 /** Size and time of a stored object (`HeadObject`). */
 export interface StoredObjectInfo {

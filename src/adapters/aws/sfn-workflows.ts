@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { NotifyRetryInput, Workflows } from '#app/ports.ts';
-import { bucketDeadline } from '#domain/notification.ts';
+import { bucketDeadline } from '#domain/expiry.ts';
 import { requireSetting } from '#shared/config.ts';
 
 /**

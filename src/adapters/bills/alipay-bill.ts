@@ -1,6 +1,6 @@
+import { type BillEvent, type BillHeader, type BillLine, billError } from '#domain/bill.ts';
 import { decimalToMinor, locateColumns, negate, shanghaiTimeToIso, splitCsvLine } from './fields.ts';
 import { readLines, type TextLine } from './line-reader.ts';
-import { type BillEvent, type BillHeader, type BillLine, billError } from './types.ts';
 
 /** The columns of Alipay's 业务明细 (trade) bill this parser reads, by their header names. */
 const COLUMNS = {

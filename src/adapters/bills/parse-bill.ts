@@ -1,6 +1,6 @@
+import type { BillChannel, BillEvent } from '#domain/bill.ts';
 import { parseAlipayBill } from './alipay-bill.ts';
 import { parseSandboxBill, SANDBOX_BILL_HEADER } from './sandbox-bill.ts';
-import type { BillChannel, BillEvent } from './types.ts';
 import { parseWechatPayBill } from './wechat-pay-bill.ts';
 
 /**

@@ -1,9 +1,9 @@
 import Big from 'big.js';
+import { type BillEvent, type BillLine, billError } from '#domain/bill.ts';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { BillEntry } from '#domain/reconciliation.ts';
 import { decimalToMinor, quoteCsv, splitCsvLine } from './fields.ts';
 import { readLines, type TextLine } from './line-reader.ts';
-import { type BillEvent, type BillLine, billError } from './types.ts';
 
 /** The sandbox bill's header line, exactly (see docs/bill-formats.md). */
 export const SANDBOX_BILL_HEADER = 'gateway_id,type,channel_trade_no,amount,currency,fee,status,occurred_at';

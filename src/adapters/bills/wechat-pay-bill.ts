@@ -1,8 +1,8 @@
 import { paymentIdOf } from '#adapters/channels/wechat-pay/transformers.ts';
+import { type BillError, type BillEvent, type BillLine, billError } from '#domain/bill.ts';
 import { addMinor } from '#domain/money.ts';
 import { decimalToMinor, locateColumns, shanghaiTimeToIso } from './fields.ts';
 import { readLines, type TextLine } from './line-reader.ts';
-import { type BillError, type BillEvent, type BillLine, billError } from './types.ts';
 
 /** The columns of WeChat Pay's trade bill (`/v3/bill/tradebill`) this parser reads, by their header names. */
 const COLUMNS = {

@@ -7,7 +7,7 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChannelHealth } from '#app/channel-ports.ts';
+import type { ChannelHealth } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
 import {
   type BreakerConfig,

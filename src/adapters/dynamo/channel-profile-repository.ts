@@ -1,5 +1,5 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ChannelProfiles } from '#app/channel-ports.ts';
+import type { ChannelProfiles } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';

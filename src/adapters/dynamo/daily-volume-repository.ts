@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DailyVolume, DailyVolumeKey } from '#app/channel-ports.ts';
+import type { DailyVolume, DailyVolumeKey } from '#app/ports.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
 import { ttlSeconds } from './items.ts';
 

@@ -1,4 +1,4 @@
-import { expiryBucket } from '#domain/notification.ts';
+import { expiryBucket } from '#domain/expiry.ts';
 
 /**
  * Every DynamoDB key of the single table is built here and nowhere else. Each variable part goes through

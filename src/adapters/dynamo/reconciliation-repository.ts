@@ -5,7 +5,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ReconciliationRecord, ReconciliationStore } from '#app/reconcile.ts';
+import type { ReconciliationRecord, ReconciliationStore } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { fromItem } from './items.ts';

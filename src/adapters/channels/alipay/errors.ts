@@ -1,4 +1,4 @@
-import { AppError } from '#shared/errors.ts';
+import { ChannelRejectedError } from '#shared/errors.ts';
 import { ChannelResponseInvalidError, ChannelUnavailableError } from '../channel-errors.ts';
 
 /** Why Alipay could not be reached or did not answer usefully. */
@@ -21,13 +21,13 @@ export class AlipayUnavailableError extends ChannelUnavailableError<AlipayUnavai
 }
 
 /** A verified Alipay business error the adapter has no typed meaning for (e.g. `isv.invalid-signature`). */
-export class AlipayBusinessError extends AppError {
+export class AlipayBusinessError extends ChannelRejectedError {
   constructor(
     readonly alipayCode: string,
     readonly subCode: string | undefined,
     method: string,
   ) {
-    super('CHANNEL_REJECTED', 502, `Alipay rejected ${method}: ${alipayCode} ${subCode ?? ''}`.trim(), {
+    super(`Alipay rejected ${method}: ${alipayCode} ${subCode ?? ''}`.trim(), {
       channel: 'ALIPAY',
       channel_code: subCode ?? alipayCode,
     });

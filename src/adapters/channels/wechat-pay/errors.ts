@@ -1,4 +1,4 @@
-import { AppError } from '#shared/errors.ts';
+import { ChannelRejectedError } from '#shared/errors.ts';
 import { ChannelResponseInvalidError, ChannelUnavailableError } from '../channel-errors.ts';
 
 /** Why WeChat Pay could not be reached or did not answer usefully. */
@@ -15,13 +15,13 @@ export class WechatPayUnavailableError extends ChannelUnavailableError<Unavailab
 }
 
 /** WeChat Pay answered a verified 4xx with its `{code, message}` body (e.g. `ORDER_NOT_EXIST`, `PARAM_ERROR`). */
-export class WechatPayBusinessError extends AppError {
+export class WechatPayBusinessError extends ChannelRejectedError {
   constructor(
     readonly upstreamStatus: number,
     readonly wechatCode: string,
     wechatMessage: string,
   ) {
-    super('CHANNEL_REJECTED', 502, `WeChat Pay rejected the request: ${wechatCode} ${wechatMessage}`, {
+    super(`WeChat Pay rejected the request: ${wechatCode} ${wechatMessage}`, {
       channel: 'WECHAT_PAY',
       channel_code: wechatCode,
     });

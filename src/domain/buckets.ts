@@ -75,9 +75,6 @@ export const REPORTS_BUCKET = {
   abortIncompleteUploadAfterDays: 7,
 } as const satisfies BucketDefinition;
 
-/** Both reconciliation buckets. */
-export const BUCKET_DEFINITIONS = { bills: BILLS_BUCKET, reports: REPORTS_BUCKET } as const;
-
 /** The files of one channel-day's report, with the content type each is stored (and downloaded) with. */
 export const REPORT_FILES = {
   'summary.json': 'application/json',

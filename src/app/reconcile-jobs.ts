@@ -1,0 +1,60 @@
+import type { BillChannel } from '#domain/bill.ts';
+import { parseBillKey } from '#domain/buckets.ts';
+import type { ChannelProfiles } from './ports.ts';
+import { RECONCILED_CHANNELS } from './reconcile.ts';
+
+/** What starts a reconcile run: the daily schedule, a new bill in S3, or a direct `{ channel, date }`. */
+export type ReconcileTrigger =
+  | { kind: 'schedule' }
+  | { kind: 'bill-uploaded'; keys: string[] }
+  | { kind: 'direct'; channel: string; date: string };
+
+/** One channel-day to reconcile. */
+export interface ReconcileJob {
+  channel: BillChannel;
+  date: string;
+}
+
+export interface ReconcileJobsDeps {
+  profiles: ChannelProfiles;
+  sandboxEnabled: boolean;
+  clock: () => Date;
+  /** Told about an uploaded object that is not a reconciled bill (it is skipped). */
+  onSkippedKey?: (key: string) => void;
+}
+
+/**
+ * The channel-days a trigger asks for. The schedule reconciles yesterday (UTC) for every channel that takes payments
+ * here (the sandbox if enabled, Alipay/WeChat Pay if their profile is); an uploaded bill its own channel-day; a direct
+ * invocation exactly what it names.
+ */
+export async function reconcileJobs(deps: ReconcileJobsDeps, trigger: ReconcileTrigger): Promise<ReconcileJob[]> {
+  switch (trigger.kind) {
+    case 'bill-uploaded':
+      return trigger.keys.flatMap((key) => {
+        const parsed = parseBillKey(key);
+        if (parsed && isReconciled(parsed.channel)) return [{ channel: parsed.channel, date: parsed.date }];
+        deps.onSkippedKey?.(key);
+        return [];
+      });
+    case 'direct':
+      if (!isReconciled(trigger.channel)) throw new Error(`not a reconciled channel: ${trigger.channel}`);
+      return [{ channel: trigger.channel, date: trigger.date }];
+    case 'schedule': {
+      const yesterday = new Date(deps.clock().getTime() - 86_400_000).toISOString().slice(0, 10);
+      return (await enabledChannels(deps)).map((channel) => ({ channel, date: yesterday }));
+    }
+  }
+}
+
+function isReconciled(channel: string): channel is BillChannel {
+  return (RECONCILED_CHANNELS as readonly string[]).includes(channel);
+}
+
+async function enabledChannels(deps: ReconcileJobsDeps): Promise<BillChannel[]> {
+  const enabled: BillChannel[] = deps.sandboxEnabled ? ['SANDBOX'] : [];
+  for (const code of ['ALIPAY', 'WECHAT_PAY'] as const) {
+    if ((await deps.profiles.get(code))?.enabled) enabled.push(code);
+  }
+  return enabled;
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileJobs } from '#app/reconcile-jobs.ts';
+import type { ChannelProfile } from '#domain/channel-config.ts';
+
+const profiles = (enabled: string[]) => ({
+  get: async (channel: string) => ({ channel, enabled: enabled.includes(channel) }) as ChannelProfile,
+  list: async () => [],
+});
+const clock = () => new Date('2026-12-01T00:30:00.000Z');
+
+describe('reconcile jobs', () => {
+  it('reconciles yesterday (UTC) on schedule for every channel taking payments', async () => {
+    const deps = { profiles: profiles(['WECHAT_PAY']), sandboxEnabled: true, clock };
+    expect(await reconcileJobs(deps, { kind: 'schedule' })).toEqual([
+      { channel: 'SANDBOX', date: '2026-11-30' },
+      { channel: 'WECHAT_PAY', date: '2026-11-30' },
+    ]);
+  });
+
+  it('reconciles an uploaded bill, and skips (and reports) what is not a bill key', async () => {
+    const skipped: string[] = [];
+    const deps = { profiles: profiles([]), sandboxEnabled: false, clock, onSkippedKey: (k: string) => skipped.push(k) };
+    const keys = ['bills/ALIPAY/2026-11-29.csv', 'bills/BALANCE/2026-11-29.csv', 'reports/x.json'];
+    expect(await reconcileJobs(deps, { kind: 'bill-uploaded', keys })).toEqual([
+      { channel: 'ALIPAY', date: '2026-11-29' },
+    ]);
+    expect(skipped).toEqual(keys.slice(1));
+  });
+
+  it('refuses a direct run of a channel that publishes no bill', async () => {
+    const deps = { profiles: profiles([]), sandboxEnabled: false, clock };
+    await expect(reconcileJobs(deps, { kind: 'direct', channel: 'BALANCE', date: '2026-11-29' })).rejects.toThrow(
+      /not a reconciled channel/,
+    );
+  });
+});
