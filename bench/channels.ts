@@ -1,176 +1,373 @@
-import {
-  measureCallbackVerification,
-  RSA_KEY_BITS,
-  type VerificationFigures,
-  type VerifiedChannel,
-} from './channel-verify.ts';
-import { heading, indent, keyValues, num, table, wrap } from './format.ts';
-import { type RoutingBenchResult, type RoutingLatency, runRoutingBench } from './routing.ts';
-import { round } from './stats.ts';
-
-export type { VerificationFigures, VerifiedChannel } from './channel-verify.ts';
-
-/** Verifications per channel unless `iterations` says otherwise. */
-export const DEFAULT_VERIFICATIONS = 2000;
-/** Routing decisions per cache mode unless `routingIterations` says otherwise. */
-export const DEFAULT_ROUTING_DECISIONS = 1000;
-
-/** Options of {@link runChannelBench}. */
-export interface ChannelBenchOptions {
-  /** Measured verifications per channel (default {@link DEFAULT_VERIFICATIONS}); a tenth as many warm up first. */
-  iterations?: number;
-  /** Measured routing decisions per cache mode (default {@link DEFAULT_ROUTING_DECISIONS}). */
-  routingIterations?: number;
-  /** A running DynamoDB Local to route against; without it the routing bench starts (and stops) its own. */
-  dynamoEndpoint?: string;
-}
-
-/** What {@link runChannelBench} measured. Every figure is measured on this run; nothing is a constant. */
-export interface ChannelBenchResult {
-  verification: {
-    /** Measured verifications per channel. */
-    iterations: number;
-    /** Uncounted warm-up verifications per channel, run first. */
-    warmup: number;
-    /** Modulus length of the RSA keys generated for the run. */
-    rsaKeyBits: number;
-    /** One entry per channel: ALIPAY, WECHAT_PAY, SANDBOX. */
-    channels: VerificationFigures[];
-  };
-  /** `routeChannel` latency, ms, with the breaker state read from DynamoDB Local on every decision or cached. */
-  routing: RoutingBenchResult & {
-    /** Mean latency without the cache / mean latency with it. */
-    cacheSpeedup: number;
-  };
-  /** Wall time of the whole section (key generation, signing, DynamoDB Local start included), ms. */
-  elapsedMs: number;
-}
-
-function count(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 1) throw new Error(`${name} must be a positive number, got ${value}`);
-  return Math.floor(value);
-}
-
 /**
- * Measures (1) callback verification throughput of the Alipay, WeChat Pay and sandbox adapters — their real
- * `verifyAndParseCallback` over distinct signed payment-success notifications, RSA 2048 keys generated for the run —
- * and (2) the latency of a routing decision with the circuit-breaker state read from DynamoDB Local, without and with
- * the in-container cache (see `runRoutingBench`). Default run: well under 40 s on 2 cores.
+ * Section 7: callback verification throughput of the Alipay, WeChat Pay and sandbox adapters (their real
+ * `verifyAndParseCallback` over distinct signed payment-success notifications, RSA 2048 keys generated for the run),
+ * and the latency of a routing decision with the circuit-breaker state read from DynamoDB Local, without and with
+ * the in-container cache. Every figure is measured on this run.
  */
-export async function runChannelBench(options: ChannelBenchOptions = {}): Promise<ChannelBenchResult> {
-  const started = performance.now();
-  const iterations = count(options.iterations, DEFAULT_VERIFICATIONS, 'iterations');
-  const routingIterations = count(options.routingIterations, DEFAULT_ROUTING_DECISIONS, 'routingIterations');
-  const warmup = Math.max(1, Math.ceil(iterations / 10));
-  const channels = await measureCallbackVerification(iterations, warmup);
-  const routing = await runRoutingBench({ endpoint: options.dynamoEndpoint, iterations: routingIterations });
-  const cacheSpeedup = routing.withCache.mean > 0 ? round(routing.withoutCache.mean / routing.withCache.mean, 1) : 0;
+import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AlipayChannel } from '#adapters/channels/alipay/alipay-channel.ts';
+import { signNotification } from '#adapters/channels/alipay/signing.ts';
+import { toShanghaiTime } from '#adapters/channels/alipay/transformers.ts';
+import { SandboxChannel } from '#adapters/channels/sandbox.ts';
+import type { SandboxStore } from '#adapters/channels/sandbox-store.ts';
+import { toWechatTime } from '#adapters/channels/wechat-pay/transformers.ts';
+import { WechatPayChannel } from '#adapters/channels/wechat-pay/wechat-pay-channel.ts';
+import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-repository.ts';
+import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
+import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repository.ts';
+import type { ChannelCallback, PaymentChannel } from '#app/ports.ts';
+import { type ChannelRouter, routeChannel } from '#app/routing.ts';
+import { formatAmount } from '#domain/money.ts';
+import type { Channel } from '#domain/payment.ts';
+import { signSandboxCallback } from '#domain/signing.ts';
+import { LOCAL_BUYER } from '../local/channels/alipay-trades.ts';
+import { transactionNotification } from '../local/channels/wechat-pay-notifications.ts';
+import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { createGatewayTable } from '../local/tables.ts';
+import { perSecond, summarize } from './flows.ts';
+import { heading, indent, keyValues, num, table, wrap } from './report.ts';
+
+const VERIFICATIONS = 2000;
+const ROUTING_DECISIONS = 1000;
+const RSA_KEY_BITS = 2048;
+/** Notifications are built and signed in batches between timed stretches: memory stays bounded, timestamps fresh. */
+const BATCH = 500;
+
+/** A request as the HTTP layer hands it to an adapter, and the payment it must be mapped to. */
+type Signed = {
+  request: { headers: Record<string, string | undefined>; body: string };
+  paymentId: string;
+  minor: number;
+};
+type Fixture = { verify(request: Signed['request']): Promise<ChannelCallback>; make(): Signed; work: string };
+
+function rsaKeyPair() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: RSA_KEY_BITS });
   return {
-    verification: { iterations, warmup, rsaKeyBits: RSA_KEY_BITS, channels },
-    routing: { ...routing, cacheSpeedup },
-    elapsedMs: round(performance.now() - started, 0),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    privateKey,
   };
 }
+const digits = (count: number) => Array.from({ length: count }, () => randomInt(10)).join('');
+/** A gateway payment id and a varied amount (CNY 1.00 – 5,000.00). */
+const payment = () => ({ paymentId: `pay_${randomBytes(16).toString('hex')}`, minor: randomInt(1, 5001) * 100 });
 
-/** What each channel's verification does, for the report. */
-const VERIFIED_WORK: Record<VerifiedChannel, string> = {
-  ALIPAY: 'RSA2 (SHA256withRSA) over the sorted form',
-  WECHAT_PAY: 'SHA256withRSA + AES-256-GCM decrypt',
-  SANDBOX: 'HMAC-SHA256 of the raw body',
+/** The adapters under test, each with a maker of fresh signed notifications built as the local channel servers build them. */
+const FIXTURES: Record<'ALIPAY' | 'WECHAT_PAY' | 'SANDBOX', () => Fixture> = {
+  ALIPAY: () => {
+    const [app, alipay] = [rsaKeyPair(), rsaKeyPair()];
+    const appId = '2021000000000001';
+    const channel = new AlipayChannel({
+      appId,
+      gatewayUrl: 'http://127.0.0.1:9/gateway.do',
+      notifyUrl: 'https://gateway.example/v1/callbacks/alipay',
+      appPrivateKeyPem: app.privatePem,
+      alipayPublicKeyPem: alipay.publicPem,
+    });
+    const make = (): Signed => {
+      const p = payment();
+      const total = formatAmount(p.minor, 'CNY');
+      const paidAt = new Date();
+      const form: Record<string, string> = {
+        notify_time: toShanghaiTime(paidAt),
+        notify_type: 'trade_status_sync',
+        notify_id: randomUUID().replaceAll('-', ''),
+        app_id: appId,
+        charset: 'utf-8',
+        version: '1.0',
+        sign_type: 'RSA2',
+        trade_no: `2026${digits(24)}`,
+        out_trade_no: p.paymentId,
+        buyer_id: LOCAL_BUYER.buyerId,
+        trade_status: 'TRADE_SUCCESS',
+        total_amount: total,
+        receipt_amount: total,
+        subject: 'Wallet top-up',
+        gmt_create: toShanghaiTime(new Date(paidAt.getTime() - 20_000)),
+        gmt_payment: toShanghaiTime(paidAt),
+        fund_bill_list: JSON.stringify([{ amount: total, fundChannel: 'ALIPAYACCOUNT' }]),
+      };
+      const body = new URLSearchParams({ ...form, sign: signNotification(form, alipay.privateKey) }).toString();
+      return { request: { headers: {}, body }, ...p };
+    };
+    return {
+      verify: (request) => channel.verifyAndParseCallback(request),
+      make,
+      work: 'RSA2 (SHA256withRSA) over the sorted form',
+    };
+  },
+  WECHAT_PAY: () => {
+    const [merchant, platform] = [rsaKeyPair(), rsaKeyPair()];
+    const serial = 'PUB_KEY_ID_0119000000000000000000000001';
+    const config = {
+      mchId: '1900000109',
+      appId: 'wxd678efh567hg6787',
+      baseUrl: 'http://127.0.0.1:9',
+      notifyUrl: 'https://gateway.example/v1/callbacks/wechat-pay',
+      merchantSerialNo: '3775B6A45ACD588826D15E583A95F5DD00000000',
+      merchantPrivateKeyPem: merchant.privatePem,
+      apiV3Key: randomBytes(16).toString('hex'),
+      platformKeys: { [serial]: platform.publicPem },
+    };
+    const channel = new WechatPayChannel(config);
+    const signer = { serial, key: platform.privateKey, apiV3Key: config.apiV3Key };
+    const make = (): Signed => {
+      const p = payment();
+      const request = transactionNotification(signer, {
+        appid: config.appId,
+        mchid: config.mchId,
+        out_trade_no: p.paymentId.slice('pay_'.length),
+        trade_type: 'NATIVE',
+        trade_state: 'SUCCESS',
+        trade_state_desc: '支付成功',
+        description: 'Wallet top-up',
+        notify_url: config.notifyUrl,
+        amount: { total: p.minor, currency: 'CNY' },
+        payer: { openid: `oUpF8uMuAJO_M2pxb1Q9zNjWeS6o${digits(4)}` },
+        transaction_id: `42000${digits(23)}`,
+        success_time: toWechatTime(new Date().toISOString()),
+      });
+      return { request, ...p };
+    };
+    return {
+      verify: (request) => channel.verifyAndParseCallback(request),
+      make,
+      work: 'SHA256withRSA + AES-256-GCM decrypt',
+    };
+  },
+  SANDBOX: () => {
+    const secret = randomBytes(32).toString('hex');
+    // Verification never touches the store: one that throws proves no I/O is timed.
+    const store = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('the verification bench must not use the sandbox store');
+        },
+      },
+    );
+    const channel = new SandboxChannel('http://127.0.0.1:9', async () => secret, store as SandboxStore);
+    const make = (): Signed => {
+      const p = payment();
+      const body = JSON.stringify({
+        payment_id: p.paymentId,
+        channel_trade_no: `sbx_${p.paymentId.slice(4, 20)}`,
+        status: 'SUCCESS',
+        amount: formatAmount(p.minor, 'CNY'),
+        currency: 'CNY',
+        paid_at: new Date().toISOString(),
+      });
+      const headers = { 'content-type': 'application/json', 'x-sandbox-signature': signSandboxCallback(secret, body) };
+      return { request: { headers, body }, ...p };
+    };
+    return { verify: (request) => channel.verifyAndParseCallback(request), make, work: 'HMAC-SHA256 of the raw body' };
+  },
 };
 
-/** Widest line of the section's prose. */
-const WIDTH = 118;
+/**
+ * Verifies `count` distinct notifications (after `warmup` others) one after another, each checked to map to the
+ * successful payment it was built for; building, signing and checking are not timed.
+ */
+async function measureVerification(channel: keyof typeof FIXTURES, count: number, warmup: number) {
+  const fixture = FIXTURES[channel]();
+  const check = (signed: Signed, parsed: ChannelCallback | undefined) => {
+    if (
+      parsed?.kind !== 'payment' ||
+      parsed.result.status !== 'SUCCEEDED' ||
+      parsed.result.paymentId !== signed.paymentId ||
+      parsed.result.amountMinor !== signed.minor
+    ) {
+      throw new Error(`${channel}: a notification for ${signed.paymentId} was not parsed as its successful payment`);
+    }
+  };
+  const latencies: number[] = [];
+  let elapsedMs = 0;
+  let bytes = 0;
+  const run = async (total: number, measured: boolean) => {
+    for (let done = 0; done < total; done += BATCH) {
+      const batch = Array.from({ length: Math.min(BATCH, total - done) }, () => fixture.make());
+      const results: ChannelCallback[] = [];
+      const started = performance.now();
+      for (const signed of batch) {
+        const before = performance.now();
+        results.push(await fixture.verify(signed.request));
+        if (measured) latencies.push(performance.now() - before);
+      }
+      if (measured) elapsedMs += performance.now() - started;
+      for (const [i, signed] of batch.entries()) check(signed, results[i]);
+      if (measured) bytes += batch.reduce((sum, signed) => sum + Buffer.byteLength(signed.request.body), 0);
+    }
+  };
+  await run(warmup, false);
+  await run(count, true);
+  const { p50, p95 } = summarize(latencies);
+  return {
+    channel,
+    verifications: count,
+    warmup,
+    meanBodyBytes: bytes / count,
+    elapsedMs,
+    verificationsPerSecond: perSecond(count, elapsedMs),
+    meanMicros: (elapsedMs * 1000) / count,
+    p50Micros: p50 * 1000,
+    p95Micros: p95 * 1000,
+    work: fixture.work,
+  };
+}
 
 /**
- * The human-readable section: a table of verifications/s and µs per verification by channel, then the routing
- * decision latency without and with the breaker cache. `section` numbers the heading (default 7).
+ * `routeChannel` decisions (ALIPAY vs WECHAT_PAY, no daily limit, so no writes) on a fresh table in a DynamoDB Local
+ * started for it, the breaker state read on every decision or from the cache (TTL 1 s); profiles cached in both.
  */
-export function formatChannelBench(result: ChannelBenchResult, section: number | string = 7): string {
-  const { verification, routing } = result;
-  const lines = [
-    heading(`${section}. Callback verification throughput and routing decision latency`),
-    indent(
+async function measureRouting(iterations: number) {
+  const local = await startDynamoDbLocal();
+  const client = new DynamoDBClient({
+    endpoint: local.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const tableName = `bench-routing-${randomBytes(4).toString('hex')}`;
+  try {
+    await createGatewayTable(client, tableName);
+    const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const profiles = new DynamoChannelProfileRepository(db, tableName, { cacheTtlMs: 3_600_000 });
+    const seed = new DynamoChannelHealthRepository(db, tableName, { cacheTtlMs: 0 });
+    const unused = () => Promise.reject(new Error('not called by the routing bench'));
+    const channels = new Map<Channel, PaymentChannel>();
+    for (const [channel, weight] of [
+      ['ALIPAY', 5],
+      ['WECHAT_PAY', 3],
+    ] as const) {
+      const settings = {
+        methods: ['QR' as const],
+        currencies: ['CNY'],
+        secretRef: channel.toLowerCase(),
+        settings: {},
+      };
+      await profiles.put({ channel, enabled: true, weight, ...settings, updatedAt: new Date().toISOString() }, null);
+      for (let i = 0; i < 5; i++) await seed.recordSuccess(channel, 120 + 10 * i, new Date());
+      channels.set(channel, {
+        code: channel,
+        supports: (method, currency) => method === 'QR' && currency === 'CNY',
+        createPayment: unused,
+        queryPayment: unused,
+        closePayment: unused,
+        refund: unused,
+        queryRefund: unused,
+        verifyAndParseCallback: unused,
+      });
+    }
+    const latency = async (cacheTtlMs: number) => {
+      const router: ChannelRouter = {
+        channels,
+        profiles,
+        health: new DynamoChannelHealthRepository(db, tableName, { cacheTtlMs }),
+        volume: new DynamoDailyVolumeRepository(db, tableName),
+        clock: () => new Date(),
+      };
+      const request = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000 };
+      for (let i = 0; i < Math.min(50, iterations); i++) await routeChannel(router, request);
+      const latencies: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const started = performance.now();
+        await routeChannel(router, request);
+        latencies.push(performance.now() - started);
+      }
+      const { p50, p95, mean } = summarize(latencies);
+      return { p50, p95, mean };
+    };
+    const withoutCache = await latency(0);
+    const withCache = await latency(1000);
+    return { iterations, withoutCache, withCache, cacheSpeedup: withoutCache.mean / withCache.mean };
+  } finally {
+    await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    client.destroy();
+    await local.stop();
+  }
+}
+
+/** Measures and prints section 7; returns BENCH_RESULT `channels`. */
+export async function measureChannels() {
+  const started = performance.now();
+  const warmup = Math.ceil(VERIFICATIONS / 10);
+  const channels = [];
+  for (const channel of ['ALIPAY', 'WECHAT_PAY', 'SANDBOX'] as const)
+    channels.push(await measureVerification(channel, VERIFICATIONS, warmup));
+  const routing = await measureRouting(ROUTING_DECISIONS);
+  const elapsedMs = performance.now() - started;
+  const msText = (value: number) => `${num(value, 3)} ms`;
+  const right = (header: string) => ({ header, align: 'right' as const });
+  console.log(heading('7. Callback verification throughput and routing decision latency'));
+  console.log(
+    `${indent(
       wrap(
         `verification = the adapter's own verifyAndParseCallback (signature check, then decrypt where the channel ` +
-          `encrypts, parse and map) on a distinct signed payment-success notification, built as the local Alipay / ` +
-          `WeChat Pay servers and the sandbox build them; awaited one after another on one core: ` +
-          `${num(verification.iterations)} per channel after ${num(verification.warmup)} warm-up, RSA ` +
-          `${verification.rsaKeyBits}-bit keys generated for the run, each result checked against its payment. ` +
-          'mean = wall time / verifications (pauses included); p50 / p95 = single verifications',
-        WIDTH - 2,
+          'encrypts, parse and map) on a distinct signed payment-success notification, built as the local Alipay / ' +
+          `WeChat Pay servers and the sandbox build them; awaited one after another on one core: ${num(VERIFICATIONS)} ` +
+          `per channel after ${num(warmup)} warm-up, RSA ${RSA_KEY_BITS}-bit keys generated for the run, each result ` +
+          'checked against its payment. mean = wall time / verifications (pauses included); p50 / p95 = single verifications',
+        116,
       ),
-    ),
-    '',
-    indent(verificationTable(verification.channels)),
-    '',
-    indent(
+    )}\n`,
+  );
+  const verificationColumns = [
+    { header: 'channel' },
+    { header: 'signature check' },
+    ...['body B', 'verifications/s', 'mean µs', 'p50 µs', 'p95 µs'].map(right),
+  ];
+  const verificationRows = channels.map((c) => [
+    c.channel,
+    c.work,
+    num(c.meanBodyBytes),
+    num(c.verificationsPerSecond),
+    num(c.meanMicros, 1),
+    num(c.p50Micros, 1),
+    num(c.p95Micros, 1),
+  ]);
+  console.log(`${indent(table(verificationColumns, verificationRows))}\n`);
+  console.log(
+    `${indent(
       wrap(
-        `routing decision = routeChannel (ALIPAY vs WECHAT_PAY, profiles cached) with the circuit-breaker state ` +
-          `read from DynamoDB Local: ${num(routing.iterations)} sequential decisions per mode after a warm-up`,
-        WIDTH - 2,
+        'routing decision = routeChannel (ALIPAY vs WECHAT_PAY, profiles cached) with the circuit-breaker state read ' +
+          `from DynamoDB Local: ${num(routing.iterations)} sequential decisions per mode after a warm-up`,
+        116,
       ),
-    ),
-    '',
-    indent(routingTable(routing)),
-    '',
+    )}\n`,
+  );
+  const row = (label: string, l: { p50: number; p95: number; mean: number }) => [
+    label,
+    msText(l.p50),
+    msText(l.p95),
+    msText(l.mean),
+    l.mean > 0 ? num(1000 / l.mean) : 'n/a',
+  ];
+  const routingColumns = [{ header: 'breaker state' }, ...['p50', 'p95', 'mean', 'decisions/s'].map(right)];
+  const routingRows = [
+    row('read from DynamoDB Local on every decision (BatchGetItem)', routing.withoutCache),
+    row('in-container cache (TTL 1 s), refreshed from the table', routing.withCache),
+  ];
+  console.log(`${indent(table(routingColumns, routingRows))}\n`);
+  console.log(
     keyValues([
       [
         'cache effect',
-        `mean ${milliseconds(routing.withoutCache.mean)} → ${milliseconds(routing.withCache.mean)} ` +
+        `mean ${msText(routing.withoutCache.mean)} → ${msText(routing.withCache.mean)} ` +
           `(×${num(routing.cacheSpeedup, 1)}; the price: breaker state up to one TTL old)`,
       ],
-      ['section wall time', `${num(result.elapsedMs / 1000, 1)} s (key generation, signing, DynamoDB Local included)`],
+      ['section wall time', `${num(elapsedMs / 1000, 1)} s (key generation, signing, DynamoDB Local included)`],
     ]),
-  ];
-  return lines.join('\n');
-}
-
-function verificationTable(channels: readonly VerificationFigures[]): string {
-  const columns = [
-    { header: 'channel' },
-    { header: 'signature check' },
-    { header: 'body B', align: 'right' },
-    { header: 'verifications/s', align: 'right' },
-    { header: 'mean µs', align: 'right' },
-    { header: 'p50 µs', align: 'right' },
-    { header: 'p95 µs', align: 'right' },
-  ] as const;
-  const rows = channels.map((figures) => [
-    figures.channel,
-    VERIFIED_WORK[figures.channel],
-    num(figures.meanBodyBytes),
-    num(figures.verificationsPerSecond),
-    num(figures.meanMicros, 1),
-    num(figures.p50Micros, 1),
-    num(figures.p95Micros, 1),
-  ]);
-  return table(columns, rows);
-}
-
-function routingTable(routing: RoutingBenchResult): string {
-  const columns = [
-    { header: 'breaker state' },
-    { header: 'p50', align: 'right' },
-    { header: 'p95', align: 'right' },
-    { header: 'mean', align: 'right' },
-    { header: 'decisions/s', align: 'right' },
-  ] as const;
-  const row = (label: string, latency: RoutingLatency) => [
-    label,
-    milliseconds(latency.p50),
-    milliseconds(latency.p95),
-    milliseconds(latency.mean),
-    latency.mean > 0 ? num(1000 / latency.mean) : 'n/a',
-  ];
-  return table(columns, [
-    row('read from DynamoDB Local on every decision (BatchGetItem)', routing.withoutCache),
-    row('in-container cache (TTL 1 s), refreshed from the table', routing.withCache),
-  ]);
-}
-
-/** Milliseconds to the microsecond: routing decisions with the cache take a few µs. */
-function milliseconds(value: number): string {
-  return `${num(value, 3)} ms`;
+  );
+  return {
+    verification: {
+      iterations: VERIFICATIONS,
+      warmup,
+      rsaKeyBits: RSA_KEY_BITS,
+      channels: channels.map(({ work: _work, ...figures }) => figures),
+    },
+    routing,
+    elapsedMs,
+  };
 }

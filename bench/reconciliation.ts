@@ -1,84 +1,90 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/**
+ * Section 8: the real reconcileDay use case over a generated BENCH_RECON_LINES-line sandbox bill streamed from disk,
+ * against as many local SUCCEEDED payments held in a compact in-memory store, compared with merely parsing the same
+ * file. It runs in a process of its own (this file is its entry) with a capped heap, sampling RSS every 50 ms, so the
+ * RSS it reports is the run's alone. Throws if the summary's counts are not exactly what was generated.
+ */
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runChildSample } from './child-sample.ts';
-import { heading, keyValues, num, wrap } from './format.ts';
-import type { BenchOptions } from './options.ts';
-import type { ReconSampleConfig, ReconSampleResult } from './reconciliation-sample.ts';
-import { round } from './stats.ts';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { getHeapStatistics } from 'node:v8';
+import type { Payment } from '#domain/payment.ts';
+import type { BillEntry } from '#domain/reconciliation.ts';
+import { runChild } from './flows.ts';
+import { heading, keyValues, num, wrap } from './report.ts';
+import type { BenchOptions } from './run.ts';
 
 /** The child's V8 heap cap: below the 512 MB RSS target, so a run that needs more fails instead of passing. */
-export const HEAP_CAP_MB = 400;
-/** The targets of the issue: a Lambda's 15 minutes (at 1,769 MB, one full vCPU), and peak RSS under 512 MB. */
-const LAMBDA_LIMIT_MS = 15 * 60_000;
-const RSS_TARGET = 512 * 1024 * 1024;
-/** The bill day the sample reconciles (any day will do; the sandbox bill day is the UTC day). */
+const HEAP_CAP_MB = 400;
+/** The bill day the sample reconciles (any day will do). */
 const BILL_DATE = '2026-01-15';
-const SAMPLE_TIMEOUT_MS = 15 * 60_000;
+type SampleConfig = { lines: number; date: string; dir: string; outFile: string };
+type Sample = Awaited<ReturnType<typeof runSample>>;
 
-/** What section 8 measured. */
-export interface ReconciliationFigures extends ReconSampleResult {
-  heapCapMb: number;
-  /** Wall time of the child, generation and parse pass included. */
-  wallMs: number;
-  linesPerSecond: number;
-  parseLinesPerSecond: number;
-  /** reconcile time ÷ parse-only time. */
-  ratio: number;
-  fitsLambdaTime: boolean;
-  fitsRss: boolean;
-}
-
-/** Runs the sample in its own process and returns its figures (throws if it failed or its counts are wrong). */
-export async function measureReconciliation(
-  projectRoot: string,
-  options: BenchOptions,
-): Promise<ReconciliationFigures> {
+/** Runs the sample in its own process, prints section 8, returns BENCH_RESULT `reconciliation`. */
+export async function measureReconciliation(projectRoot: string, options: BenchOptions) {
   const dir = mkdtempSync(join(tmpdir(), 'pay-gateway-recon-'));
   try {
-    const config: ReconSampleConfig = {
-      lines: options.reconLines,
-      date: BILL_DATE,
-      dir,
-      outFile: join(dir, 'result.json'),
-    };
+    const config: SampleConfig = { lines: options.reconLines, date: BILL_DATE, dir, outFile: join(dir, 'result.json') };
     const started = performance.now();
-    await runSampleProcess(projectRoot, config);
+    await runChild({
+      label: 'reconciliation sample',
+      script: import.meta.filename,
+      cwd: projectRoot,
+      nodeArgs: ['--expose-gc', `--max-old-space-size=${HEAP_CAP_MB}`],
+      env: { BENCH_RECON_CONFIG: JSON.stringify(config) },
+      timeoutMs: 15 * 60_000,
+    });
     const wallMs = performance.now() - started;
-    const sample = JSON.parse(readFileSync(config.outFile, 'utf8')) as ReconSampleResult;
+    const s: Sample = JSON.parse(readFileSync(config.outFile, 'utf8'));
+    printReconciliationSection(s, wallMs);
     return {
-      ...sample,
-      heapCapMb: HEAP_CAP_MB,
-      wallMs,
-      linesPerSecond: (sample.lines / sample.reconcileMs) * 1000,
-      parseLinesPerSecond: (sample.parsedLines / sample.parseMs) * 1000,
-      ratio: sample.reconcileMs / sample.parseMs,
-      fitsLambdaTime: sample.reconcileMs < LAMBDA_LIMIT_MS,
-      fitsRss: sample.processPeakRss < RSS_TARGET,
+      lines: s.lines,
+      local_records: s.lines,
+      local_store: 'in memory (compact); DynamoDB lookups not measured here',
+      bill_bytes: s.billBytes,
+      generate_ms: s.generateMs,
+      parse_ms: s.parseMs,
+      parse_lines_per_s: (s.parsedLines / s.parseMs) * 1000,
+      reconcile_ms: s.reconcileMs,
+      reconcile_cpu_ms: s.reconcileCpuMs,
+      reconcile_lines_per_s: (s.lines / s.reconcileMs) * 1000,
+      ratio_reconcile_to_parse: s.reconcileMs / s.parseMs,
+      summary: s.summary,
+      differences_rows: s.differencesRows,
+      differences_bytes: s.differencesBytes,
+      heap_cap_mb: HEAP_CAP_MB,
+      rss_baseline_bytes: s.baselineRss,
+      rss_reconcile_start_bytes: s.reconcileStartRss,
+      rss_peak_parse_bytes: s.parsePeakRss,
+      rss_peak_reconcile_bytes: s.reconcilePeakRss,
+      rss_peak_bytes: s.processPeakRss,
+      fits_lambda_15_min: fitsLambda(s),
+      fits_rss_512_mb: fitsRss(s),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The sample in a child process with a capped heap, so the RSS it reports is its own. */
-function runSampleProcess(projectRoot: string, config: ReconSampleConfig): Promise<void> {
-  return runChildSample({
-    label: 'reconciliation sample',
-    script: join(projectRoot, 'bench/reconciliation-main.ts'),
-    cwd: projectRoot,
-    nodeArgs: ['--expose-gc', `--max-old-space-size=${HEAP_CAP_MB}`],
-    env: { BENCH_RECON_CONFIG: JSON.stringify(config) },
-    timeoutMs: SAMPLE_TIMEOUT_MS,
-  });
-}
-
+/** The targets: a Lambda's 15 minutes (at 1,769 MB, one full vCPU), and peak RSS under 512 MB. */
+const fitsLambda = (s: Sample) => s.reconcileMs < 15 * 60_000;
+const fitsRss = (s: Sample) => s.processPeakRss < 512 * 1024 * 1024;
 const mb = (bytes: number) => `${num(bytes / (1024 * 1024), 1)} MB`;
 const seconds = (ms: number) => `${num(ms / 1000, 2)} s`;
 
-/** Prints section 8. */
-export function printReconciliationSection(figures: ReconciliationFigures): void {
-  const f = figures;
+function printReconciliationSection(f: Sample, wallMs: number): void {
   const s = f.summary;
   console.log(heading(`8. Reconciliation of a ${num(f.lines)}-line bill`));
   console.log(
@@ -87,25 +93,27 @@ export function printReconciliationSection(figures: ReconciliationFigures): void
         `file on disk, against ${num(f.lines)} local SUCCEEDED payments. The local-record store is IN MEMORY ` +
         `(column-wise, ids and times derived from an index; getMany materializes Payment objects 100 ids per call, ` +
         `settledOn scans it): DynamoDB Local cannot hold and serve 1,000,000 records within the run, so the ` +
-        `${num(f.storeCalls.getMany)} BatchGetItem calls and the GSI2 pages of a Lambda run are not in these ` +
+        `${num(f.getManyCalls)} BatchGetItem calls and the GSI2 pages of a Lambda run are not in these ` +
         `figures (sections 2–4 give DynamoDB Local's rates). Reports are written to a temp dir. The run is in a ` +
-        `child process with --max-old-space-size=${f.heapCapMb}, so its RSS is its own.`,
+        `child process with --max-old-space-size=${HEAP_CAP_MB}, so its RSS is its own.`,
       110,
     ),
   );
+  const lps = (lines: number, ms: number) => num((lines / ms) * 1000);
   console.log(
     keyValues([
-      ['bill generated (writeSandboxBill to disk)', `${seconds(f.generateMs)}`],
+      ['bill generated (writeSandboxBill to disk)', seconds(f.generateMs)],
       ['local store built', `${seconds(f.storeBuildMs)}, ${mb(f.storeRss - f.baselineRss)} over baseline`],
-      ['parse only (parseBill, counting lines)', `${seconds(f.parseMs)}, ${num(f.parseLinesPerSecond)} lines/s`],
+      ['parse only (parseBill, counting lines)', `${seconds(f.parseMs)}, ${lps(f.parsedLines, f.parseMs)} lines/s`],
       [
         'reconcileDay',
-        `${seconds(f.reconcileMs)}, ${num(f.linesPerSecond)} lines/s (CPU ${seconds(f.reconcileCpuMs)})`,
+        `${seconds(f.reconcileMs)}, ${lps(f.lines, f.reconcileMs)} lines/s (CPU ${seconds(f.reconcileCpuMs)})`,
       ],
-      ['ratio reconcile ÷ parse', `${num(f.ratio, 2)}×`],
+      ['ratio reconcile ÷ parse', `${num(f.reconcileMs / f.parseMs, 2)}×`],
       [
         'summary',
-        `matched ${num(s.matched)}, amount_mismatch ${s.amount_mismatch}, status_mismatch ${s.status_mismatch}, local_only ${s.local_only}, channel_only ${s.channel_only}, repaired ${s.repaired} (= generated)`,
+        `matched ${num(s.matched)}, amount_mismatch ${s.amount_mismatch}, status_mismatch ${s.status_mismatch}, ` +
+          `local_only ${s.local_only}, channel_only ${s.channel_only}, repaired ${s.repaired} (= generated)`,
       ],
       ['totals', `local ${s.local_total}, channel ${s.channel_total}, fees ${s.fee_total} CNY`],
       ['differences.csv', `${num(f.differencesRows)} rows, ${mb(f.differencesBytes)}`],
@@ -117,39 +125,271 @@ export function printReconciliationSection(figures: ReconciliationFigures): void
         `${mb(f.reconcilePeakRss)} (+${mb(f.reconcilePeakRss - f.reconcileStartRss)} by the run)`,
       ],
       ['peak RSS of the process', `${mb(f.processPeakRss)} (sampled every 50 ms; V8 heap limit ${mb(f.heapLimit)})`],
-      ['child wall time (generate+parse+reconcile)', seconds(f.wallMs)],
+      ['child wall time (generate+parse+reconcile)', seconds(wallMs)],
     ]),
   );
   console.log(
-    `  target: within a Lambda's 15 minutes: ${f.fitsLambdaTime ? 'YES' : 'NO'} (${seconds(f.reconcileMs)} here on ` +
-      `this machine, in-memory lookups); peak RSS < 512 MB: ${f.fitsRss ? 'YES' : 'NO'} (${mb(f.processPeakRss)})`,
+    `  target: within a Lambda's 15 minutes: ${fitsLambda(f) ? 'YES' : 'NO'} (${seconds(f.reconcileMs)} here on ` +
+      `this machine, in-memory lookups); peak RSS < 512 MB: ${fitsRss(f) ? 'YES' : 'NO'} (${mb(f.processPeakRss)})`,
   );
 }
 
-/** Section 8 as JSON. */
-export function reconciliationJson(f: ReconciliationFigures) {
+// ---- the sample's own process ------------------------------------------------------------------------------------
+
+const ID_PREFIX = 'pay_bench';
+const paymentId = (i: number) => `${ID_PREFIX}${String(i).padStart(16, '0')}`;
+
+/**
+ * `size` local payments, all SUCCEEDED on `date`, held column-wise (ids and times derive from the index) so the
+ * stand-in for DynamoDB costs a few MB, not the ≈0.5 GB of 1,000,000 Payment objects: the RSS is the use case's.
+ */
+function compactPaymentStore(size: number, date: string) {
+  const amounts = Int32Array.from({ length: size }, (_, i) => 100 + ((i * 7919) % 99_900));
+  const dayStart = Date.parse(`${date}T00:00:00Z`);
+  const paidAt = (i: number) => new Date(dayStart + Math.floor((i * 86_400_000) / size)).toISOString();
+  const payment = (i: number): Payment => ({
+    id: paymentId(i),
+    merchantId: 'mch_bench',
+    orderNo: `order-${i}`,
+    status: 'SUCCEEDED',
+    amountMinor: amounts[i] ?? 0,
+    currency: 'CNY',
+    subject: 'bench',
+    channel: 'SANDBOX',
+    method: 'QR',
+    metadata: {},
+    refundedMinor: 0,
+    late: false,
+    channelTradeNo: `sbx_${i}`,
+    expiresAt: paidAt(i),
+    createdAt: paidAt(i),
+    updatedAt: paidAt(i),
+    paidAt: paidAt(i),
+    requestHash: 'bench',
+    version: 2,
+  });
+  const calls = { getMany: 0 };
   return {
-    lines: f.lines,
-    local_records: f.lines,
-    local_store: 'in memory (compact); DynamoDB lookups not measured here',
-    bill_bytes: f.billBytes,
-    generate_ms: round(f.generateMs),
-    parse_ms: round(f.parseMs),
-    parse_lines_per_s: round(f.parseLinesPerSecond),
-    reconcile_ms: round(f.reconcileMs),
-    reconcile_cpu_ms: round(f.reconcileCpuMs),
-    reconcile_lines_per_s: round(f.linesPerSecond),
-    ratio_reconcile_to_parse: round(f.ratio, 3),
-    summary: f.summary,
-    differences_rows: f.differencesRows,
-    differences_bytes: f.differencesBytes,
-    heap_cap_mb: f.heapCapMb,
-    rss_baseline_bytes: f.baselineRss,
-    rss_reconcile_start_bytes: f.reconcileStartRss,
-    rss_peak_parse_bytes: f.parsePeakRss,
-    rss_peak_reconcile_bytes: f.reconcilePeakRss,
-    rss_peak_bytes: f.processPeakRss,
-    fits_lambda_15_min: f.fitsLambdaTime,
-    fits_rss_512_mb: f.fitsRss,
+    size,
+    amounts,
+    paidAt,
+    calls,
+    /** Like the DynamoDB repository: the records of the ids that exist, one call per batch. */
+    async getMany(ids: readonly string[]) {
+      calls.getMany++;
+      const found = new Map<string, Payment>();
+      for (const id of ids) {
+        const i = id.startsWith(ID_PREFIX) ? Number(id.slice(ID_PREFIX.length)) : -1;
+        if (Number.isInteger(i) && i >= 0 && i < size) found.set(id, payment(i));
+      }
+      return found;
+    },
+    async *settledOn(_channel: string, day: string, from: string, to: string) {
+      for (let i = 0; i < size; i++) {
+        const at = paidAt(i);
+        if (at.startsWith(day) && at >= from && at < to) yield payment(i);
+      }
+    },
   };
+}
+
+/**
+ * The bill's lines, generated lazily; every 5,000th line from index 1, 3 and 4 is a channel-only id (its local record
+ * becomes LOCAL_ONLY), an amount mismatch and a status mismatch. Counts what the reconciliation must find.
+ */
+function* billEntries(
+  store: ReturnType<typeof compactPaymentStore>,
+  expected: Record<string, number>,
+): Generator<BillEntry> {
+  for (let i = 0; i < store.size; i++) {
+    const amount = store.amounts[i] ?? 0;
+    const entry: BillEntry = {
+      kind: 'PAYMENT',
+      gatewayId: paymentId(i),
+      channelTradeNo: `sbx_${i}`,
+      amountMinor: amount,
+      feeMinor: Math.floor(amount * 0.006),
+      currency: 'CNY',
+      status: 'SUCCESS',
+      occurredAt: store.paidAt(i),
+    };
+    const kind = i % 5000;
+    const count = (key: string) => {
+      expected[key] = (expected[key] ?? 0) + 1;
+    };
+    if (kind === 1) {
+      entry.gatewayId = `pay_elsewhere${String(i).padStart(12, '0')}`;
+      count('channel_only');
+      count('local_only');
+    } else if (kind === 3) {
+      entry.amountMinor = amount + 1;
+      count('amount_mismatch');
+    } else if (kind === 4) {
+      entry.status = 'CLOSED';
+      count('status_mismatch');
+    } else count('matched');
+    yield entry;
+  }
+}
+
+/** A dependency the run must never use (only a repair would): any access throws, and is remembered. */
+function inert<T>(name: string, touched: string[]): T {
+  return new Proxy(
+    {},
+    {
+      get(_target, property) {
+        touched.push(`${name}.${String(property)}`);
+        throw new Error(`the reconciliation used ${name}.${String(property)}, which the benchmark does not provide`);
+      },
+    },
+  ) as T;
+}
+
+async function runSample({ lines, date, dir }: SampleConfig) {
+  const { parseBill, sniffBillChannel } = await import('#adapters/bills/parse-bill.ts');
+  const { writeSandboxBill } = await import('#adapters/bills/sandbox-bill.ts');
+  const { billKey, reportKey } = await import('#domain/buckets.ts');
+  const { reconcileDay } = await import('#app/reconcile.ts');
+  const gc = () => (globalThis as { gc?: () => void }).gc?.();
+  let peak = 0;
+  let processPeak = 0;
+  const sample = () => {
+    const rss = process.memoryUsage.rss();
+    peak = Math.max(peak, rss);
+    processPeak = Math.max(processPeak, rss);
+    return rss;
+  };
+  const resetPeak = () => {
+    gc();
+    peak = 0;
+    return sample();
+  };
+  const sampler = setInterval(sample, 50);
+  try {
+    gc();
+    const baselineRss = sample();
+    let started = performance.now();
+    const store = compactPaymentStore(lines, date);
+    const storeBuildMs = performance.now() - started;
+    gc();
+    const storeRss = sample();
+
+    const billFile = join(dir, billKey('SANDBOX', date));
+    mkdirSync(dirname(billFile), { recursive: true });
+    const expected: Record<string, number> = {
+      matched: 0,
+      amount_mismatch: 0,
+      status_mismatch: 0,
+      local_only: 0,
+      channel_only: 0,
+      repaired: 0,
+    };
+    started = performance.now();
+    await pipeline(Readable.from(writeSandboxBill(billEntries(store, expected))), createWriteStream(billFile));
+    const generateMs = performance.now() - started;
+
+    // Parse only: the same file through the same parser, counting lines, no lookups or classification.
+    resetPeak();
+    started = performance.now();
+    let parsedLines = 0;
+    for await (const event of parseBill('SANDBOX', createReadStream(billFile))) {
+      if (event.type === 'line') parsedLines++;
+      else if (event.type === 'error') throw new Error(`the generated bill does not parse: ${event.reason}`);
+    }
+    const parseMs = performance.now() - started;
+    const parsePeakRss = peak;
+
+    // The real use case, its two ports in memory / on local disk; nothing is repairable, so no channel port.
+    const reports = new Map<string, number>();
+    const touched: string[] = [];
+    const alarms: string[] = [];
+    const reconcileStartRss = resetPeak();
+    const cpu = process.cpuUsage();
+    started = performance.now();
+    const record = await reconcileDay(
+      {
+        files: {
+          openBill: async (key) =>
+            statSync(join(dir, key), { throwIfNoEntry: false }) ? createReadStream(join(dir, key)) : undefined,
+          async putReport(key, body) {
+            mkdirSync(dirname(join(dir, key)), { recursive: true });
+            writeFileSync(join(dir, key), body);
+            reports.set(key, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+          },
+        },
+        reconciliations: {
+          putSummary: async () => undefined,
+          getSummary: async () => undefined,
+          getMany: (ids) => store.getMany(ids),
+          settledOn: (channel, day, from, to) => store.settledOn(channel, day, from, to),
+        },
+        bills: { parse: parseBill, sniff: sniffBillChannel },
+        channels: new Map(),
+        alarms: { count: (name) => void alarms.push(name) },
+        clock: () => new Date(),
+        store: inert('store', touched),
+        payments: inert('payments', touched),
+        wallets: inert('wallets', touched),
+        newId: () => {
+          touched.push('newId');
+          throw new Error('the reconciliation asked for a new id');
+        },
+      },
+      { channel: 'SANDBOX', date },
+    );
+    const reconcileMs = performance.now() - started;
+    const cpuUsed = process.cpuUsage(cpu);
+    const reconcilePeakRss = peak;
+
+    const problems: string[] = [];
+    if (record.status !== 'COMPLETED') problems.push(`status ${record.status} (${JSON.stringify(record.problems)})`);
+    if (record.lines !== lines || record.errors !== 0) problems.push(`lines ${record.lines}, errors ${record.errors}`);
+    for (const [name, value] of Object.entries(expected)) {
+      const got = record.summary[name as keyof typeof record.summary];
+      if (got !== value) problems.push(`${name}: expected ${value}, got ${got}`);
+    }
+    if (touched.length > 0) problems.push(`used inert dependencies: ${touched.join(', ')}`);
+    if (alarms.length > 0) problems.push(`raised alarms: ${alarms.join(', ')}`);
+    const differencesBytes = reports.get(reportKey(date, 'SANDBOX', 'differences.csv'));
+    if (differencesBytes === undefined) problems.push('no differences.csv was written');
+    if (problems.length > 0) throw new Error(`the reconciliation's summary is wrong: ${problems.join('; ')}`);
+    clearInterval(sampler);
+    sample();
+    return {
+      lines,
+      billBytes: statSync(billFile).size,
+      generateMs,
+      storeBuildMs,
+      baselineRss,
+      storeRss,
+      parseMs,
+      parsedLines,
+      parsePeakRss,
+      reconcileMs,
+      reconcileCpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
+      reconcileStartRss,
+      reconcilePeakRss,
+      processPeakRss: processPeak,
+      heapLimit: getHeapStatistics().heap_size_limit,
+      differencesBytes: differencesBytes ?? 0,
+      differencesRows:
+        (expected.amount_mismatch ?? 0) + (expected.status_mismatch ?? 0) + (expected.channel_only ?? 0) * 2,
+      summary: record.summary,
+      getManyCalls: store.calls.getMany,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+if (process.argv[1] === import.meta.filename) {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT'; // before the gateway's modules load: Powertools reads it on import
+  try {
+    const config: SampleConfig = JSON.parse(process.env.BENCH_RECON_CONFIG ?? '');
+    writeFileSync(config.outFile, JSON.stringify(await runSample(config)));
+  } catch (error) {
+    console.error('reconciliation sample failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  }
+  setTimeout(() => process.exit(), 3000).unref(); // nothing should be left running; if something is, do not hang
 }

@@ -1,180 +1,292 @@
-import type { BundleSize } from './bundles.ts';
-import { type CommandCount, WRITE_COMMANDS } from './dynamo-recorder.ts';
-import { heading, indent, keyValues, ms, num, table } from './format.ts';
-import type { LatencySummary } from './stats.ts';
+import { type CapacityFigures, PRICES, WRITES, type WriteFigures } from './capacity.ts';
+import type { Latency, measureRefunds, rechargeFigures } from './flows.ts';
+import type { BundleSize } from './run.ts';
 
-/** Figures of the full-flow run (section 1). */
-export interface FlowFigures {
-  flows: number;
-  warmup: number;
-  concurrency: number;
-  accounts: number;
-  elapsedMs: number;
-  nodeCpuMs: number;
-  paymentsPerSecond: number;
-  latency: LatencySummary;
-  totalCredited: string;
+type Column = { header: string; align?: 'right' };
+
+/** A plain-text table: header, a rule under it, the rows; columns padded to their widest cell. */
+export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const widths = columns.map((column, i) =>
+    Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    columns
+      .map((column, i) =>
+        column.align === 'right' ? (cells[i] ?? '').padStart(widths[i] ?? 0) : (cells[i] ?? '').padEnd(widths[i] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns.map((column) => column.header)),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+  ].join('\n');
 }
 
-/** Figures of the write-ceiling comparison (section 2). */
-export interface WriteFigures {
-  counts: ReadonlyMap<string, CommandCount>;
-  flows: number;
-  writeCalls: number;
-  writeItems: number;
-  flowElapsedMs: number;
-  flowWritesPerSecond: number;
-  rawElapsedMs: number;
-  rawNodeCpuMs: number;
-  rawWritesPerSecond: number;
-  rawLatency: LatencySummary;
-  ratio: number;
+/** `label  value` lines with the values aligned; with `width`, each value word-wrapped to fit. */
+export function keyValues(pairs: readonly (readonly [string, string])[], width?: number): string {
+  const labelWidth = Math.max(...pairs.map(([label]) => label.length));
+  const valueIndent = `\n${' '.repeat(labelWidth + 4)}`;
+  return pairs
+    .map(([label, value]) => {
+      const text = width ? wrap(value, width - labelWidth - 4).replaceAll('\n', valueIndent) : value;
+      return `  ${label.padEnd(labelWidth)}  ${text}`;
+    })
+    .join('\n');
 }
 
-/** Figures of the refund-flow run (section 3). */
-export interface RefundFigures {
-  refunds: number;
-  /** The measured recharges of section 1 (the first `refunds` of them are refunded). */
-  payments: number;
-  warmup: number;
-  concurrency: number;
-  accounts: number;
-  elapsedMs: number;
-  nodeCpuMs: number;
-  refundsPerSecond: number;
-  latency: LatencySummary;
-  totalRefunded: string;
-  /** What the measured accounts still hold (0.00 when every recharge was refunded). */
-  remaining: string;
+export const heading = (title: string) => `\n=== ${title} ${'='.repeat(Math.max(3, 100 - title.length))}`;
+export const num = (value: number, decimals = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+export const ms = (value: number) => `${num(value, 1)} ms`;
+export const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+
+/** Word-wraps `text` to `width` columns; continuation lines start with `hanging`. */
+export function wrap(text: string, width: number, hanging = ''): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && (lines.length ? hanging.length : 0) + line.length + 1 + word.length > width) {
+      lines.push((lines.length ? hanging : '') + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push((lines.length ? hanging : '') + line);
+  return lines.join('\n');
+}
+
+const cpuLine = (cpuMs: number, elapsedMs: number) =>
+  `${num(cpuMs / 1000, 2)} s = ${num((cpuMs / elapsedMs) * 100, 0)}% of one core`;
+
+function flowLines(
+  count: [string, number],
+  rate: string,
+  f: { elapsed_ms: number; latency_ms: Latency; node_cpu_ms: number },
+) {
+  const { latency_ms: l } = f;
+  return [
+    [count[0], num(count[1])],
+    ['total time', `${num(f.elapsed_ms / 1000, 2)} s`],
+    ['throughput', rate],
+    ['flow latency p50', ms(l.p50)],
+    ['flow latency p95', ms(l.p95)],
+    ['flow latency p99', ms(l.p99)],
+    ['flow latency mean / max', `${ms(l.mean)} / ${ms(l.max)}`],
+    ['node CPU (gateway+clients)', cpuLine(f.node_cpu_ms, f.elapsed_ms)],
+  ] as [string, string][];
 }
 
 /** Section 1: throughput and latency of whole recharge flows, and the balance verification. */
-export function printFlowSection(figures: FlowFigures): void {
+export function printFlowSection(f: Awaited<ReturnType<typeof rechargeFigures>>): void {
   console.log(heading('1. Full recharge flow on the local stack'));
   console.log(
     '  flow = POST /v1/payments (201) → POST /v1/callbacks/sandbox, signed (200) → GET /v1/accounts/{id}/balance (200)',
   );
   console.log(
-    `  ${figures.concurrency} concurrent clients, each crediting its own account (${figures.accounts} accounts), ` +
-      `${figures.warmup} warm-up flows excluded\n`,
+    `  ${f.concurrency} concurrent clients, each crediting its own account (${f.accounts} accounts), ${f.warmup} warm-up flows excluded\n`,
   );
+  const balances = `verified (${f.accounts} accounts hold ${f.total_credited_cny} CNY = sum of all flows)`;
   console.log(
     keyValues([
-      ['flows', num(figures.flows)],
-      ['total time', `${num(figures.elapsedMs / 1000, 2)} s`],
-      ['throughput', `${num(figures.paymentsPerSecond, 1)} payments/s`],
-      ['flow latency p50', ms(figures.latency.p50)],
-      ['flow latency p95', ms(figures.latency.p95)],
-      ['flow latency p99', ms(figures.latency.p99)],
-      ['flow latency mean / max', `${ms(figures.latency.mean)} / ${ms(figures.latency.max)}`],
-      ['node CPU (gateway+clients)', cpuLine(figures.nodeCpuMs, figures.elapsedMs)],
-      ['balances', `verified (${figures.accounts} accounts hold ${figures.totalCredited} CNY = sum of all flows)`],
+      ...flowLines(['flows', f.payments], `${num(f.payments_per_s, 1)} payments/s`, f),
+      ['balances', balances],
     ]),
   );
 }
 
 /** Section 2: the DynamoDB calls the flows made, and their write rate against the raw replay's. */
-export function printWriteSection(figures: WriteFigures): void {
+export function printWriteSection(w: WriteFigures, flowElapsedMs: number, flows: number): void {
   console.log(heading('2. DynamoDB writes: full flow vs raw DynamoDB Local ceiling'));
-  console.log(`  DynamoDB API calls of the ${num(figures.flows)} measured flows (gateway handlers, instrumented):\n`);
-  console.log(indent(commandTable(figures)));
-  console.log();
-  const calls = `${num(figures.writeCalls)} write calls (${num(figures.writeItems)} items)`;
+  console.log(`  DynamoDB API calls of the ${num(flows)} measured flows (gateway handlers, instrumented):\n`);
+  const isWrite = (command: string) => Number(WRITES.has(command));
+  const rows = Object.entries(w.commands)
+    .sort(([a], [b]) => isWrite(b) - isWrite(a) || a.localeCompare(b))
+    .map(([command, c]) => [
+      command,
+      WRITES.has(command) ? 'write' : 'read',
+      num(c.calls),
+      num(c.items),
+      num(c.calls / flows, 2),
+      num(c.failures),
+    ]);
+  const right = (header: string): Column => ({ header, align: 'right' });
+  const columns = [
+    { header: 'command' },
+    { header: 'kind' },
+    right('calls'),
+    right('items'),
+    right('calls/flow'),
+    right('failed'),
+  ];
+  console.log(`${indent(table(columns, rows))}\n`);
   const rate = (elapsedMs: number, perSecond: number) =>
-    `${calls} in ${num(elapsedMs / 1000, 2)} s = ${num(perSecond, 1)} writes/s`;
-  const latency = figures.rawLatency;
+    `${num(w.write_calls)} write calls (${num(w.write_items)} items) in ${num(elapsedMs / 1000, 2)} s = ${num(perSecond, 1)} writes/s`;
+  const l = w.raw_latency_ms;
   console.log(
     keyValues([
-      ['full flow', rate(figures.flowElapsedMs, figures.flowWritesPerSecond)],
-      ['raw replay', rate(figures.rawElapsedMs, figures.rawWritesPerSecond)],
-      ['raw write latency', `p50 ${ms(latency.p50)}, p95 ${ms(latency.p95)}, p99 ${ms(latency.p99)}`],
-      ['raw replay node CPU', cpuLine(figures.rawNodeCpuMs, figures.rawElapsedMs)],
+      ['full flow', rate(flowElapsedMs, w.flow_writes_per_s)],
+      ['raw replay', rate(w.raw_elapsed_ms, w.raw_writes_per_s)],
+      ['raw write latency', `p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)}`],
+      ['raw replay node CPU', cpuLine(w.raw_node_cpu_ms, w.raw_elapsed_ms)],
       [
         'ratio flow / raw',
-        `${num(figures.ratio, 3)}  (the full flow sustains ${num(figures.ratio * 100, 1)}% of the raw write rate)`,
+        `${num(w.ratio_flow_to_raw, 3)}  (the full flow sustains ${num(w.ratio_flow_to_raw * 100, 1)}% of the raw write rate)`,
       ],
     ]),
   );
 }
 
 /** Section 3: throughput and latency of whole refund flows, and the balance verification. */
-export function printRefundSection(figures: RefundFigures): void {
+export function printRefundSection(f: Awaited<ReturnType<typeof measureRefunds>>): void {
   console.log(heading('3. Full refund flow on the local stack'));
   console.log(
-    '  flow = POST /v1/refunds, full amount (201 PROCESSING) → POST /v1/callbacks/sandbox, signed refund SUCCESS ' +
-      '(200)\n         → GET /v1/refunds/{id} (200 SUCCEEDED)',
+    '  flow = POST /v1/refunds, full amount (201 PROCESSING) → POST /v1/callbacks/sandbox, signed refund SUCCESS (200)\n' +
+      '         → GET /v1/refunds/{id} (200 SUCCEEDED)',
   );
+  const share =
+    f.refunds === f.of_payments
+      ? `all ${num(f.of_payments)} recharges`
+      : `the first ${num(f.refunds)} of the ${num(f.of_payments)} recharges`;
   console.log(
-    `  ${refundedShare(figures)} of section 1 refunded once each, on ${figures.concurrency} concurrent clients, ` +
-      `one per account (${figures.accounts} accounts);\n  the ${figures.warmup} warm-up recharges refunded first, ` +
-      'excluded\n',
+    `  ${share} of section 1 refunded once each, on ${f.concurrency} concurrent clients, one per account (${f.accounts} accounts);\n` +
+      `  the ${f.warmup} warm-up recharges refunded first, excluded\n`,
   );
+  const balances =
+    `verified (${f.total_refunded_cny} CNY refunded; every account holds exactly its unrefunded recharges, ` +
+    `${f.remaining_cny} CNY in total, and 0.00 frozen)`;
   console.log(
     keyValues([
-      ['refunds', num(figures.refunds)],
-      ['total time', `${num(figures.elapsedMs / 1000, 2)} s`],
-      ['throughput', `${num(figures.refundsPerSecond, 1)} refunds/s`],
-      ['flow latency p50', ms(figures.latency.p50)],
-      ['flow latency p95', ms(figures.latency.p95)],
-      ['flow latency p99', ms(figures.latency.p99)],
-      ['flow latency mean / max', `${ms(figures.latency.mean)} / ${ms(figures.latency.max)}`],
-      ['node CPU (gateway+clients)', cpuLine(figures.nodeCpuMs, figures.elapsedMs)],
+      ...flowLines(['refunds', f.refunds], `${num(f.refunds_per_s, 1)} refunds/s`, f),
+      ['balances', balances],
+    ]),
+  );
+}
+
+const units = (value: number | null) => (value === null ? 'n/a' : num(value, 2));
+const dollars = (value: number | null) => (value === null ? 'n/a' : `$${num(value, 2)}`);
+
+/** Section 4: DynamoDB capacity of one recharge-and-full-refund cycle, and its on-demand price. */
+export function printCapacitySection(c: CapacityFigures): void {
+  console.log(heading('4. DynamoDB capacity per recharge-and-full-refund cycle (ReturnConsumedCapacity)'));
+  console.log(
+    `  ${num(c.cycles)} sequential cycles on one account: POST /v1/payments → payment callback → GET balance → ` +
+      'POST /v1/refunds → refund callback → GET /v1/refunds/{id}\n' +
+      '  every handler DynamoDB call metered; figures per cycle. WCU (Local) = ConsumedCapacity as DynamoDB Local reports it;\n' +
+      '  WRU (per item) = DynamoDB per-item rule: a transaction = 2 × the standard units of each item (each re-measured alone,\n' +
+      '  against its previous version, in a scratch table), any other write = its reported units\n',
+  );
+  const right = (header: string): Column => ({ header, align: 'right' });
+  const step = (s: CapacityFigures['steps'][number]) => [
+    s.step,
+    num(s.write_calls, 2),
+    units(s.wcu_dynamodb_local),
+    units(s.wru_per_item_rule),
+    num(s.read_calls, 2),
+    units(s.rcu),
+  ];
+  const sandbox = { ...c.sandbox_channel_record, step: `(not counted) ${c.sandbox_channel_record.step}` };
+  const stepColumns = [
+    { header: 'step' },
+    right('writes'),
+    right('WCU (Local)'),
+    right('WRU (per item)'),
+    right('reads'),
+    right('RCU'),
+  ];
+  console.log(indent(table(stepColumns, [...c.steps.map(step), step(c.per_cycle), step(sandbox)])));
+  console.log(`\n  by call (per cycle):\n`);
+  const callRows = c.calls.map((r) => [
+    r.step,
+    r.call,
+    num(r.calls, 2),
+    num(r.items, 2),
+    'rcu' in r ? '' : units(r.wcu_dynamodb_local ?? null),
+    'rcu' in r ? '' : units(r.wru_per_item_rule ?? null),
+    'rcu' in r ? units(r.rcu ?? null) : '',
+  ]);
+  const callColumns = [
+    { header: 'step' },
+    { header: 'call' },
+    right('calls'),
+    right('items'),
+    right('WCU (Local)'),
+    right('WRU (per item)'),
+    right('RCU'),
+  ];
+  console.log(`${indent(table(callColumns, callRows))}\n`);
+  const t = c.per_cycle;
+  const range = (r: [number, number] | null) => (r ? ` (single cycles: ${units(r[0])} – ${units(r[1])})` : '');
+  const withoutHalfIndex =
+    t.wru_per_item_rule === null || t.wru_index_writes === null ? null : t.wru_per_item_rule - t.wru_index_writes / 2;
+  const nonceCalls = c.calls.filter((r) => r.kind === 'write' && r.call.endsWith(' NONCE') && !r.call.includes('+'));
+  const cost = c.cost_usd_per_million_cycles;
+  console.log(
+    keyValues([
+      ['WCU per cycle, DynamoDB Local', `${units(t.wcu_dynamodb_local)}${range(t.wcu_dynamodb_local_range)}`],
+      ['WRU per cycle, per-item rule', `${units(t.wru_per_item_rule)}${range(t.wru_per_item_rule_range)}`],
       [
-        'balances',
-        `verified (${figures.totalRefunded} CNY refunded; every account holds exactly its unrefunded recharges, ` +
-          `${figures.remaining} CNY in total, and 0.00 frozen)`,
+        '  of which index writes',
+        `${units(t.wru_index_writes)} (transactional 2× assumed for index writes too; if AWS bills them once, ` +
+          `the cycle takes ${units(withoutHalfIndex)})`,
+      ],
+      [
+        '  of which auth nonces',
+        `${units(t.wru_auth_nonces)} (${num(
+          nonceCalls.reduce((n, r) => n + r.calls, 0),
+          2,
+        )} signed merchant requests)`,
+      ],
+      ['RCU per cycle', `${units(t.rcu)} (${num(t.read_calls, 2)} reads)`],
+      [
+        'on-demand $ per 1M cycles',
+        `writes ${dollars(cost.writes_per_item_rule)} (per-item rule) / ${dollars(cost.writes_dynamodb_local)} (Local's figure), ` +
+          `reads ${dollars(cost.reads)}`,
+      ],
+      [
+        '  prices (us-east-1)',
+        `$${PRICES.dynamoWritePerMillion} per million write request units, $${PRICES.dynamoReadPerMillion} per million ` +
+          'read request units (docs/cost-model.md)',
       ],
     ]),
   );
+  const tx = c.transactions;
+  if (
+    tx.wcu_dynamodb_local !== null &&
+    tx.wru_per_item_rule !== null &&
+    tx.wcu_dynamodb_local !== tx.wru_per_item_rule
+  ) {
+    console.log(
+      `  note: for the ${num(tx.calls, 2)} TransactWriteItems (${num(tx.items, 2)} items) of a cycle DynamoDB Local ` +
+        `reports ${units(tx.wcu_dynamodb_local)} WCU,\n        the per-item rule gives ${units(tx.wru_per_item_rule)}: ` +
+        "DynamoDB Local's transactional ConsumedCapacity does not follow DynamoDB's per-item rule\n" +
+        '        (its single-item figures do), so the per-item figure is the one to price.',
+    );
+  }
+  if (c.calls_without_consumed_capacity > 0) {
+    console.log(
+      `  note: ${c.calls_without_consumed_capacity} calls came back without ConsumedCapacity: their figures are n/a.`,
+    );
+  }
+  if (c.failed_calls > 0)
+    console.log(`  note: ${c.failed_calls} metered calls failed: the figures they touch are n/a.`);
+  for (const error of c.per_item_errors) console.log(`  note: per-item figure unavailable: ${error}`);
 }
 
 /** Section 5: the minified size of every Lambda bundle. */
 export function printBundleSection(bundles: readonly BundleSize[]): void {
   console.log(heading('5. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
   const kib = (bytes: number) => num(bytes / 1024, 1);
-  const rows = bundles.map((bundle) => [bundle.id, num(bundle.bytes), kib(bundle.bytes), kib(bundle.gzipBytes)]);
-  const total = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
-  const totalGzip = bundles.reduce((sum, bundle) => sum + bundle.gzipBytes, 0);
-  rows.push(['(total)', num(total), kib(total), kib(totalGzip)]);
-  const columns = [
-    { header: 'function' },
-    { header: 'bytes', align: 'right' },
-    { header: 'KiB', align: 'right' },
-    { header: 'gzip KiB', align: 'right' },
-  ] as const;
-  console.log(indent(table(columns, rows)));
-}
-
-/** Writes first, then reads; alphabetical within each. */
-function commandTable(figures: WriteFigures): string {
-  const isWrite = (command: string) => Number(WRITE_COMMANDS.has(command));
-  const rows = [...figures.counts]
-    .sort(([a], [b]) => isWrite(b) - isWrite(a) || a.localeCompare(b))
-    .map(([command, count]) => [
-      command,
-      WRITE_COMMANDS.has(command) ? 'write' : 'read',
-      num(count.calls),
-      num(count.items),
-      num(count.calls / figures.flows, 2),
-      num(count.failures),
-    ]);
-  const columns = [
-    { header: 'command' },
-    { header: 'kind' },
-    { header: 'calls', align: 'right' },
-    { header: 'items', align: 'right' },
-    { header: 'calls/flow', align: 'right' },
-    { header: 'failed', align: 'right' },
-  ] as const;
-  return table(columns, rows);
-}
-
-function refundedShare(figures: RefundFigures): string {
-  return figures.refunds === figures.payments
-    ? `all ${num(figures.payments)} recharges`
-    : `the first ${num(figures.refunds)} of the ${num(figures.payments)} recharges`;
-}
-
-function cpuLine(cpuMs: number, elapsedMs: number): string {
-  return `${num(cpuMs / 1000, 2)} s = ${num((cpuMs / elapsedMs) * 100, 0)}% of one core`;
+  const total = (key: 'bytes' | 'gzip_bytes') => bundles.reduce((sum, bundle) => sum + bundle[key], 0);
+  const rows = [...bundles, { id: '(total)', bytes: total('bytes'), gzip_bytes: total('gzip_bytes') }].map((b) => [
+    b.id,
+    num(b.bytes),
+    kib(b.bytes),
+    kib(b.gzip_bytes),
+  ]);
+  const right = (header: string): Column => ({ header, align: 'right' });
+  console.log(indent(table([{ header: 'function' }, right('bytes'), right('KiB'), right('gzip KiB')], rows)));
 }
