@@ -1,3 +1,7 @@
+/**
+ * Turns each function's declared access (src/routes.ts) into least-privilege IAM statements and the cdk-nag
+ * suppressions that must name them: long because every grant and its justification live side by side.
+ */
 import { join } from 'node:path';
 import { ArnFormat, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';

@@ -1,3 +1,7 @@
+/**
+ * The local stand-in for a DynamoDB Streams event source mapping (shards, iterators, batches, retries, partial batch
+ * responses): long because it reproduces the delivery semantics the outbox relay relies on.
+ */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,

@@ -1,3 +1,7 @@
+/**
+ * Every port the use cases depend on, in ONE file (the adapters implement them; tests hand in doubles where a real one
+ * cannot exist). Longer than most modules on purpose: one place to read the whole outside world of the product.
+ */
 import type { AuditRecord } from '#domain/audit.ts';
 import type { BillChannel, BillEvent } from '#domain/bill.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';

@@ -1,3 +1,7 @@
+/**
+ * Reconciliation's pure core: classifying bill lines against gateway records, the tally and the differences report.
+ * Kept in one module (over 250 lines) because the classes, totals and CSV columns must change together.
+ */
 import { addMinor, formatAmount } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';

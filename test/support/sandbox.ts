@@ -1,3 +1,4 @@
+import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
 import { TEST_SECRETS } from './constants.ts';
 
@@ -23,7 +24,7 @@ export async function postSandboxCallback(
 export function successCallback(payment: { id: string; amount: string; currency: string }) {
   return {
     payment_id: payment.id,
-    channel_trade_no: `sbx_${payment.id.slice(4, 20)}`,
+    channel_trade_no: sandboxTradeNo(payment.id),
     status: 'SUCCESS',
     amount: payment.amount,
     currency: payment.currency,
