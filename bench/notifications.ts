@@ -602,17 +602,13 @@ async function runSample(config: SampleConfig) {
   const errors: unknown[] = [];
   const onError = (error: unknown) => errors.push(error);
 
-  // Every SQS and Step Functions client in this process, the gateway's own included, is counted (prototype `send`).
+  // Every SQS client in this process, the gateway's own included, is counted (prototype `send`).
   const { SQSClient } = await import('@aws-sdk/client-sqs');
-  const { SFNClient } = await import('@aws-sdk/client-sfn');
   const sqsCalls: Record<string, number> = {};
   const sfnCalls: Record<string, number> = {};
   const started = new Set<string>();
   const receives = { empty: 0, messages: 0 };
-  for (const [client, calls] of [
-    [SQSClient, sqsCalls],
-    [SFNClient, sfnCalls],
-  ] as const) {
+  for (const [client, calls] of [[SQSClient, sqsCalls]] as const) {
     type Send = (command: { input?: { name?: unknown } }, ...rest: unknown[]) => Promise<{ Messages?: unknown[] }>;
     const prototype = client.prototype as unknown as { send: Send };
     const send = prototype.send;
@@ -621,7 +617,6 @@ async function runSample(config: SampleConfig) {
       const operation = command.constructor.name.replace(/Command$/, '');
       if (counting) {
         calls[operation] = (calls[operation] ?? 0) + 1;
-        if (operation === 'StartExecution' && typeof command.input?.name === 'string') started.add(command.input.name);
         if (operation === 'ReceiveMessage') {
           receives.messages += output?.Messages?.length ?? 0;
           if (!output?.Messages?.length) receives.empty++;
@@ -664,7 +659,9 @@ async function runSample(config: SampleConfig) {
   const { startLocalSqs, createQueues } = await import('../local/sqs.ts');
   const { pollQueue } = await import('../local/sqs-poller.ts');
   const { pollTableStream } = await import('../local/stream-poller.ts');
-  const { startLocalStepFunctions, localStateMachine } = await import('../local/stepfunctions.ts');
+  const { LocalStepFunctions, localStateMachineArn } = await import('../local/local-workflows.ts');
+  const { SfnWorkflows } = await import('#adapters/aws/sfn-workflows.ts');
+  const { setContainerOverrides } = await import('#adapters/container.ts');
   const { configureLocalEnvironment } = await import('../local/stack.ts');
   const { createGatewayTable } = await import('../local/tables.ts');
   const { STATE_MACHINES } = await import('#adapters/queue-definitions.ts');
@@ -676,20 +673,39 @@ async function runSample(config: SampleConfig) {
     stops.push(merchant.stop);
     const sqs = await startLocalSqs();
     stops.push(() => sqs.stop());
-    const sfn = await startLocalStepFunctions({
-      projectRoot: config.projectRoot,
-      waitTimeScale,
-      stateMachines: [
-        localStateMachine(STATE_MACHINES.notifyRetry, {
-          NotifyAttemptFunctionArn: lambda('NotifyAttempt', await handler('notify-attempt')),
-          NotifyFailedFunctionArn: lambda('NotifyFailed', await handler('notify-failed')),
-        }),
-        localStateMachine(STATE_MACHINES.orderExpiry, {
-          ExpireBucketFunctionArn: lambda('ExpireBucket', await handler('expire-bucket')),
-        }),
+    const sfn = new LocalStepFunctions(
+      [
+        {
+          ...STATE_MACHINES.notifyRetry,
+          tasks: {
+            NotifyAttemptFunctionArn: lambda('NotifyAttempt', await handler('notify-attempt')),
+            NotifyFailedFunctionArn: lambda('NotifyFailed', await handler('notify-failed')),
+          },
+        },
+        {
+          ...STATE_MACHINES.orderExpiry,
+          tasks: { ExpireBucketFunctionArn: lambda('ExpireBucket', await handler('expire-bucket')) },
+        },
       ],
-    });
+      waitTimeScale,
+    );
     stops.push(() => sfn.stop());
+    // The executions run in process: StartExecution calls are counted where the gateway makes them.
+    const workflows = new SfnWorkflows(
+      {
+        notifyRetry: localStateMachineArn(STATE_MACHINES.notifyRetry.name),
+        orderExpiry: localStateMachineArn(STATE_MACHINES.orderExpiry.name),
+      },
+      async (arn, name, input) => {
+        if (counting) {
+          sfnCalls.StartExecution = (sfnCalls.StartExecution ?? 0) + 1;
+          started.add(name);
+        }
+        return sfn.start(arn, name, input);
+      },
+    );
+    setContainerOverrides({ workflows });
+    stops.push(async () => setContainerOverrides({}));
     const tableName = `pay-gateway-notify-sample-${randomBytes(4).toString('hex')}`;
     configureLocalEnvironment({
       dynamoEndpoint: config.dynamoEndpoint,
@@ -700,7 +716,6 @@ async function runSample(config: SampleConfig) {
       },
       tableName,
       sqsEndpoint: sqs.endpoint,
-      sfnEndpoint: sfn.endpoint,
     });
     const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
     const dynamo = new DynamoDBClient({});

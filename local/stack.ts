@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { NOTIFY_RETRY_STATE_MACHINE, ORDER_EXPIRY_STATE_MACHINE } from '#adapters/queue-definitions.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { LocalGateway } from './gateway.ts';
 import { createBuckets, LOCAL_BUCKETS, type LocalS3, startLocalS3 } from './s3.ts';
 import { createQueues, type LocalSqs, localQueueUrls, type QueueUrls, startLocalSqs } from './sqs.ts';
-import { localStateMachineArn } from './stepfunctions.ts';
 import { createGatewayTable } from './tables.ts';
 
 export const LOCAL_TABLE = 'pay-gateway-local';
@@ -33,14 +31,12 @@ export function loadLocalSecrets(dir: string): LocalSecrets {
   return secrets;
 }
 
-/** Where the local SQS, Step Functions and S3 endpoints are, for {@link configureLocalServices}. */
+/** Where the local SQS and S3 endpoints are, for {@link configureLocalServices}. */
 export interface LocalServiceEndpoints {
   /** Local SQS; sets AWS_ENDPOINT_URL_SQS and the queue URLs. */
   sqsEndpoint?: string;
   /** The queues to use; by default the unsuffixed queues `createQueues` makes on `sqsEndpoint`. */
   queueUrls?: QueueUrls;
-  /** A Step Functions endpoint (only the bench's notification sample still uses one; the stack runs them in process). */
-  sfnEndpoint?: string;
   /** Local S3; sets AWS_ENDPOINT_URL_S3 and the bills and reports bucket names. */
   s3Endpoint?: string;
   /** The buckets to use; by default the local buckets `LOCAL_BUCKETS` (which `startLocalStack` creates). */
@@ -48,9 +44,9 @@ export interface LocalServiceEndpoints {
 }
 
 /**
- * Points this process's SQS, Step Functions and S3 clients at local endpoints and sets the queue URLs, state machine
- * ARNs and bucket names the CDK stack would set on AWS. Only what is given is set, so a test file can add its own
- * Step Functions server (or its own queues) after the worker-wide configuration.
+ * Points this process's SQS and S3 clients at local endpoints and sets the queue URLs and bucket names the CDK stack
+ * would set on AWS (Step Functions run in process, handed to the container as its `Workflows`). Only what is given is
+ * set, so a test file can add its own queues after the worker-wide configuration.
  */
 export function configureLocalServices(options: LocalServiceEndpoints): void {
   if (options.sqsEndpoint) {
@@ -59,13 +55,6 @@ export function configureLocalServices(options: LocalServiceEndpoints): void {
       AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
       NOTIFY_QUEUE_URL: urls.notifyQueueUrl,
       NOTIFY_DLQ_URL: urls.notifyDlqUrl,
-    });
-  }
-  if (options.sfnEndpoint) {
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SFN: options.sfnEndpoint,
-      NOTIFY_RETRY_STATE_MACHINE_ARN: localStateMachineArn(NOTIFY_RETRY_STATE_MACHINE),
-      ORDER_EXPIRY_STATE_MACHINE_ARN: localStateMachineArn(ORDER_EXPIRY_STATE_MACHINE),
     });
   }
   if (options.s3Endpoint) {

@@ -29,6 +29,17 @@ export interface StoredEvent extends OutboxEvent {
   replayCount?: number;
 }
 
+/** A first delivery runs within seconds; a `PENDING` event never attempted after this long was stranded. */
+export const STRANDED_AFTER_MS = 10 * 60 * 1000;
+
+/**
+ * An event no delivery run holds: still `PENDING`, never attempted, and older than {@link STRANDED_AFTER_MS} (its
+ * relay batch ended in the failure queue). It may be replayed like a finished one.
+ */
+function isStranded(event: StoredEvent, now: Date): boolean {
+  return event.attempts === 0 && now.getTime() - Date.parse(event.createdAt) > STRANDED_AFTER_MS;
+}
+
 /** Replays a merchant may ask for per event and per hour. */
 export const REPLAYS_PER_HOUR = 5;
 const REPLAY_WINDOW_MS = 60 * 60 * 1000;
@@ -39,11 +50,12 @@ export type ReplayDecision =
   | { kind: 'allowed'; windowStart: string; count: number };
 
 /**
- * Whether an event may be replayed now. Only one delivery run at a time (`PENDING` means one is queued or retrying),
+ * Whether an event may be replayed now. Only one delivery run at a time (`PENDING` means one is queued or retrying,
+ * unless the event was stranded before its first attempt),
  * and at most {@link REPLAYS_PER_HOUR} replays in a fixed window that opens with the first replay.
  */
 export function decideReplay(event: StoredEvent, now: Date): ReplayDecision {
-  if (event.deliveryStatus === 'PENDING') return { kind: 'busy' };
+  if (event.deliveryStatus === 'PENDING' && !isStranded(event, now)) return { kind: 'busy' };
   const opened = event.replayWindowStart ? Date.parse(event.replayWindowStart) : Number.NaN;
   const windowOpen = now.getTime() - opened < REPLAY_WINDOW_MS;
   if (!windowOpen) return { kind: 'allowed', windowStart: now.toISOString(), count: 1 };

@@ -2,13 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { decideReplay, REPLAYS_PER_HOUR, type StoredEvent } from '#domain/notification.ts';
 
 const NOW = new Date('2026-12-01T10:00:00.000Z');
-const event = (over: Partial<StoredEvent>): StoredEvent =>
-  ({ id: 'evt_1', deliveryStatus: 'FAILED', attempts: 3, ...over }) as StoredEvent;
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000).toISOString();
+const event = (over: Partial<StoredEvent>): StoredEvent =>
+  ({ id: 'evt_1', deliveryStatus: 'FAILED', attempts: 3, createdAt: minutesAgo(30), ...over }) as StoredEvent;
 
 describe('replay decisions', () => {
   it('refuses while a delivery run is under way', () => {
     expect(decideReplay(event({ deliveryStatus: 'PENDING' }), NOW)).toEqual({ kind: 'busy' });
+    expect(decideReplay(event({ deliveryStatus: 'PENDING', attempts: 0, createdAt: minutesAgo(2) }), NOW)).toEqual({
+      kind: 'busy',
+    });
+  });
+
+  it('lets an event stranded before its first attempt be replayed', () => {
+    const stranded = event({ deliveryStatus: 'PENDING', attempts: 0, createdAt: minutesAgo(11) });
+    expect(decideReplay(stranded, NOW)).toMatchObject({ kind: 'allowed', count: 1 });
   });
 
   it('opens a window with the first replay and counts the next ones in it', () => {
