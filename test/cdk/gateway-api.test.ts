@@ -205,4 +205,17 @@ describe('sandbox deployment', () => {
       expect(properties.Environment.Variables.SANDBOX_ENABLED, fn.node.path).toBe('true');
     }
   });
+
+  it('never lets a deployed function notify loopback URLs, sandbox or not', () => {
+    const environments = [production, sandbox].flatMap((gateway) =>
+      Object.values(gateway.resources)
+        .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+        .map(
+          (resource) => (resource.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {},
+        ),
+    );
+    expect(environments.length).toBeGreaterThan(20);
+    // And loadConfig ignores the setting inside any Lambda function (test/integration/guarded-egress.test.ts).
+    for (const variables of environments) expect(variables.ALLOW_LOOPBACK_HTTP).toBeUndefined();
+  });
 });
