@@ -16,12 +16,13 @@ import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/w
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { auditRecord, merchantActor } from './audit.ts';
+import { type Prepaid, prepayWithFailover, releaseReservation } from './channel-failover.ts';
 import { paymentEvent } from './events.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
-import { type ChannelRouter, isGuarded, routeChannel, withBreaker } from './routing.ts';
+import { type ChannelRouter, routeCandidates } from './routing.ts';
 
 /** What the audit trail keeps of a new payment (its request's parameters, no payer-facing URLs or metadata). */
 export const AUDITED_PAYMENT_FIELDS = [
@@ -62,7 +63,8 @@ export interface CreatePaymentResult {
  * Output: the payment, and whether this was a replay.
  * 1. Check the amount against the merchant's limits and the `notify_url` against the egress policy.
  * 2. If the idempotency key or `(merchant, order_no)` is known: same parameters → replay; different → 409.
- * 3. Ask the channel how the payer pays (pay URL / QR code).
+ * 3. Ask the channel how the payer pays (pay URL / QR code); a routed payment whose channel is down moves to the
+ *    next candidate ({@link prepayWithFailover}).
  * 4. ONE transaction: payment + order guard + idempotency claim; for `BALANCE` also the payer's debit (and the
  *    recipient's credit), so it settles `SUCCEEDED` at once or not at all (`402 INSUFFICIENT_BALANCE`).
  * 5. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
@@ -85,34 +87,31 @@ export async function createPayment(
     async () => {
       const now = deps.clock();
       // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
-      const decision = await routeChannel({ ...deps.router, clock: () => now }, body);
+      const route = await routeCandidates({ ...deps.router, clock: () => now }, body);
+      const id = deps.newId('pay');
+      const prepaid = await prepayWithFailover(deps, route, body, (channel) =>
+        newPayment(merchant, body, id, channel, hash, now),
+      );
       try {
-        return await createAt(deps, merchant, body, decision.channel, hash, idempotencyKey, now);
+        return await commitNew(deps, merchant, body, prepaid, hash, idempotencyKey, now);
       } catch (error) {
-        if (decision.reservation) {
-          const { key, amountMinor } = decision.reservation;
-          await deps.router.volume.releaseDailyVolume(key, amountMinor).catch(() => undefined);
-        }
+        await releaseReservation(deps.router, prepaid.reservation);
         throw error;
       }
     },
   );
 }
 
-async function createAt(
+/** Step 4: the payment the channel took, with its order guard and idempotency claim, in ONE transaction. */
+async function commitNew(
   deps: CreatePaymentDeps,
   merchant: Merchant,
   body: CreatePaymentBody,
-  channel: PaymentChannel,
+  { draft, prepay, channel }: Prepaid,
   hash: string,
   idempotencyKey: string | undefined,
   now: Date,
 ): Promise<CreatePaymentResult> {
-  const draft = newPayment(deps, merchant, body, channel, hash, now);
-  // An external channel's call feeds the shared circuit breaker (outages only; a business "no" proves it is up).
-  const prepay = isGuarded(deps.router, channel.code)
-    ? await withBreaker(channel.code, deps.router.health, () => channel.createPayment(draft), { clock: deps.clock })
-    : await channel.createPayment(draft);
   const pending: Payment = {
     ...draft,
     payUrl: prepay.payUrl,
@@ -144,15 +143,15 @@ async function createAt(
 }
 
 function newPayment(
-  deps: CreatePaymentDeps,
   merchant: Merchant,
   body: CreatePaymentBody,
+  id: string,
   channel: PaymentChannel,
   hash: string,
   now: Date,
 ): Payment {
   return {
-    id: deps.newId('pay'),
+    id,
     merchantId: merchant.id,
     orderNo: body.order_no,
     status: 'PENDING',

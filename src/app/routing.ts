@@ -67,22 +67,32 @@ interface Candidate {
   admission: Admission;
 }
 
+/** The candidates of one payment in routing order, handed out one at a time. */
+export interface Route {
+  /** The merchant named the channel: it is the only candidate, and the payment is never moved off it. */
+  readonly named: boolean;
+  /**
+   * The next candidate, its daily volume reserved and (for a probe) its probe won — so nothing is reserved or
+   * claimed for a candidate never tried; `undefined` when none is left.
+   */
+  next(): Promise<RouteDecision | undefined>;
+}
+
 /**
- * Chooses the channel for a new payment.
+ * The routing order for a new payment.
  * - Named channel: as {@link namedChannel}; an external channel (not `unguarded`) must also have a profile enabled
  *   for the method and currency (`400 CHANNEL_NOT_SUPPORTED` otherwise). Limits and the breaker are not applied: the
  *   merchant insisted, and the channel itself will answer.
  * - Otherwise the candidates are the channels that support the method and currency: the unguarded (in-process) ones
  *   as they are (weight 1), external ones only with a profile enabled for them, the amount within
- *   `singleLimitMinor`, and a breaker that admits a call. A channel whose probe is due comes first (one payment per
- *   cool-down, so a healed channel returns); the rest follow `rankCandidates` (a weighted random draw ∝ weight ×
- *   health). The first whose daily volume can be reserved (and, for a probe, whose probe this caller wins) is
- *   chosen. None left: `503 NO_CHANNEL_AVAILABLE`.
+ *   `singleLimitMinor`, and a breaker that admits a call. A channel whose probe is due comes first (one payment per cool-down, so a healed channel returns); the rest follow `rankCandidates` (a
+ *   weighted random draw ∝ weight × health). {@link Route.next} skips those whose daily volume cannot be reserved
+ *   or whose probe another caller won.
  */
-export async function routeChannel(
+export async function routeCandidates(
   router: ChannelRouter,
   request: RouteRequest & { amountMinor: number },
-): Promise<RouteDecision> {
+): Promise<Route> {
   const method = methodOf(request);
   const profiles = new Map((await router.profiles.list()).map((profile) => [profile.channel as Channel, profile]));
   if (request.channel) {
@@ -91,7 +101,15 @@ export async function routeChannel(
     if (!unguardedOf(router).has(named.code) && !(profile && profileTakes(profile, method, request.currency))) {
       throw notSupported(named.code, method, request.currency);
     }
-    return { channel: named };
+    let taken = false;
+    return {
+      named: true,
+      next: async () => {
+        if (taken) return undefined;
+        taken = true;
+        return { channel: named };
+      },
+    };
   }
   const now = router.clock();
   const config = router.score ?? DEFAULT_SCORE_CONFIG;
@@ -109,17 +127,36 @@ export async function routeChannel(
       config,
     ),
   ];
-  for (const candidate of ordered) {
+  const take = async (candidate: Candidate): Promise<RouteDecision | undefined> => {
     const reservation = await reserve(router.volume, candidate, request, now);
-    if (reservation === false) continue;
-    const probe = candidate.admission === 'PROBE';
-    if (probe && !(await router.health.claimProbe(candidate.code, now))) {
+    if (reservation === false) return undefined;
+    if (candidate.admission === 'PROBE' && !(await router.health.claimProbe(candidate.code, now))) {
       if (reservation) await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor);
-      continue;
+      return undefined;
     }
     return { channel: candidate.channel, ...(reservation ? { reservation } : {}) };
-  }
-  throw noChannel(method, request.currency);
+  };
+  let index = 0;
+  return {
+    named: false,
+    next: async () => {
+      while (index < ordered.length) {
+        const decision = await take(ordered[index++] as Candidate);
+        if (decision) return decision;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The first candidate of {@link routeCandidates}; none: `503 NO_CHANNEL_AVAILABLE`. */
+export async function routeChannel(
+  router: ChannelRouter,
+  request: RouteRequest & { amountMinor: number },
+): Promise<RouteDecision> {
+  const decision = await (await routeCandidates(router, request)).next();
+  if (!decision) throw noChannelFor(request);
+  return decision;
 }
 
 /** The UTC day (`yyyy-mm-dd`) a daily limit counts `at` in. */
@@ -205,6 +242,8 @@ function notSupported(channel: Channel, method: PayMethod, currency: string): Va
   });
 }
 
-function noChannel(method: PayMethod, currency: string): UnavailableError {
-  return new UnavailableError('NO_CHANNEL_AVAILABLE', `no channel can take a ${method} payment in ${currency}`);
+/** `503 NO_CHANNEL_AVAILABLE`: no candidate could be tried for this request. */
+export function noChannelFor(request: RouteRequest): UnavailableError {
+  const method = methodOf(request);
+  return new UnavailableError('NO_CHANNEL_AVAILABLE', `no channel can take a ${method} payment in ${request.currency}`);
 }

@@ -43,6 +43,20 @@ export interface Payment {
   requestHash: string;
   /** Optimistic-lock counter: every transition is conditional on it. */
   version: number;
+  /** The channels routing tried and left before the one that took it (absent when the first one did). */
+  routingAttempts?: RoutingAttempt[];
+}
+
+/**
+ * A routed payment's failed try at one channel: an outage there (`OUTAGE`), or a timeout after which the order was
+ * closed at that channel so it can never be paid (`CLOSED_AFTER_TIMEOUT`).
+ */
+export interface RoutingAttempt {
+  channel: Channel;
+  outcome: 'OUTAGE' | 'CLOSED_AFTER_TIMEOUT';
+  /** How the call failed: `timeout`, `network`, `http_status`, `system_error`, or the error code. */
+  reason: string;
+  latencyMs: number;
 }
 
 /** A verified payment result reported by a channel (callback, query or bill). */

@@ -1,6 +1,6 @@
 import { formatAmount } from '#domain/money.ts';
 import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
-import { type Payment, visibleStatus } from '#domain/payment.ts';
+import { type Payment, type RoutingAttempt, visibleStatus } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
 
@@ -31,6 +31,20 @@ export function paymentResource(payment: Payment, now: Date) {
     paid_at: payment.paidAt ?? null,
     channel_trade_no: payment.channelTradeNo ?? null,
     metadata: payment.metadata,
+    // Additive: shown only when routing left a channel before the one that took the payment.
+    ...(payment.routingAttempts?.length
+      ? { routing_attempts: payment.routingAttempts.map(routingAttemptResource) }
+      : {}),
+  };
+}
+
+/** One channel a routed payment was tried at and left (`payment.routing_attempts`). */
+function routingAttemptResource(attempt: RoutingAttempt) {
+  return {
+    channel: attempt.channel,
+    outcome: attempt.outcome,
+    reason: attempt.reason,
+    latency_ms: attempt.latencyMs,
   };
 }
 

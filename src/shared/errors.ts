@@ -77,9 +77,19 @@ export class ChannelRejectedError extends AppError {
   }
 }
 
-/** 503: a dependency (e.g. every payment channel) is unavailable; retryable. */
+/** Why a channel's call failed as an outage; `timeout`: the request went out and no answer came back. */
+export const OUTAGE_TIMEOUT = 'timeout';
+
+/**
+ * 503: a dependency (e.g. every payment channel) is unavailable; retryable. `reason` says how a channel call failed
+ * (`'timeout' | 'network' | 'http_status' | …`); only after a {@link OUTAGE_TIMEOUT} may the channel have acted on it.
+ */
 export class UnavailableError extends AppError {
-  constructor(code: string, message: string) {
+  constructor(
+    code: string,
+    message: string,
+    readonly reason?: string,
+  ) {
     super(code, 503, message);
   }
 }

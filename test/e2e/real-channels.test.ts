@@ -99,7 +99,6 @@ const balanceOf = async (accountId: string) =>
   (await client.request<Json>('GET', `/v1/accounts/${accountId}/balance?currency=CNY`)).body;
 const ledgerOf = async (accountId: string) =>
   (await client.request<{ data: Json[] }>('GET', `/v1/accounts/${accountId}/ledger?currency=CNY`)).body.data;
-const findByOrderNo = (orderNo: string) => client.request<Json & ErrorBody>('GET', `/v1/payments?order_no=${orderNo}`);
 
 async function postForm(url: string, params: Record<string, string>) {
   const response = await fetch(url, {
@@ -336,28 +335,29 @@ describe('routing and the shared breaker with real channels', () => {
   });
   beforeEach(resetBreakers);
 
-  it('stops sending unnamed payments to a failing Alipay after the breaker threshold, then returns after one probe', async () => {
+  it('moves unnamed payments past a failing Alipay, stops trying it after the breaker threshold, then returns after one probe', async () => {
     const breaker = stack.container.channelHealth.breaker;
     const proxy = channels.alipay.proxy;
     channels.alipay.server.behaviours[PRECREATE] = { kind: 'http-500' };
 
-    // Over HTTP: every payment Alipay takes fails with 503 and creates nothing, until the breaker opens.
-    const failedOrders: string[] = [];
-    for (let attempt = 1; failedOrders.length < breaker.failureThreshold; attempt++) {
+    // Over HTTP: every payment tried at Alipay moves on to the next candidate and creates nothing there — no
+    // merchant sees a failure — until the breaker opens.
+    let triedAtAlipay = 0;
+    for (let attempt = 1; triedAtAlipay < breaker.failureThreshold; attempt++) {
       expect(attempt).toBeLessThanOrEqual(breaker.failureThreshold + 40);
       const seen = proxy.requests.length;
-      const orderNo = uniqueId('ORD');
-      const answer = await createQr({ order_no: orderNo });
+      const answer = await createQr({});
+      expect(answer.status).toBe(201);
+      expect(['WECHAT_PAY', 'SANDBOX']).toContain(answer.body.channel);
       if (proxy.requests.length > seen) {
         expect(proxy.requests.slice(seen)).toEqual([PRECREATE]);
-        expect(answer.status).toBe(503);
-        expect(answer.body.error.code).toBe('CHANNEL_UNAVAILABLE');
-        expect(answer.body.error.message).toMatch(/^Alipay unavailable: .*HTTP 500/);
-        expect((await findByOrderNo(orderNo)).status).toBe(404);
-        failedOrders.push(orderNo);
+        expect(answer.body.routing_attempts).toEqual([
+          { channel: 'ALIPAY', outcome: 'OUTAGE', reason: 'http_status', latency_ms: expect.any(Number) },
+        ]);
+        expect(channels.alipay.server.trades.has(String(answer.body.id))).toBe(false);
+        triedAtAlipay += 1;
       } else {
-        expect(answer.status).toBe(201);
-        expect(['WECHAT_PAY', 'SANDBOX']).toContain(answer.body.channel);
+        expect(answer.body).not.toHaveProperty('routing_attempts');
       }
     }
     expect(await storedBreaker('ALIPAY')).toMatchObject({
@@ -365,13 +365,13 @@ describe('routing and the shared breaker with real channels', () => {
       consecutiveFailures: breaker.failureThreshold,
     });
 
-    // The breaker is open: no payment goes to Alipay and no request reaches it; a failed order can be retried.
+    // The breaker is open: no payment goes to Alipay and no request reaches it.
     const reached = proxy.requests.length;
     const skipped: unknown[] = [];
-    for (const orderNo of [failedOrders[0], ...Array.from({ length: 7 }, () => uniqueId('ORD'))]) {
-      const answer = await createQr({ order_no: orderNo });
+    for (let payment = 0; payment < 8; payment++) {
+      const answer = await createQr({});
       expect(answer.status).toBe(201);
-      expect(answer.body.order_no).toBe(orderNo);
+      expect(answer.body).not.toHaveProperty('routing_attempts');
       skipped.push(answer.body.channel);
     }
     expect(skipped.every((channel) => channel === 'WECHAT_PAY' || channel === 'SANDBOX')).toBe(true);
@@ -430,7 +430,7 @@ describe('routing and the shared breaker with real channels', () => {
     expect(proxy.requests.slice(reached)).toEqual([PRECREATE, PRECREATE, PRECREATE]);
   }, 120_000);
 
-  it('answers 503 NO_CHANNEL_AVAILABLE when every candidate breaker is open and the router has no sandbox', async () => {
+  it('answers the last 503 CHANNEL_UNAVAILABLE when every candidate fails, then NO_CHANNEL_AVAILABLE once their breakers are open', async () => {
     const deps = useCaseDeps({ sandbox: false });
     expect(deps.router.channels.has('SANDBOX')).toBe(false);
     const { failureThreshold } = deps.channelHealth.breaker;
@@ -438,20 +438,17 @@ describe('routing and the shared breaker with real channels', () => {
     channels.wechat.server.behaviours.native = 'http500';
     const ordersBefore = channels.wechat.server.orders.size;
 
-    const outcomes: string[] = [];
+    // Each payment is tried at Alipay (best score), then at WeChat Pay: it fails with the last outage, WeChat Pay's.
     const orderNos: string[] = [];
-    for (let attempt = 0; attempt < 2 * failureThreshold; attempt++) {
+    for (let attempt = 0; attempt < failureThreshold; attempt++) {
       const orderNo = uniqueId('ORD');
       orderNos.push(orderNo);
+      const seen = channels.alipay.proxy.requests.length;
       const error = await createPayment(deps, merchant, qrBody(orderNo)).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'CHANNEL_UNAVAILABLE', httpStatus: 503 });
-      outcomes.push(String((error as Error).message).split(' unavailable')[0] ?? '');
+      expect(String((error as Error).message)).toMatch(/^WeChat Pay unavailable/);
+      expect(channels.alipay.proxy.requests.slice(seen)).toEqual([PRECREATE]);
     }
-    // Best score first: Alipay until its breaker opens, then WeChat Pay until its breaker opens.
-    expect(outcomes).toEqual([
-      ...Array(failureThreshold).fill('Alipay'),
-      ...Array(failureThreshold).fill('WeChat Pay'),
-    ]);
     expect(await storedBreaker('ALIPAY')).toMatchObject({ status: 'OPEN' });
     expect(await storedBreaker('WECHAT_PAY')).toMatchObject({ status: 'OPEN' });
 

@@ -6,14 +6,16 @@ import { AppError, UnavailableError } from '#shared/errors.ts';
  * `503 CHANNEL_UNAVAILABLE`, and what the circuit breaker counts as a failure (unlike a channel saying no).
  */
 export class ChannelUnavailableError<Reason extends string = string> extends UnavailableError {
+  declare readonly reason: Reason;
+
   constructor(
     label: string,
-    readonly reason: Reason,
+    reason: Reason,
     message: string,
     readonly upstreamStatus?: number,
     options?: { cause?: unknown },
   ) {
-    super('CHANNEL_UNAVAILABLE', `${label} unavailable: ${message}`);
+    super('CHANNEL_UNAVAILABLE', `${label} unavailable: ${message}`, reason);
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
