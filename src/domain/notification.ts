@@ -75,13 +75,15 @@ export function isAcknowledged(httpStatus: number | undefined): boolean {
 }
 
 /**
- * The waiting window of each retry: `seconds × (1 ± jitter)`, as whole seconds `[min, max)`, for Step Functions'
- * `States.MathRandom` to draw from. Jitter spreads a merchant's recovery thundering herd.
+ * The waiting window of each retry: `seconds × (1 ± jitter)` as whole seconds `[min, max)` for Step Functions'
+ * `States.MathRandom` to draw from (jitter spreads a merchant's recovery thundering herd). Step Functions waits are
+ * whole seconds, so the lower end is rounded UP: a retry never comes sooner than `seconds × (1 − jitter)`, and never
+ * sooner than 1 s after the failed attempt.
  */
 export function retryWindows(schedule: readonly number[], jitter: number): { mins: number[]; maxs: number[] } {
   if (!(jitter >= 0 && jitter < 1)) throw new Error(`jitter must be in [0, 1): ${jitter}`);
-  const mins = schedule.map((seconds) => Math.max(0, Math.floor(seconds * (1 - jitter))));
-  const maxs = schedule.map((seconds, i) => Math.max((mins[i] ?? 0) + 1, Math.ceil(seconds * (1 + jitter))));
+  const mins = schedule.map((seconds) => Math.max(1, Math.ceil(seconds * (1 - jitter))));
+  const maxs = schedule.map((seconds, i) => Math.max((mins[i] ?? 1) + 1, Math.ceil(seconds * (1 + jitter))));
   return { mins, maxs };
 }
 

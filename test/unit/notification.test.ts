@@ -22,11 +22,20 @@ describe('retry schedule', () => {
 
   it('turns each delay into a ±20 % window of whole seconds that is never empty', () => {
     const { mins, maxs } = retryWindows([1, 5, 30, 54000], 0.2);
-    expect(mins).toEqual([0, 4, 24, 43200]);
+    expect(mins).toEqual([1, 4, 24, 43200]);
     expect(maxs).toEqual([2, 6, 36, 64800]);
     for (const [i, min] of mins.entries()) expect(maxs[i]).toBeGreaterThan(min);
-    expect(retryWindows([0, 0], 0.2)).toEqual({ mins: [0, 0], maxs: [1, 1] });
     expect(() => retryWindows([1], 1)).toThrow(/jitter/);
+  });
+
+  it('never retries sooner than schedule × (1 − jitter), nor sooner than 1 s', () => {
+    for (const jitter of [0, 0.2, 0.5, 0.9]) {
+      const schedule = [0, 1, 2, 3, 7, 10, 59, 601];
+      const { mins } = retryWindows(schedule, jitter);
+      for (const [i, seconds] of schedule.entries()) {
+        expect(mins[i]).toBeGreaterThanOrEqual(Math.max(1, seconds * (1 - jitter)));
+      }
+    }
   });
 });
 
