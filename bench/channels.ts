@@ -299,7 +299,6 @@ export async function measureChannels() {
   const routing = await measureRouting(ROUTING_DECISIONS);
   const elapsedMs = performance.now() - started;
   const msText = (value: number) => `${num(value, 3)} ms`;
-  const right = (header: string) => ({ header, align: 'right' as const });
   console.log(heading('7. Callback verification throughput and routing decision latency'));
   console.log(
     `${indent(
@@ -314,9 +313,13 @@ export async function measureChannels() {
     )}\n`,
   );
   const verificationColumns = [
-    { header: 'channel' },
-    { header: 'signature check' },
-    ...['body B', 'verifications/s', 'mean µs', 'p50 µs', 'p95 µs'].map(right),
+    'channel',
+    'signature check',
+    '>body B',
+    '>verifications/s',
+    '>mean µs',
+    '>p50 µs',
+    '>p95 µs',
   ];
   const verificationRows = channels.map((c) => [
     c.channel,
@@ -327,7 +330,7 @@ export async function measureChannels() {
     num(c.p50Micros, 1),
     num(c.p95Micros, 1),
   ]);
-  console.log(`${indent(table(verificationColumns, verificationRows))}\n`);
+  console.log(`${table(verificationColumns, verificationRows)}\n`);
   console.log(
     `${indent(
       wrap(
@@ -344,12 +347,12 @@ export async function measureChannels() {
     msText(l.mean),
     l.mean > 0 ? num(1000 / l.mean) : 'n/a',
   ];
-  const routingColumns = [{ header: 'breaker state' }, ...['p50', 'p95', 'mean', 'decisions/s'].map(right)];
+  const routingColumns = ['breaker state', '>p50', '>p95', '>mean', '>decisions/s'];
   const routingRows = [
     row('read from DynamoDB Local on every decision (BatchGetItem)', routing.withoutCache),
     row('in-container cache (TTL 1 s), refreshed from the table', routing.withCache),
   ];
-  console.log(`${indent(table(routingColumns, routingRows))}\n`);
+  console.log(`${table(routingColumns, routingRows)}\n`);
   console.log(
     keyValues([
       [

@@ -1,9 +1,9 @@
 /**
- * Section 6: payments through the REAL asynchronous path on the local runtime — outbox relay on the table stream,
- * notify consumer on the SQS queue, notify-retry and order-expiry from statemachines/*.asl.json with their task
- * handlers — counting every SQS request, Step Functions request and transition, and Lambda invocation; then the same
- * counts for the naive design (one execution per order and per notification), scaled, and priced with the one price
- * table (capacity.ts `PRICES`; formulas and assumptions in docs/cost-model.md).
+ * Section 6 (long: the sample harness — handlers, pollers, workflows, a merchant — lives here): payments through the
+ * REAL asynchronous path on the local runtime — outbox relay on the table stream, notify consumer on the SQS queue,
+ * notify-retry and order-expiry from statemachines/*.asl.json with their task handlers — counting every SQS request,
+ * Step Functions request and transition, and Lambda invocation, then pricing this design's per-payment counts per
+ * million payments (capacity.ts `PRICES`). docs/cost-model.md gives the formulas and the naive-design comparison.
  *
  * The sample runs in a process of its own (this file is its entry): the gateway's container is created once per
  * process from the environment, and the sample needs its own table, queues and state machines on a DynamoDB Local
@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { PRICES } from './capacity.ts';
 import { runChild, runPool } from './flows.ts';
-import { heading, indent, keyValues, num, table, wrap } from './report.ts';
+import { heading, indent, keyValues, num, table, usd } from './report.ts';
 import type { BenchOptions } from './run.ts';
 
 /** What the parent asks the sample process to do (JSON in BENCH_NOTIFY_CONFIG). */
@@ -33,8 +33,6 @@ interface SampleConfig {
   progressFile: string;
 }
 type Sample = Awaited<ReturnType<typeof runSample>>;
-type Usage = ReturnType<typeof thisDesign>;
-type Totals = ReturnType<typeof totals>;
 
 /** The longest expiry timer takes this long in wall time; the Wait-state scale follows from it. */
 const LONGEST_TIMER_WALL_MS = 3000;
@@ -44,7 +42,6 @@ const EXPIRE_IN_SECONDS = 1800;
 const RETRY_SCHEDULE = '1,5,30';
 const GB = PRICES.lambdaMemoryMb / 1024;
 const SQS_IDLE_RECEIVES_PER_DAY = (PRICES.sqsIdlePollers * 86_400) / PRICES.sqsLongPollSeconds;
-const SCALES = [10_000, 1_000_000] as const;
 
 /** Runs the sample in its own process, derives the figures, prints section 6, returns BENCH_RESULT `notifications`. */
 export async function measureNotifications(projectRoot: string, options: BenchOptions) {
@@ -71,7 +68,7 @@ export async function measureNotifications(projectRoot: string, options: BenchOp
       where: () => readFileSync(config.progressFile, 'utf8'),
     });
     const sample: Sample = JSON.parse(readFileSync(config.outFile, 'utf8'));
-    const figures = notificationFigures(projectRoot, sample, performance.now() - started);
+    const figures = notificationFigures(sample, performance.now() - started);
     printNotificationSection(figures);
     return figures;
   } finally {
@@ -80,506 +77,195 @@ export async function measureNotifications(projectRoot: string, options: BenchOp
   }
 }
 
-interface AslState {
-  Type: string;
-  Next?: string;
-  End?: boolean;
-  Default?: string;
-  Choices?: { Variable?: string; BooleanEquals?: boolean; Next: string }[];
-  [field: string]: unknown;
-}
-type Asl = { StartAt: string; States: Record<string, AslState> };
-
 /**
- * The states one execution enters when every Choice is decided by `data` (only `BooleanEquals` rules; anything else
- * fails rather than guesses). Standard workflows bill one transition per state entered.
+ * This design per payment — measured retry executions, SQS requests (idle receives excluded: they scale with time)
+ * and Lambda work; expiry executions follow from the arrival rate (one per minute that has an order, each as
+ * measured) — and its cost per million payments (docs/cost-model.md, "Formulas").
  */
-function aslPath(asl: Asl, data: Record<string, unknown>): string[] {
-  const path: string[] = [];
-  for (let name: string | undefined = asl.StartAt; name !== undefined; ) {
-    const state: AslState | undefined = asl.States[name];
-    if (!state || path.push(name) > 100) throw new Error(`ASL walk: no state ${name}, or a loop: ${path.join(' → ')}`);
-    if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) break;
-    const chosen: { Next: string } | undefined = state.Choices?.find(({ Variable, BooleanEquals }) => {
-      const value = Variable?.slice(2)
-        .split('.')
-        .reduce<unknown>(
-          (v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined),
-          data,
-        );
-      if (!Variable?.startsWith('$.') || typeof value !== 'boolean' || BooleanEquals === undefined) {
-        throw new Error(`ASL walk: choice ${name} has a rule the walk cannot evaluate (${Variable})`);
-      }
-      return value === BooleanEquals;
-    });
-    name = state.Type === 'Choice' ? (chosen?.Next ?? state.Default) : state.Next;
-    if (name === undefined) throw new Error(`ASL walk: state ${path.at(-1)} leads nowhere`);
-  }
-  return path;
-}
-
-/** Per-payment usage of both designs from the sample (checked against the ASL walks), and their scaled totals. */
-function notificationFigures(projectRoot: string, sample: Sample, sectionMs: number) {
-  const readAsl = (file: string): Asl => JSON.parse(readFileSync(join(projectRoot, 'statemachines', file), 'utf8'));
-  const retry = readAsl('notify-retry.asl.json');
-  const expiry = readAsl('order-expiry.asl.json');
-  // The naive notification workflow: the retry machine with the FIRST attempt moved into it.
-  const attempt = Object.values(retry.States).find((state) => state.Type === 'Task');
-  if (!attempt) throw new Error('notify-retry has no Task state to model the first attempt on');
-  const naive: Asl = {
-    StartAt: 'FirstAttempt',
-    States: {
-      FirstAttempt: { ...attempt, ResultPath: '$.first', Next: 'FirstDelivered?', End: undefined },
-      'FirstDelivered?': {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.first.delivered', BooleanEquals: true, Next: 'DeliveredFirstTime' }],
-        Default: retry.StartAt,
-      },
-      DeliveredFirstTime: { Type: 'Succeed' },
-      ...retry.States,
+function notificationFigures(sample: Sample, sectionMs: number) {
+  const { payments: n, payments_per_day: perDay, notify_retry: retry, order_expiry: expiry } = sample;
+  const bucketsPerDay = Math.min(1440, perDay);
+  const expiryPerPayment = bucketsPerDay / perDay;
+  const executions = [
+    {
+      machine: 'notify-retry',
+      per_payment: retry.executions / n,
+      transitions_each: retry.executions ? retry.transitions / retry.executions : 0,
+      basis: 'measured: one per refused first delivery',
     },
-  };
-  const paths: Paths = {
-    retry_delivered_on_first_retry: aslPath(retry, { attempt: { delivered: true } }),
-    expiry_one_page: aslPath(expiry, { result: { done: true } }),
-    naive_notify_delivered: aslPath(naive, { first: { delivered: true } }),
-    naive_notify_retried: aslPath(naive, { first: { delivered: false }, attempt: { delivered: true } }),
-  };
-  // The child checked each machine's executions all took the same number of transitions; it must be the walk's.
-  for (const [machine, path] of [
-    ['notify_retry', paths.retry_delivered_on_first_retry],
-    ['order_expiry', paths.expiry_one_page],
-  ] as const) {
-    const measured = sample[machine];
-    if (measured.executions && measured.transitions !== measured.executions * path.length) {
-      throw new Error(`${machine}: measured executions do not enter the ${path.length} states ${path.join(' → ')}`);
-    }
-  }
-  const bucketsPerDay = Math.min(1440, sample.payments_per_day);
-  const design = thisDesign(sample, paths, bucketsPerDay);
-  const naiveDesign = naiveUsage(sample, paths);
-  const scaled = SCALES.map((payments) => ({
-    payments,
-    this_design: totals(design, payments, sample.payments_per_day),
-    naive: totals(naiveDesign, payments, sample.payments_per_day),
-  }));
-  const million = scaled.find((s) => s.payments === 1_000_000) as (typeof scaled)[number];
-  const [a, b] = [million.this_design.cost_usd, million.naive.cost_usd];
-  return {
-    sample: { ...sample, section_ms: sectionMs },
-    asl_paths: paths,
-    expiry_buckets_per_day: bucketsPerDay,
-    per_payment: { this_design: design, naive: naiveDesign },
-    scaled,
-    cost_per_million_usd: {
-      this_design: a.total,
-      naive: b.total,
-      ratio_naive_to_this: b.total / a.total,
-      sfn_share_this_design: a.sfn / a.total,
-      sfn_share_naive: b.sfn / b.total,
-      unbatched_bound: unbatchedBound(sample, million),
+    {
+      machine: 'order-expiry',
+      per_payment: expiryPerPayment,
+      transitions_each: expiry.transitions / expiry.executions,
+      basis: `${num(bucketsPerDay)} minute buckets a day ÷ ${num(perDay)} payments a day`,
     },
-    prices: {
-      label: PRICES.label,
-      sfn_standard_per_1000_transitions: PRICES.sfnPer1000Transitions,
-      sqs_per_million_requests: PRICES.sqsPerMillionRequests,
-      lambda_per_million_requests: PRICES.lambdaPerMillionRequests,
-      lambda_arm_per_gb_s: PRICES.lambdaArmPerGbSecond,
-      lambda_memory_mb: PRICES.lambdaMemoryMb,
-      sqs_idle_receives_per_day: SQS_IDLE_RECEIVES_PER_DAY,
-    },
-  };
-}
-type Figures = ReturnType<typeof notificationFigures>;
-type Paths = Record<
-  'retry_delivered_on_first_retry' | 'expiry_one_page' | 'naive_notify_delivered' | 'naive_notify_retried',
-  string[]
->;
-
-const lambdaOf = (sample: Sample, name: string) =>
-  sample.lambdas.find((fn) => fn.name === name) ?? {
-    name,
-    invocations: 0,
-    records: 0,
-    mean_ms: 0,
-    max_ms: 0,
-    billed_ms: 0,
-  };
-const gbSecondsEach = (fn: Sample['lambdas'][number]) =>
-  fn.invocations ? (fn.billed_ms / fn.invocations / 1000) * GB : 0;
-
-/**
- * This design per payment: measured retry executions, SQS requests (idle receives excluded: they scale with time) and
- * Lambda work; expiry executions follow from the arrival rate (one per minute that has an order), each as measured.
- */
-function thisDesign(sample: Sample, paths: Paths, bucketsPerDay: number) {
-  const n = sample.payments;
-  const expiryPerPayment = bucketsPerDay / sample.payments_per_day;
-  const expire = lambdaOf(sample, 'ExpireBucket');
-  const expireInvocations = expiryPerPayment * (expire.invocations / sample.order_expiry.executions);
+  ];
   const sqsTotal = Object.values(sample.sqs_requests).reduce((sum, count) => sum + count, 0);
-  const { notify_retry: retry, order_expiry: expiry } = sample;
-  return {
-    executions: [
-      {
-        machine: 'notify-retry',
-        per_payment: retry.executions / n,
-        transitions_each: retry.executions
-          ? retry.transitions / retry.executions
-          : paths.retry_delivered_on_first_retry.length,
-        basis: 'measured: one per refused first delivery',
-      },
-      {
-        machine: 'order-expiry',
-        per_payment: expiryPerPayment,
-        transitions_each: expiry.transitions / expiry.executions,
-        basis: `${num(bucketsPerDay)} minute buckets a day ÷ ${num(sample.payments_per_day)} payments a day`,
-      },
-    ],
+  // ExpireBucket runs once per expiry execution: scaled by the arrival rate's executions, not the sample's.
+  const lambdas = sample.lambdas
+    .filter((fn) => fn.invocations > 0)
+    .map((fn) => {
+      const scale = fn.name === 'ExpireBucket' ? expiryPerPayment / expiry.executions : 1 / n;
+      return { name: fn.name, invocations: fn.invocations * scale, gb_s: (fn.billed_ms / 1000) * GB * scale };
+    });
+  const design = {
+    executions,
+    transitions: executions.reduce((sum, e) => sum + e.per_payment * e.transitions_each, 0),
     sqs_requests: (sqsTotal - sample.sqs_empty_receives) / n,
     sqs_idle_receives_per_day: SQS_IDLE_RECEIVES_PER_DAY,
-    lambdas: [
-      ...sample.lambdas
-        .filter((fn) => fn.name !== 'ExpireBucket' && fn.invocations > 0)
-        .map((fn) => ({
-          name: fn.name,
-          invocations: fn.invocations / n,
-          gb_s: (fn.billed_ms / 1000 / n) * GB,
-          basis: 'measured',
-        })),
-      {
-        name: 'ExpireBucket',
-        invocations: expireInvocations,
-        gb_s: expireInvocations * gbSecondsEach(expire),
-        basis: 'measured per execution × executions',
-      },
-    ],
+    lambdas,
+    lambda_invocations: lambdas.reduce((sum, fn) => sum + fn.invocations, 0),
+    lambda_gb_s: lambdas.reduce((sum, fn) => sum + fn.gb_s, 0),
   };
-}
-
-/**
- * The naive design per payment: one order-expiry execution per order (one page) and one notification execution per
- * event with the sample's refused-first share; no queue (the relay starts executions), each function at the
- * duration measured here.
- */
-function naiveUsage(sample: Sample, paths: Paths): Usage {
-  const n = sample.payments;
-  const notifications = sample.events.total / n;
-  const refused = sample.failing_first / sample.events.total;
-  const relay = lambdaOf(sample, 'OutboxRelay');
-  const attempt = lambdaOf(sample, 'NotifyAttempt');
-  const notify = lambdaOf(sample, 'Notify');
-  // One delivery attempt: the retry task's billed duration, or the queue consumer's per message without retries.
-  const attemptGbS = attempt.invocations
-    ? gbSecondsEach(attempt)
-    : (notify.billed_ms / Math.max(1, notify.records) / 1000) * GB;
-  const attempts = notifications * (1 + refused);
-  const [delivered, retried] = [paths.naive_notify_delivered.length, paths.naive_notify_retried.length];
-  return {
-    executions: [
-      {
-        machine: 'notify (per notification)',
-        per_payment: notifications,
-        transitions_each: (1 - refused) * delivered + refused * retried,
-        basis: `ASL walk: ${delivered} delivered first, ${retried} with one retry`,
-      },
-      {
-        machine: 'order-expiry (per order)',
-        per_payment: 1,
-        transitions_each: paths.expiry_one_page.length,
-        basis: `ASL walk: ${paths.expiry_one_page.join(' → ')}`,
-      },
-    ],
-    sqs_requests: 0,
-    sqs_idle_receives_per_day: 0,
-    lambdas: [
-      {
-        name: 'OutboxRelay',
-        invocations: relay.invocations / n,
-        gb_s: (relay.billed_ms / 1000 / n) * GB,
-        basis: 'as measured here',
-      },
-      {
-        name: 'NotifyAttempt',
-        invocations: attempts,
-        gb_s: attempts * attemptGbS,
-        basis: 'one per attempt, measured duration',
-      },
-      {
-        name: 'ExpireBucket',
-        invocations: 1,
-        gb_s: gbSecondsEach(lambdaOf(sample, 'ExpireBucket')),
-        basis: 'one per order, measured duration',
-      },
-    ],
-  };
-}
-
-/** A design's counts and cost for `payments` payments arriving at `perDay` (the formulas of docs/cost-model.md). */
-function totals(usage: Usage, payments: number, perDay: number) {
-  const days = payments / perDay;
-  const executions = payments * usage.executions.reduce((sum, e) => sum + e.per_payment, 0);
-  const transitions = payments * usage.executions.reduce((sum, e) => sum + e.per_payment * e.transitions_each, 0);
-  const sqsRequests = payments * usage.sqs_requests;
-  const idle = days * usage.sqs_idle_receives_per_day;
-  const invocations = payments * usage.lambdas.reduce((sum, fn) => sum + fn.invocations, 0);
-  const gbSeconds = payments * usage.lambdas.reduce((sum, fn) => sum + fn.gb_s, 0);
   const cost = {
-    sfn: (transitions / 1000) * PRICES.sfnPer1000Transitions,
-    sqs: (sqsRequests / 1e6) * PRICES.sqsPerMillionRequests,
-    sqs_idle: (idle / 1e6) * PRICES.sqsPerMillionRequests,
-    lambda_requests: (invocations / 1e6) * PRICES.lambdaPerMillionRequests,
-    lambda_duration: gbSeconds * PRICES.lambdaArmPerGbSecond,
+    sfn: ((1e6 * design.transitions) / 1000) * PRICES.sfnPer1000Transitions,
+    sqs: design.sqs_requests * PRICES.sqsPerMillionRequests,
+    sqs_idle: ((1e6 / perDay) * SQS_IDLE_RECEIVES_PER_DAY * PRICES.sqsPerMillionRequests) / 1e6,
+    lambda_requests: design.lambda_invocations * PRICES.lambdaPerMillionRequests,
+    lambda_duration: 1e6 * design.lambda_gb_s * PRICES.lambdaArmPerGbSecond,
   };
   const total = Object.values(cost).reduce((sum, value) => sum + value, 0);
   return {
-    payments,
-    days,
-    sfn_executions: executions,
-    sfn_transitions: transitions,
-    sqs_requests: sqsRequests,
-    sqs_idle_receives: idle,
-    lambda_invocations: invocations,
-    lambda_gb_s: gbSeconds,
-    cost_usd: { ...cost, total },
+    sample: { ...sample, section_ms: sectionMs },
+    expiry_buckets_per_day: bucketsPerDay,
+    per_payment: { this_design: design },
+    cost_per_million_usd: { this_design: total, sfn_share_this_design: cost.sfn / total, ...cost },
   };
 }
-
-/**
- * Per million payments if nothing were batched: one relay invocation per record, one notify invocation per message,
- * a receive and a delete per message — the most the measured batches save.
- */
-function unbatchedBound(sample: Sample, million: { this_design: Totals; naive: Totals }) {
-  const n = sample.payments;
-  const extra = (name: string) => {
-    const fn = lambdaOf(sample, name);
-    return ((fn.records - fn.invocations) / n) * PRICES.lambdaPerMillionRequests;
-  };
-  const sqsBound = 3 * ((sample.sqs_requests.SendMessage ?? 0) / n) * PRICES.sqsPerMillionRequests;
-  const design = million.this_design.cost_usd;
-  return {
-    this_design: design.total - design.sqs + sqsBound + extra('OutboxRelay') + extra('Notify'),
-    naive: million.naive.cost_usd.total + extra('OutboxRelay'),
-  };
-}
-
-const usd = (value: number) =>
-  value === 0 ? '$0.00' : value < 0.01 ? `$${value.toPrecision(2)}` : `$${num(value, 2)}`;
-const ratio = (a: number, b: number) => (a > 0 && b > 0 ? `${num(a / b, 1)}×` : '');
-const days = (value: number) => {
-  const text = num(value, value < 10 && !Number.isInteger(value) ? 1 : 0);
-  return `${text} ${text === '1' ? 'day' : 'days'}`;
-};
-const ordinal = (n: number) =>
-  `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] ?? 'th')}`;
-const right = (header: string) => ({ header, align: 'right' as const });
+type Figures = ReturnType<typeof notificationFigures>;
 
 /** Prints section 6. */
 function printNotificationSection(f: Figures): void {
   const s = f.sample;
   const n = s.payments;
-  const paths = f.asl_paths;
+  const d = f.per_payment.this_design;
+  const c = f.cost_per_million_usd;
   console.log(heading('6. Notifications and expiry timers: Step Functions, SQS and Lambda cost vs the naive design'));
   console.log(
     indent(
-      `measured on the local runtime, then scaled: ${num(n)} payments (BENCH_NOTIFY_SAMPLE) through the real handlers —\n` +
-        'outbox relay on the table stream (batch 100, the CDK filter), notify on the SQS queue (batch 10), notify-retry\n' +
-        'and order-expiry from statemachines/*.asl.json with their task handlers, all in a process of their own',
+      `measured on the local runtime: ${num(n)} payments (BENCH_NOTIFY_SAMPLE) through the real handlers — outbox\n` +
+        'relay on the table stream (batch 100, the CDK filter), notify on the SQS queue (batch 10), notify-retry and\n' +
+        'order-expiry from statemachines/*.asl.json with their task handlers, all in a process of their own\n',
     ),
   );
-  console.log('');
-  const longestTimerMin = s.simulated_minutes + EXPIRE_IN_SECONDS / 60 + 1;
-  const pairs: [string, string][] = [
-    [
-      'arrivals',
-      `${num(s.payments_per_day)} payments/day assumed (BENCH_NOTIFY_PER_DAY), evenly: one every ${num(s.spacing_s, 2)} s ` +
-        `of simulated time, so the sample spans ${num(s.simulated_minutes, 1)} minutes; each paid 20 s after creation, ` +
-        `expiring ${num(EXPIRE_IN_SECONDS / 60)} min after it`,
-    ],
-    [
-      'merchant',
-      `${s.fail_every === 1 ? 'every' : `every ${ordinal(s.fail_every)}`} payment's endpoint (BENCH_NOTIFY_FAIL_EVERY) ` +
-        `answers 503 to the first delivery, 204 to everything else: ${num(s.failing_first)} of ${num(n)} ` +
-        `(${num((100 * s.failing_first) / n, 1)} %) need exactly one retry`,
-    ],
-    [
-      'time',
-      `Wait states ×${s.wait_time_scale.toPrecision(3)} (the longest timer, ${num(longestTimerMin, 1)} min, takes 3 s); ` +
-        `NOTIFY_RETRY_SCHEDULE ${s.retry_schedule_s} s`,
-    ],
-    [
-      'verified',
-      `${num(s.events.delivered)}/${num(s.events.total)} events DELIVERED (${num(s.events.one_attempt)} in 1 attempt, ` +
-        `${num(s.events.two_attempts)} in 2: 503 then 204); ${num(s.notify_retry.executions)} notify-retry and ` +
-        `${num(s.order_expiry.executions)} order-expiry executions, all SUCCEEDED`,
-    ],
-    [
-      'wall time',
-      `${num(s.elapsed_ms / 1000, 1)} s from the first payment to the last delete (creating them: ` +
-        `${num(s.create_elapsed_ms / 1000, 1)} s); section ${num(s.section_ms / 1000, 1)} s`,
-    ],
-  ];
-  console.log(`${keyValues(pairs, 118)}\n`);
-
+  const ps = (value: number, of = n) => `${num(value)} of ${num(of)} (${num((100 * value) / of, 1)} %)`;
+  console.log(
+    keyValues(
+      [
+        [
+          'arrivals',
+          `${num(s.payments_per_day)} payments/day assumed (BENCH_NOTIFY_PER_DAY), evenly: one every ` +
+            `${num(s.spacing_s, 2)} s of simulated time (${num(s.simulated_minutes, 1)} minutes); each paid 20 s ` +
+            `after creation, expiring ${num(EXPIRE_IN_SECONDS / 60)} min after it`,
+        ],
+        [
+          'merchant',
+          `1 in ${s.fail_every} payments' endpoints (BENCH_NOTIFY_FAIL_EVERY) answer 503 to the first delivery, ` +
+            `204 to everything else: ${ps(s.failing_first)} need exactly one retry`,
+        ],
+        [
+          'time',
+          `Wait states ×${s.wait_time_scale.toPrecision(3)} (the longest timer takes 3 s); NOTIFY_RETRY_SCHEDULE ` +
+            `${s.retry_schedule_s} s`,
+        ],
+        [
+          'verified',
+          `${num(s.events.delivered)}/${num(s.events.total)} events DELIVERED (${num(s.events.one_attempt)} in 1 ` +
+            `attempt, ${num(s.events.two_attempts)} in 2: 503 then 204); ${num(s.notify_retry.executions)} ` +
+            `notify-retry and ${num(s.order_expiry.executions)} order-expiry executions, all SUCCEEDED`,
+        ],
+        [
+          'wall time',
+          `${num(s.elapsed_ms / 1000, 1)} s from the first payment to the last delete (creating them: ` +
+            `${num(s.create_elapsed_ms / 1000, 1)} s); section ${num(s.section_ms / 1000, 1)} s`,
+        ],
+      ],
+      118,
+    ),
+  );
   const sqs = s.sqs_requests;
   const busyReceives = (sqs.ReceiveMessage ?? 0) - s.sqs_empty_receives;
-  const row = (label: string, count: number, note: string) => [label, num(count), num(count / n, 4), note];
-  const sampleRows = [
-    row('notify-retry executions', s.notify_retry.executions, 'one per refused first delivery'),
-    row(
-      '  state transitions',
-      s.notify_retry.transitions,
-      `${paths.retry_delivered_on_first_retry.length} each: ${paths.retry_delivered_on_first_retry.join(' → ')}`,
-    ),
-    row(
-      'order-expiry executions',
-      s.order_expiry.executions,
-      `one per expiry minute (${num(s.expiry_buckets)} distinct)`,
-    ),
-    row(
-      '  state transitions',
-      s.order_expiry.transitions,
-      `${paths.expiry_one_page.length} each: ${paths.expiry_one_page.join(' → ')}`,
-    ),
-    row('SQS SendMessage', sqs.SendMessage ?? 0, 'the relay, one per outbox event'),
-    row(
+  const each = (m: { executions: number; transitions: number }) => num(m.executions ? m.transitions / m.executions : 0);
+  const sampleRows: [string, number, string][] = [
+    ['notify-retry executions', s.notify_retry.executions, 'one per refused first delivery'],
+    ['  state transitions', s.notify_retry.transitions, `${each(s.notify_retry)} each`],
+    ['order-expiry executions', s.order_expiry.executions, `one per expiry minute (${num(s.expiry_buckets)} distinct)`],
+    ['  state transitions', s.order_expiry.transitions, `${each(s.order_expiry)} each`],
+    ['SQS SendMessage', sqs.SendMessage ?? 0, 'the relay, one per outbox event'],
+    [
       'SQS ReceiveMessage with messages',
       busyReceives,
       `the poller: ${num(s.sqs_received_messages / Math.max(1, busyReceives), 2)} messages each on average`,
-    ),
-    row('SQS DeleteMessageBatch', sqs.DeleteMessageBatch ?? 0, 'the poller, after each handled batch'),
+    ],
+    ['SQS DeleteMessageBatch', sqs.DeleteMessageBatch ?? 0, 'the poller, after each handled batch'],
     ...Object.entries(sqs)
       .filter(([op]) => !['SendMessage', 'ReceiveMessage', 'DeleteMessageBatch'].includes(op))
-      .map(([op, count]) => row(`SQS ${op}`, count, '')),
-    row(
-      'SQS ReceiveMessage, empty',
-      s.sqs_empty_receives,
-      'idle poller (local: short poll + 100 ms pause): scales with time, priced separately',
-    ),
-    ...Object.entries(s.sfn_api_requests).map(([op, count]) =>
-      row(
-        `Step Functions ${op}`,
-        count,
-        op === 'StartExecution'
-          ? `not billed; for ${num(s.sfn_started_executions)} executions (repeats: same name and input, idempotent)`
-          : 'not billed (Standard bills transitions)',
-      ),
-    ),
+      .map(([op, count]): [string, number, string] => [`SQS ${op}`, count, '']),
+    ['SQS ReceiveMessage, empty', s.sqs_empty_receives, 'idle poller (local: short poll + 100 ms pause): with time'],
+    ...Object.entries(s.sfn_api_requests).map(([op, count]): [string, number, string] => [
+      `Step Functions ${op}`,
+      count,
+      `not billed; ${num(s.sfn_started_executions)} executions (repeats: same name and input, idempotent)`,
+    ]),
   ];
-  const sampleColumns = [
-    { header: `measured in the sample (${num(n)} payments)` },
-    right('count'),
-    right('per payment'),
-    { header: 'note' },
-  ];
-  console.log(`${indent(table(sampleColumns, sampleRows))}\n`);
-
+  const sampleTable = table(
+    [`measured (${num(n)} payments)`, '>count', '>per payment', 'note'],
+    sampleRows.map(([label, count, note]) => [label, num(count), num(count / n, 4), note]),
+  );
   const lambdaRows = s.lambdas
     .filter((fn) => fn.invocations > 0)
     .map((fn) => [
       fn.name,
       num(fn.invocations),
       num(fn.invocations / n, 4),
-      num(fn.invocations ? fn.records / fn.invocations : 0, 2),
+      num(fn.records / fn.invocations, 2),
       num(fn.mean_ms, 1),
       num(fn.max_ms, 1),
       num((fn.billed_ms / 1000) * GB, 3),
+      num((fn.billed_ms / 1000 / fn.invocations) * GB, 5),
     ]);
-  const lambdaColumns = [
-    { header: `Lambda (arm64, ${PRICES.lambdaMemoryMb} MB), measured` },
-    ...['invocations', 'per payment', 'records/inv', 'mean ms', 'max ms', 'billed GB-s'].map(right),
+  const lambdaColumns = [`Lambda (arm64, ${PRICES.lambdaMemoryMb} MB), measured`, '>invocations', '>per payment'];
+  const lambdaTable = table(
+    [...lambdaColumns, '>records/inv', '>mean ms', '>max ms', '>billed GB-s', '>GB-s/inv'],
+    lambdaRows,
+  );
+  // Per payment → per million payments → USD: the formulas of docs/cost-model.md with capacity.ts PRICES.
+  const days = 1e6 / s.payments_per_day;
+  const costRows: [string, number, number, number][] = [
+    ...d.executions.map((e): [string, number, number, number] => [
+      `${e.machine} executions (× ${num(e.transitions_each, 2)} transitions; ${e.basis})`,
+      e.per_payment,
+      1e6 * e.per_payment,
+      ((1e6 * e.per_payment * e.transitions_each) / 1000) * PRICES.sfnPer1000Transitions,
+    ]),
+    ['Step Functions state transitions', d.transitions, 1e6 * d.transitions, c.sfn],
+    ['SQS requests (with payments)', d.sqs_requests, 1e6 * d.sqs_requests, c.sqs],
+    [
+      `SQS idle receives (${num(days)} days of 5 long-polling pollers)`,
+      0,
+      days * d.sqs_idle_receives_per_day,
+      c.sqs_idle,
+    ],
+    ['Lambda invocations', d.lambda_invocations, 1e6 * d.lambda_invocations, c.lambda_requests],
+    ['Lambda GB-s', d.lambda_gb_s, 1e6 * d.lambda_gb_s, c.lambda_duration],
+    ['total, USD', 0, 0, c.this_design],
   ];
-  console.log(`${indent(table(lambdaColumns, lambdaRows))}\n`);
-
-  const usageRows = (['this design', 'naive design'] as const).flatMap((name) => {
-    const u = name === 'this design' ? f.per_payment.this_design : f.per_payment.naive;
-    return [
-      ...u.executions.map((e) => [
-        name,
-        `${e.machine} executions`,
-        num(e.per_payment, 4),
-        `× ${num(e.transitions_each, 2)} transitions (${e.basis})`,
-      ]),
-      [name, 'SQS requests', num(u.sqs_requests, 4), u.sqs_requests ? 'measured' : 'no queue'],
-      ...u.lambdas.map((fn) => [
-        name,
-        `${fn.name} invocations`,
-        num(fn.invocations, 4),
-        `${num(fn.gb_s, 5)} GB-s (${fn.basis})`,
-      ]),
-    ];
-  });
-  const usageColumns = [{ header: 'per payment' }, { header: 'what' }, right('count'), { header: 'basis' }];
-  console.log(`${indent(table(usageColumns, usageRows))}\n`);
-
-  // One table for the scaled counts and their cost; the last column compares the designs at the largest scale.
-  const largest = f.scaled.at(-1);
-  const scaledRow = (label: string, pick: (t: Totals) => number, format = (value: number) => num(value)) => [
-    label,
-    ...f.scaled.flatMap((x) => [format(pick(x.this_design)), format(pick(x.naive))]),
-    largest ? ratio(pick(largest.naive), pick(largest.this_design)) : '',
-  ];
-  const share = (t: Totals) => (t.cost_usd.total > 0 ? `${num((100 * t.cost_usd.sfn) / t.cost_usd.total, 1)} %` : '');
-  const scaledColumns = [
-    { header: 'payments' },
-    ...f.scaled.flatMap((x) => [right(`${num(x.payments)}: this design`), right('naive')]),
-    right('naive ÷ this'),
-  ];
-  const scaledRows = [
-    scaledRow('Step Functions executions', (t) => t.sfn_executions),
-    scaledRow('  state transitions', (t) => t.sfn_transitions),
-    scaledRow('SQS requests (with payments)', (t) => t.sqs_requests),
-    scaledRow('SQS idle receives (with time)', (t) => t.sqs_idle_receives),
-    scaledRow('Lambda invocations', (t) => t.lambda_invocations),
-    scaledRow(
-      'Lambda GB-s',
-      (t) => t.lambda_gb_s,
-      (v) => num(v, 1),
-    ),
-    scaledRow(
-      `Step Functions Standard, $${PRICES.sfnPer1000Transitions} / 1,000 transitions`,
-      (t) => t.cost_usd.sfn,
-      usd,
-    ),
-    scaledRow(`SQS requests, $${PRICES.sqsPerMillionRequests.toFixed(2)} / million`, (t) => t.cost_usd.sqs, usd),
-    scaledRow('SQS idle polling', (t) => t.cost_usd.sqs_idle, usd),
-    scaledRow(
-      `Lambda requests, $${PRICES.lambdaPerMillionRequests.toFixed(2)} / million`,
-      (t) => t.cost_usd.lambda_requests,
-      usd,
-    ),
-    scaledRow(`Lambda duration, arm64 $${PRICES.lambdaArmPerGbSecond} / GB-s`, (t) => t.cost_usd.lambda_duration, usd),
-    scaledRow('cost, USD', (t) => t.cost_usd.total, usd),
-    ['Step Functions share of the total', ...f.scaled.flatMap((x) => [share(x.this_design), share(x.naive)]), ''],
-  ];
+  const costTable = table(
+    [`this design, ${num(s.payments_per_day)} payments a day`, '>per payment', '>per million', '>USD'],
+    costRows.map(([label, per, million, dollars]) => [
+      label,
+      per ? num(per, 5) : '',
+      million ? num(million) : '',
+      usd(dollars),
+    ]),
+  );
+  console.log(`\n${sampleTable}\n\n${lambdaTable}\n\n${costTable}\n`);
   console.log(
     indent(
-      `scaled to ${f.scaled.map((x) => num(x.payments)).join(' and ')} payments at ${num(s.payments_per_day)} a day ` +
-        `(${f.scaled.map((x) => days(x.this_design.days)).join(', ')}); USD at ${PRICES.label} (docs/cost-model.md):\n` +
-        table(scaledColumns, scaledRows),
+      `Step Functions: ${num(100 * c.sfn_share_this_design, 1)} % of the total. USD at ${PRICES.label}. The naive design\n` +
+        '(one execution per order and per notification) is priced from these per-payment figures in docs/cost-model.md.',
     ),
   );
-  if (!largest) return;
-  const a = largest.this_design.cost_usd;
-  const bound = f.cost_per_million_usd.unbatched_bound;
-  const attempts = 1 + s.failing_first / s.events.total;
-  const notes = [
-    'Assumptions (docs/cost-model.md gives each formula and why):',
-    `- expiry: min(1,440, payments a day) = ${num(f.expiry_buckets_per_day)} executions a day; the sample had ` +
-      `${num(s.order_expiry.executions / n, 4)} per payment vs ${num(f.expiry_buckets_per_day / s.payments_per_day, 4)} ` +
-      '(partial minutes at its edges); each extra page of 100 pending orders adds 3 transitions.',
-    `- SQS idle polling: ${PRICES.sqsIdlePollers} pollers × one ${PRICES.sqsLongPollSeconds} s long poll = ` +
-      `${num(SQS_IDLE_RECEIVES_PER_DAY)} empty receives a day = ` +
-      `${usd((SQS_IDLE_RECEIVES_PER_DAY * 30 * PRICES.sqsPerMillionRequests) / 1e6)} a month whatever the traffic; the ` +
-      `local poller's ${num(s.sqs_empty_receives)} only measure this run's length.`,
-    `- batching: ${num(s.simulated_minutes, 0)} simulated minutes created in ${num(s.create_elapsed_ms / 1000, 1)} s, so ` +
-      `batches hold several records. Unbatched bound per million: this design ${usd(bound.this_design)}, naive ` +
-      `${usd(bound.naive)}, naive ÷ this ${ratio(bound.naive, bound.this_design)}.`,
-    `- each 100 ms a real merchant takes to answer adds ${usd(1e6 * attempts * 0.1 * GB * PRICES.lambdaArmPerGbSecond)} ` +
-      `per million payments to BOTH designs (${num(attempts, 2)} attempts per payment); not included: DynamoDB, ` +
-      `CloudWatch, data transfer. Step Functions: this design ${usd(a.sfn)} of ${usd(a.total)} per million.`,
-  ];
-  console.log(`\n${indent(notes.map((note) => wrap(note, 116, '  ')).join('\n'))}`);
 }
 
 // ---- the sample's own process ------------------------------------------------------------------------------------
