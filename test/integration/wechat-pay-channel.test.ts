@@ -130,12 +130,11 @@ describe('WeChat Pay failures', () => {
       upstreamStatus: 500,
     });
     local.server.behaviours.query = 'hang';
-    const started = Date.now();
-    await expect(local.channel.queryPayment(payment())).rejects.toMatchObject({
+    const impatient = new WechatPayChannel(async () => local.config, { timeoutMs: 500 });
+    await expect(impatient.queryPayment(payment())).rejects.toMatchObject({
       constructor: WechatPayUnavailableError,
       reason: 'timeout',
     });
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('surfaces an unreachable server as WechatPayUnavailableError', async () => {

@@ -23,7 +23,10 @@ export interface LocalWechatPay {
   platform: { publicKey: KeyObject; privateKey: KeyObject };
 }
 
-/** Starts a local WeChat Pay server with fresh RSA 2048 keys and a channel (500 ms deadline) configured for it. */
+/**
+ * Starts a local WeChat Pay server with fresh RSA 2048 keys and a channel configured for it. Its deadline is generous
+ * (a busy machine must not turn a normal call into a timeout); a test ABOUT timeouts builds its own impatient channel.
+ */
 export async function startLocalWechatPay(): Promise<LocalWechatPay> {
   const merchant = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -44,7 +47,7 @@ export async function startLocalWechatPay(): Promise<LocalWechatPay> {
     apiV3Key,
     platformKeys: { [PUB_KEY_ID]: pem(platform.publicKey, 'spki') },
   };
-  const channel = new WechatPayChannel(async () => config, { timeoutMs: 500 });
+  const channel = new WechatPayChannel(async () => config, { timeoutMs: 30_000 });
   return { server, config, channel, merchant, platform };
 }
 
