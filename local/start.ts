@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const { secret } = await createMerchant(createContainer(), {
     id: DEMO_MERCHANT,
     name: 'Demo merchant',
+    // Test mode: the demo's payments that name no channel go to the sandbox cashier.
+    mode: 'test',
     secret: previous.merchant_secret,
     notifyUrl: webhooks.url,
   });

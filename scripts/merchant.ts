@@ -2,12 +2,15 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
+import { MERCHANT_MODES, type MerchantMode } from '#domain/merchant.ts';
 import { newId } from '#shared/ids.ts';
 import { connectToRunningStack } from '../local/stack.ts';
 import { asOperator } from './operator.ts';
 
 const USAGE = `Usage: npm run merchant -- <command> [options]
-  create --name NAME [--id ID] [--notify-url URL]   create a merchant; prints its secret ONCE
+  create --name NAME [--id ID] [--notify-url URL] [--mode live|test]
+                                                     create a merchant; prints its secret ONCE. A test-mode
+                                                     merchant's routed payments may use the sandbox (default live)
   rotate --id ID [--grace-seconds N]                 new secret; the old one works for N s more (default 86400)
   disable --id ID | enable --id ID                   block or unblock a merchant
   show --id ID                                        show a merchant (never its secret)
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
       name: { type: 'string' },
       id: { type: 'string' },
       'notify-url': { type: 'string' },
+      mode: { type: 'string' },
       'grace-seconds': { type: 'string' },
     },
   });
@@ -46,12 +50,15 @@ async function main(): Promise<void> {
   switch (command) {
     case 'create': {
       if (!values.name) throw new Error('create needs --name');
+      const mode = values.mode ?? 'live';
+      if (!isMerchantMode(mode)) throw new Error(`--mode must be one of ${MERCHANT_MODES.join(', ')}`);
       const { merchant, secret } = await createMerchant(container, {
         id,
         name: values.name,
         notifyUrl: values['notify-url'],
+        mode,
       });
-      console.log(JSON.stringify({ merchant_id: merchant.id, merchant_secret: secret }, null, 2));
+      console.log(JSON.stringify({ merchant_id: merchant.id, mode, merchant_secret: secret }, null, 2));
       console.error('Store this secret now: it is kept only encrypted and cannot be shown again.');
       break;
     }
@@ -86,6 +93,10 @@ async function main(): Promise<void> {
       break;
     }
   }
+}
+
+function isMerchantMode(value: string): value is MerchantMode {
+  return (MERCHANT_MODES as readonly string[]).includes(value);
 }
 
 asOperator(main).catch((error: unknown) => {

@@ -87,9 +87,10 @@ export async function createPayment(
     async () => {
       const now = deps.clock();
       // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
-      const route = await routeCandidates({ ...deps.router, clock: () => now }, body);
+      const request = { ...body, testMode: merchant.mode === 'test' };
+      const route = await routeCandidates({ ...deps.router, clock: () => now }, request);
       const id = deps.newId('pay');
-      const prepaid = await prepayWithFailover(deps, route, body, (channel) =>
+      const prepaid = await prepayWithFailover(deps, route, request, (channel) =>
         newPayment(merchant, body, id, channel, hash, now),
       );
       try {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
-import { MERCHANT_ID_PATTERN, type Merchant } from '#domain/merchant.ts';
+import { MERCHANT_ID_PATTERN, type Merchant, type MerchantMode } from '#domain/merchant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import { assertNotifyUrl } from './notify-url.ts';
@@ -24,7 +24,7 @@ export function generateMerchantSecret(): string {
  */
 export async function createMerchant(
   deps: MerchantAdminDeps,
-  input: { id: string; name: string; notifyUrl?: string; secret?: string },
+  input: { id: string; name: string; notifyUrl?: string; secret?: string; mode?: MerchantMode },
 ): Promise<{ merchant: Merchant; secret: string }> {
   if (!MERCHANT_ID_PATTERN.test(input.id)) {
     throw new ValidationError('VALIDATION_FAILED', 'merchant id: 1-64 of [A-Za-z0-9_-]', { id: input.id });
@@ -38,6 +38,7 @@ export async function createMerchant(
     status: 'ACTIVE',
     secretCiphertext: await deps.cipher.encrypt(secret, { merchant_id: input.id }),
     notifyUrl: input.notifyUrl,
+    ...(input.mode ? { mode: input.mode } : {}),
     createdAt: at,
     updatedAt: at,
   };
@@ -112,5 +113,5 @@ export async function setMerchantStatus(
 
 /** A merchant as the audit log shows it: never a secret, only a fingerprint that changes when one does. */
 function merchantView(merchant: Merchant) {
-  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount']);
+  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount', 'mode']);
 }

@@ -13,6 +13,8 @@ export interface RouteRequest {
   channel?: Channel | null;
   method?: PayMethod | null;
   currency: string;
+  /** The merchant is a test-mode merchant: only then may a routed payment land on a test channel (the sandbox). */
+  testMode?: boolean;
 }
 
 /**
@@ -57,6 +59,9 @@ export interface RouteDecision {
 
 const DEFAULT_UNGUARDED: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX', 'BALANCE']);
 
+/** Channels of free test money: routed payments of live merchants never go there (naming them is still allowed). */
+const TEST_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX']);
+
 interface Candidate {
   code: Channel;
   channel: PaymentChannel;
@@ -84,8 +89,9 @@ export interface Route {
  *   for the method and currency (`400 CHANNEL_NOT_SUPPORTED` otherwise). Limits and the breaker are not applied: the
  *   merchant insisted, and the channel itself will answer.
  * - Otherwise the candidates are the channels that support the method and currency: the unguarded (in-process) ones
- *   as they are (weight 1), external ones only with a profile enabled for them, the amount within
- *   `singleLimitMinor`, and a breaker that admits a call. A channel whose probe is due comes first (one payment per cool-down, so a healed channel returns); the rest follow `rankCandidates` (a
+ *   as they are (weight 1; the sandbox only for a `testMode` merchant), external ones only with a profile enabled
+ *   for them, the amount within `singleLimitMinor`, and a breaker that admits a call. A channel whose probe is due
+ *   comes first (one payment per cool-down, so a healed channel returns); the rest follow `rankCandidates` (a
  *   weighted random draw ∝ weight × health). {@link Route.next} skips those whose daily volume cannot be reserved
  *   or whose probe another caller won.
  */
@@ -175,6 +181,7 @@ async function candidatesFor(
   const unguarded = unguardedOf(router);
   const eligible = [...router.channels.values()].filter((channel) => {
     if (!channel.supports(method, request.currency)) return false;
+    if (TEST_CHANNELS.has(channel.code) && !request.testMode) return false;
     if (unguarded.has(channel.code)) return true;
     const profile = profiles.get(channel.code);
     return (

@@ -12,9 +12,16 @@ export interface Merchant {
   /** Per-merchant amount limits in major units; the contract's defaults apply when absent. */
   minAmount?: string;
   maxAmount?: string;
+  /** `test`: its routed payments may land on the built-in sandbox (free test money); absent means `live`. */
+  mode?: MerchantMode;
   createdAt: string;
   updatedAt: string;
 }
+
+/** Live merchants' routed payments only go to real channels; test-mode merchants' may use the sandbox. */
+export type MerchantMode = 'live' | 'test';
+
+export const MERCHANT_MODES: readonly MerchantMode[] = ['live', 'test'];
 
 /** A merchant id: 1–64 of `[A-Za-z0-9_-]` (ids are key parts and header values; nothing else is ever created). */
 export const MERCHANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

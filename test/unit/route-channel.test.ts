@@ -34,7 +34,8 @@ function router(profiles: ChannelProfile[], channels: PaymentChannel[]) {
 const alipay = fakeChannel('ALIPAY', ['QR', 'PAGE'], ['CNY']);
 const wechat = fakeChannel('WECHAT_PAY', ['QR', 'JSAPI'], ['CNY']);
 const sandbox = fakeChannel('SANDBOX', ['QR', 'PAGE'], ['CNY', 'USD']);
-const payment = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000 };
+// A test-mode merchant's payment: the sandbox takes part in routing (a live merchant's never does, see below).
+const payment = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000, testMode: true };
 
 async function trip(health: InMemoryChannelHealth, channel: Channel, at: number): Promise<void> {
   for (let i = 0; i < DEFAULT_BREAKER_CONFIG.failureThreshold; i++) await health.recordFailure(channel, new Date(at));
@@ -56,6 +57,14 @@ describe('routeChannel', () => {
     });
     expect((await routeChannel(bare, payment)).channel.code).toBe('SANDBOX');
     expect((await routeChannel(bare, { ...payment, channel: 'SANDBOX' })).channel.code).toBe('SANDBOX');
+  });
+
+  it("never routes a live merchant's payment to the sandbox, though it may name it", async () => {
+    const live = { ...payment, testMode: false };
+    const { deps } = router([profileOf('ALIPAY', { singleLimitMinor: 5_000 })], [alipay, sandbox]);
+    await expect(routeChannel(deps, live)).rejects.toMatchObject({ code: 'NO_CHANNEL_AVAILABLE' });
+    expect((await routeChannel(deps, { ...live, amountMinor: 5_000 })).channel.code).toBe('ALIPAY');
+    expect((await routeChannel(deps, { ...live, channel: 'SANDBOX' })).channel.code).toBe('SANDBOX');
   });
 
   it('filters candidates by profile: enabled, method, currency and single limit', async () => {
