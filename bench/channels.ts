@@ -22,10 +22,10 @@ import { type ChannelRouter, routeChannel } from '#app/routing.ts';
 import { formatAmount } from '#domain/money.ts';
 import type { Channel } from '#domain/payment.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
-import { LOCAL_BUYER } from '../local/channels/alipay-trades.ts';
-import { transactionNotification } from '../local/channels/wechat-pay-notifications.ts';
 import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { createGatewayTable } from '../local/tables.ts';
+import { LOCAL_BUYER } from '../test/support/channels/alipay-trades.ts';
+import { transactionNotification } from '../test/support/channels/wechat-pay-notifications.ts';
 import { perSecond, summarize } from './flows.ts';
 import { heading, indent, keyValues, num, table, wrap } from './report.ts';
 

@@ -14,9 +14,9 @@ import { parseInput } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { Channel } from '#domain/payment.ts';
 import { loadConfig } from '#shared/config.ts';
-import { transactionNotification } from '../../local/channels/wechat-pay-notifications.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
 import { channelTable } from '../support/channel-table.ts';
+import { transactionNotification } from '../support/channels/wechat-pay-notifications.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
 import { startHttpStack } from '../support/http-stack.ts';
 import {

@@ -13,7 +13,7 @@ import { loadPublicKey, verifyRequest } from '#adapters/channels/alipay/signing.
 import type { AlipayConfig } from '#domain/channel-config.ts';
 import { type ChannelPaymentResult, decideResult, type Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
-import { type LocalAlipayServer, startAlipayServer } from '../../local/channels/alipay-server.ts';
+import { type LocalAlipayServer, startAlipayServer } from '../support/channels/alipay-server.ts';
 import { paymentFixture, refundFixture } from '../support/domain-fixtures.ts';
 
 const pem = () => {

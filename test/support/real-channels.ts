@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalChannelSecrets } from '#adapters/channel-secrets.ts';
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
-import { type LocalAlipayServer, startAlipayServer } from '../../local/channels/alipay-server.ts';
+import { type LocalAlipayServer, startAlipayServer } from './channels/alipay-server.ts';
 import { type LocalWechatPay, pem, startLocalWechatPay } from './wechat-pay.ts';
 
 /** A fresh RSA 2048 key pair as PEM (PKCS#8 private, SPKI public). */

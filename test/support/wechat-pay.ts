@@ -3,7 +3,7 @@ import { WechatPayChannel } from '#adapters/channels/wechat-pay/wechat-pay-chann
 import type { WechatPayConfig } from '#domain/channel-config.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
-import { startWechatPayServer, type WechatPayServer } from '../../local/channels/wechat-pay-server.ts';
+import { startWechatPayServer, type WechatPayServer } from './channels/wechat-pay-server.ts';
 import { paymentFixture, refundFixture } from './domain-fixtures.ts';
 
 /** PEM of a key: `spki` for public keys, `pkcs8` for private keys. */
