@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPrivateKey, signNotification } from '#adapters/channels/alipay/signing.ts';
 import { createContainer } from '#adapters/container.ts';
 import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-repository.ts';
-import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { parseInput } from '#app/validation.ts';
@@ -15,17 +10,10 @@ import type { Merchant } from '#domain/merchant.ts';
 import type { Channel } from '#domain/payment.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
-import { channelTable } from '../support/channel-table.ts';
 import { transactionNotification } from '../support/channels/wechat-pay-notifications.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
-import { startHttpStack } from '../support/http-stack.ts';
-import {
-  callbackUrls,
-  configureRealChannels,
-  type LocalChannels,
-  rsaKeyPair,
-  startLocalChannels,
-} from '../support/real-channels.ts';
+import { type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
+import { callbackUrls, type LocalChannels, rsaKeyPair } from '../support/real-channels.ts';
 import { PUB_KEY_ID } from '../support/wechat-pay.ts';
 
 type Json = Record<string, unknown>;
@@ -35,54 +23,23 @@ type ErrorBody = { error: { code: string; message: string } };
 const WEIGHTS = { ALIPAY: 100, WECHAT_PAY: 10 };
 const PRECREATE = 'alipay.trade.precreate';
 
-const savedEnv = { TABLE_NAME: process.env.TABLE_NAME, CHANNEL_SECRETS_DIR: process.env.CHANNEL_SECRETS_DIR };
-let table: Awaited<ReturnType<typeof channelTable>>;
-let secretsDir: string;
+let real: RealChannelStack;
+let table: RealChannelStack['table'];
 let channels: LocalChannels;
-let stack: Awaited<ReturnType<typeof startHttpStack>>;
+let stack: RealChannelStack['stack'];
 let client: MerchantClient;
 let notify: ReturnType<typeof callbackUrls>;
 
 beforeAll(async () => {
-  // Channel profiles and breakers are keyed by channel code: this file gets a table of its own, configured before
-  // the gateway's container (created on its first request) reads the environment.
-  table = await channelTable();
-  secretsDir = mkdtempSync(join(tmpdir(), 'channel-secrets-'));
-  process.env.TABLE_NAME = table.tableName;
-  process.env.CHANNEL_SECRETS_DIR = secretsDir;
-  channels = await startLocalChannels();
-  stack = await startHttpStack();
+  real = await startRealChannelStack(WEIGHTS);
+  ({ table, channels, stack } = real);
   notify = callbackUrls(stack.apiBase);
-  await configureRealChannels({
-    db: table.db,
-    tableName: table.tableName,
-    secretsDir,
-    apiBase: stack.apiBase,
-    channels,
-    weights: WEIGHTS,
-  });
   ({ client } = await stack.newClient());
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await channels?.stop();
-  await table?.drop();
-  if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-});
+afterAll(() => real?.stop());
 
-afterEach(() => {
-  for (const method of Object.keys(channels.alipay.server.behaviours)) {
-    delete channels.alipay.server.behaviours[method as typeof PRECREATE];
-  }
-  for (const endpoint of Object.keys(channels.wechat.server.behaviours)) {
-    delete channels.wechat.server.behaviours[endpoint as 'native'];
-  }
-});
+afterEach(() => real.resetBehaviours());
 
 const createQr = (fields: Json) =>
   client.request<Json & ErrorBody>('POST', '/v1/payments', {
@@ -124,11 +81,7 @@ async function wechatPaidAtServer(accountId: string, amount = '100.00') {
 }
 
 /** Forgets the shared breakers of both external channels (as if never called). */
-async function resetBreakers(): Promise<void> {
-  for (const channel of ['ALIPAY', 'WECHAT_PAY']) {
-    await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: channelKeys.health(channel) }));
-  }
-}
+const resetBreakers = () => real.resetBreakers();
 
 /** The breaker state as stored in the table (no cache). */
 async function storedBreaker(channel: Channel) {

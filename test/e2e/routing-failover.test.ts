@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AlipayChannel } from '#adapters/channels/alipay/alipay-channel.ts';
 import { createContainer } from '#adapters/container.ts';
-import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import type { PaymentChannel } from '#app/ports.ts';
@@ -14,15 +9,9 @@ import type { Merchant } from '#domain/merchant.ts';
 import type { Channel } from '#domain/payment.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
-import { channelTable } from '../support/channel-table.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
-import { startHttpStack } from '../support/http-stack.ts';
-import {
-  callbackUrls,
-  configureRealChannels,
-  type LocalChannels,
-  startLocalChannels,
-} from '../support/real-channels.ts';
+import { type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
+import { callbackUrls, type LocalChannels } from '../support/real-channels.ts';
 
 type Json = Record<string, unknown>;
 type ErrorBody = { error: { code: string; message: string } };
@@ -32,60 +21,25 @@ const WEIGHTS = { ALIPAY: 100, WECHAT_PAY: 10 };
 const PRECREATE = 'alipay.trade.precreate';
 const CLOSE = 'alipay.trade.close';
 
-const savedEnv = { TABLE_NAME: process.env.TABLE_NAME, CHANNEL_SECRETS_DIR: process.env.CHANNEL_SECRETS_DIR };
-let table: Awaited<ReturnType<typeof channelTable>>;
-let secretsDir: string;
+let real: RealChannelStack;
 let channels: LocalChannels;
-let stack: Awaited<ReturnType<typeof startHttpStack>>;
+let stack: RealChannelStack['stack'];
 let client: MerchantClient;
 let merchant: Merchant;
 
 beforeAll(async () => {
-  // Profiles and breakers are keyed by channel code: a table of its own, configured before the gateway's container.
-  table = await channelTable();
-  secretsDir = mkdtempSync(join(tmpdir(), 'channel-secrets-'));
-  process.env.TABLE_NAME = table.tableName;
-  process.env.CHANNEL_SECRETS_DIR = secretsDir;
-  channels = await startLocalChannels();
-  stack = await startHttpStack();
-  await configureRealChannels({
-    db: table.db,
-    tableName: table.tableName,
-    secretsDir,
-    apiBase: stack.apiBase,
-    channels,
-    weights: WEIGHTS,
-  });
+  real = await startRealChannelStack(WEIGHTS);
+  ({ channels, stack } = real);
   // Live merchants (the default): the sandbox, enabled in this stack, never takes their routed payments.
   ({ client } = await stack.newClient());
   ({ merchant } = await newMerchant(stack.container));
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await channels?.stop();
-  await table?.drop();
-  if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-});
+afterAll(() => real?.stop());
 
-beforeEach(async () => {
-  for (const channel of ['ALIPAY', 'WECHAT_PAY']) {
-    await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: channelKeys.health(channel) }));
-  }
-});
+beforeEach(() => real.resetBreakers());
 
-afterEach(() => {
-  for (const method of Object.keys(channels.alipay.server.behaviours)) {
-    delete channels.alipay.server.behaviours[method as typeof PRECREATE];
-  }
-  for (const endpoint of Object.keys(channels.wechat.server.behaviours)) {
-    delete channels.wechat.server.behaviours[endpoint as 'native'];
-  }
-});
+afterEach(() => real.resetBehaviours());
 
 const createQr = (fields: Json = {}) =>
   client.request<Json & ErrorBody>('POST', '/v1/payments', {
