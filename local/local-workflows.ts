@@ -1,3 +1,4 @@
+// Over 250 lines: Step Functions Standard start semantics, Lambda task mapping and scaled waits in one adapter.
 // Must come first: aws-local-stepfunctions needs `Promise.withResolvers`, which Node 20 lacks.
 import './promise-polyfill.ts';
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// Over 250 lines: the routing order, named-channel rules, candidate filtering, limits and probes must be read together.
 import type { Clock, PaymentChannel } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/channel-score.ts';

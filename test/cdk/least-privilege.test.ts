@@ -1,3 +1,4 @@
+// Over 250 lines: one assertion group per function's grants; the table of who may do what reads best in one place.
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';

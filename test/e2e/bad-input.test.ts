@@ -1,3 +1,4 @@
+// Over 250 lines: the table of every client-input edge case and its contract error code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setMerchantStatus } from '#app/merchant-admin.ts';
 import { signMerchantRequest } from '#domain/signing.ts';

@@ -1,3 +1,4 @@
+// Over 250 lines: the fuzz arbitraries for every route and the no-state-change checks belong together.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';

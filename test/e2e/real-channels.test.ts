@@ -1,3 +1,4 @@
+// Over 250 lines: the gateway against local Alipay and WeChat Pay servers, every protocol path, on one stack.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPrivateKey, signNotification } from '#adapters/channels/alipay/signing.ts';

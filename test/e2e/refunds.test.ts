@@ -1,3 +1,4 @@
+// Over 250 lines: every refund path over HTTP (partial, full, racing, balance, recharge TCC) on one stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MerchantClient } from '../../local/merchant-client.ts';
 import { startHttpStack } from '../support/http-stack.ts';

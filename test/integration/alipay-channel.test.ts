@@ -1,3 +1,4 @@
+// Over 250 lines: every Alipay operation against the local protocol server, with its failure modes.
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

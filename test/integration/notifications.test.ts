@@ -1,3 +1,4 @@
+// Over 250 lines: the notification pipeline end to end (relay, queue, retries, DLQ, replay, crash) shares one local runtime.
 import { createServer, type Server } from 'node:http';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';

@@ -1,3 +1,4 @@
+// Over 250 lines: generators of bills in the three channel layouts (sandbox, Alipay GBK, WeChat Pay backticks).
 import fc from 'fast-check';
 import type { BillChannel } from '#domain/bill.ts';
 import { formatAmount } from '#domain/money.ts';

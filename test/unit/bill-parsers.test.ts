@@ -1,3 +1,4 @@
+// Over 250 lines: every layout, chunking and error class of the three bill parsers.
 import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
