@@ -1,4 +1,5 @@
-// Over 250 lines: one case per reconciliation class and reason, each a few lines of fixture; splitting them would scatter the table of cases.
+// Over 250 lines: one case per reconciliation class and reason, each a few lines of fixture; splitting them
+// would scatter the table of cases.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBill } from '#adapters/bills/parse-bill.ts';
