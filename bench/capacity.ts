@@ -1,10 +1,6 @@
-import type {
-  AttributeValue,
-  ConsumedCapacity,
-  DynamoDBClient,
-  TransactWriteItem,
-  WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+// Long because it holds section 2's raw write replay and section 4's per-call capacity meter with its per-item
+// re-measurement, plus the one price table. Sections 2 and 4 (BENCH_RESULT `dynamo`, `capacity`).
+import type { AttributeValue as AV, ConsumedCapacity, WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import {
@@ -36,33 +32,23 @@ export const PRICES = {
   sqsPerMillionRequests: 0.4,
   lambdaPerMillionRequests: 0.2,
   lambdaArmPerGbSecond: 0.0000133334,
-  /** Every gateway function's memory (lib/gateway-function.ts). */
-  lambdaMemoryMb: 512,
-  /** Assumed: an idle SQS event source mapping keeps 5 pollers each long-polling 20 s. */
+  lambdaMemoryMb: 512, // every gateway function's memory (lib/gateway-function.ts)
+  // Assumed: an idle SQS event source mapping keeps 5 pollers each long-polling 20 s.
   sqsIdlePollers: 5,
   sqsLongPollSeconds: 20,
 } as const;
 
 /** The DynamoDB APIs that write; of the others, these read and accept `ReturnConsumedCapacity`. */
-export const WRITES: ReadonlySet<string> = new Set([
-  'PutItem',
-  'UpdateItem',
-  'DeleteItem',
-  'TransactWriteItems',
-  'BatchWriteItem',
-]);
+export const WRITES: ReadonlySet<string> = new Set(
+  'PutItem UpdateItem DeleteItem TransactWriteItems BatchWriteItem'.split(' '),
+);
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
-type Middlewares = Pick<DynamoDBDocumentClient, 'middlewareStack'>;
-type Item = Record<string, AttributeValue>;
-type WriteInput = {
-  TableName?: string;
-  Item?: Item;
-  Key?: Item;
-  UpdateExpression?: string;
+type Item = Record<string, AV>;
+type WriteInput = { TableName?: string; Item?: Item; Key?: Item; UpdateExpression?: string } & {
   ConditionExpression?: string;
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Item;
-  TransactItems?: TransactWriteItem[];
+  TransactItems?: Record<string, WriteInput>[];
   RequestItems?: Record<string, WriteRequest[]>;
 };
 const commandOf = (context: { commandName?: string }) => String(context.commandName ?? '?').replace(/Command$/, '');
@@ -71,7 +57,7 @@ const commandOf = (context: { commandName?: string }) => String(context.commandN
  * Counts every DynamoDB API call of a client (calls, items, failures per API) and keeps each write's marshalled input
  * for the raw replay: a `build`-step middleware, so a call counts once however often the SDK retries it.
  */
-export function recordDynamoCalls(client: Middlewares) {
+export function recordDynamoCalls(client: Pick<DynamoDBDocumentClient, 'middlewareStack'>) {
   const counts = new Map<string, { calls: number; items: number; failures: number }>();
   const writes: { command: string; input: WriteInput; items: number }[] = [];
   let recording = false;
@@ -97,13 +83,10 @@ export function recordDynamoCalls(client: Middlewares) {
   return {
     counts,
     writes,
-    start: () => {
-      counts.clear();
-      writes.length = 0;
-      recording = true;
-    },
-    stop: () => {
-      recording = false;
+    /** Starts (true, counts cleared) or stops recording. */
+    record: (on: boolean) => {
+      if (on) counts.clear();
+      recording = on;
     },
   };
 }
@@ -121,13 +104,21 @@ export async function measureWrites(recorder: ReturnType<typeof recordDynamoCall
   // The SDK and the gateway load lazily, here and below: report.ts imports this module into the sample processes.
   const sdk = await import('@aws-sdk/client-dynamodb');
   const client = new sdk.DynamoDBClient({});
+  // The SDK's command class of each write API, looked up by name (`PutItem` → `PutItemCommand`).
+  const commands = sdk as unknown as Record<string, new (input: WriteInput) => never>;
+  const sendRaw = async (command: string, input: WriteInput) => {
+    const Command = WRITES.has(command) ? commands[`${command}Command`] : undefined;
+    if (!Command) throw new Error(`cannot replay ${command}`);
+    const output = (await client.send(new Command(input))) as { UnprocessedItems?: object };
+    if (Object.keys(output.UnprocessedItems ?? {}).length) throw new Error('raw BatchWriteItem left unprocessed items');
+  };
   const latencies: number[] = [];
   const raw = await timed(() =>
     runPool(writes.length, concurrency, async (index) => {
       const write = writes[index];
       if (!write) return;
       const started = performance.now();
-      await sendRaw(sdk, client, write.command, rekeyed(write.input, index));
+      await sendRaw(write.command, rekeyed(write.input, index));
       latencies.push(performance.now() - started);
     }),
   ).finally(() => client.destroy());
@@ -147,22 +138,6 @@ export async function measureWrites(recorder: ReturnType<typeof recordDynamoCall
   };
 }
 
-async function sendRaw(
-  sdk: typeof import('@aws-sdk/client-dynamodb'),
-  client: DynamoDBClient,
-  command: string,
-  input: WriteInput,
-) {
-  if (command === 'PutItem') await client.send(new sdk.PutItemCommand(input as never));
-  else if (command === 'UpdateItem') await client.send(new sdk.UpdateItemCommand(input as never));
-  else if (command === 'DeleteItem') await client.send(new sdk.DeleteItemCommand(input as never));
-  else if (command === 'TransactWriteItems') await client.send(new sdk.TransactWriteItemsCommand(input as never));
-  else if (command === 'BatchWriteItem') {
-    const { UnprocessedItems } = await client.send(new sdk.BatchWriteItemCommand(input as never));
-    if (Object.keys(UnprocessedItems ?? {}).length) throw new Error('raw BatchWriteItem left unprocessed items');
-  } else throw new Error(`cannot replay ${command}`);
-}
-
 const PK = TABLE_DEFINITION.partitionKey;
 
 /** The write with every key made new and the condition `attribute_not_exists(pk)`, which therefore holds. */
@@ -177,7 +152,7 @@ function rekeyed(input: WriteInput, call: number): WriteInput {
       TransactItems: input.TransactItems.map((item) => {
         const [[kind, write] = []] = Object.entries(item);
         if (!kind || !write) throw new Error('cannot replay an empty transaction item');
-        return { [kind]: rekeyed(write as WriteInput, call) };
+        return { [kind]: rekeyed(write, call) };
       }),
     };
   }
@@ -186,9 +161,8 @@ function rekeyed(input: WriteInput, call: number): WriteInput {
       entry.PutRequest
         ? { PutRequest: { Item: rekey(entry.PutRequest.Item) } }
         : { DeleteRequest: { Key: rekey(entry.DeleteRequest?.Key) } };
-    return {
-      RequestItems: Object.fromEntries(Object.entries(input.RequestItems).map(([table, e]) => [table, e.map(request)])),
-    };
+    const tables = Object.entries(input.RequestItems).map(([table, requests]) => [table, requests.map(request)]);
+    return { RequestItems: Object.fromEntries(tables) };
   }
   // Same update expression; the placeholders only the original condition used go with it.
   const used = new Set(input.UpdateExpression?.match(/[#:][A-Za-z0-9_]+/g) ?? []);
@@ -196,39 +170,30 @@ function rekeyed(input: WriteInput, call: number): WriteInput {
     const kept = Object.entries(map ?? {}).filter(([name]) => used.has(name));
     return kept.length ? Object.fromEntries(kept) : undefined;
   };
+  const { UpdateExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
+  const update = { UpdateExpression, ExpressionAttributeNames: pick(names), ExpressionAttributeValues: pick(values) };
   return {
-    TableName: input.TableName,
+    ...{ TableName: input.TableName, ConditionExpression: `attribute_not_exists(${PK})` },
     ...(input.Item ? { Item: rekey(input.Item) } : { Key: rekey(input.Key) }),
-    ConditionExpression: `attribute_not_exists(${PK})`,
-    ...(input.UpdateExpression
-      ? {
-          UpdateExpression: input.UpdateExpression,
-          ExpressionAttributeNames: pick(input.ExpressionAttributeNames),
-          ExpressionAttributeValues: pick(input.ExpressionAttributeValues),
-        }
-      : {}),
-  } as WriteInput;
+    ...(UpdateExpression ? update : {}),
+  };
 }
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Units = number | null;
 
-/** One metered DynamoDB call of the capacity sample. */
-interface MeteredCall {
-  cycle: number;
-  step: FlowStep;
-  command: string;
-  write: boolean;
-  /** The `entity` attribute of each item written, or of the item read (empty when a read found nothing). */
-  entities: string[];
+/**
+ * One metered DynamoDB call: `entities` = the `entity` of each item written, or of the item read (none if not found);
+ * `units` = what DynamoDB Local reported (WCU or RCU; null if none); `perItem` (transactions) = standard units of each
+ * item re-measured alone, base table and indexes.
+ */
+type MeteredCall = { cycle: number; step: FlowStep; command: string; write: boolean; entities: string[] } & {
   items: number;
-  /** What DynamoDB Local reported (writes: WCU, reads: RCU); null if it returned none. */
   units: Units;
-  /** Transactions only: standard units of each item re-measured alone, base table and indexes. */
   perItem?: { table: number; indexes: number };
   perItemError?: string;
   failed: boolean;
-}
+};
 
 /**
  * Section 4 (BENCH_RESULT `capacity`): `cycles` sequential recharge-and-full-refund cycles on one account with every
@@ -252,15 +217,8 @@ export async function measureCapacity(target: FlowTarget, cycles: number) {
       const written = input.TransactItems
         ? input.TransactItems.map((item) => item.Put?.Item ?? {})
         : [input.Item ?? {}];
-      const call: MeteredCall = {
-        ...at,
-        command,
-        write,
-        entities: write ? written.map((item) => String(item.entity ?? '?')) : [],
-        items: written.length,
-        units: null,
-        failed: false,
-      };
+      const entities = write ? written.map((item) => String(item.entity ?? '?')) : [];
+      const call: MeteredCall = { ...at, command, write, entities, items: written.length, units: null, failed: false };
       calls.push(call);
       if (input.TransactItems) {
         await scratch.measure(input.TransactItems).then(
@@ -275,12 +233,9 @@ export async function measureCapacity(target: FlowTarget, cycles: number) {
           Item?: { entity?: unknown };
         };
         const consumed = [output.ConsumedCapacity ?? []].flat();
-        call.units = consumed.length
-          ? consumed.reduce(
-              (sum, c) => sum + ((write ? c.WriteCapacityUnits : c.ReadCapacityUnits) ?? c.CapacityUnits ?? 0),
-              0,
-            )
-          : null;
+        const unitsOf = (c: ConsumedCapacity) =>
+          (write ? c.WriteCapacityUnits : c.ReadCapacityUnits) ?? c.CapacityUnits;
+        call.units = consumed.length ? consumed.reduce((sum, c) => sum + (unitsOf(c) ?? 0), 0) : null;
         if (!write && typeof output.Item?.entity === 'string') call.entities = [output.Item.entity];
         return result;
       } catch (error) {
@@ -327,9 +282,8 @@ async function scratchItemMeter(sourceTable: string) {
   const db = (await import('#adapters/dynamo/client.ts')).createDocumentClient(client);
   const measureItem = async (item: TransactItem) => {
     const put = item.Put;
-    if (!put?.Item || put.TableName !== sourceTable) {
+    if (!put?.Item || put.TableName !== sourceTable)
       throw new Error(`cannot re-measure a transaction item other than a Put into ${sourceTable}`);
-    }
     const { partitionKey, sortKey } = TABLE_DEFINITION;
     const Key = { [partitionKey]: put.Item[partitionKey], [sortKey]: put.Item[sortKey] };
     const { Item: current } = await db.send(new GetCommand({ TableName: sourceTable, Key, ConsistentRead: true }));
@@ -340,18 +294,15 @@ async function scratchItemMeter(sourceTable: string) {
     );
     const table = consumed?.Table?.CapacityUnits;
     if (table === undefined) throw new Error('DynamoDB Local returned no per-table ConsumedCapacity for a PutItem');
-    const indexes = [
-      ...Object.values(consumed?.GlobalSecondaryIndexes ?? {}),
-      ...Object.values(consumed?.LocalSecondaryIndexes ?? {}),
-    ].reduce((sum, index) => sum + (index.CapacityUnits ?? 0), 0);
+    const indexUnits = { ...consumed?.GlobalSecondaryIndexes, ...consumed?.LocalSecondaryIndexes };
+    const indexes = Object.values(indexUnits).reduce((sum, index) => sum + (index.CapacityUnits ?? 0), 0);
     return { table, indexes };
   };
   return {
-    measure: async (items: readonly TransactItem[]) =>
-      (await Promise.all(items.map(measureItem))).reduce(
-        (sum, units) => ({ table: sum.table + units.table, indexes: sum.indexes + units.indexes }),
-        { table: 0, indexes: 0 },
-      ),
+    measure: async (items: readonly TransactItem[]) => {
+      const units = await Promise.all(items.map(measureItem));
+      return { table: units.reduce((n, u) => n + u.table, 0), indexes: units.reduce((n, u) => n + u.indexes, 0) };
+    },
     destroy: () => db.destroy(),
   };
 }
@@ -365,11 +316,8 @@ const STEP_GROUPS: readonly { label: string; steps: readonly FlowStep[] }[] = [
 ];
 
 /** Sums units; null if any is missing. */
-function sum(values: readonly Units[]): Units {
-  return values.some((value) => value === null)
-    ? null
-    : values.reduce<number>((total, value) => total + (value ?? 0), 0);
-}
+const sum = (values: readonly Units[]): Units =>
+  values.some((value) => value === null) ? null : values.reduce<number>((total, value) => total + (value ?? 0), 0);
 const div = (value: Units, by: number): Units => (value === null ? null : value / by);
 
 /**
@@ -410,10 +358,11 @@ function capacityFigures(calls: readonly MeteredCall[], cycles: number) {
     'auth nonces',
     gateway.filter((call) => call.write && call.entities.join() === 'NONCE'),
   );
+  // Calls grouped by step and call; a stable sort keeps them, within a step, in the order they were first made.
   const rows = new Map<string, MeteredCall[]>();
-  for (const call of calls) {
-    const key = `${call.step}\u0000${call.command} ${call.entities.length ? call.entities.join('+') : '(not found)'}`;
-    rows.set(key, [...(rows.get(key) ?? []), call]);
+  for (const c of calls) {
+    const key = `${c.step}\u0000${c.command} ${c.entities.join('+') || '(not found)'}`;
+    rows.set(key, [...(rows.get(key) ?? []), c]);
   }
   const price = (units: Units, perMillion: number) => (units === null ? null : units * perMillion);
   return {
@@ -439,9 +388,8 @@ function capacityFigures(calls: readonly MeteredCall[], cycles: number) {
       wcu_dynamodb_local: div(sum(transactions.map((call) => call.units)), cycles),
       wru_per_item_rule: div(sum(transactions.map(perItemRule)), cycles),
     },
-    // Stable sort: within a step, calls stay in the order they were first made.
     calls: [...rows]
-      .sort(([a], [b]) => FLOW_STEPS.indexOf(stepOf(a)) - FLOW_STEPS.indexOf(stepOf(b)))
+      .sort(([, [a]], [, [b]]) => FLOW_STEPS.indexOf(a?.step as FlowStep) - FLOW_STEPS.indexOf(b?.step as FlowStep))
       .map(([key, of]) => {
         const [first] = of as [MeteredCall];
         const reported = div(sum(of.map((call) => call.units)), cycles);
@@ -467,8 +415,6 @@ function capacityFigures(calls: readonly MeteredCall[], cycles: number) {
     per_item_errors: [...new Set(calls.flatMap((call) => (call.perItemError ? [call.perItemError] : [])))],
   };
 }
-
-const stepOf = (key: string) => key.split('\u0000')[0] as FlowStep;
 
 export type CapacityFigures = ReturnType<typeof capacityFigures>;
 export type WriteFigures = Awaited<ReturnType<typeof measureWrites>>;

@@ -1,10 +1,11 @@
+// Long because it builds real signed Alipay, WeChat Pay and sandbox notifications (FIXTURES) and routes on a table in
+// its own DynamoDB Local, besides measuring and printing section 7.
 /**
- * Section 7: callback verification throughput of the Alipay, WeChat Pay and sandbox adapters (their real
- * `verifyAndParseCallback` over distinct signed payment-success notifications, RSA 2048 keys generated for the run),
- * and the latency of a routing decision with the circuit-breaker state read from DynamoDB Local, without and with
- * the in-container cache. Every figure is measured on this run.
+ * Section 7: callback verification throughput of the adapters' real `verifyAndParseCallback` over distinct signed
+ * payment-success notifications (RSA 2048 keys generated for the run), and routing decision latency with the breaker
+ * state read from DynamoDB Local, without and with the in-container cache. Every figure is measured on this run.
  */
-import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlipayChannel } from '#adapters/channels/alipay/alipay-channel.ts';
@@ -45,16 +46,18 @@ type Fixture = { verify(request: Signed['request']): Promise<ChannelCallback>; m
 
 function rsaKeyPair() {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: RSA_KEY_BITS });
-  return {
-    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    privateKey,
-  };
+  const pem = (key: KeyObject, type: 'spki' | 'pkcs8') => key.export({ type, format: 'pem' }).toString();
+  return { publicPem: pem(publicKey, 'spki'), privatePem: pem(privateKey, 'pkcs8'), privateKey };
 }
+// The routing stub's channel methods: routing calls none of them.
+const PORT_METHODS = 'createPayment queryPayment closePayment refund queryRefund verifyAndParseCallback'.split(' ');
 const digits = (count: number) => Array.from({ length: count }, () => randomInt(10)).join('');
 /** A gateway payment id and a varied amount (CNY 1.00 – 5,000.00). */
 const payment = () => ({ paymentId: `pay_${randomBytes(16).toString('hex')}`, minor: randomInt(1, 5001) * 100 });
 
+/** The fields every Alipay payment-success notification of the bench has in common. */
+const ALIPAY_FIXED = { notify_type: 'trade_status_sync', charset: 'utf-8', version: '1.0', sign_type: 'RSA2' } as const;
+const ALIPAY_PAID = { trade_status: 'TRADE_SUCCESS', subject: 'Wallet top-up' } as const;
 /** The adapters under test, each with a maker of fresh signed notifications built as the local channel servers build them. */
 const FIXTURES: Record<'ALIPAY' | 'WECHAT_PAY' | 'SANDBOX', () => Fixture> = {
   ALIPAY: () => {
@@ -72,20 +75,16 @@ const FIXTURES: Record<'ALIPAY' | 'WECHAT_PAY' | 'SANDBOX', () => Fixture> = {
       const total = formatAmount(p.minor, 'CNY');
       const paidAt = new Date();
       const form: Record<string, string> = {
-        notify_time: toShanghaiTime(paidAt),
-        notify_type: 'trade_status_sync',
-        notify_id: randomUUID().replaceAll('-', ''),
+        ...ALIPAY_FIXED,
+        ...ALIPAY_PAID,
         app_id: appId,
-        charset: 'utf-8',
-        version: '1.0',
-        sign_type: 'RSA2',
+        notify_time: toShanghaiTime(paidAt),
+        notify_id: randomUUID().replaceAll('-', ''),
         trade_no: `2026${digits(24)}`,
         out_trade_no: p.paymentId,
         buyer_id: LOCAL_BUYER.buyerId,
-        trade_status: 'TRADE_SUCCESS',
         total_amount: total,
         receipt_amount: total,
-        subject: 'Wallet top-up',
         gmt_create: toShanghaiTime(new Date(paidAt.getTime() - 20_000)),
         gmt_payment: toShanghaiTime(paidAt),
         fund_bill_list: JSON.stringify([{ amount: total, fundChannel: 'ALIPAYACCOUNT' }]),
@@ -140,16 +139,8 @@ const FIXTURES: Record<'ALIPAY' | 'WECHAT_PAY' | 'SANDBOX', () => Fixture> = {
   },
   SANDBOX: () => {
     const secret = randomBytes(32).toString('hex');
-    // Verification never touches the store: one that throws proves no I/O is timed.
-    const store = new Proxy(
-      {},
-      {
-        get: () => {
-          throw new Error('the verification bench must not use the sandbox store');
-        },
-      },
-    );
-    const channel = new SandboxChannel('http://127.0.0.1:9', async () => secret, store as SandboxStore);
+    // Verification never touches the store: an empty one, whose any use throws, proves no I/O is timed.
+    const channel = new SandboxChannel('http://127.0.0.1:9', async () => secret, {} as SandboxStore);
     const make = (): Signed => {
       const p = payment();
       const body = JSON.stringify({
@@ -174,14 +165,9 @@ const FIXTURES: Record<'ALIPAY' | 'WECHAT_PAY' | 'SANDBOX', () => Fixture> = {
 async function measureVerification(channel: keyof typeof FIXTURES, count: number, warmup: number) {
   const fixture = FIXTURES[channel]();
   const check = (signed: Signed, parsed: ChannelCallback | undefined) => {
-    if (
-      parsed?.kind !== 'payment' ||
-      parsed.result.status !== 'SUCCEEDED' ||
-      parsed.result.paymentId !== signed.paymentId ||
-      parsed.result.amountMinor !== signed.minor
-    ) {
+    const r = parsed?.kind === 'payment' ? parsed.result : undefined;
+    if (r?.status !== 'SUCCEEDED' || r.paymentId !== signed.paymentId || r.amountMinor !== signed.minor)
       throw new Error(`${channel}: a notification for ${signed.paymentId} was not parsed as its successful payment`);
-    }
   };
   const latencies: number[] = [];
   let elapsedMs = 0;
@@ -235,30 +221,21 @@ async function measureRouting(iterations: number) {
     const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     const profiles = new DynamoChannelProfileRepository(db, tableName, { cacheTtlMs: 3_600_000 });
     const seed = new DynamoChannelHealthRepository(db, tableName, { cacheTtlMs: 0 });
-    const unused = () => Promise.reject(new Error('not called by the routing bench'));
     const channels = new Map<Channel, PaymentChannel>();
-    for (const [channel, weight] of [
-      ['ALIPAY', 5],
-      ['WECHAT_PAY', 3],
-    ] as const) {
-      const settings = {
-        methods: ['QR' as const],
-        currencies: ['CNY'],
-        secretRef: channel.toLowerCase(),
-        settings: {},
-      };
-      await profiles.put({ channel, enabled: true, weight, ...settings, updatedAt: new Date().toISOString() }, null);
+    const unused = () => Promise.reject(new Error('not called by the routing bench'));
+    for (const channel of ['ALIPAY', 'WECHAT_PAY'] as const) {
+      const weight = { ALIPAY: 5, WECHAT_PAY: 3 }[channel];
+      const [methods, currencies, updatedAt] = [['QR' as const], ['CNY'], new Date().toISOString()];
+      const profile = { channel, enabled: true, weight, methods, currencies, secretRef: channel.toLowerCase() };
+      await profiles.put({ ...profile, settings: {}, updatedAt }, null);
       for (let i = 0; i < 5; i++) await seed.recordSuccess(channel, 120 + 10 * i, new Date());
+      // Routing only asks a channel what it supports; the other methods reject.
+      const supports = (method: string, currency: string) => method === 'QR' && currency === 'CNY';
       channels.set(channel, {
+        ...Object.fromEntries(PORT_METHODS.map((m) => [m, unused])),
         code: channel,
-        supports: (method, currency) => method === 'QR' && currency === 'CNY',
-        createPayment: unused,
-        queryPayment: unused,
-        closePayment: unused,
-        refund: unused,
-        queryRefund: unused,
-        verifyAndParseCallback: unused,
-      });
+        supports,
+      } as PaymentChannel);
     }
     const latency = async (cacheTtlMs: number) => {
       const router: ChannelRouter = {
@@ -300,51 +277,26 @@ export async function measureChannels() {
   const elapsedMs = performance.now() - started;
   const msText = (value: number) => `${num(value, 3)} ms`;
   console.log(heading('7. Callback verification throughput and routing decision latency'));
-  console.log(
-    `${indent(
-      wrap(
-        `verification = the adapter's own verifyAndParseCallback (signature check, then decrypt where the channel ` +
-          'encrypts, parse and map) on a distinct signed payment-success notification, built as the local Alipay / ' +
-          `WeChat Pay servers and the sandbox build them; awaited one after another on one core: ${num(VERIFICATIONS)} ` +
-          `per channel after ${num(warmup)} warm-up, RSA ${RSA_KEY_BITS}-bit keys generated for the run, each result ` +
-          'checked against its payment. mean = wall time / verifications (pauses included); p50 / p95 = single verifications',
-        116,
-      ),
-    )}\n`,
+  const paragraph = (text: string) => console.log(`${indent(wrap(text, 116))}\n`);
+  paragraph(
+    `verification = the adapter's own verifyAndParseCallback (signature check, then decrypt where the channel ` +
+      'encrypts, parse and map) on a distinct signed payment-success notification, built as the local Alipay / ' +
+      `WeChat Pay servers and the sandbox build them; awaited one after another on one core: ${num(VERIFICATIONS)} ` +
+      `per channel after ${num(warmup)} warm-up, RSA ${RSA_KEY_BITS}-bit keys generated for the run, each result ` +
+      'checked against its payment. mean = wall time / verifications (pauses included); p50 / p95 = single verifications',
   );
-  const verificationColumns = [
-    'channel',
-    'signature check',
-    '>body B',
-    '>verifications/s',
-    '>mean µs',
-    '>p50 µs',
-    '>p95 µs',
-  ];
+  const verificationColumns = 'channel|signature check|>body B|>verifications/s|>mean µs|>p50 µs|>p95 µs'.split('|');
   const verificationRows = channels.map((c) => [
-    c.channel,
-    c.work,
-    num(c.meanBodyBytes),
-    num(c.verificationsPerSecond),
-    num(c.meanMicros, 1),
-    num(c.p50Micros, 1),
-    num(c.p95Micros, 1),
+    ...[c.channel, c.work, num(c.meanBodyBytes), num(c.verificationsPerSecond)],
+    ...[c.meanMicros, c.p50Micros, c.p95Micros].map((v) => num(v, 1)),
   ]);
   console.log(`${table(verificationColumns, verificationRows)}\n`);
-  console.log(
-    `${indent(
-      wrap(
-        'routing decision = routeChannel (ALIPAY vs WECHAT_PAY, profiles cached) with the circuit-breaker state read ' +
-          `from DynamoDB Local: ${num(routing.iterations)} sequential decisions per mode after a warm-up`,
-        116,
-      ),
-    )}\n`,
+  paragraph(
+    'routing decision = routeChannel (ALIPAY vs WECHAT_PAY, profiles cached) with the circuit-breaker state read ' +
+      `from DynamoDB Local: ${num(routing.iterations)} sequential decisions per mode after a warm-up`,
   );
   const row = (label: string, l: { p50: number; p95: number; mean: number }) => [
-    label,
-    msText(l.p50),
-    msText(l.p95),
-    msText(l.mean),
+    ...[label, msText(l.p50), msText(l.p95), msText(l.mean)],
     l.mean > 0 ? num(1000 / l.mean) : 'n/a',
   ];
   const routingColumns = ['breaker state', '>p50', '>p95', '>mean', '>decisions/s'];
@@ -363,13 +315,9 @@ export async function measureChannels() {
       ['section wall time', `${num(elapsedMs / 1000, 1)} s (key generation, signing, DynamoDB Local included)`],
     ]),
   );
+  const figures = channels.map(({ work: _work, ...figures }) => figures);
   return {
-    verification: {
-      iterations: VERIFICATIONS,
-      warmup,
-      rsaKeyBits: RSA_KEY_BITS,
-      channels: channels.map(({ work: _work, ...figures }) => figures),
-    },
+    verification: { iterations: VERIFICATIONS, warmup, rsaKeyBits: RSA_KEY_BITS, channels: figures },
     routing,
     elapsedMs,
   };

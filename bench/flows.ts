@@ -1,59 +1,38 @@
+// Long because it holds sections 1 and 3: the recharge and refund flows, the balance check, the percentiles, and the
+// child-process runner the section 6 and 8 samples use.
 import { spawn } from 'node:child_process';
 import { formatAmount } from '#domain/money.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
-import type { ApiResponse, MerchantClient } from '../local/merchant-client.ts';
+import type { MerchantClient } from '../local/merchant-client.ts';
 import type { BenchOptions } from './run.ts';
 
 /** The currency of every benchmark flow. */
 export const CURRENCY = 'CNY';
 
 /** Where the flows run: the gateway, a merchant's signing client, and the sandbox channel's secret. */
-export interface FlowTarget {
-  apiBase: string;
-  merchant: MerchantClient;
-  sandboxSecret: string;
-}
+export type FlowTarget = { apiBase: string; merchant: MerchantClient; sandboxSecret: string };
 
 /** The HTTP requests of a recharge flow and of a refund flow, in order (the capacity sample attributes calls to them). */
-export const FLOW_STEPS = [
-  'create payment',
-  'payment callback',
-  'balance read',
-  'create refund',
-  'refund callback',
-  'refund read',
-] as const;
+const RECHARGE_STEPS = ['create payment', 'payment callback', 'balance read'] as const;
+export const FLOW_STEPS = [...RECHARGE_STEPS, 'create refund', 'refund callback', 'refund read'] as const;
 export type FlowStep = (typeof FLOW_STEPS)[number];
 type MarkStep = (step: FlowStep) => void;
 
 /** A recharge a flow created, paid and saw credited. */
-export interface PaidRecharge {
-  index: number;
-  paymentId: string;
-  accountId: string;
-  amountMinor: number;
-}
+export type PaidRecharge = { index: number; paymentId: string; accountId: string; amountMinor: number };
 
-/** What a batch of recharge flows did; `credited` is each (fresh) account's expected balance. */
-export interface FlowRun {
-  flows: number;
-  elapsedMs: number;
-  nodeCpuMs: number;
-  latenciesMs: number[];
+/**
+ * What a batch of recharge flows did; `credited` is each (fresh) account's expected balance, `expectedTotalMinor` the
+ * sum of every flow's amount computed from the flow indexes alone (independently of `credited`).
+ */
+export type FlowRun = { flows: number; elapsedMs: number; nodeCpuMs: number; latenciesMs: number[] } & {
   credited: Map<string, number>;
-  /** Sum of every flow's amount, computed from the flow indexes alone (independently of `credited`). */
   expectedTotalMinor: number;
   payments: PaidRecharge[];
-}
+};
 
 /** Latency percentiles of a run (ms), as printed and as BENCH_RESULT reports them. */
-export interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  max: number;
-}
+export type Latency = { p50: number; p95: number; p99: number; mean: number; max: number };
 
 /** Nearest-rank p50/p95/p99, mean and max of `values`. */
 export function summarize(values: readonly number[]): Latency {
@@ -78,11 +57,8 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ela
  * Runs tasks `0 … count-1` on `concurrency` workers, each running its tasks one after another (so a worker can own an
  * account). The first failure stops every worker from taking new tasks and is rethrown once the others settle.
  */
-export async function runPool(
-  count: number,
-  concurrency: number,
-  task: (index: number, worker: number) => Promise<void>,
-): Promise<void> {
+type Task = (index: number, worker: number) => Promise<void>;
+export async function runPool(count: number, concurrency: number, task: Task): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (id: number) => {
@@ -103,10 +79,7 @@ export const accountFor = (run: string, client: number) => `bench-${run}-c${Stri
 export const refundNoFor = (run: string, payment: PaidRecharge) => `RF-${run}-${payment.index}`;
 
 /** Runs `count` recharge flows on `concurrency` clients, each crediting its own account. */
-export async function runFlows(
-  target: FlowTarget,
-  options: { run: string; count: number; concurrency: number },
-): Promise<FlowRun> {
+export async function runFlows(target: FlowTarget, options: { run: string; count: number; concurrency: number }) {
   const latenciesMs: number[] = [];
   const credited = new Map<string, number>();
   const payments: PaidRecharge[] = [];
@@ -116,32 +89,25 @@ export async function runFlows(
       const before = credited.get(accountId) ?? 0;
       const amountMinor = amountFor(index);
       const started = performance.now();
-      const paymentId = await runPaymentFlow(target, {
-        orderNo: `${options.run}-${index}`,
-        accountId,
-        amountMinor,
-        before,
-      });
+      const orderNo = `${options.run}-${index}`;
+      const paymentId = await runPaymentFlow(target, { orderNo, accountId, amountMinor, before });
       latenciesMs.push(performance.now() - started);
       credited.set(accountId, before + amountMinor);
       payments.push({ index, paymentId, accountId, amountMinor });
     }),
   );
   payments.sort((a, b) => a.index - b.index);
-  let expectedTotalMinor = 0;
-  for (let index = 0; index < options.count; index++) expectedTotalMinor += amountFor(index);
-  return { flows: options.count, elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor, payments };
+  const expectedTotalMinor = Array.from({ length: options.count }, (_, i) => amountFor(i)).reduce((a, b) => a + b, 0);
+  const figures = { elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor, payments };
+  return { flows: options.count, ...figures };
 }
 
 /**
  * One recharge: POST /v1/payments (201) → signed sandbox SUCCESS callback (200) → GET balance (200), which must show
  * exactly `before` + the amount. Returns the payment id; `mark` is told each step before its request is sent.
  */
-export async function runPaymentFlow(
-  target: FlowTarget,
-  flow: { orderNo: string; accountId: string; amountMinor: number; before: number },
-  mark?: MarkStep,
-): Promise<string> {
+type RechargeFlow = { orderNo: string; accountId: string; amountMinor: number; before: number };
+export async function runPaymentFlow(target: FlowTarget, flow: RechargeFlow, mark?: MarkStep): Promise<string> {
   const amount = formatAmount(flow.amountMinor, CURRENCY);
   mark?.('create payment');
   const created = await target.merchant.request('POST', '/v1/payments', {
@@ -198,24 +164,14 @@ export async function runRefunds(target: FlowTarget, run: string, payments: read
 }
 
 /** One full refund of a paid recharge; `mark` is told each step before its request is sent. */
-export async function runRefundFlow(
-  target: FlowTarget,
-  flow: { refundNo: string; payment: PaidRecharge },
-  mark?: MarkStep,
-): Promise<void> {
+type RefundFlow = { refundNo: string; payment: PaidRecharge };
+export async function runRefundFlow(target: FlowTarget, flow: RefundFlow, mark?: MarkStep): Promise<void> {
   const { payment, refundNo } = flow;
   const amount = formatAmount(payment.amountMinor, CURRENCY);
   mark?.('create refund');
-  const created = await target.merchant.request('POST', '/v1/refunds', {
-    payment_id: payment.paymentId,
-    refund_no: refundNo,
-    amount,
-  });
-  expectStatus(created, 201, `POST /v1/refunds (${refundNo})`, {
-    status: 'PROCESSING',
-    amount,
-    payment_id: payment.paymentId,
-  });
+  const body = { payment_id: payment.paymentId, amount };
+  const created = await target.merchant.request('POST', '/v1/refunds', { ...body, refund_no: refundNo });
+  expectStatus(created, 201, `POST /v1/refunds (${refundNo})`, { ...body, status: 'PROCESSING' });
   const id = String(created.body.id);
   mark?.('refund callback');
   const callback = await postSandboxCallback(target, { refund_id: id, status: 'SUCCESS' });
@@ -238,11 +194,7 @@ async function readWallet(target: FlowTarget, accountId: string): Promise<{ avai
  * frozen — a credit or refund lost, doubled or left half-done shows here. Returns the accounts' total; throws on any
  * difference.
  */
-export async function verifyBalances(
-  target: FlowTarget,
-  expected: ReadonlyMap<string, number>,
-  noneFrozen = false,
-): Promise<number> {
+export async function verifyBalances(target: FlowTarget, expected: ReadonlyMap<string, number>, noneFrozen = false) {
   let total = 0;
   for (const [accountId, minor] of expected) {
     const wallet = await readWallet(target, accountId);
@@ -276,12 +228,8 @@ export async function rechargeFigures(target: FlowTarget, run: FlowRun, options:
 /** Every account holds its credits, and the credits add up to what the flows paid. */
 export async function verifyRecharges(target: FlowTarget, run: FlowRun): Promise<number> {
   const total = await verifyBalances(target, run.credited);
-  if (total !== run.expectedTotalMinor) {
-    throw new Error(
-      `accounts hold ${total} minor units in total, the ${run.flows} flows paid ${run.expectedTotalMinor}`,
-    );
-  }
-  return total;
+  if (total === run.expectedTotalMinor) return total;
+  throw new Error(`accounts hold ${total} minor units in total, the ${run.flows} flows paid ${run.expectedTotalMinor}`);
 }
 
 /**
@@ -335,52 +283,32 @@ export function remainingBalances(credited: ReadonlyMap<string, number>, refunde
 }
 
 /** Throws, naming the request and the answer, unless the status (and the given body fields) are as expected. */
-function expectStatus(
-  response: Pick<ApiResponse<unknown>, 'status' | 'body'>,
-  status: number,
-  what: string,
-  fields: Record<string, string> = {},
-): void {
+function expectStatus(response: { status: number; body: unknown }, status: number, what: string, fields = {}): void {
   const body = response.body as Record<string, unknown>;
-  if (response.status !== status || Object.entries(fields).some(([field, value]) => body?.[field] !== value)) {
-    throw new Error(
-      `${what}: expected HTTP ${status} ${JSON.stringify(fields)}, got ${response.status} ${JSON.stringify(body)}`,
-    );
-  }
+  if (response.status === status && Object.entries(fields).every(([field, value]) => body?.[field] === value)) return;
+  throw new Error(
+    `${what}: expected HTTP ${status} ${JSON.stringify(fields)}, got ${response.status} ${JSON.stringify(body)}`,
+  );
 }
 
 /** POSTs a sandbox callback signed as the channel signs it: `X-Sandbox-Signature` = hex HMAC-SHA256 of the raw body. */
 async function postSandboxCallback(target: FlowTarget, body: Record<string, unknown>) {
   const raw = JSON.stringify(body);
-  const response = await fetch(`${target.apiBase}/v1/callbacks/sandbox`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-sandbox-signature': signSandboxCallback(target.sandboxSecret, raw),
-    },
-    body: raw,
-  });
+  const headers = {
+    'content-type': 'application/json',
+    'x-sandbox-signature': signSandboxCallback(target.sandboxSecret, raw),
+  };
+  const response = await fetch(`${target.apiBase}/v1/callbacks/sandbox`, { method: 'POST', headers, body: raw });
   const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : {};
-  } catch {}
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
 }
 
 /**
  * Runs a section's sample in a child process of its own (its own gateway container, or its own RSS) with tsx, its
  * configuration in one environment variable; rejects on a non-zero exit, or after `timeoutMs` saying `where` it was.
  */
-export function runChild(options: {
-  label: string;
-  script: string;
-  cwd: string;
-  nodeArgs?: string[];
-  env: Record<string, string>;
-  timeoutMs: number;
-  where?: () => string;
-}): Promise<void> {
+type ChildOptions = { label: string; script: string; cwd: string; nodeArgs?: string[]; env: Record<string, string> };
+export function runChild(options: ChildOptions & { timeoutMs: number; where?: () => string }): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), options.script], {
       cwd: options.cwd,

@@ -92,11 +92,8 @@ export function printWriteSection(w: WriteFigures, flowElapsedMs: number, flows:
   const rows = Object.entries(w.commands)
     .sort(([a], [b]) => isWrite(b) - isWrite(a) || a.localeCompare(b))
     .map(([command, c]) => [
-      command,
-      WRITES.has(command) ? 'write' : 'read',
-      ...[c.calls, c.items].map((v) => num(v)),
-      num(c.calls / flows, 2),
-      num(c.failures),
+      ...[command, WRITES.has(command) ? 'write' : 'read', num(c.calls), num(c.items)],
+      ...[num(c.calls / flows, 2), num(c.failures)],
     ]);
   console.log(`${table(['command', 'kind', '>calls', '>items', '>calls/flow', '>failed'], rows)}\n`);
   const rate = (elapsedMs: number, perSecond: number) =>
@@ -148,22 +145,15 @@ export function printCapacitySection(c: CapacityFigures): void {
       '  against its previous version, in a scratch table), any other write = its reported units\n',
   );
   const step = (s: CapacityFigures['steps'][number]) => [
-    s.step,
-    num(s.write_calls, 2),
-    units(s.wcu_dynamodb_local),
-    units(s.wru_per_item_rule),
-    num(s.read_calls, 2),
-    units(s.rcu),
+    ...[s.step, num(s.write_calls, 2), units(s.wcu_dynamodb_local), units(s.wru_per_item_rule)],
+    ...[num(s.read_calls, 2), units(s.rcu)],
   ];
   const sandbox = { ...c.sandbox_channel_record, step: `(not counted) ${c.sandbox_channel_record.step}` };
   const stepRows = [...c.steps.map(step), step(c.per_cycle), step(sandbox)];
   console.log(table(['step', '>writes', ...UNIT_HEADERS, '>reads', '>RCU'], stepRows));
   console.log(`\n  by call (per cycle):\n`);
   const callRows = c.calls.map((r) => [
-    r.step,
-    r.call,
-    num(r.calls, 2),
-    num(r.items, 2),
+    ...[r.step, r.call, num(r.calls, 2), num(r.items, 2)],
     ...('rcu' in r ? ['', '', units(r.rcu)] : [units(r.wcu_dynamodb_local), units(r.wru_per_item_rule), '']),
   ]);
   console.log(`${table(['step', 'call', '>calls', '>items', ...UNIT_HEADERS, '>RCU'], callRows)}\n`);
@@ -172,32 +162,22 @@ export function printCapacitySection(c: CapacityFigures): void {
   const withoutHalfIndex =
     t.wru_per_item_rule === null || t.wru_index_writes === null ? null : t.wru_per_item_rule - t.wru_index_writes / 2;
   const nonceCalls = c.calls.filter((r) => r.kind === 'write' && r.call.endsWith(' NONCE') && !r.call.includes('+'));
-  const signed = num(
-    nonceCalls.reduce((n, r) => n + r.calls, 0),
-    2,
-  );
+  const signed = nonceCalls.reduce((n, r) => n + r.calls, 0);
   const cost = c.cost_usd_per_million_cycles;
+  const indexWrites =
+    `${units(t.wru_index_writes)} (transactional 2× assumed for index writes too; if AWS bills them once, the cycle ` +
+    `takes ${units(withoutHalfIndex)})`;
+  const dollarsLine = `writes ${dollars(cost.writes_per_item_rule)} (per-item rule) / ${dollars(cost.writes_dynamodb_local)}`;
+  const prices = `$${PRICES.dynamoWritePerMillion} per million write request units, $${PRICES.dynamoReadPerMillion}`;
   console.log(
     keyValues([
       ['WCU per cycle, DynamoDB Local', `${units(t.wcu_dynamodb_local)}${range(t.wcu_dynamodb_local_range)}`],
       ['WRU per cycle, per-item rule', `${units(t.wru_per_item_rule)}${range(t.wru_per_item_rule_range)}`],
-      [
-        '  of which index writes',
-        `${units(t.wru_index_writes)} (transactional 2× assumed for index writes too; if AWS bills them once, ` +
-          `the cycle takes ${units(withoutHalfIndex)})`,
-      ],
-      ['  of which auth nonces', `${units(t.wru_auth_nonces)} (${signed} signed merchant requests)`],
+      ['  of which index writes', indexWrites],
+      ['  of which auth nonces', `${units(t.wru_auth_nonces)} (${num(signed, 2)} signed merchant requests)`],
       ['RCU per cycle', `${units(t.rcu)} (${num(t.read_calls, 2)} reads)`],
-      [
-        'on-demand $ per 1M cycles',
-        `writes ${dollars(cost.writes_per_item_rule)} (per-item rule) / ${dollars(cost.writes_dynamodb_local)} ` +
-          `(Local's figure), reads ${dollars(cost.reads)}`,
-      ],
-      [
-        '  prices (us-east-1)',
-        `$${PRICES.dynamoWritePerMillion} per million write request units, $${PRICES.dynamoReadPerMillion} per million ` +
-          'read request units (docs/cost-model.md)',
-      ],
+      ['on-demand $ per 1M cycles', `${dollarsLine} (Local's figure), reads ${dollars(cost.reads)}`],
+      ['  prices (us-east-1)', `${prices} per million read request units (docs/cost-model.md)`],
     ]),
   );
   const tx = c.transactions;
@@ -222,11 +202,7 @@ export function printBundleSection(bundles: readonly BundleSize[]): void {
   console.log(heading('5. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
   const kib = (bytes: number) => num(bytes / 1024, 1);
   const total = (key: 'bytes' | 'gzip_bytes') => bundles.reduce((sum, bundle) => sum + bundle[key], 0);
-  const rows = [...bundles, { id: '(total)', bytes: total('bytes'), gzip_bytes: total('gzip_bytes') }].map((b) => [
-    b.id,
-    num(b.bytes),
-    kib(b.bytes),
-    kib(b.gzip_bytes),
-  ]);
+  const all = [...bundles, { id: '(total)', bytes: total('bytes'), gzip_bytes: total('gzip_bytes') }];
+  const rows = all.map((b) => [b.id, num(b.bytes), kib(b.bytes), kib(b.gzip_bytes)]);
   console.log(table(['function', '>bytes', '>KiB', '>gzip KiB'], rows));
 }

@@ -27,9 +27,8 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   const refunds = int('BENCH_REFUNDS', payments);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   const only = env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'notifications' && only !== 'reconciliation') {
+  if (only !== undefined && only !== 'notifications' && only !== 'reconciliation')
     throw new Error(`BENCH_ONLY must be "notifications" or "reconciliation" (or unset for every section), got ${only}`);
-  }
   return {
     payments,
     concurrency: int('BENCH_CONCURRENCY', 16),
@@ -45,14 +44,10 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
 }
 
 /** The deployed size of one function's bundle (BENCH_RESULT `bundles[]`). */
-export interface BundleSize {
-  id: string;
-  entry: string;
-  bytes: number;
-  kib: number;
+export type BundleSize = { id: string; entry: string; bytes: number; kib: number } & {
   gzip_bytes: number;
   gzip_kib: number;
-}
+};
 
 /**
  * Section 5: bundles every function with esbuild as the CDK stack's `NodejsFunction` does (minified ESM, node22, the
@@ -68,21 +63,9 @@ async function measureBundles(projectRoot: string): Promise<BundleSize[]> {
     FUNCTIONS.map(async ({ id, entry }) => {
       const outfile = resolve(projectRoot, 'cdk.out', 'bench-bundles', id, 'index.mjs');
       const result = await build({
-        absWorkingDir: projectRoot,
-        entryPoints: [resolve(projectRoot, entry)],
-        outfile,
-        bundle: true,
-        minify: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'esm',
-        mainFields: ['module', 'main'],
-        banner: { js: banner },
-        sourcemap: true,
-        sourcesContent: false,
-        write: false,
-        metafile: true,
-        logLevel: 'silent',
+        ...{ absWorkingDir: projectRoot, entryPoints: [resolve(projectRoot, entry)], outfile, banner: { js: banner } },
+        ...{ bundle: true, minify: true, platform: 'node', target: 'node22', format: 'esm', sourcemap: true },
+        ...{ mainFields: ['module', 'main'], sourcesContent: false, write: false, metafile: true, logLevel: 'silent' },
       });
       const bytes = result.metafile.outputs[relative(projectRoot, outfile)]?.bytes;
       const code = result.outputFiles.find((file) => file.path === outfile)?.contents;
@@ -118,14 +101,13 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
     const target = { apiBase: stack.apiBase, merchant, sandboxSecret: secrets.sandboxSecret };
     const recorder = recordDynamoCalls(getContainer().db);
     const { concurrency } = options;
-    const warmup =
-      options.warmup > 0
-        ? await flows.runFlows(target, { run: 'warmup', count: options.warmup, concurrency })
-        : undefined;
+    const warmup = options.warmup
+      ? await flows.runFlows(target, { run: 'warmup', count: options.warmup, concurrency })
+      : undefined;
     if (warmup) await flows.verifyRecharges(target, warmup);
-    recorder.start();
+    recorder.record(true);
     const measured = await flows.runFlows(target, { run: 'measured', count: options.payments, concurrency });
-    recorder.stop();
+    recorder.record(false);
     const flow = await flows.rechargeFigures(target, measured, options);
     report.printFlowSection(flow);
     const dynamo = await measureWrites(recorder, measured, concurrency);
