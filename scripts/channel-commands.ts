@@ -16,7 +16,35 @@ export interface ChannelCommandDeps extends AuditDeps {
   profiles: Pick<DynamoChannelProfileRepository, 'get' | 'list' | 'put'>;
   health: ChannelHealth;
   secrets: ChannelSecrets;
+  /** Whether this deployment runs the built-in sandbox channel (`SANDBOX_ENABLED`, `-c sandbox=true`). */
+  sandboxEnabled: boolean;
 }
+
+const BUILT_IN = ['SANDBOX', 'BALANCE'] as const;
+type BuiltIn = (typeof BUILT_IN)[number];
+
+/** How a built-in channel takes part in routing: it has no profile, no secret and no breaker (it runs in process). */
+function builtIn(channel: BuiltIn, deps: ChannelCommandDeps) {
+  return channel === 'SANDBOX'
+    ? {
+        channel,
+        built_in: true,
+        enabled: deps.sandboxEnabled,
+        routing: deps.sandboxEnabled
+          ? 'free test money: takes unnamed payments of test-mode merchants only; any merchant may name it'
+          : 'off in this deployment (deploy with -c sandbox=true)',
+        breaker: 'none (in process)',
+      }
+    : {
+        channel,
+        built_in: true,
+        enabled: true,
+        routing: 'the payer wallet: only for method BALANCE; settles in the creating transaction',
+        breaker: 'none (in process)',
+      };
+}
+
+const isBuiltIn = (channel: string): channel is BuiltIn => (BUILT_IN as readonly string[]).includes(channel);
 
 export const CHANNEL_USAGE = `Usage: npm run channel -- <command> [options]
   set --channel ALIPAY|WECHAT_PAY [--weight 5] [--methods QR,PAGE] [--currencies CNY]
@@ -24,10 +52,10 @@ export const CHANNEL_USAGE = `Usage: npm run channel -- <command> [options]
       [--setting name=value ...] [--secret-file path.json] [--secret-name NAME]
                      create or change a profile; the secret file (private keys, API v3 key…) goes to the secret
                      store only, never to the table or the output
-  show --channel C   the profile (never secrets)
+  show --channel C   the profile (never secrets); SANDBOX and BALANCE: how the built-in channel routes
   enable --channel C | disable --channel C
-  list               every profile
-  health --channel C the shared circuit breaker's state
+  list               the built-in channels, then every profile
+  health --channel C the shared circuit breaker's state (a channel without a profile has none)
 Targets the running local stack (npm start; secrets under .local/channels/) unless TABLE_NAME is set, in which case it
 uses the AWS environment (TABLE_NAME, CHANNEL_SECRETS_KEY_ID for the KMS key of new secrets, AWS credentials/region).`;
 
@@ -50,14 +78,24 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 export async function runChannelCommand(argv: string[], deps: ChannelCommandDeps): Promise<unknown> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0];
-  if (command === 'list') return (await deps.profiles.list()).map(visible);
+  if (command === 'list') {
+    return [...BUILT_IN.map((code) => builtIn(code, deps)), ...(await deps.profiles.list()).map(visible)];
+  }
   if (!['set', 'show', 'enable', 'disable', 'health'].includes(command ?? '')) throw new UsageError(CHANNEL_USAGE);
-  const channel = values.channel?.toUpperCase() as ConfigurableChannel;
-  if (!CONFIGURABLE_CHANNELS.includes(channel)) throw new Error(`--channel must be one of ${CONFIGURABLE_CHANNELS}`);
+  const requested = values.channel?.toUpperCase() ?? '';
+  if (isBuiltIn(requested)) {
+    if (command === 'show') return builtIn(requested, deps);
+    if (command === 'health') return { ...builtIn(requested, deps), status: 'NOT_APPLICABLE' };
+    throw new Error(`${requested} is built in: the deployment turns it on or off, not the channel CLI`);
+  }
+  const channel = requested as ConfigurableChannel;
+  if (!CONFIGURABLE_CHANNELS.includes(channel)) {
+    throw new Error(`--channel must be one of ${[...CONFIGURABLE_CHANNELS, ...BUILT_IN]}`);
+  }
   const existing = await deps.profiles.get(channel);
   if (command === 'set') return set(deps, channel, existing, values);
+  if (!existing) throw new Error(`channel ${channel} has no profile (it takes no payments): create it with \`set\``);
   if (command === 'health') return health(deps, channel);
-  if (!existing) throw new Error(`channel ${channel} has no profile: create it with \`set\``);
   if (command === 'show') return visible(existing);
   const updated = { ...existing, enabled: command === 'enable', updatedAt: deps.clock().toISOString() };
   if (updated.enabled) await assertComplete(deps, updated, undefined);

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     secrets,
     clock: () => new Date(),
     newId,
+    sandboxEnabled: process.env.SANDBOX_ENABLED === 'true',
   });
   console.log(JSON.stringify(output, null, 2));
 }

@@ -123,6 +123,7 @@ describe('npm run channel (commands in-process)', () => {
       secrets: new LocalChannelSecrets(join(dir, 'channels')),
       clock: () => new Date(),
       newId,
+      sandboxEnabled: true,
     };
     const run = async (...argv: string[]) => JSON.stringify(await runChannelCommand(argv, deps));
     // biome-ignore format: one CLI invocation
@@ -154,6 +155,23 @@ describe('npm run channel (commands in-process)', () => {
     await expect(run('set', '--channel', 'WECHAT_PAY', '--enabled', 'true', '--secret-file', partial)).rejects.toThrow(
       /missing baseUrl, notifyUrl, merchantSerialNo, merchantPrivateKeyPem, platformKeys$/,
     );
+
+    // The built-in channels are listed and explained, never configurable here.
+    const listed = JSON.parse(outputs[2] ?? '[]') as { channel: string; built_in?: boolean }[];
+    expect(listed.slice(0, 2).map((entry) => [entry.channel, entry.built_in])).toEqual([
+      ['SANDBOX', true],
+      ['BALANCE', true],
+    ]);
+    expect(JSON.parse(await run('health', '--channel', 'sandbox'))).toMatchObject({ status: 'NOT_APPLICABLE' });
+    await expect(run('disable', '--channel', 'SANDBOX')).rejects.toThrow(/built in/);
+    // A channel that was never configured has no breaker to report (it takes no payments), not a healthy CLOSED.
+    const empty = await channelTable();
+    try {
+      const fresh = { ...deps, profiles: new DynamoChannelProfileRepository(empty.db, empty.tableName) };
+      await expect(runChannelCommand(['health', '--channel', 'WECHAT_PAY'], fresh)).rejects.toThrow(/has no profile/);
+    } finally {
+      await empty.drop();
+    }
 
     // Each accepted change left exactly one audit entry, the refused ones none, and none holds a secret.
     const audit = await new DynamoAuditLog(table.db, table.tableName).list({
