@@ -53,8 +53,8 @@ export async function createRefund(
   body: CreateRefundBody,
   idempotencyKey?: string,
 ): Promise<{ refund: Refund; replayed: boolean }> {
-  const { currency } = await getPayment(deps, merchant, body.payment_id);
-  const amountMinor = parseAmount(body.amount, currency).minor;
+  let read: Payment | undefined = await getPayment(deps, merchant, body.payment_id);
+  const amountMinor = parseAmount(body.amount, read.currency).minor;
   const hash = requestHash({
     operation: 'refund.create',
     payment_id: body.payment_id,
@@ -64,7 +64,12 @@ export async function createRefund(
   });
   const outcome = await createOrReplay(
     () => findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey),
-    () => reserve(deps, merchant, body, amountMinor, hash, idempotencyKey),
+    async () => {
+      // The first attempt decides from the read above; a retry (a lost race) from a fresh one.
+      const payment = read ?? (await getPayment(deps, merchant, body.payment_id));
+      read = undefined;
+      return reserve(deps, merchant, body, payment, amountMinor, hash, idempotencyKey);
+    },
   );
   if (outcome.replayed) return { refund: await completeIfFinalAtOnce(deps, outcome.refund), replayed: true };
   return { refund: await submitToChannel(deps, outcome.refund, outcome.payment), replayed: false };
@@ -75,11 +80,11 @@ async function reserve(
   deps: CreateRefundDeps,
   merchant: Merchant,
   body: CreateRefundBody,
+  payment: Payment,
   amountMinor: number,
   hash: string,
   idempotencyKey: string | undefined,
 ): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
-  const payment = await getPayment(deps, merchant, body.payment_id);
   assertRefundable(payment, amountMinor);
   const at = deps.clock().toISOString();
   const refund: Refund = {
