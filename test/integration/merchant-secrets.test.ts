@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { LocalSecretCipher } from '#adapters/crypto/secret-cipher.ts';
 import { authenticate } from '#app/authenticate.ts';
@@ -30,17 +30,12 @@ describe('merchant secrets', () => {
     const { merchant, secret } = await createMerchant(container, { id: uniqueId('mch'), name: 'Secretive' });
     // The whole table, page by page (it holds every test's data): the secret is in no item, audit entries included.
     const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await container.db.send(
-        new ScanCommand({ TableName: container.config.tableName, ExclusiveStartKey: start }),
-      );
+    for await (const page of paginateScan({ client: container.db }, { TableName: container.config.tableName })) {
       for (const item of page.Items ?? []) {
         expect(JSON.stringify(item)).not.toContain(secret);
         if (item.PK === `MERCHANT#${merchant.id}` || item.merchantId === merchant.id) items.push(item);
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     const profile = items.filter((item) => item.entity === 'MERCHANT');
     expect(profile).toHaveLength(1);
     expect(String(profile[0]?.secretCiphertext)).toMatch(/^local:/);

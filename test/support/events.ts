@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Container } from '#adapters/container.ts';
 
 /**
@@ -6,20 +6,18 @@ import type { Container } from '#adapters/container.ts';
  * Events have no index by payment, so this pages through a filtered scan of the shared test table.
  */
 export async function findEventId(container: Container, paymentId: string, type?: string): Promise<string | undefined> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await container.db.send(
-      new ScanCommand({
-        TableName: container.config.tableName,
-        FilterExpression: `entity = :event AND paymentId = :payment${type ? ' AND #type = :type' : ''}`,
-        ...(type ? { ExpressionAttributeNames: { '#type': 'type' } } : {}),
-        ExpressionAttributeValues: { ':event': 'EVENT', ':payment': paymentId, ...(type ? { ':type': type } : {}) },
-        ExclusiveStartKey: start,
-      }),
-    );
+  const pages = paginateScan(
+    { client: container.db },
+    {
+      TableName: container.config.tableName,
+      FilterExpression: `entity = :event AND paymentId = :payment${type ? ' AND #type = :type' : ''}`,
+      ...(type ? { ExpressionAttributeNames: { '#type': 'type' } } : {}),
+      ExpressionAttributeValues: { ':event': 'EVENT', ':payment': paymentId, ...(type ? { ':type': type } : {}) },
+    },
+  );
+  for await (const page of pages) {
     const found = page.Items?.[0];
     if (found) return String(found.id);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return undefined;
 }

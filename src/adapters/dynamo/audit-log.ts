@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '#domain/audit.ts';
 import { fromItem } from './items.ts';
 import { AUDIT_SHARDS, auditKey, auditPartition } from './keys.ts';
@@ -41,22 +41,20 @@ export class DynamoAuditLog {
 
   private async shard(partition: string, from: string, to: string): Promise<AuditRecord[]> {
     const records: AuditRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': partition, ':from': from, ':to': to },
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': partition, ':from': from, ':to': to },
+      },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const record = fromItem<AuditRecord>(item);
         if (record.at < to) records.push(record);
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return records;
   }
 }
