@@ -13,12 +13,11 @@ import { loadConfig } from '#shared/config.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
 import { transactionNotification } from '../support/channels/wechat-pay-notifications.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
-import { type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
+import { createQrPayment, type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
 import { callbackUrls, type LocalChannels, rsaKeyPair } from '../support/real-channels.ts';
 import { PUB_KEY_ID } from '../support/wechat-pay.ts';
 
 type Json = Record<string, unknown>;
-type ErrorBody = { error: { code: string; message: string } };
 
 /** Alipay gets most unnamed traffic while healthy; WeChat Pay most of the rest; the sandbox (weight 1) the remainder. */
 const WEIGHTS = { ALIPAY: 100, WECHAT_PAY: 10 };
@@ -42,15 +41,7 @@ afterAll(() => real?.stop());
 
 afterEach(() => real.resetBehaviours());
 
-const createQr = (fields: Json) =>
-  client.request<Json & ErrorBody>('POST', '/v1/payments', {
-    order_no: uniqueId('ORD'),
-    amount: '100.00',
-    currency: 'CNY',
-    subject: 'Wallet top-up',
-    method: 'QR',
-    ...fields,
-  });
+const createQr = (fields: Json = {}) => createQrPayment(client, fields);
 
 const paymentOf = async (id: string) => (await client.request<Json>('GET', `/v1/payments/${id}`)).body;
 const balanceOf = async (accountId: string) =>

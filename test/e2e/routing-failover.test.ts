@@ -10,7 +10,7 @@ import type { Channel } from '#domain/payment.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
-import { type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
+import { createQrPayment, type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
 import { callbackUrls, type LocalChannels } from '../support/real-channels.ts';
 
 type Json = Record<string, unknown>;
@@ -41,15 +41,7 @@ beforeEach(() => real.resetBreakers());
 
 afterEach(() => real.resetBehaviours());
 
-const createQr = (fields: Json = {}) =>
-  client.request<Json & ErrorBody>('POST', '/v1/payments', {
-    order_no: uniqueId('ORD'),
-    amount: '100.00',
-    currency: 'CNY',
-    subject: 'Wallet top-up',
-    method: 'QR',
-    ...fields,
-  });
+const createQr = (fields: Json = {}) => createQrPayment(client, fields);
 
 const findByOrderNo = (orderNo: string) => client.request<Json & ErrorBody>('GET', `/v1/payments?order_no=${orderNo}`);
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
+import type { MerchantClient } from '../../local/merchant-client.ts';
 import { channelTable } from './channel-table.ts';
+import { uniqueId } from './fixtures.ts';
 import { startHttpStack } from './http-stack.ts';
 import { configureRealChannels, type LocalChannels, startLocalChannels } from './real-channels.ts';
 
@@ -74,4 +76,20 @@ export async function startRealChannelStack(weights: {
       }
     },
   };
+}
+
+/** `POST /v1/payments` of a 100.00 CNY QR top-up that names no channel unless `fields` does. */
+export function createQrPayment(client: MerchantClient, fields: Record<string, unknown> = {}) {
+  return client.request<Record<string, unknown> & { error: { code: string; message: string } }>(
+    'POST',
+    '/v1/payments',
+    {
+      order_no: uniqueId('ORD'),
+      amount: '100.00',
+      currency: 'CNY',
+      subject: 'Wallet top-up',
+      method: 'QR',
+      ...fields,
+    },
+  );
 }
