@@ -127,13 +127,19 @@ export async function getEvent(
   eventId: string,
   page: { limit?: number; cursor?: string } = {},
 ): Promise<{ event: StoredEvent; attempts: DeliveryAttempt[]; cursor?: string }> {
-  const event = await deps.events.get(eventId);
-  if (!event || event.merchantId !== merchant.id) throw new NotFoundError(`event ${eventId} not found`);
+  const event = await merchantEvent(deps, merchant, eventId);
   const { attempts, cursor } = await deps.events.listAttempts(eventId, {
     limit: page.limit ?? ATTEMPTS_PAGE_DEFAULT,
     cursor: page.cursor,
   });
   return { event, attempts: attempts.reverse(), ...(cursor ? { cursor } : {}) };
+}
+
+/** A merchant's event; another merchant's is indistinguishable from a missing one (404). */
+async function merchantEvent(deps: Pick<NotificationDeps, 'events'>, merchant: Merchant, eventId: string) {
+  const event = await deps.events.get(eventId);
+  if (!event || event.merchantId !== merchant.id) throw new NotFoundError(`event ${eventId} not found`);
+  return event;
 }
 
 /**
@@ -151,7 +157,7 @@ export async function replayEvent(
   eventId: string,
 ): Promise<StoredEvent> {
   const claimed = await untilNotStale(async () => {
-    const { event } = await getEvent(deps, merchant, eventId, { limit: 1 });
+    const event = await merchantEvent(deps, merchant, eventId);
     const decision = decideReplay(event, deps.clock());
     if (decision.kind === 'busy') {
       throw new ConflictError('INVALID_STATE', 'a delivery of this event is already under way; wait for it to end');
