@@ -66,7 +66,7 @@ export function accessEnvironment(
     PUBLIC_BASE_URL: context.publicBaseUrl,
     SANDBOX_ENABLED: String(context.sandboxEnabled),
     ...(access.merchantKey === 'decrypt' ? { MERCHANT_KEY_ID: data.merchantKey.keyId } : {}),
-    ...(access.sandboxSecret ? { SANDBOX_SECRET_ARN: data.sandboxSecret.secretArn } : {}),
+    ...(usesSandboxSecret(access, context) ? { SANDBOX_SECRET_ARN: data.sandboxSecret.secretArn } : {}),
     ...(access.notifyQueue ? { NOTIFY_QUEUE_URL: data.notifyQueue.queueUrl } : {}),
     ...(access.notifyDeadLetters ? { NOTIFY_DLQ_URL: data.notifyDeadLetters.queueUrl } : {}),
     ...(access.startNotifyRetry
@@ -86,6 +86,11 @@ export function accessEnvironment(
   };
 }
 
+/** The sandbox secret signs only the sandbox channel's messages: a deployment without the sandbox grants it to nobody. */
+function usesSandboxSecret(access: FunctionAccess, context: FunctionContext): boolean {
+  return access.sandboxSecret && context.sandboxEnabled;
+}
+
 /**
  * Grants exactly the declared access (least privilege). Merchant secrets are created and rotated from the merchant
  * CLI, never from a Lambda, so no function is granted `kms:Encrypt`.
@@ -94,7 +99,7 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   const { data } = context;
   grantTableAccess(fn, access.table, data);
   if (access.merchantKey === 'decrypt') data.merchantKey.grantDecrypt(fn);
-  if (access.sandboxSecret) data.sandboxSecret.grantRead(fn);
+  if (usesSandboxSecret(access, context)) data.sandboxSecret.grantRead(fn);
   if (access.notifyQueue) data.notifyQueue.grantSendMessages(fn);
   if (access.notifyDeadLetters) data.notifyDeadLetters.grantSendMessages(fn);
   if (access.startNotifyRetry) stateMachine(id, context, 'notifyRetry').grantStartExecution(fn);

@@ -107,7 +107,8 @@ describe('gateway API', () => {
       const variables = variablesOf(spec.id);
       const { access } = spec;
       expect('MERCHANT_KEY_ID' in variables, spec.id).toBe(access.merchantKey === 'decrypt');
-      expect('SANDBOX_SECRET_ARN' in variables, spec.id).toBe(access.sandboxSecret);
+      // Without the sandbox nobody needs its secret (the grant follows: test/cdk/least-privilege.test.ts).
+      expect('SANDBOX_SECRET_ARN' in variables, spec.id).toBe(false);
       expect('NOTIFY_QUEUE_URL' in variables, spec.id).toBe(access.notifyQueue === true);
       expect('NOTIFY_DLQ_URL' in variables, spec.id).toBe(access.notifyDeadLetters === true);
       expect('NOTIFY_RETRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startNotifyRetry === true);
@@ -203,6 +204,28 @@ describe('sandbox deployment', () => {
         Environment: { Variables: Record<string, unknown> };
       };
       expect(properties.Environment.Variables.SANDBOX_ENABLED, fn.node.path).toBe('true');
+    }
+  });
+
+  it('names the sandbox secret, and grants it, only in a sandbox deployment and only to functions that declare it', () => {
+    for (const [gateway, enabled] of [
+      [production, false],
+      [sandbox, true],
+    ] as const) {
+      for (const [id, fn] of gateway.stack.functions) {
+        const variables = ((
+          gateway.resources[logicalIdOf(fn)]?.Properties?.Environment as {
+            Variables?: Record<string, unknown>;
+          }
+        )?.Variables ?? {}) as Record<string, unknown>;
+        const declared = [...FUNCTIONS, ...WORKERS].find((spec) => spec.id === id);
+        expect('SANDBOX_SECRET_ARN' in variables, id).toBe(enabled && declared?.access.sandboxSecret === true);
+      }
+      const secret = logicalIdOf(gateway.stack.data.sandboxSecret);
+      const reads = Object.values(gateway.resources).filter(
+        (resource) => resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties).includes(secret),
+      );
+      expect(reads.length > 0, `sandbox ${enabled}`).toBe(enabled);
     }
   });
 
