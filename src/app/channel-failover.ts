@@ -1,6 +1,6 @@
 import type { ChannelPrepay, PaymentChannel } from '#app/ports.ts';
 import type { Payment, RoutingAttempt } from '#domain/payment.ts';
-import { OUTAGE_TIMEOUT, type UnavailableError } from '#shared/errors.ts';
+import { ChannelResponseInvalidError, OUTAGE_TIMEOUT, UnavailableError } from '#shared/errors.ts';
 import {
   type ChannelRouter,
   isChannelOutage,
@@ -35,11 +35,12 @@ export interface Prepaid {
  * Output: the channel that took it, its answer, the draft with the attempts before it.
  * 1. Take the next candidate (none at the start → `503 NO_CHANNEL_AVAILABLE`).
  * 2. Call its `createPayment`, an external channel through the shared breaker (which records an outage).
- * 3. On an outage of a routed payment: give back its daily volume; after a timeout close the order there first,
- *    since it may exist — if that fails, stop: a payable duplicate is worse than a `503`. Record the attempt and,
- *    while the budget lasts, go to 1; otherwise (or with no candidate left) throw the last outage
- *    (`503 CHANNEL_UNAVAILABLE`).
- * Anything else — a refusal, a validation error, any error of a named channel — is thrown as it is.
+ * 3. On a failure of a routed payment's channel (an outage, or an answer that does not verify — both counted by the
+ *    breaker): give back its daily volume; when the channel may have created the order (a timeout, or an
+ *    untrusted answer) close it there first — if that fails, stop: a payable duplicate is worse than a `503`. Record
+ *    the attempt and, while the budget lasts, go to 1; otherwise (or with no candidate left) throw the last failure.
+ * Anything else — a refusal, a validation error, any error of a named channel — is thrown as it is. An order left
+ * behind by a plain outage (5xx, network) is never payable: its QR code or prepay id never reached anyone.
  */
 export async function prepayWithFailover(
   deps: { router: ChannelRouter; clock: () => Date },
@@ -60,17 +61,20 @@ export async function prepayWithFailover(
     const callStarted = performance.now();
     try {
       const prepay = isGuarded(deps.router, channel.code)
-        ? await withBreaker(channel.code, deps.router.health, () => channel.createPayment(draft), { clock: deps.clock })
+        ? await withBreaker(channel.code, deps.router.health, () => channel.createPayment(draft), {
+            clock: deps.clock,
+            isFailure: isChannelFailure,
+          })
         : await channel.createPayment(draft);
       return { draft, prepay, channel, ...(reservation ? { reservation } : {}) };
     } catch (error) {
       await releaseReservation(deps.router, reservation);
-      if (route.named || !isChannelOutage(error)) throw error;
+      if (route.named || !isChannelFailure(error)) throw error;
       const latencyMs = Math.round(performance.now() - callStarted);
-      const reason = (error as UnavailableError).reason ?? (error as UnavailableError).code;
-      if (reason === OUTAGE_TIMEOUT) {
+      const reason = error instanceof UnavailableError ? (error.reason ?? error.code) : error.code;
+      if (reason === OUTAGE_TIMEOUT || error instanceof ChannelResponseInvalidError) {
         if (!(await closedThere(channel, draft))) throw error;
-        attempts.push({ channel: channel.code, outcome: 'CLOSED_AFTER_TIMEOUT', reason, latencyMs });
+        attempts.push({ channel: channel.code, outcome: 'CLOSED', reason, latencyMs });
       } else {
         attempts.push({ channel: channel.code, outcome: 'OUTAGE', reason, latencyMs });
       }
@@ -79,6 +83,11 @@ export async function prepayWithFailover(
     }
   }
   throw lastOutage ?? noChannelFor(request);
+}
+
+/** A failure of the channel itself: it is down, or its answer cannot be trusted (never a refusal or bad input). */
+function isChannelFailure(error: unknown): error is UnavailableError | ChannelResponseInvalidError {
+  return isChannelOutage(error) || error instanceof ChannelResponseInvalidError;
 }
 
 /** Gives a candidate's daily volume back; a failure to do so leaves the limit stricter, never looser. */

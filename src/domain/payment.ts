@@ -48,13 +48,14 @@ export interface Payment {
 }
 
 /**
- * A routed payment's failed try at one channel: an outage there (`OUTAGE`), or a timeout after which the order was
- * closed at that channel so it can never be paid (`CLOSED_AFTER_TIMEOUT`).
+ * A routed payment's failed try at one channel: an outage there (`OUTAGE`), or a failure after which the channel may
+ * have created the order (a timeout, an answer that does not verify), so it was closed there and can never be paid
+ * (`CLOSED`).
  */
 export interface RoutingAttempt {
   channel: Channel;
-  outcome: 'OUTAGE' | 'CLOSED_AFTER_TIMEOUT';
-  /** How the call failed: `timeout`, `network`, `http_status`, `system_error`, or the error code. */
+  outcome: 'OUTAGE' | 'CLOSED';
+  /** How the call failed: `timeout`, `network`, `http_status`, `system_error`, or the error code (`CHANNEL_RESPONSE_INVALID`). */
   reason: string;
   latencyMs: number;
 }

@@ -77,6 +77,16 @@ export class ChannelRejectedError extends AppError {
   }
 }
 
+/**
+ * 502: a channel's answer cannot be trusted (its signature does not verify, or it is not the documented shape), so
+ * nothing in it is used. The request reached the channel: like a timeout, the channel may have acted on it.
+ */
+export class ChannelResponseInvalidError extends AppError {
+  constructor(label: string, channel: string, reason: string) {
+    super('CHANNEL_RESPONSE_INVALID', 502, `${label} response rejected: ${reason}`, { channel });
+  }
+}
+
 /** Why a channel's call failed as an outage; `timeout`: the request went out and no answer came back. */
 export const OUTAGE_TIMEOUT = 'timeout';
 

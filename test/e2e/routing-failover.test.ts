@@ -134,7 +134,7 @@ describe('failover within the request (two local channel servers)', () => {
     const { payment } = await createPayment(impatientAlipayDeps(), merchant, qrBody());
     expect(payment.channel).toBe('WECHAT_PAY');
     expect(payment.routingAttempts).toEqual([
-      { channel: 'ALIPAY', outcome: 'CLOSED_AFTER_TIMEOUT', reason: 'timeout', latencyMs: expect.any(Number) },
+      { channel: 'ALIPAY', outcome: 'CLOSED', reason: 'timeout', latencyMs: expect.any(Number) },
     ]);
     expect(closedAtAlipay()).toContain(payment.id);
     expect(channels.wechat.server.orders.has(payment.id.slice('pay_'.length))).toBe(true);

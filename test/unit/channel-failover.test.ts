@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AlipayUnavailableError } from '#adapters/channels/alipay/errors.ts';
+import { AlipayResponseInvalidError, AlipayUnavailableError } from '#adapters/channels/alipay/errors.ts';
 import { WechatPayBusinessError, WechatPayUnavailableError } from '#adapters/channels/wechat-pay/errors.ts';
 import { prepayWithFailover } from '#app/channel-failover.ts';
 import type { PaymentChannel } from '#app/ports.ts';
@@ -70,9 +70,34 @@ describe('prepayWithFailover', () => {
     const prepaid = await run(request);
     expect(prepaid.channel.code).toBe('WECHAT_PAY');
     expect(closed).toEqual(['pay_1']);
+    expect(prepaid.draft.routingAttempts).toMatchObject([{ channel: 'ALIPAY', outcome: 'CLOSED', reason: 'timeout' }]);
+  });
+
+  it('counts an answer that does not verify as a failure, closes the order there and moves on', async () => {
+    const closed: string[] = [];
+    const { router, run } = setup({
+      createPayment: () => Promise.reject(new AlipayResponseInvalidError('signature does not verify')),
+      closePayment: async (payment) => {
+        closed.push(payment.id);
+        return 'closed';
+      },
+    });
+    const prepaid = await run(request);
+    expect(prepaid.channel.code).toBe('WECHAT_PAY');
+    expect(closed).toEqual(['pay_1']);
     expect(prepaid.draft.routingAttempts).toMatchObject([
-      { channel: 'ALIPAY', outcome: 'CLOSED_AFTER_TIMEOUT', reason: 'timeout' },
+      { channel: 'ALIPAY', outcome: 'CLOSED', reason: 'CHANNEL_RESPONSE_INVALID' },
     ]);
+    expect(router.health.state('ALIPAY').consecutiveFailures).toBe(1);
+  });
+
+  it('stays put when the order behind an untrusted answer cannot be closed', async () => {
+    const invalid = new AlipayResponseInvalidError('signature does not verify');
+    const { run } = setup({
+      createPayment: () => Promise.reject(invalid),
+      closePayment: () => Promise.reject(new AlipayUnavailableError('http_status', 'HTTP 500', 500)),
+    });
+    await expect(run(request)).rejects.toBe(invalid);
   });
 
   it('stays put with a 503 when the order that timed out cannot be closed', async () => {

@@ -1,5 +1,4 @@
-import type { Channel } from '#domain/payment.ts';
-import { AppError, UnavailableError } from '#shared/errors.ts';
+import { UnavailableError } from '#shared/errors.ts';
 
 /**
  * An external channel is unreachable (network error, timeout, 5xx/429, or a documented "retry" answer): retryable,
@@ -17,12 +16,5 @@ export class ChannelUnavailableError<Reason extends string = string> extends Una
   ) {
     super('CHANNEL_UNAVAILABLE', `${label} unavailable: ${message}`, reason);
     if (options?.cause !== undefined) this.cause = options.cause;
-  }
-}
-
-/** A channel answer that cannot be trusted (signature does not verify, or not the documented shape): nothing used. */
-export class ChannelResponseInvalidError extends AppError {
-  constructor(label: string, channel: Channel, reason: string) {
-    super('CHANNEL_RESPONSE_INVALID', 502, `${label} response rejected: ${reason}`, { channel });
   }
 }

@@ -1,5 +1,5 @@
-import { ChannelRejectedError } from '#shared/errors.ts';
-import { ChannelResponseInvalidError, ChannelUnavailableError } from '../channel-errors.ts';
+import { ChannelRejectedError, ChannelResponseInvalidError } from '#shared/errors.ts';
+import { ChannelUnavailableError } from '../channel-errors.ts';
 
 /** Why Alipay could not be reached or did not answer usefully. */
 export type AlipayUnavailableReason = 'timeout' | 'network' | 'http_status' | 'system_error';
