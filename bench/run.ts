@@ -1,8 +1,8 @@
 /**
- * `npm run bench`: sections 1–8 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–9 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
- * BENCH_RECON_LINES (1000000), BENCH_ONLY (`notifications` or `reconciliation`: that section alone), BENCH_LOG_LEVEL
+ * BENCH_RECON_LINES (1000000), BENCH_ONLY (`notifications`, `reconciliation` or `failover`: that section alone), BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
  */
@@ -27,8 +27,9 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   const refunds = int('BENCH_REFUNDS', payments);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   const only = env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'notifications' && only !== 'reconciliation')
-    throw new Error(`BENCH_ONLY must be "notifications" or "reconciliation" (or unset for every section), got ${only}`);
+  const sections = ['notifications', 'reconciliation', 'failover'] as const;
+  if (only !== undefined && !(sections as readonly string[]).includes(only))
+    throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
   return {
     payments,
     concurrency: int('BENCH_CONCURRENCY', 16),
@@ -39,7 +40,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     notifyPaymentsPerDay: int('BENCH_NOTIFY_PER_DAY', 10_000),
     notifyFailEvery: int('BENCH_NOTIFY_FAIL_EVERY', 50),
     reconLines: int('BENCH_RECON_LINES', 1_000_000),
-    ...(only ? { only: only as 'notifications' | 'reconciliation' } : {}),
+    ...(only ? { only: only as (typeof sections)[number] } : {}),
   };
 }
 
@@ -133,6 +134,10 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     console.log(`pay-gateway benchmark, notifications only: ${options.notifySample} payments, ${machine}`);
     return { notifications: await measureNotifications(projectRoot, options) };
   }
+  if (options.only === 'failover') {
+    console.log(`pay-gateway benchmark, failover only, ${machine}`);
+    return { failover: await (await import('./failover.ts')).measureFailover() };
+  }
   if (options.only === 'reconciliation') {
     console.log(`pay-gateway benchmark, reconciliation only: ${options.reconLines} lines, ${machine}`);
     return { reconciliation: await measureReconciliation(projectRoot, options) };
@@ -148,8 +153,9 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   const notifications = await measureNotifications(projectRoot, options);
   const channels = await (await import('./channels.ts')).measureChannels();
   const reconciliation = await measureReconciliation(projectRoot, options);
+  const failover = await (await import('./failover.ts')).measureFailover();
   const bundles_total_bytes = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
-  return { ...stack, bundles, bundles_total_bytes, notifications, channels, reconciliation };
+  return { ...stack, bundles, bundles_total_bytes, notifications, channels, failover, reconciliation };
 }
 
 // Set before the gateway's modules load: Powertools reads its configuration when they are first imported.

@@ -140,6 +140,19 @@ describe('failover within the request (two local channel servers)', () => {
     expect(channels.wechat.server.orders.has(payment.id.slice('pay_'.length))).toBe(true);
   }, 60_000);
 
+  it('closes the order at Alipay when its answer to the create does not verify, then takes the payment on WeChat Pay', async () => {
+    channels.alipay.server.behaviours[PRECREATE] = { kind: 'bad-signature' };
+    // Routing draws at random (Alipay ~10:1): create until one payment met Alipay.
+    let answer = await createQr();
+    for (let tries = 1; tries < 20 && !answer.body.routing_attempts; tries++) answer = await createQr();
+    expect(answer.status).toBe(201);
+    expect(answer.body.channel).toBe('WECHAT_PAY');
+    expect(answer.body.routing_attempts).toEqual([
+      { channel: 'ALIPAY', outcome: 'CLOSED', reason: 'CHANNEL_RESPONSE_INVALID', latency_ms: expect.any(Number) },
+    ]);
+    expect(closedAtAlipay()).toContain(String(answer.body.id));
+  }, 60_000);
+
   it('answers 503 and creates nothing at WeChat Pay when the timed-out order cannot be closed at Alipay', async () => {
     channels.alipay.server.behaviours[PRECREATE] = { kind: 'hang' };
     channels.alipay.server.behaviours[CLOSE] = { kind: 'http-500' };

@@ -68,6 +68,41 @@ describe('shared circuit breaker (DynamoDB Local)', () => {
   });
 });
 
+describe('successes held per container (bounded breaker writes)', () => {
+  const totals = async (channel: Channel) => {
+    const state = await status(b, channel);
+    const sum = (field: 'successes' | 'failures') =>
+      (state?.buckets ?? []).reduce((total, bucket) => total + bucket[field], 0);
+    return { successes: sum('successes'), failures: sum('failures'), consecutiveFailures: state?.consecutiveFailures };
+  };
+
+  it("writes a healthy channel's successes once per interval, at once with a failure, and at once after one", async () => {
+    const held = new DynamoChannelHealthRepository(table.db, table.tableName, {
+      cacheTtlMs: 60_000,
+      successFlushMs: 1000,
+    });
+    await held.read(['WECHAT_PAY']);
+    for (let i = 0; i < 10; i++) await held.recordSuccess('WECHAT_PAY', 100, new Date(T0 + i * 50));
+    expect(await totals('WECHAT_PAY')).toEqual({ successes: 0, failures: 0, consecutiveFailures: 0 });
+    await held.recordSuccess('WECHAT_PAY', 100, new Date(T0 + 1000));
+    expect(await totals('WECHAT_PAY')).toMatchObject({ successes: 11, failures: 0 });
+    for (let i = 1; i <= 3; i++) await held.recordSuccess('WECHAT_PAY', 100, new Date(T0 + 1000 + i * 10));
+    await held.recordFailure('WECHAT_PAY', new Date(T0 + 1100));
+    expect(await totals('WECHAT_PAY')).toEqual({ successes: 14, failures: 1, consecutiveFailures: 1 });
+    await held.recordSuccess('WECHAT_PAY', 100, new Date(T0 + 1200));
+    expect(await totals('WECHAT_PAY')).toEqual({ successes: 15, failures: 1, consecutiveFailures: 0 });
+  });
+
+  it('writes every success at once when this container has not seen the channel healthy', async () => {
+    const held = new DynamoChannelHealthRepository(table.db, table.tableName, {
+      cacheTtlMs: 60_000,
+      successFlushMs: 1000,
+    });
+    await held.recordSuccess('ALIPAY', 100, new Date(T0));
+    expect(await totals('ALIPAY')).toMatchObject({ successes: 1 });
+  });
+});
+
 describe('routing with the shared breaker (DynamoDB Local, injected clock)', () => {
   it('skips a failing channel within N requests and returns to it after the cool-down', async () => {
     let now = T0;
