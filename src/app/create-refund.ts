@@ -11,12 +11,20 @@ import { auditView } from '#domain/audit.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
-import { assertRefundable, InsufficientBalanceError, type Refund, reserveRefund } from '#domain/refund.ts';
-import { freezeForRefund, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
+import {
+  assertBalanceRefundAllowed,
+  assertRefundable,
+  InsufficientBalanceError,
+  type Refund,
+  refundAtOnce,
+  reserveRefund,
+} from '#domain/refund.ts';
+import { creditRefund, freezeForRefund, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { logger } from '#shared/observability.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
 import { auditRecord, merchantActor } from './audit.ts';
+import { refundEvent } from './events.ts';
 import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
@@ -37,11 +45,13 @@ export interface CreateRefundDeps extends ApplyRefundDeps {
 }
 
 /**
- * Refunds (part of) a payment — the Try step of TCC, then the channel.
+ * Refunds (part of) a payment — to the `ORIGINAL` destination: the Try step of TCC, then the channel; to `BALANCE`:
+ * a wallet credit settled at once ({@link refundToBalance}).
  *
  * 1. Read the merchant's payment; parse the amount in its currency; replay a known `refund_no`/`Idempotency-Key`.
- * 2. Refundable? (`409 INVALID_STATE`), within what is left? (`409 REFUND_EXCEEDS_PAYMENT`).
- * 3. ONE transaction: refund `PROCESSING` + refund-no guard + payment's processing sum (conditional on its version)
+ * 2. Refundable? (`409 INVALID_STATE`), within what is left? (`409 REFUND_EXCEEDS_PAYMENT`); to `BALANCE` only if the
+ *    payment credited no wallet (`409 REFUND_DESTINATION_NOT_ALLOWED`).
+ * 3. `BALANCE`: ONE transaction settles it (see {@link refundToBalance}); done. `ORIGINAL`: ONE transaction: refund `PROCESSING` + refund-no guard + payment's processing sum (conditional on its version)
  *    + for a recharge, the frozen amount in the wallet (`409 INSUFFICIENT_BALANCE` if it is no longer there).
  *    A refusal the winner of a duplicate caused (it used the refundable amount) replays that winner instead.
  * 4. Submit to the channel. A final answer (balance channel) is applied at once (Confirm/Cancel); otherwise the
@@ -61,6 +71,8 @@ export async function createRefund(
     refund_no: body.refund_no,
     amount_minor: amountMinor,
     reason: body.reason ?? undefined,
+    // Only a BALANCE refund adds fields, so ORIGINAL requests hash as they did before destinations existed.
+    ...(body.destination === 'BALANCE' ? { destination: body.destination, account_id: body.account_id } : {}),
   });
   const outcome = await createOrReplay(
     () => findEarlier(deps, merchant.id, body.refund_no, hash, idempotencyKey),
@@ -68,11 +80,117 @@ export async function createRefund(
       // The first attempt decides from the read above; a retry (a lost race) from a fresh one.
       const payment = read ?? (await getPayment(deps, merchant, body.payment_id));
       read = undefined;
-      return reserve(deps, merchant, body, payment, amountMinor, hash, idempotencyKey);
+      return body.destination === 'BALANCE'
+        ? refundToBalance(deps, merchant, body, payment, amountMinor, hash, idempotencyKey)
+        : reserve(deps, merchant, body, payment, amountMinor, hash, idempotencyKey);
     },
   );
   if (outcome.replayed) return { refund: await completeIfFinalAtOnce(deps, outcome.refund), replayed: true };
+  if (outcome.refund.status !== 'PROCESSING') return { refund: outcome.refund, replayed: false };
   return { refund: await submitToChannel(deps, outcome.refund, outcome.payment), replayed: false };
+}
+
+/** A new refund of `payment`, as every destination records it. */
+function newRefund(
+  deps: CreateRefundDeps,
+  merchant: Merchant,
+  body: CreateRefundBody,
+  payment: Payment,
+  amountMinor: number,
+  hash: string,
+): Refund {
+  const at = deps.clock().toISOString();
+  return {
+    id: deps.newId('ref'),
+    merchantId: merchant.id,
+    paymentId: payment.id,
+    refundNo: body.refund_no,
+    amountMinor,
+    currency: payment.currency,
+    reason: body.reason ?? undefined,
+    status: 'PROCESSING',
+    channel: payment.channel,
+    destination: body.destination ?? 'ORIGINAL',
+    ...(body.account_id ? { accountId: body.account_id } : {}),
+    createdAt: at,
+    updatedAt: at,
+    requestHash: hash,
+    version: 1,
+  };
+}
+
+/** The claims that make a refund request idempotent, committed with the refund. */
+function claimsOf(merchant: Merchant, body: CreateRefundBody, refund: Refund, idempotencyKey: string | undefined) {
+  return {
+    claims: [
+      {
+        kind: 'refund' as const,
+        merchantId: merchant.id,
+        value: body.refund_no,
+        resourceId: refund.id,
+        requestHash: refund.requestHash,
+      },
+    ],
+    idempotency: idempotencyKey
+      ? { merchantId: merchant.id, key: idempotencyKey, requestHash: refund.requestHash, resourceId: refund.id }
+      : undefined,
+  };
+}
+
+function createdAudit(deps: CreateRefundDeps, merchant: Merchant, payment: Payment, refund: Refund) {
+  return auditRecord(deps, {
+    actor: merchantActor(merchant.id),
+    action: 'refund.created',
+    merchantId: merchant.id,
+    resource: { type: 'refund', id: refund.id },
+    before: { payment_id: payment.id, payment_status: payment.status, refunded_minor: payment.refundedMinor },
+    after: auditView(refund, [
+      'refundNo',
+      'paymentId',
+      'amountMinor',
+      'currency',
+      'status',
+      'reason',
+      'destination',
+      'accountId',
+    ]),
+  });
+}
+
+/**
+ * A `BALANCE` refund: settled at once, never sent to the channel. ONE transaction: the refund `SUCCEEDED`, the
+ * payment's refunded sum and status (conditional on its version, so it counts against the refundable amount exactly
+ * like a channel refund and racing refunds of either destination cannot exceed the payment), the wallet credit with
+ * its `REFUND` ledger entry (conditional on the wallet version), the `refund.succeeded` event, claims and audit.
+ */
+async function refundToBalance(
+  deps: CreateRefundDeps,
+  merchant: Merchant,
+  body: CreateRefundBody,
+  payment: Payment,
+  amountMinor: number,
+  hash: string,
+  idempotencyKey: string | undefined,
+): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
+  assertRefundable(payment, amountMinor);
+  assertBalanceRefundAllowed(payment);
+  const accountId = body.account_id;
+  if (!accountId) throw new Error('the schema requires account_id with destination BALANCE');
+  const now = deps.clock();
+  const at = now.toISOString();
+  const created = newRefund(deps, merchant, body, payment, amountMinor, hash);
+  const refund: Refund = { ...created, status: 'SUCCEEDED', completedAt: at };
+  const wallet = await deps.wallets.get(merchant.id, accountId, payment.currency);
+  const ref = { paymentId: payment.id, refundId: refund.id };
+  await deps.store.commit({
+    audit: [createdAudit(deps, merchant, payment, refund)],
+    payments: [{ payment: refundAtOnce(payment, amountMinor, at), expectedVersion: payment.version }],
+    refunds: [{ refund, expectedVersion: 0 }],
+    walletChanges: [creditRefund(wallet, amountMinor, ref, deps.newId('led'), at)],
+    events: [refundEvent(deps.newId('evt'), 'refund.succeeded', refund, payment, now)],
+    ...claimsOf(merchant, body, refund, idempotencyKey),
+  });
+  return { refund, replayed: false, payment };
 }
 
 /** The Try step: the refund `PROCESSING`, its claims and the reserved amount (frozen in a recharged wallet). */
@@ -86,42 +204,13 @@ async function reserve(
   idempotencyKey: string | undefined,
 ): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
   assertRefundable(payment, amountMinor);
-  const at = deps.clock().toISOString();
-  const refund: Refund = {
-    id: deps.newId('ref'),
-    merchantId: merchant.id,
-    paymentId: payment.id,
-    refundNo: body.refund_no,
-    amountMinor,
-    currency: payment.currency,
-    reason: body.reason ?? undefined,
-    status: 'PROCESSING',
-    channel: payment.channel,
-    createdAt: at,
-    updatedAt: at,
-    requestHash: hash,
-    version: 1,
-  };
+  const refund = newRefund(deps, merchant, body, payment, amountMinor, hash);
   await deps.store.commit({
-    audit: [
-      auditRecord(deps, {
-        actor: merchantActor(merchant.id),
-        action: 'refund.created',
-        merchantId: merchant.id,
-        resource: { type: 'refund', id: refund.id },
-        before: { payment_id: payment.id, payment_status: payment.status, refunded_minor: payment.refundedMinor },
-        after: auditView(refund, ['refundNo', 'paymentId', 'amountMinor', 'currency', 'status', 'reason']),
-      }),
-    ],
-    payments: [{ payment: reserveRefund(payment, amountMinor, at), expectedVersion: payment.version }],
+    audit: [createdAudit(deps, merchant, payment, refund)],
+    payments: [{ payment: reserveRefund(payment, amountMinor, refund.createdAt), expectedVersion: payment.version }],
     refunds: [{ refund, expectedVersion: 0 }],
-    walletChanges: await freezeIfRecharge(deps, payment, refund, at),
-    claims: [
-      { kind: 'refund', merchantId: merchant.id, value: body.refund_no, resourceId: refund.id, requestHash: hash },
-    ],
-    idempotency: idempotencyKey
-      ? { merchantId: merchant.id, key: idempotencyKey, requestHash: hash, resourceId: refund.id }
-      : undefined,
+    walletChanges: await freezeIfRecharge(deps, payment, refund, refund.createdAt),
+    ...claimsOf(merchant, body, refund, idempotencyKey),
   });
   return { refund, replayed: false, payment };
 }

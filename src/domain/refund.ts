@@ -4,6 +4,9 @@ import { AppError, ConflictError } from '#shared/errors.ts';
 
 export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
 
+/** Where refunded money goes: back through the payment's channel, or into a wallet of the payer (settled at once). */
+export type RefundDestination = 'ORIGINAL' | 'BALANCE';
+
 /** A refund of (part of) a payment. Amounts are integer minor units in the payment's currency. */
 export interface Refund {
   id: string;
@@ -15,6 +18,10 @@ export interface Refund {
   reason?: string;
   status: RefundStatus;
   channel: Payment['channel'];
+  /** Absent on refunds recorded before destinations existed: `ORIGINAL`. */
+  destination?: RefundDestination;
+  /** The wallet a `BALANCE` refund credited. */
+  accountId?: string;
   channelRefundNo?: string;
   createdAt: string;
   updatedAt: string;
@@ -57,6 +64,37 @@ export function assertRefundable(payment: Payment, amountMinor: number): void {
   }
 }
 
+/** Whether the refund goes through the payment's channel (and so appears in its bills); `BALANCE` never does. */
+export function reachesChannel(refund: Pick<Refund, 'destination'>): boolean {
+  return refund.destination !== 'BALANCE';
+}
+
+/**
+ * Guards a `BALANCE` refund: only a payment that credited no wallet may be refunded into one. Refunding a recharge
+ * into a wallet would credit money the wallet already received — money created from nothing.
+ */
+export function assertBalanceRefundAllowed(payment: Payment): void {
+  if (payment.accountId) {
+    throw new ConflictError(
+      'REFUND_DESTINATION_NOT_ALLOWED',
+      'a recharge cannot be refunded into a wallet: it already credited one; refund it to the ORIGINAL destination',
+      { destination: 'BALANCE', payment_account_id: payment.accountId },
+    );
+  }
+}
+
+/** Pure: the payment once a refund of `amountMinor` that settles at once (a `BALANCE` refund) has been made. */
+export function refundAtOnce(payment: Payment, amountMinor: number, at: string): Payment {
+  const refundedMinor = addMinor(payment.refundedMinor, amountMinor);
+  return {
+    ...payment,
+    refundedMinor,
+    status: refundedStatus(payment, refundedMinor),
+    updatedAt: at,
+    version: payment.version + 1,
+  };
+}
+
 /** Pure: the payment once a refund of `amountMinor` has been accepted (Try). */
 export function reserveRefund(payment: Payment, amountMinor: number, at: string): Payment {
   return {
@@ -77,8 +115,12 @@ export function settleRefund(payment: Payment, refund: Refund, succeeded: boolea
     ...payment,
     refundingMinor,
     refundedMinor,
-    status: refundedMinor === payment.amountMinor ? 'REFUNDED' : 'PARTIALLY_REFUNDED',
+    status: refundedStatus(payment, refundedMinor),
     updatedAt: at,
     version: payment.version + 1,
   };
+}
+
+function refundedStatus(payment: Payment, refundedMinor: number): Payment['status'] {
+  return refundedMinor === payment.amountMinor ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
 }

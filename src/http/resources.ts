@@ -88,6 +88,8 @@ export function refundResource(refund: Refund) {
     currency: refund.currency,
     reason: refund.reason ?? null,
     channel: refund.channel,
+    destination: refund.destination ?? 'ORIGINAL',
+    account_id: refund.accountId ?? null,
     channel_refund_no: refund.channelRefundNo ?? null,
     created_at: refund.createdAt,
     completed_at: refund.completedAt ?? null,

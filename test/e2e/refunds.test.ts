@@ -282,3 +282,65 @@ describe('balance payments', () => {
     expect(answer.body.error.code).toBe('VALIDATION_FAILED');
   });
 });
+
+describe('refunds to the payer’s wallet (destination BALANCE)', () => {
+  /** A paid sandbox payment that credited no wallet (goods, not a top-up). */
+  async function paidPurchase(amount: string) {
+    const created = await client.request<Json>('POST', '/v1/payments', {
+      order_no: unique('GOODS'),
+      amount,
+      subject: 'goods',
+      channel: 'SANDBOX',
+    });
+    expect((await postSandboxCallback(stack.apiBase, successCallback(created.body as never))).status).toBe(200);
+    return String(created.body.id);
+  }
+
+  it('answers 201 SUCCEEDED at once and credits the named wallet; the payment shows the refunded amount', async () => {
+    const paymentId = await paidPurchase('40.00');
+    const payer = unique('payer-');
+    const answer = await client.request<Json>('POST', '/v1/refunds', {
+      payment_id: paymentId,
+      refund_no: unique('R'),
+      amount: '15.00',
+      destination: 'BALANCE',
+      account_id: payer,
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ status: 'SUCCEEDED', destination: 'BALANCE', account_id: payer });
+    expect(answer.body.completed_at).toMatch(/Z$/);
+    expect(await balanceOf(payer)).toMatchObject({ available: '15.00', frozen: '0.00' });
+    const payment = await client.request<Json>('GET', `/v1/payments/${paymentId}`);
+    expect(payment.body).toMatchObject({ status: 'PARTIALLY_REFUNDED', refunded_amount: '15.00' });
+    const original = await refund(paymentId, '25.00');
+    expect(original.body).toMatchObject({ status: 'PROCESSING', destination: 'ORIGINAL', account_id: null });
+    expect((await refund(paymentId, '0.01')).body.error.code).toBe('REFUND_EXCEEDS_PAYMENT');
+  });
+
+  it('refuses a recharge with 409 REFUND_DESTINATION_NOT_ALLOWED, and malformed destinations with 400', async () => {
+    const { paymentId, accountId } = await paidRecharge('10.00');
+    const send = (extra: Json) =>
+      client.request<ErrorBody>('POST', '/v1/refunds', {
+        payment_id: paymentId,
+        refund_no: unique('R'),
+        amount: '1.00',
+        ...extra,
+      });
+    const recharge = await send({ destination: 'BALANCE', account_id: accountId });
+    expect(recharge.status).toBe(409);
+    expect(recharge.body.error.code).toBe('REFUND_DESTINATION_NOT_ALLOWED');
+    for (const extra of [
+      { destination: 'BALANCE' },
+      { destination: 'ORIGINAL', account_id: accountId },
+      { account_id: accountId },
+      { destination: 'WALLET', account_id: accountId },
+      { destination: 'BALANCE', account_id: 'bad id!' },
+    ]) {
+      const answer = await send(extra);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    }
+    expect(await balanceOf(accountId)).toMatchObject({ available: '10.00', frozen: '0.00' });
+    expect((await client.request<Json>('GET', `/v1/payments/${paymentId}`)).body.refunded_amount).toBe('0.00');
+  });
+});

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import type { Container } from '#adapters/container.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
+import { applyRefundResult } from '#app/apply-refund-result.ts';
 import { createPayment } from '#app/create-payment.ts';
+import { createRefund } from '#app/create-refund.ts';
 import { createMerchant } from '#app/merchant-admin.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { reconcileDay } from '#app/reconcile.ts';
@@ -139,6 +141,41 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
     expect(third.summary).toEqual(second.summary);
     expect((await container.wallets.get(merchant.id, accountId, 'CNY')).availableMinor).toBe(5000);
     expect((await container.reconciliations.getSummary(date, 'SANDBOX'))?.status).toBe('COMPLETED');
+  });
+
+  it('ignores refunds to a wallet: never LOCAL_ONLY (they never reach the channel or its bill)', async () => {
+    const date = uniqueDate();
+    const sameDay = testContainer({ clock: () => new Date(at(date, 500)) });
+    const purchase = await pendingPayment(sameDay, merchant, '10.00');
+    const other = await pendingPayment(sameDay, merchant, '20.00');
+    await payAtChannel(sameDay, purchase, at(date, 100), true);
+    await payAtChannel(sameDay, other, at(date, 101), true);
+    const toWallet = await createRefund(sameDay, merchant, {
+      payment_id: purchase.id,
+      refund_no: uniqueId('W'),
+      amount: '4.00',
+      destination: 'BALANCE',
+      account_id: uniqueId('payer'),
+    });
+    expect(toWallet.refund).toMatchObject({ status: 'SUCCEEDED', completedAt: at(date, 500) });
+    // The control: a channel refund completed the same day that the bill misses IS reported.
+    const viaChannel = await createRefund(sameDay, merchant, {
+      payment_id: other.id,
+      refund_no: uniqueId('R'),
+      amount: '5.00',
+    });
+    await applyRefundResult(sameDay, { refundId: viaChannel.refund.id, status: 'SUCCEEDED' }, 'SANDBOX');
+    await sameDay.files.putBill(
+      billKey('SANDBOX', date),
+      sandboxBill([line(purchase, at(date, 100)), line(other, at(date, 101))]),
+    );
+
+    const run = await reconcileDay(sameDay, { channel: 'SANDBOX', date });
+
+    expect(run.summary).toMatchObject({ matched: 2, local_only: 1, channel_only: 0 });
+    const csv = await readText(sameDay, reportKey(date, 'SANDBOX', 'differences.csv'));
+    expect(csv).toContain(viaChannel.refund.id);
+    expect(csv).not.toContain(toWallet.refund.id);
   });
 
   it('reports MISSING_BILL when there is no bill', async () => {

@@ -20,10 +20,12 @@ const ACCOUNTS = 2;
 /** One step of a random scenario. Indexes are taken modulo what exists when the step runs. */
 type Command =
   | { kind: 'recharge'; account: number; amount: number }
+  | { kind: 'purchase'; amount: number }
   | { kind: 'pay-callback'; payment: number; success: boolean }
   | { kind: 'close'; payment: number }
   | { kind: 'balance-pay'; account: number; amount: number }
   | { kind: 'refund'; payment: number; amount: number }
+  | { kind: 'balance-refund'; payment: number; account: number; amount: number }
   | { kind: 'refund-callback'; refund: number; success: boolean };
 
 const amount = fc.integer({ min: 1, max: 20_000 });
@@ -37,12 +39,22 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({ kind: fc.constant('pay-callback' as const), payment: index, success: fc.boolean() }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('purchase' as const), amount }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), payment: index }) },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant('balance-pay' as const), account: fc.nat({ max: ACCOUNTS - 1 }), amount }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('refund' as const), payment: index, amount }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('balance-refund' as const),
+      payment: index,
+      account: fc.nat({ max: ACCOUNTS - 1 }),
+      amount,
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({ kind: fc.constant('refund-callback' as const), refund: index, success: fc.boolean() }),
@@ -52,7 +64,12 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 const scenarioArb = fc.array(fc.array(commandArb, { minLength: 2, maxLength: 6 }), { minLength: 2, maxLength: 5 });
 
 /** Refusals the contract defines for these operations; anything else fails the property. */
-const EXPECTED_REFUSALS = new Set(['INVALID_STATE', 'REFUND_EXCEEDS_PAYMENT', 'INSUFFICIENT_BALANCE']);
+const EXPECTED_REFUSALS = new Set([
+  'INVALID_STATE',
+  'REFUND_EXCEEDS_PAYMENT',
+  'INSUFFICIENT_BALANCE',
+  'REFUND_DESTINATION_NOT_ALLOWED',
+]);
 
 interface World {
   merchant: Merchant;
@@ -76,6 +93,16 @@ async function run(world: World, command: Command): Promise<void> {
         subject: 'property',
         channel: 'SANDBOX',
         account_id: world.accounts[command.account],
+      });
+      world.payments.push((await createPayment(container, merchant, body)).payment);
+      return;
+    }
+    case 'purchase': {
+      const body = parseInput(schema, {
+        order_no: uniqueId('G'),
+        amount: yuan(command.amount),
+        subject: 'property',
+        channel: 'SANDBOX',
       });
       world.payments.push((await createPayment(container, merchant, body)).payment);
       return;
@@ -120,6 +147,19 @@ async function run(world: World, command: Command): Promise<void> {
       const payment = pick(world.payments, command.payment);
       if (!payment) return;
       const body = { payment_id: payment.id, refund_no: uniqueId('R'), amount: yuan(command.amount) };
+      world.refunds.push((await createRefund(container, merchant, body)).refund);
+      return;
+    }
+    case 'balance-refund': {
+      const payment = pick(world.payments, command.payment);
+      if (!payment) return;
+      const body = {
+        payment_id: payment.id,
+        refund_no: uniqueId('W'),
+        amount: yuan(command.amount),
+        destination: 'BALANCE' as const,
+        account_id: world.accounts[command.account],
+      };
       world.refunds.push((await createRefund(container, merchant, body)).refund);
       return;
     }
@@ -178,19 +218,30 @@ async function assertInvariants(world: World): Promise<void> {
     // Money in minus money out, computed from payments and refunds alone, equals what the wallet holds.
     const recharges = payments.filter((p) => p.accountId === accountId && paid(p));
     const spent = payments.filter((p) => p.payerAccountId === accountId && paid(p));
+    const sumOf = (list: Refund[]) => list.reduce((total, r) => total + r.amountMinor, 0);
     const refundsOf = (list: Payment[], status: Refund['status']) =>
-      refunds
-        .filter((r) => r.status === status && list.some((p) => p.id === r.paymentId))
-        .reduce((total, r) => total + r.amountMinor, 0);
+      sumOf(
+        refunds.filter(
+          (r) => r.status === status && r.destination !== 'BALANCE' && list.some((p) => p.id === r.paymentId),
+        ),
+      );
+    const toThisWallet = refunds.filter((r) => r.destination === 'BALANCE' && r.accountId === accountId);
+    // A refund to a wallet is final at once, and never of a recharge (that would create money).
+    for (const r of toThisWallet) expect(r.status).toBe('SUCCEEDED');
+    expect(toThisWallet.filter((r) => payments.find((p) => p.id === r.paymentId)?.accountId)).toEqual([]);
     const total = (list: Payment[]) => list.reduce((sum, p) => sum + p.amountMinor, 0);
     expect(wallet.frozenMinor).toBe(refundsOf(recharges, 'PROCESSING'));
     expect(wallet.availableMinor + wallet.frozenMinor).toBe(
-      total(recharges) - refundsOf(recharges, 'SUCCEEDED') - total(spent) + refundsOf(spent, 'SUCCEEDED'),
+      total(recharges) -
+        refundsOf(recharges, 'SUCCEEDED') -
+        total(spent) +
+        refundsOf(spent, 'SUCCEEDED') +
+        sumOf(toThisWallet),
     );
   }
 }
 
-describe('wallet invariants under random recharges, balance payments, refunds and callbacks (DynamoDB Local)', () => {
+describe('wallet invariants under random recharges, purchases, balance payments, refunds to either destination and callbacks (DynamoDB Local)', () => {
   it('keeps ledger, balances, refund sums and states consistent after every sequence', async () => {
     const { merchant } = await newMerchant(container);
     await fc.assert(
@@ -212,7 +263,7 @@ describe('wallet invariants under random recharges, balance payments, refunds an
       }),
       { numRuns: 25 },
     );
-  });
+  }, 600_000); // generous: a bound against a hang on a loaded machine, never a speed claim
 
   it('credits every one of 20 concurrent payments into the same wallet exactly once', async () => {
     const { merchant } = await newMerchant(container);

@@ -6,6 +6,7 @@ import {
 import type { ChangeSet, IdempotencyClaim, NaturalKeyClaim, TransactionStore } from '#app/ports.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
+import { reachesChannel } from '#domain/refund.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
@@ -39,7 +40,10 @@ export class DynamoTransactionStore implements TransactionStore {
             ...keys.refund(refund.id),
             entity: 'REFUND',
             ...refund,
-            ...(refund.completedAt ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id) : {}),
+            // Only refunds that reach the channel appear in its bills; a BALANCE refund must never be LOCAL_ONLY.
+            ...(refund.completedAt && reachesChannel(refund)
+              ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id)
+              : {}),
           },
           expectedVersion,
         ),
