@@ -29,7 +29,9 @@ export class LocalGateway {
         res.end(JSON.stringify({ message: 'Internal Server Error' }));
       });
     });
-    this.server.keepAliveTimeout = 5000;
+    // Idle keep-alive sockets are closed by the client (fetch drops one a few seconds idle) long before the server
+    // would: a server closing first races a busy client reusing the socket, which then reads ECONNRESET.
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((done) => this.server?.listen(port, host, done));
     const address = this.server.address();
     if (!address || typeof address === 'string') throw new Error('gateway has no address');

@@ -6,7 +6,13 @@ import { type AuditDeps, auditRecord } from '#app/audit.ts';
 import type { ChannelHealth, ChannelSecrets } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
-import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, missingFields } from '#domain/channel-fields.ts';
+import {
+  type ChannelSecret,
+  CONFIGURABLE_CHANNELS,
+  type ConfigurableChannel,
+  missingFields,
+} from '#domain/channel-fields.ts';
+import { DEFAULT_KEY_GRACE_SECONDS, retiredKeysOf, rotateChannelSecret } from '#domain/channel-key-rotation.ts';
 import { admission, successRate, windowTotals } from '#domain/circuit-breaker.ts';
 import { formatAmount, isSupportedCurrency, parseAmount } from '#domain/money.ts';
 import { PAY_METHODS, type PayMethod } from '#domain/payment.ts';
@@ -49,9 +55,10 @@ const isBuiltIn = (channel: string): channel is BuiltIn => (BUILT_IN as readonly
 export const CHANNEL_USAGE = `Usage: npm run channel -- <command> [options]
   set --channel ALIPAY|WECHAT_PAY [--weight 5] [--methods QR,PAGE] [--currencies CNY]
       [--single-limit 50000.00|none] [--daily-limit 1000000.00|none] [--enabled true|false]
-      [--setting name=value ...] [--secret-file path.json] [--secret-name NAME]
+      [--setting name=value ...] [--secret-file path.json] [--secret-name NAME] [--key-grace-seconds 86400]
                      create or change a profile; the secret file (private keys, API v3 key…) goes to the secret
-                     store only, never to the table or the output
+                     store only, never to the table or the output. A channel public key the new file replaces
+                     (Alipay public key, WeChat Pay platform keys) still verifies for --key-grace-seconds
   show --channel C   the profile (never secrets); SANDBOX and BALANCE: how the built-in channel routes
   enable --channel C | disable --channel C
   list               the built-in channels, then every profile
@@ -70,6 +77,7 @@ const OPTIONS = {
   setting: { type: 'string', multiple: true },
   'secret-file': { type: 'string' },
   'secret-name': { type: 'string' },
+  'key-grace-seconds': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -117,7 +125,9 @@ async function set(
   const unknown = methods.filter((method) => !PAY_METHODS.includes(method) || method === 'BALANCE');
   if (methods.length === 0 || unknown.length > 0) throw new Error(`--methods: a list of ${PAY_METHODS.slice(0, -1)}`);
   if (currencies.length === 0 || !currencies.every(isSupportedCurrency)) throw new Error('--currencies: e.g. CNY');
-  const secret = values['secret-file'] ? parseSecret(readFileSync(values['secret-file'], 'utf8'), 'file') : undefined;
+  const secret = values['secret-file']
+    ? await rotated(deps, channel, existing, parseSecret(readFileSync(values['secret-file'], 'utf8'), 'file'), values)
+    : undefined;
   const profile: ChannelProfile = {
     channel,
     enabled: values.enabled === undefined ? (existing?.enabled ?? false) : bool(values.enabled),
@@ -134,8 +144,34 @@ async function set(
   if (profile.enabled) await assertComplete(deps, profile, secret);
   if (secret) profile.secretRef = await deps.secrets.put(values['secret-name'] ?? channel.toLowerCase(), secret);
   if (!profile.secretRef) throw new Error('a new channel needs --secret-file');
-  await deps.profiles.put(profile, existing?.updatedAt ?? null, configured(deps, existing, profile, !!secret));
-  return { ...visible(profile), secret: secret ? 'stored' : 'unchanged' };
+  const retiredUntil = retiredKeysOf(secret)?.validUntil;
+  await deps.profiles.put(
+    profile,
+    existing?.updatedAt ?? null,
+    configured(deps, existing, profile, !!secret, retiredUntil),
+  );
+  return {
+    ...visible(profile),
+    secret: secret ? 'stored' : 'unchanged',
+    ...(retiredUntil ? { retired_keys_valid_until: retiredUntil } : {}),
+  };
+}
+
+/**
+ * The secret to store: the file's, plus the channel public keys it replaces (read from the stored secret) kept as
+ * `retiredKeys` for the grace period, so notifications the channel still signs with its old key keep verifying.
+ */
+async function rotated(
+  deps: ChannelCommandDeps,
+  channel: ConfigurableChannel,
+  existing: ChannelProfile | undefined,
+  next: ChannelSecret,
+  values: Values,
+): Promise<ChannelSecret> {
+  const grace = values['key-grace-seconds'] ?? String(DEFAULT_KEY_GRACE_SECONDS);
+  if (!/^\d{1,9}$/.test(grace)) throw new Error('--key-grace-seconds must be a whole number of seconds');
+  const previous = existing?.secretRef ? await deps.secrets.get(existing.secretRef).catch(() => undefined) : undefined;
+  return rotateChannelSecret(channel, previous, next, deps.clock(), Number(grace));
 }
 
 /** The audit entry of a configuration change: routing and settings before/after; of the secret, only that it changed. */
@@ -144,6 +180,7 @@ function configured(
   before: ChannelProfile | undefined,
   after: ChannelProfile,
   secretReplaced: boolean,
+  retiredKeysValidUntil?: string,
 ) {
   const view = (profile: ChannelProfile) =>
     auditView(profile, [
@@ -159,7 +196,11 @@ function configured(
     action: 'channel.configured',
     resource: { type: 'channel', id: after.channel },
     ...(before ? { before: view(before) } : {}),
-    after: { ...view(after), secret: secretReplaced ? 'replaced' : 'unchanged' },
+    after: {
+      ...view(after),
+      secret: secretReplaced ? 'replaced' : 'unchanged',
+      ...(retiredKeysValidUntil ? { retiredKeysValidUntil } : {}),
+    },
   });
 }
 

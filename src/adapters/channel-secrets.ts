@@ -25,7 +25,8 @@ export interface SecretsManagerChannelSecretsOptions {
 
 /**
  * Channel secrets in AWS Secrets Manager, encrypted under the given KMS key. Reads go through Powertools'
- * `getSecret` (cached per container for `maxAgeSeconds`); writes (the CLI) create the secret or put a new version.
+ * `getSecret` (cached per container for `maxAgeSeconds` unless `fresh`); writes (the CLI) create the secret or put
+ * a new version.
  */
 export class SecretsManagerChannelSecrets implements ChannelSecrets {
   private readonly client: SecretsManagerClient;
@@ -34,8 +35,11 @@ export class SecretsManagerChannelSecrets implements ChannelSecrets {
     this.client = options.client ?? new SecretsManagerClient({});
   }
 
-  async get(secretRef: string): Promise<ChannelSecret> {
-    const value = await getSecret<string>(secretRef, { maxAge: this.options.maxAgeSeconds ?? 300 });
+  async get(secretRef: string, options: { fresh?: boolean } = {}): Promise<ChannelSecret> {
+    const value = await getSecret<string>(secretRef, {
+      maxAge: this.options.maxAgeSeconds ?? 300,
+      forceFetch: options.fresh === true,
+    });
     if (typeof value !== 'string' || value === '') throw new Error(`channel secret ${secretRef} is empty`);
     return parseSecret(value, secretRef);
   }

@@ -4,13 +4,13 @@ import type { AlarmMetrics, PaymentChannel, SecretCipher, Workflows } from '#app
 import { alipayConfig, wechatPayConfig } from '#domain/channel-fields.ts';
 import type { Channel } from '#domain/payment.ts';
 import { type GatewayConfig, loadConfig } from '#shared/config.ts';
-import { UnavailableError } from '#shared/errors.ts';
 import { newId } from '#shared/ids.ts';
 import { metrics } from '#shared/observability.ts';
 import { S3Files } from './aws/s3-files.ts';
 import { SfnWorkflows } from './aws/sfn-workflows.ts';
 import { SqsNotificationQueues } from './aws/sqs-queues.ts';
 import { parseBill, sniffBillChannel } from './bills/parse-bill.ts';
+import { ChannelAccounts } from './channel-accounts.ts';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from './channel-secrets.ts';
 import { AlipayChannel } from './channels/alipay/alipay-channel.ts';
 import { BalanceChannel } from './channels/balance.ts';
@@ -55,36 +55,21 @@ export function createContainer(config: GatewayConfig = loadConfig(), overrides:
   const cipher = new CachingSecretCipher(secretCipherFor(config));
   const sandboxSecret = sandboxSecretProvider(config);
   const sandboxStore = new SandboxStore(db, config.tableName);
-  const channelProfiles = new DynamoChannelProfileRepository(db, config.tableName, { cacheTtlMs: 10_000 });
+  const channelProfiles = new DynamoChannelProfileRepository(db, config.tableName, {
+    cacheTtlMs: config.channelConfigTtlMs,
+  });
   const channelHealth = new DynamoChannelHealthRepository(db, config.tableName);
   const channelSecrets = config.channelSecretsDir
     ? new LocalChannelSecrets(config.channelSecretsDir)
     : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
-  /** An external channel's configuration, loaded on first use: non-secret profile + secret material. */
-  const accountOf = async (code: 'ALIPAY' | 'WECHAT_PAY') => {
-    const profile = await channelProfiles.get(code);
-    if (!profile) throw new UnavailableError('CHANNEL_UNAVAILABLE', `${code} is not configured`);
-    return { profile, secret: await channelSecrets.get(profile.secretRef) };
-  };
+  const accounts = new ChannelAccounts(channelProfiles, channelSecrets, { ttlMs: config.channelConfigTtlMs, clock });
   const channels = new Map<Channel, PaymentChannel>([
     ...(config.sandboxEnabled
       ? [['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret, sandboxStore)] as const]
       : []),
     ['BALANCE', new BalanceChannel()],
-    [
-      'ALIPAY',
-      new AlipayChannel(async () => {
-        const { profile, secret } = await accountOf('ALIPAY');
-        return alipayConfig(profile, secret);
-      }),
-    ],
-    [
-      'WECHAT_PAY',
-      new WechatPayChannel(async () => {
-        const { profile, secret } = await accountOf('WECHAT_PAY');
-        return wechatPayConfig(profile, secret);
-      }),
-    ],
+    ['ALIPAY', new AlipayChannel(() => accounts.config('ALIPAY', alipayConfig))],
+    ['WECHAT_PAY', new WechatPayChannel(() => accounts.config('WECHAT_PAY', wechatPayConfig))],
   ]);
   const dailyVolume = new DynamoDailyVolumeRepository(db, config.tableName);
   const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };

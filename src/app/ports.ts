@@ -298,8 +298,11 @@ export interface DailyVolume {
 
 /** Where a channel's secret material lives: Secrets Manager on AWS, `.local/channels/` on one machine. */
 export interface ChannelSecrets {
-  /** The secret JSON object named by `secretRef`; throws if it does not exist. */
-  get(secretRef: string): Promise<ChannelSecret>;
+  /**
+   * The secret JSON object named by `secretRef`; throws if it does not exist. `fresh` bypasses any cache (the
+   * profile's version moved, so the secret may have too).
+   */
+  get(secretRef: string, options?: { fresh?: boolean }): Promise<ChannelSecret>;
   /** Creates or replaces the secret; returns the `secretRef` to store on the profile. */
   put(name: string, secret: ChannelSecret): Promise<string>;
 }

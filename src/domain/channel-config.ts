@@ -32,6 +32,8 @@ export interface AlipayConfig {
   appPrivateKeyPem: string;
   /** PEM of Alipay's public key, to verify responses and async notifications. */
   alipayPublicKeyPem: string;
+  /** Alipay's previous public key after a rotation, still accepted until `validUntil` (ISO). */
+  retiredAlipayPublicKey?: { pem: string; validUntil: string };
 }
 
 /** WeChat Pay API v3 merchant account. Secret fields come from the secret store. */
@@ -52,4 +54,6 @@ export interface WechatPayConfig {
    * (`PUB_KEY_ID_…` → PEM public key). Both kinds are configurable, as WeChat Pay is migrating between them.
    */
   platformKeys: Record<string, string>;
+  /** Platform keys dropped by a rotation (serial → PEM), still accepted until `validUntil` (ISO). */
+  retiredPlatformKeys?: { keys: Record<string, string>; validUntil: string };
 }

@@ -1,4 +1,5 @@
 import type { AlipayConfig, ChannelProfile, WechatPayConfig } from './channel-config.ts';
+import { retiredKeysOf } from './channel-key-rotation.ts';
 
 /** A configurable (external) channel. */
 export type ConfigurableChannel = ChannelProfile['channel'];
@@ -55,12 +56,16 @@ export function missingFields(
 /** Builds the Alipay adapter's configuration from a profile and its secret; throws naming any missing field. */
 export function alipayConfig(profile: ChannelProfile, secret: ChannelSecret): AlipayConfig {
   assertComplete('ALIPAY', profile, secret);
+  const retired = retiredKeysOf(secret);
   return {
     appId: text(profile.settings.appId),
     gatewayUrl: text(profile.settings.gatewayUrl),
     notifyUrl: text(profile.settings.notifyUrl),
     appPrivateKeyPem: text(secret.appPrivateKeyPem),
     alipayPublicKeyPem: text(secret.alipayPublicKeyPem),
+    ...(retired?.alipayPublicKeyPem
+      ? { retiredAlipayPublicKey: { pem: text(retired.alipayPublicKeyPem), validUntil: retired.validUntil } }
+      : {}),
   };
 }
 
@@ -71,6 +76,7 @@ export function wechatPayConfig(profile: ChannelProfile, secret: ChannelSecret):
   if (typeof platformKeys !== 'object' || platformKeys === null || Array.isArray(platformKeys)) {
     throw new Error('WECHAT_PAY secret: platformKeys must be an object of serial → PEM');
   }
+  const retired = retiredKeysOf(secret);
   return {
     mchId: text(profile.settings.mchId),
     appId: text(profile.settings.appId),
@@ -80,6 +86,9 @@ export function wechatPayConfig(profile: ChannelProfile, secret: ChannelSecret):
     merchantPrivateKeyPem: text(secret.merchantPrivateKeyPem),
     apiV3Key: text(secret.apiV3Key),
     platformKeys: Object.fromEntries(Object.entries(platformKeys).map(([serial, pem]) => [serial, text(pem)])),
+    ...(retired?.platformKeys
+      ? { retiredPlatformKeys: { keys: retired.platformKeys, validUntil: retired.validUntil } }
+      : {}),
   };
 }
 

@@ -28,6 +28,11 @@ export interface GatewayConfig {
   reportsBucket?: string;
   /** The notification retry schedule (configuration, not code) and its ± jitter. */
   retrySchedule: { seconds: number[]; jitter: number };
+  /**
+   * How long a container uses channel profiles (routing, accounts) before reading them again, ms
+   * (`CHANNEL_CONFIG_TTL_MS`, default 5000). A changed profile version reloads the channel's secret at once.
+   */
+  channelConfigTtlMs: number;
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
   channelSecretsDir?: string;
   /** Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated). */
@@ -73,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       seconds: parseRetrySchedule(env.NOTIFY_RETRY_SCHEDULE),
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
     },
+    channelConfigTtlMs: nonNegative(env.CHANNEL_CONFIG_TTL_MS, 5000, 'CHANNEL_CONFIG_TTL_MS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     // Never in a deployed function, whatever its environment says: loopback there is the Lambda sandbox itself.
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true' && !env.AWS_LAMBDA_FUNCTION_NAME,
@@ -81,4 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       .map((id) => id.trim())
       .filter(Boolean),
   };
+}
+
+function nonNegative(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,9}$/.test(value)) throw new Error(`${name} must be a whole number ≥ 0`);
+  return Number(value);
 }

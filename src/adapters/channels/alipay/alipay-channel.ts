@@ -30,10 +30,10 @@ import {
  */
 export class AlipayChannel implements PaymentChannel {
   readonly code = 'ALIPAY' as const;
-  private loading?: Promise<AlipayClient>;
+  private current?: AlipayClient;
 
   /**
-   * @param config the account, or a loader of it (e.g. from Secrets Manager), resolved once on first use
+   * @param config the account, or a loader of it (e.g. from Secrets Manager), asked before every call
    * @param options timeouts and test seams of the HTTP client
    */
   constructor(
@@ -161,18 +161,15 @@ export class AlipayChannel implements PaymentChannel {
     };
   }
 
-  /** The client, built once from the (possibly loaded) config; a failed load is retried on the next call. */
-  private client(): Promise<AlipayClient> {
-    if (!this.loading) {
-      const config = this.config;
-      const loading = (async () =>
-        new AlipayClient(typeof config === 'function' ? await config() : config, this.options))();
-      loading.catch(() => {
-        if (this.loading === loading) this.loading = undefined;
-      });
-      this.loading = loading;
-    }
-    return this.loading;
+  /**
+   * The client of the current configuration. A loader is asked on every call (it caches, see `ChannelAccounts`);
+   * the client is rebuilt only when the loader hands back a different configuration, e.g. after a key rotation.
+   */
+  private async client(): Promise<AlipayClient> {
+    const source = this.config;
+    const config = typeof source === 'function' ? await source() : source;
+    if (this.current?.config !== config) this.current = new AlipayClient(config, this.options);
+    return this.current;
   }
 }
 

@@ -28,6 +28,7 @@ const URL_PARAMS = new Set(['app_id', 'method', 'format', 'charset', 'sign_type'
 export class AlipayClient {
   private readonly appKey: KeyObject;
   private readonly alipayKey: KeyObject;
+  private readonly retiredKey?: { key: KeyObject; validUntil: number };
   private readonly timeoutMs: number;
   private readonly now: () => Date;
   private readonly fetch: typeof fetch;
@@ -42,6 +43,8 @@ export class AlipayClient {
   ) {
     this.appKey = loadPrivateKey(config.appPrivateKeyPem);
     this.alipayKey = loadPublicKey(config.alipayPublicKeyPem);
+    const retired = config.retiredAlipayPublicKey;
+    if (retired) this.retiredKey = { key: loadPublicKey(retired.pem), validUntil: Date.parse(retired.validUntil) };
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? (() => new Date());
     this.fetch = options.fetch ?? fetch;
@@ -138,7 +141,14 @@ export class AlipayClient {
 
   /** Whether a decoded async-notification form carries Alipay's valid `sign` (see `signing.ts`). */
   verifyNotification(form: Readonly<Record<string, string>>): boolean {
-    return verifyNotification(form, this.alipayKey);
+    return this.verifiedBy((key) => verifyNotification(form, key));
+  }
+
+  /** Alipay's current key, or during a rotation's grace period the retired one, verifies. */
+  private verifiedBy(check: (key: KeyObject) => boolean): boolean {
+    if (check(this.alipayKey)) return true;
+    const retired = this.retiredKey;
+    return retired !== undefined && this.now().getTime() < retired.validUntil && check(retired.key);
   }
 
   /** The `<method>_response` (or `error_response`) member, parsed only after its raw text verified. */
@@ -153,7 +163,7 @@ export class AlipayClient {
       typeof envelope === 'object' && envelope !== null && 'sign' in envelope ? envelope.sign : undefined;
     const content = rawMember(raw, responseKey(method)) ?? rawMember(raw, 'error_response');
     if (content === undefined) throw new AlipayResponseInvalidError(`${method}: no ${responseKey(method)} member`);
-    if (typeof signature !== 'string' || !rsa2Verify(content, signature, this.alipayKey)) {
+    if (typeof signature !== 'string' || !this.verifiedBy((key) => rsa2Verify(content, signature, key))) {
       throw new AlipayResponseInvalidError(`${method}: response signature does not verify`);
     }
     return JSON.parse(content);

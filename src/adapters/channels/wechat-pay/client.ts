@@ -39,7 +39,7 @@ export class WechatPayClient {
     options: WechatPayClientOptions = {},
   ) {
     this.merchantKey = createPrivateKey(config.merchantPrivateKeyPem);
-    this.keyring = new PlatformKeyring(config.platformKeys);
+    this.keyring = new PlatformKeyring(config.platformKeys, config.retiredPlatformKeys);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.clock = options.clock ?? (() => new Date());
     this.fetch = options.fetch ?? globalThis.fetch;

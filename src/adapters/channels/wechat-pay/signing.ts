@@ -98,15 +98,18 @@ export function parseAuthorization(header: string | undefined): AuthorizationPar
 export class PlatformKeyring {
   private readonly keys = new Map<string, { key: KeyObject; validTo?: number }>();
 
-  /** @param pems serial → PEM certificate or PEM public key; throws on a PEM that is neither */
-  constructor(pems: Record<string, string>) {
-    for (const [serial, pem] of Object.entries(pems)) {
-      if (pem.includes('BEGIN CERTIFICATE')) {
-        const certificate = new X509Certificate(pem);
-        this.keys.set(serial, { key: certificate.publicKey, validTo: Date.parse(certificate.validTo) });
-      } else {
-        this.keys.set(serial, { key: createPublicKey(pem) });
-      }
+  /**
+   * @param pems serial → PEM certificate or PEM public key; throws on a PEM that is neither
+   * @param retired keys a rotation replaced, accepted (unless `pems` has their serial) until `validUntil` (ISO)
+   */
+  constructor(pems: Record<string, string>, retired?: { keys: Record<string, string>; validUntil: string }) {
+    for (const [serial, pem] of Object.entries(pems)) this.keys.set(serial, parsedKey(pem));
+    if (!retired) return;
+    const until = Date.parse(retired.validUntil) - 1; // valid while now < validUntil, like every retired key
+    for (const [serial, pem] of Object.entries(retired.keys)) {
+      if (this.keys.has(serial)) continue;
+      const parsed = parsedKey(pem);
+      this.keys.set(serial, { key: parsed.key, validTo: Math.min(parsed.validTo ?? until, until) });
     }
   }
 
@@ -116,6 +119,13 @@ export class PlatformKeyring {
     if (!entry || (entry.validTo !== undefined && entry.validTo < now.getTime())) return undefined;
     return entry.key;
   }
+}
+
+/** A certificate's public key and end of validity, or a bare public key. */
+function parsedKey(pem: string): { key: KeyObject; validTo?: number } {
+  if (!pem.includes('BEGIN CERTIFICATE')) return { key: createPublicKey(pem) };
+  const certificate = new X509Certificate(pem);
+  return { key: certificate.publicKey, validTo: Date.parse(certificate.validTo) };
 }
 
 /** Looks a header up case-insensitively. */

@@ -19,7 +19,7 @@ import {
   type WechatTransaction,
 } from './transformers.ts';
 
-/** The account's configuration, or a loader of it (secrets come from the secret store on first use). */
+/** The account's configuration, or a loader of it, asked before every call (it caches; see `ChannelAccounts`). */
 export type WechatPayConfigSource = WechatPayConfig | (() => Promise<WechatPayConfig>);
 
 /**
@@ -30,7 +30,7 @@ export type WechatPayConfigSource = WechatPayConfig | (() => Promise<WechatPayCo
  */
 export class WechatPayChannel implements PaymentChannel {
   readonly code = 'WECHAT_PAY' as const;
-  private session?: Promise<{ config: WechatPayConfig; client: WechatPayClient }>;
+  private session?: { config: WechatPayConfig; client: WechatPayClient };
 
   constructor(
     private readonly config: WechatPayConfigSource,
@@ -139,19 +139,14 @@ export class WechatPayChannel implements PaymentChannel {
     }
   }
 
-  private load(): Promise<{ config: WechatPayConfig; client: WechatPayClient }> {
-    if (!this.session) {
-      const source = this.config;
-      const session = (async () => {
-        const config = typeof source === 'function' ? await source() : source;
-        return { config, client: new WechatPayClient(config, this.options) };
-      })();
-      // A failed load (secret store down) is retried on the next call instead of being cached.
-      session.catch(() => {
-        if (this.session === session) this.session = undefined;
-      });
-      this.session = session;
-    }
+  /**
+   * The configuration and its client. A loader is asked on every call (it caches, see `ChannelAccounts`); the client
+   * is rebuilt only when the loader hands back a different configuration, e.g. after a key rotation.
+   */
+  private async load(): Promise<{ config: WechatPayConfig; client: WechatPayClient }> {
+    const source = this.config;
+    const config = typeof source === 'function' ? await source() : source;
+    if (this.session?.config !== config) this.session = { config, client: new WechatPayClient(config, this.options) };
     return this.session;
   }
 }
