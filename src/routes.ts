@@ -49,7 +49,7 @@ export interface TableAccess {
   /** Item-level actions on the table's items. */
   actions: readonly TableAction[];
   /** The global secondary indexes it queries: `Query` on `<table>/index/<name>` (not on the table itself). */
-  indexes?: readonly ('GSI2' | 'GSI3')[];
+  indexes?: readonly ('GSI1' | 'GSI2' | 'GSI3')[];
   /**
    * Claims merchant request nonces (`DynamoNonceStore`): a conditional `PutItem` on `NONCE#…` partitions only
    * (`dynamodb:LeadingKeys`), so an otherwise read-only function can authenticate but write nothing else.
@@ -85,6 +85,12 @@ function merchantApi(...actions: TableAction[]) {
   } as const satisfies FunctionSpec['access'];
 }
 
+/** A merchant listing: what every merchant route reads, plus `Query` on GSI1 (never on the table itself). */
+function listingApi() {
+  const api = merchantApi();
+  return { ...api, table: { ...api.table, indexes: ['GSI1'] } } as const satisfies FunctionSpec['access'];
+}
+
 /**
  * The HTTP functions. Table access follows the shared code paths: a payment or refund result (callback, channel
  * query, expiry, repair) is applied by reading the payment, refund and wallets and committing ONE TransactWriteItems
@@ -104,9 +110,30 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     id: 'GetPayment',
     entry: 'functions/get-payment.ts',
-    routes: ['GET /v1/payments/{id}', 'GET /v1/payments'],
-    // The payment, or its order-number guard then the payment.
+    routes: ['GET /v1/payments/{id}'],
+    // The payment.
     access: merchantApi(),
+  },
+  {
+    id: 'ListPayments',
+    entry: 'functions/list-payments.ts',
+    routes: ['GET /v1/payments'],
+    // `?order_no=`: its guard then the payment; otherwise a page of the merchant's GSI1 partition (Query).
+    access: listingApi(),
+  },
+  {
+    id: 'ListRefunds',
+    entry: 'functions/list-refunds.ts',
+    routes: ['GET /v1/refunds'],
+    // `?payment_id=`: the payment (GetItem); a page of the merchant's refunds partition of GSI1 (Query).
+    access: listingApi(),
+  },
+  {
+    id: 'ListEvents',
+    entry: 'functions/list-events.ts',
+    routes: ['GET /v1/events'],
+    // A page of the merchant's events partition of GSI1 (Query).
+    access: listingApi(),
   },
   {
     id: 'ClosePayment',

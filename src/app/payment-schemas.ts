@@ -28,6 +28,12 @@ export function notifyUrlSchema(policy: EgressPolicy) {
   });
 }
 
+/** A merchant's order number: 1–64 of `[A-Za-z0-9_-]`. */
+const orderNoSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]');
+
+/** `GET /v1/payments?order_no=…`: the one payment of that order number (no listing parameters beside it). */
+export const paymentByOrderNoQuerySchema = z.strictObject({ order_no: orderNoSchema });
+
 /**
  * `metadata`: at most 20 string→string pairs (key 1–40 chars, value ≤ 500). `constructor`, `toString` and the like are
  * ordinary keys. `__proto__` is refused by name: JSON keeps it as a key, but an object built by assignment (zod's
@@ -54,7 +60,7 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
   const url = callbackUrlSchema(options.allowLoopbackHttp);
   const body = z
     .strictObject({
-      order_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]'),
+      order_no: orderNoSchema,
       // Optional here only so that a missing amount reaches parseAmount and gets AMOUNT_INVALID like an empty one.
       amount: z.unknown().optional(),
       currency: currencySchema.default('CNY'),

@@ -7,12 +7,12 @@ import type { BillChannel, BillEvent } from '#domain/bill.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import type { ChannelSecret } from '#domain/channel-fields.ts';
 import type { BreakerConfig, BreakerState } from '#domain/circuit-breaker.ts';
-import type { OutboxEvent } from '#domain/events.ts';
+import type { EventType, OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import type { DeliveryAttempt, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
-import type { Channel, ChannelPaymentResult, Payment } from '#domain/payment.ts';
+import type { DeliveryAttempt, DeliveryStatus, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
+import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#domain/payment.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
-import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
+import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
 /** An `Idempotency-Key` claimed together with the resource it created or changed. */
@@ -67,16 +67,49 @@ export interface TransactionStore {
   commit(changes: ChangeSet): Promise<void>;
 }
 
+/**
+ * One page of a merchant's listing, newest first. `cursor` is what a previous page returned (opaque; a malformed one is
+ * `400 VALIDATION_FAILED`); `createdGte`/`createdLt` bound the creation time (ISO 8601 UTC).
+ */
+export interface ListQuery {
+  limit: number;
+  cursor?: string;
+  createdGte?: string;
+  createdLt?: string;
+}
+
+/** A listing page; `nextCursor` is absent exactly when nothing older can match. */
+export interface ListPage<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Filters of `GET /v1/payments`; `status` is the status the merchant sees (`visibleStatus`), as of `now`. */
+export interface PaymentFilter {
+  status?: PaymentStatus;
+  channel?: Channel;
+  accountId?: string;
+  now: Date;
+}
+
 export interface PaymentRepository {
   get(id: string): Promise<Payment | undefined>;
   /** The payment a merchant's `order_no` points to. */
   findByOrderNo(merchantId: string, orderNo: string): Promise<IdempotencyRecord | undefined>;
+  /** A page of the merchant's payments, newest first. */
+  list(merchantId: string, query: ListQuery, filter: PaymentFilter): Promise<ListPage<Payment>>;
 }
 
 export interface RefundRepository {
   get(id: string): Promise<Refund | undefined>;
   /** The refund a merchant's `refund_no` points to. */
   findByRefundNo(merchantId: string, refundNo: string): Promise<IdempotencyRecord | undefined>;
+  /** A page of the merchant's refunds, newest first. */
+  list(
+    merchantId: string,
+    query: ListQuery,
+    filter: { paymentId?: string; status?: RefundStatus },
+  ): Promise<ListPage<Refund>>;
 }
 
 export interface IdempotencyRepository {
@@ -177,6 +210,12 @@ export interface ExpiryIndex {
 /** Outbox events and their delivery attempts. */
 export interface EventRepository {
   get(eventId: string): Promise<StoredEvent | undefined>;
+  /** A page of the merchant's events, newest first. */
+  list(
+    merchantId: string,
+    query: ListQuery,
+    filter: { type?: EventType; deliveryStatus?: DeliveryStatus },
+  ): Promise<ListPage<StoredEvent>>;
   /** One page of attempts, newest first; `cursor` continues to older ones. */
   listAttempts(
     eventId: string,

@@ -1,9 +1,11 @@
-export type EventType =
-  | 'payment.succeeded'
-  | 'payment.failed'
-  | 'payment.closed'
-  | 'refund.succeeded'
-  | 'refund.failed';
+export const EVENT_TYPES = [
+  'payment.succeeded',
+  'payment.failed',
+  'payment.closed',
+  'refund.succeeded',
+  'refund.failed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
  * An outbox event: written in the same transaction as the state change it announces, delivered to the merchant's

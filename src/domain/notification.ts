@@ -1,7 +1,8 @@
 import type { OutboxEvent } from '#domain/events.ts';
 
 /** Where an event's delivery to the merchant stands. `NO_ENDPOINT`: neither the payment nor the merchant has a URL. */
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED' | 'NO_ENDPOINT';
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED', 'NO_ENDPOINT'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** What started a delivery attempt. */
 export type DeliveryTrigger = 'first' | 'retry' | 'replay';

@@ -6,7 +6,8 @@ export type Channel = (typeof CHANNELS)[number];
 export const PAY_METHODS = ['QR', 'PAGE', 'WAP', 'H5', 'JSAPI', 'APP', 'BALANCE'] as const;
 export type PayMethod = (typeof PAY_METHODS)[number];
 
-export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CLOSED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+export const PAYMENT_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'CLOSED', 'PARTIALLY_REFUNDED', 'REFUNDED'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** A payment as the gateway stores it. Amounts are integer minor units. */
 export interface Payment {

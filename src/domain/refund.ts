@@ -2,7 +2,8 @@ import { addMinor, formatAmount } from '#domain/money.ts';
 import type { Payment } from '#domain/payment.ts';
 import { AppError, ConflictError } from '#shared/errors.ts';
 
-export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+export const REFUND_STATUSES = ['PROCESSING', 'SUCCEEDED', 'FAILED'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
 
 /** Where refunded money goes: back through the payment's channel, or into a wallet of the payer (settled at once). */
 export type RefundDestination = 'ORIGINAL' | 'BALANCE';

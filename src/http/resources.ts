@@ -48,6 +48,16 @@ function routingAttemptResource(attempt: RoutingAttempt) {
   };
 }
 
+/** The contract's list object: one page, newest first, and the cursor of the next (`null` on the last page). */
+export function listResource<T, R>(page: { items: T[]; nextCursor?: string }, view: (item: T) => R) {
+  return {
+    object: 'list' as const,
+    data: page.items.map(view),
+    has_more: page.nextCursor !== undefined,
+    next_cursor: page.nextCursor ?? null,
+  };
+}
+
 /** The contract's `balance` object. */
 export function balanceResource(wallet: Wallet) {
   return {
@@ -96,11 +106,8 @@ export function refundResource(refund: Refund) {
   };
 }
 
-/**
- * The contract's event object, with its delivery state and one page of attempts (the latest, oldest first);
- * `attempt_count` is the total and `attempts_next_cursor` pages to older ones.
- */
-export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[], olderCursor?: string) {
+/** An event as listed by `GET /v1/events`: its delivery state without the attempts (`GET /v1/events/{id}` has them). */
+export function eventSummaryResource(event: StoredEvent) {
   return {
     id: event.id,
     object: 'event' as const,
@@ -112,6 +119,20 @@ export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[], o
       notify_url: event.notifyUrl ?? null,
       delivered_at: event.deliveredAt ?? null,
       attempt_count: event.attempts ?? 0,
+    },
+  };
+}
+
+/**
+ * The contract's event object, with its delivery state and one page of attempts (the latest, oldest first);
+ * `attempt_count` is the total and `attempts_next_cursor` pages to older ones.
+ */
+export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[], olderCursor?: string) {
+  const summary = eventSummaryResource(event);
+  return {
+    ...summary,
+    delivery: {
+      ...summary.delivery,
       attempts: attempts.map((attempt) => ({
         at: attempt.at,
         trigger: attempt.trigger,

@@ -6,13 +6,15 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type EventRepository, StaleStateError } from '#app/ports.ts';
+import { type EventRepository, type ListQuery, StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
-import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
+import type { EventType } from '#domain/events.ts';
+import type { DeliveryAttempt, DeliveryStatus, StoredEvent } from '#domain/notification.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, fromItem, ttlSeconds } from './items.ts';
 import { keys } from './keys.ts';
+import { equalityFilter, listMerchantItems } from './merchant-listing.ts';
 
 /** How long delivery attempts are kept (the event itself stays). */
 const ATTEMPT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
@@ -42,6 +44,16 @@ export class DynamoEventRepository implements EventRepository {
       new GetCommand({ TableName: this.tableName, Key: keys.event(eventId), ConsistentRead: true }),
     );
     return Item ? fromItem<StoredEvent>(Item) : undefined;
+  }
+
+  list(merchantId: string, query: ListQuery, filter: { type?: EventType; deliveryStatus?: DeliveryStatus }) {
+    return listMerchantItems<StoredEvent>(
+      this.db,
+      this.tableName,
+      { merchantId, kind: 'events' },
+      query,
+      equalityFilter({ type: filter.type, deliveryStatus: filter.deliveryStatus }),
+    );
   }
 
   async listAttempts(eventId: string, { limit, cursor }: { limit: number; cursor?: string }) {

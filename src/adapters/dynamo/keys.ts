@@ -93,11 +93,28 @@ export function ledgerSort(seq: number): string {
   return `${LEDGER_PREFIX}${String(seq).padStart(12, '0')}`;
 }
 
+/** What GSI1 lists per merchant: each kind in its own partition, sorted by creation time then id. */
+export type MerchantListing = 'payments' | 'refunds' | 'events';
+
+/**
+ * GSI1's partition of a merchant's payments, refunds or events. Payments keep the bare `MERCHANT#{id}` they were
+ * indexed under from the start; the escaped merchant id contains no `#`, so the three never share a partition.
+ */
+export function merchantListingPartition(merchantId: string, listing: MerchantListing): string {
+  const merchant = `MERCHANT#${part(merchantId)}`;
+  return listing === 'payments' ? merchant : `${merchant}#${listing.toUpperCase()}`;
+}
+
+/** GSI1's sort key: creation time, then id (unique, and ordered like the listing pages). */
+function listingSort(createdAt: string, id: string): string {
+  return `${createdAt}#${part(id)}`;
+}
+
 /** Index attributes of a payment (GSI1 listing, GSI2 settlement day, GSI3 sparse expiry bucket). */
 export const paymentIndexes = {
   byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
-    GSI1PK: `MERCHANT#${part(merchantId)}`,
-    GSI1SK: `${createdAt}#${part(paymentId)}`,
+    GSI1PK: merchantListingPartition(merchantId, 'payments'),
+    GSI1SK: listingSort(createdAt, paymentId),
   }),
   bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
     GSI2PK: settlementDayPartition(channel, paidAt.slice(0, 10)),
@@ -109,10 +126,22 @@ export const paymentIndexes = {
   }),
 };
 
-/** Index attributes of a refund: GSI2, beside its channel's payments of the day it completed (reconciliation). */
+/** Index attributes of a refund: GSI1 (the merchant's refunds), GSI2 beside its channel's payments of the day it completed (reconciliation). */
 export const refundIndexes = {
+  byMerchant: (merchantId: string, createdAt: string, refundId: string) => ({
+    GSI1PK: merchantListingPartition(merchantId, 'refunds'),
+    GSI1SK: listingSort(createdAt, refundId),
+  }),
   bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
     GSI2PK: settlementDayPartition(channel, completedAt.slice(0, 10)),
     GSI2SK: `${completedAt}#${part(refundId)}`,
+  }),
+};
+
+/** Index attributes of an outbox event: GSI1, the merchant's events (the attempts beside it carry none). */
+export const eventIndexes = {
+  byMerchant: (merchantId: string, createdAt: string, eventId: string) => ({
+    GSI1PK: merchantListingPartition(merchantId, 'events'),
+    GSI1SK: listingSort(createdAt, eventId),
   }),
 };

@@ -1,9 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyRecord, PaymentRepository, RefundRepository } from '#app/ports.ts';
+import type { IdempotencyRecord, ListQuery, PaymentFilter, PaymentRepository, RefundRepository } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
-import type { Refund } from '#domain/refund.ts';
+import type { Refund, RefundStatus } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
 import { type Key, keys } from './keys.ts';
+import { equalityFilter, type ListingFilter, listMerchantItems } from './merchant-listing.ts';
 
 /**
  * Strongly consistent reads: every decision that leads to a conditional write starts from the latest state.
@@ -33,6 +34,42 @@ export class DynamoPaymentRepository implements PaymentRepository {
   async findByOrderNo(merchantId: string, orderNo: string) {
     return guardRecord(await read(this.db, this.tableName, keys.orderGuard(merchantId, orderNo)));
   }
+
+  list(merchantId: string, query: ListQuery, filter: PaymentFilter) {
+    return listMerchantItems<Payment>(
+      this.db,
+      this.tableName,
+      { merchantId, kind: 'payments' },
+      query,
+      paymentFilter(filter),
+    );
+  }
+}
+
+/**
+ * The stored attributes behind `GET /v1/payments` filters. `status` is the status the merchant sees: like
+ * `visibleStatus`, a `PENDING` payment past its expiry shows as `CLOSED` (and is no longer `PENDING`).
+ */
+function paymentFilter({ status, channel, accountId, now }: PaymentFilter): ListingFilter | undefined {
+  const others = equalityFilter({ channel, accountId });
+  if (!status) return others;
+  const expression =
+    status === 'PENDING'
+      ? '(#status = :status AND #expiresAt > :now)'
+      : status === 'CLOSED'
+        ? '(#status = :status OR (#status = :pending AND #expiresAt <= :now))'
+        : '#status = :status';
+  const expiring = status === 'PENDING' || status === 'CLOSED';
+  return {
+    expression: others ? `${expression} AND ${others.expression}` : expression,
+    names: { '#status': 'status', ...(expiring ? { '#expiresAt': 'expiresAt' } : {}), ...others?.names },
+    values: {
+      ':status': status,
+      ...(expiring ? { ':now': now.toISOString() } : {}),
+      ...(status === 'CLOSED' ? { ':pending': 'PENDING' } : {}),
+      ...others?.values,
+    },
+  };
 }
 
 /** Refunds and their `(merchant, refund_no)` guards. */
@@ -49,5 +86,15 @@ export class DynamoRefundRepository implements RefundRepository {
 
   async findByRefundNo(merchantId: string, refundNo: string) {
     return guardRecord(await read(this.db, this.tableName, keys.refundGuard(merchantId, refundNo)));
+  }
+
+  list(merchantId: string, query: ListQuery, filter: { paymentId?: string; status?: RefundStatus }) {
+    return listMerchantItems<Refund>(
+      this.db,
+      this.tableName,
+      { merchantId, kind: 'refunds' },
+      query,
+      equalityFilter({ paymentId: filter.paymentId, status: filter.status }),
+    );
   }
 }

@@ -12,7 +12,7 @@ export const TABLE_DEFINITION = {
    */
   stream: 'NEW_IMAGE',
   globalSecondaryIndexes: [
-    /** Merchant + created time: listing a merchant's payments. */
+    /** Merchant + created time: listing a merchant's payments, refunds and events (one partition each). */
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
     /** Channel + settlement date: reconciliation reads one channel-day without a scan. */
     { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },

@@ -10,7 +10,7 @@ import { reachesChannel } from '#domain/refund.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
-import { keys, paymentIndexes, refundIndexes } from './keys.ts';
+import { eventIndexes, keys, paymentIndexes, refundIndexes } from './keys.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -40,6 +40,7 @@ export class DynamoTransactionStore implements TransactionStore {
             ...keys.refund(refund.id),
             entity: 'REFUND',
             ...refund,
+            ...refundIndexes.byMerchant(refund.merchantId, refund.createdAt, refund.id),
             // Only refunds that reach the channel appear in its bills; a BALANCE refund must never be LOCAL_ONLY.
             ...(refund.completedAt && reachesChannel(refund)
               ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id)
@@ -100,7 +101,14 @@ export class DynamoTransactionStore implements TransactionStore {
   }
 
   private eventItem(event: OutboxEvent): TransactItem {
-    return this.newItem({ ...keys.event(event.id), entity: 'EVENT', ...event, deliveryStatus: 'PENDING', attempts: 0 });
+    return this.newItem({
+      ...keys.event(event.id),
+      entity: 'EVENT',
+      ...event,
+      ...eventIndexes.byMerchant(event.merchantId, event.createdAt, event.id),
+      deliveryStatus: 'PENDING',
+      attempts: 0,
+    });
   }
 
   private naturalKeyItem(claim: NaturalKeyClaim): TransactItem {
