@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MerchantClient } from '../../local/merchant-client.ts';
+import type { ApiResponse, MerchantClient } from '../../local/merchant-client.ts';
 import { startHttpStack } from '../support/http-stack.ts';
 import { eventually } from '../support/local-workflows.ts';
 import { postSandboxCallback, successCallback } from '../support/sandbox.ts';
@@ -45,7 +45,7 @@ async function allPages(by: MerchantClient, path: string) {
   let cursor: string | null = null;
   do {
     const separator = path.includes('?') ? '&' : '?';
-    const response = await by.request<List>(
+    const response: ApiResponse<List> = await by.request<List>(
       'GET',
       cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path,
     );
