@@ -105,7 +105,7 @@ const paymentId = (i: number) => `${ID_PREFIX}${String(i).padStart(16, '0')}`;
  */
 function compactPaymentStore(size: number, date: string) {
   const amounts = Int32Array.from({ length: size }, (_, i) => 100 + ((i * 7919) % 99_900));
-  const dayStart = Date.parse(`${date}T00:00:00Z`);
+  const dayStart = Date.parse(`${date}T00:00:00Z`) - 8 * 3_600_000; // the Asia/Shanghai business day
   const paidAt = (i: number) => new Date(dayStart + Math.floor((i * 86_400_000) / size)).toISOString();
   const fixed = {
     merchantId: 'mch_bench',
@@ -136,10 +136,10 @@ function compactPaymentStore(size: number, date: string) {
       }
       return found;
     },
-    async *settledOn(_channel: string, day: string, from: string, to: string) {
+    async *settledOn(_channel: string, _day: string, from: string, to: string) {
       for (let i = 0; i < size; i++) {
         const at = paidAt(i);
-        if (at.startsWith(day) && at >= from && at < to) yield payment(i);
+        if (at >= from && at < to) yield payment(i);
       }
     },
   };
@@ -185,6 +185,7 @@ async function runSample({ lines, date, dir }: SampleConfig) {
   const { writeSandboxBill } = await import('#adapters/bills/sandbox-bill.ts');
   const { billKey, reportKey } = await import('#domain/buckets.ts');
   const { reconcileDay } = await import('#app/reconcile.ts');
+  const { settlementTimeZones } = await import('#domain/business-day.ts');
   const gc = () => (globalThis as { gc?: () => void }).gc?.();
   let [peak, processPeak] = [0, 0];
   const sample = () => {
@@ -245,8 +246,9 @@ async function runSample({ lines, date, dir }: SampleConfig) {
           },
         },
         reconciliations: {
-          putSummary: async () => undefined,
-          getSummary: async () => undefined,
+          putRun: async () => undefined,
+          getRun: async () => undefined,
+          listRuns: async () => [],
           getMany: (ids) => store.getMany(ids),
           settledOn: (channel, day, from, to) => store.settledOn(channel, day, from, to),
         },
@@ -256,8 +258,11 @@ async function runSample({ lines, date, dir }: SampleConfig) {
         clock: () => new Date(),
         store: inert('store', touched),
         payments: inert('payments', touched),
+        refunds: inert('refunds', touched),
         wallets: inert('wallets', touched),
-        newId: () => {
+        settlementTimeZones: settlementTimeZones(),
+        newId: (prefix) => {
+          if (prefix === 'run') return 'run_0123456789abcdef';
           touched.push('newId');
           throw new Error('the reconciliation asked for a new id');
         },

@@ -37,6 +37,7 @@ export const handler = workerHandler(async (event: ReconcileEvent): Promise<Reco
       profiles: container.channelProfiles,
       sandboxEnabled: container.config.sandboxEnabled,
       clock: container.clock,
+      settlementTimeZones: container.settlementTimeZones,
       onSkippedKey: (key) => logger.warn('not a reconciled bill key', { key }),
     },
     triggerOf(event),

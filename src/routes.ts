@@ -216,8 +216,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'GetReconciliation',
     entry: 'functions/get-reconciliation.ts',
     routes: ['GET /v1/reconciliations/{date}'],
-    // The channel-day's summary item.
-    access: { ...merchantApi(), reportsRead: true },
+    // The channel-day's latest (or named) run item, and its runs (Query of the channel-day's partition).
+    access: { ...merchantApi('Query'), reportsRead: true },
   },
   {
     id: 'NotFound',

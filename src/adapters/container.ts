@@ -30,6 +30,7 @@ import { DynamoDailyVolumeRepository } from './dynamo/daily-volume-repository.ts
 import { DynamoEventRepository } from './dynamo/event-repository.ts';
 import { DynamoExpiryIndex } from './dynamo/expiry-index.ts';
 import { DynamoIdempotencyRepository } from './dynamo/idempotency-repository.ts';
+import { deploymentTimeZones } from './dynamo/keys.ts';
 import { DynamoMerchantRepository } from './dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from './dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from './dynamo/payment-repository.ts';
@@ -109,6 +110,7 @@ export function createContainer(config: GatewayConfig = loadConfig(), overrides:
     idempotency: new DynamoIdempotencyRepository(db, config.tableName, clock),
     files: new S3Files({ bills: config.billsBucket, reports: config.reportsBucket }),
     reconciliations: new DynamoReconciliationRepository(db, config.tableName),
+    settlementTimeZones: deploymentTimeZones(),
     bills: { parse: parseBill, sniff: sniffBillChannel },
   };
 }

@@ -5,6 +5,7 @@ import {
   type ChannelPaymentResult,
   decideResult,
   type Payment,
+  type ReconciliationRepair,
 } from '#domain/payment.ts';
 import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
@@ -22,6 +23,28 @@ export interface ApplyResultDeps {
   newId: (prefix: IdPrefix) => string;
 }
 
+/** The reconciliation run that repairs a record: its business day and run id (recorded on the record). */
+export interface RepairRun {
+  reconciliationDate: string;
+  runId: string;
+}
+
+/** The repair evidence a run leaves on the record it repairs. */
+export function repairOf(
+  repair: RepairRun,
+  at: string,
+  before: { status: string; updatedAt: string },
+  after: string,
+): ReconciliationRepair {
+  return {
+    date: repair.reconciliationDate,
+    runId: repair.runId,
+    at,
+    before: { status: before.status, at: before.updatedAt },
+    after: { status: after },
+  };
+}
+
 export interface ApplyResultOutcome {
   payment: Payment;
   /** False when the payment already reflected this result (duplicate or reordered callback). */
@@ -36,14 +59,15 @@ export interface ApplyResultOutcome {
  * 1. Read the payment; reject an amount/currency mismatch (alarmed, nothing changes).
  * 2. Decide: succeed (possibly late), fail, or duplicate (acknowledge, change nothing).
  * 3. In ONE transaction: payment transition (conditional on its version), wallet credit + ledger entry for a
- *    recharge (conditional on the wallet version), outbox event; for a reconciliation repair, its audit entry.
+ *    recharge (conditional on the wallet version), outbox event; for a reconciliation repair, the repair evidence on
+ *    the payment ({@link repairOf}) and its audit entry.
  * 4. A lost race re-reads and decides again ({@link untilNotStale}), so N concurrent identical callbacks credit once.
  */
 export function applyPaymentResult(
   deps: ApplyResultDeps,
   result: ChannelPaymentResult,
   reportedBy: Channel,
-  repair?: { reconciliationDate: string },
+  repair?: RepairRun,
 ): Promise<ApplyResultOutcome> {
   return untilNotStale(() => applyOnce(deps, result, reportedBy, repair));
 }
@@ -52,7 +76,7 @@ async function applyOnce(
   deps: ApplyResultDeps,
   result: ChannelPaymentResult,
   reportedBy: Channel,
-  repair: { reconciliationDate: string } | undefined,
+  repair: RepairRun | undefined,
 ): Promise<ApplyResultOutcome> {
   const payment = await deps.payments.get(result.paymentId);
   // A channel speaks only for its own payments: a sandbox-signed result never settles an Alipay payment.
@@ -87,6 +111,7 @@ async function applyOnce(
           version: payment.version + 1,
         };
 
+  if (repair) next.repair = repairOf(repair, at, payment, next.status);
   const walletChanges: WalletChange[] = [];
   if (decision.kind === 'succeed' && payment.accountId) {
     const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
@@ -111,7 +136,11 @@ async function applyOnce(
               action: 'reconciliation.repaired',
               merchantId: payment.merchantId,
               resource: { type: 'payment', id: payment.id },
-              before: { status: payment.status, reconciliation_date: repair.reconciliationDate },
+              before: {
+                status: payment.status,
+                reconciliation_date: repair.reconciliationDate,
+                reconciliation_run: repair.runId,
+              },
               after: { status: next.status, channel_trade_no: next.channelTradeNo ?? null },
             }),
           ],

@@ -11,6 +11,8 @@ import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/ref
 import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
+import { type RepairRun, repairOf } from './apply-payment-result.ts';
+import { auditRecord } from './audit.ts';
 import { refundEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
 
@@ -31,12 +33,15 @@ export interface ApplyRefundDeps {
  * 2. ONE transaction: refund → `SUCCEEDED`/`FAILED` and the payment's refund sums and status (both conditional on
  *    their versions); for a recharge, deduct (success) or unfreeze (failure) the frozen amount; for a balance
  *    payment that succeeded, credit the payer back; the `refund.succeeded`/`refund.failed` event.
+ *    A reconciliation repair (`repair`) also records its evidence on the refund and an audit entry, in the same
+ *    transaction.
  * 3. A lost race re-reads and decides again.
  */
 export function applyRefundResult(
   deps: ApplyRefundDeps,
   result: ChannelRefundResult,
   reportedBy: Channel,
+  repair?: RepairRun,
 ): Promise<{ refund: Refund; applied: boolean }> {
   return untilNotStale(async () => {
     const refund = await deps.refunds.get(result.refundId);
@@ -60,12 +65,30 @@ export function applyRefundResult(
       updatedAt: at,
       version: refund.version + 1,
     };
+    if (repair) next.repair = repairOf(repair, at, refund, next.status);
     const event = refundEvent(deps.newId('evt'), succeeded ? 'refund.succeeded' : 'refund.failed', next, payment, now);
     await deps.store.commit({
       payments: [{ payment: settleRefund(payment, refund, succeeded, at), expectedVersion: payment.version }],
       refunds: [{ refund: next, expectedVersion: refund.version }],
       walletChanges: await settlementWalletChanges(deps, payment, refund, succeeded, at),
       events: [event],
+      ...(repair
+        ? {
+            audit: [
+              auditRecord(deps, {
+                action: 'reconciliation.repaired',
+                merchantId: refund.merchantId,
+                resource: { type: 'refund', id: refund.id },
+                before: {
+                  status: refund.status,
+                  reconciliation_date: repair.reconciliationDate,
+                  reconciliation_run: repair.runId,
+                },
+                after: { status: next.status, channel_refund_no: next.channelRefundNo ?? null },
+              }),
+            ],
+          }
+        : {}),
     });
     return { refund: next, applied: true };
   });

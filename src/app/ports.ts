@@ -357,29 +357,53 @@ export interface ReconciliationProblem {
   message: string;
 }
 
-/** The summary record of one channel-day's run (table item `RECON#{date}#{channel}` / `SUMMARY`, and summary.json). */
+/** A repair a run made (or found made by an earlier run of the day), as listed in the run's summary. */
+export interface ReconciliationRepairEntry {
+  kind: 'PAYMENT' | 'REFUND';
+  gatewayId: string;
+  runId: string;
+  at: string;
+  statusBefore: string;
+  statusAfter: string;
+}
+
+/**
+ * The record of one run of a channel-day (table items `RECON#{date}#{channel}` / `RUN#{startedAt}#{runId}`, and the
+ * latest run again under `SUMMARY`; summary.json).
+ */
 export interface ReconciliationRecord {
   date: string;
   channel: BillChannel;
+  /** This run (`run_…`); every run keeps its own reports under `reports/{date}/{channel}/runs/{runId}/`. */
+  runId: string;
   status: ReconciliationStatus;
   summary: ReconciliationSummary;
+  /** The business day's time zone and the instants `[from, to)` it covers. */
+  timeZone: string;
+  window: { from: string; to: string };
   /** Data lines the parser read, and lines it could not use. */
   lines: number;
   errors: number;
   problems: ReconciliationProblem[];
+  /** The day's repairs (at most 100 listed), with the run that made each: this one or an earlier one. */
+  repairs: ReconciliationRepairEntry[];
   /** Why a `MISSING_BILL` run had no usable bill: none under the key, or one that is not this channel-day's. */
   details?: { reason: 'NO_BILL' | 'WRONG_BILL' };
   startedAt: string;
   completedAt?: string;
 }
 
-/** Summary storage and the batched local reads a run makes (DynamoDB: `DynamoReconciliationRepository`). */
+/** Run records and the batched local reads a run makes (DynamoDB: `DynamoReconciliationRepository`). */
 export interface ReconciliationStore {
-  putSummary(record: ReconciliationRecord): Promise<void>;
-  getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined>;
+  /** Stores a run's record, and as the channel-day's latest unless a later-started run is already recorded. */
+  putRun(record: ReconciliationRecord): Promise<void>;
+  /** The latest run of a channel-day, or the named one; `undefined` if there is none. */
+  getRun(date: string, channel: string, runId?: string): Promise<ReconciliationRecord | undefined>;
+  /** The runs of a channel-day, newest first (at most `limit`). */
+  listRuns(date: string, channel: string, limit: number): Promise<ReconciliationRecord[]>;
   /** Payments and refunds by gateway id, in batches (not one read per line). */
   getMany(ids: readonly string[]): Promise<Map<string, Payment | Refund>>;
-  /** Settled payments and completed refunds of a channel on a UTC day, within `[from, to)`. */
+  /** Settled payments and completed refunds of a channel's business day (GSI2), within `[from, to)`. */
   settledOn(channel: string, day: string, from: string, to: string): AsyncIterable<Payment | Refund>;
 }
 

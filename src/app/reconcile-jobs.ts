@@ -1,5 +1,6 @@
 import type { BillChannel } from '#domain/bill.ts';
 import { parseBillKey } from '#domain/buckets.ts';
+import { previousBusinessDay, type SettlementTimeZones } from '#domain/business-day.ts';
 import type { ChannelProfiles } from './ports.ts';
 import { RECONCILED_CHANNELS } from './reconcile.ts';
 
@@ -19,12 +20,14 @@ export interface ReconcileJobsDeps {
   profiles: ChannelProfiles;
   sandboxEnabled: boolean;
   clock: () => Date;
+  settlementTimeZones: SettlementTimeZones;
   /** Told about an uploaded object that is not a reconciled bill (it is skipped). */
   onSkippedKey?: (key: string) => void;
 }
 
 /**
- * The channel-days a trigger asks for. The schedule reconciles yesterday (UTC) for every channel that takes payments
+ * The channel-days a trigger asks for. The schedule reconciles each channel's previous business day (in its
+ * settlement time zone) for every channel that takes payments
  * here (the sandbox if enabled, Alipay/WeChat Pay if their profile is); an uploaded bill its own channel-day; a direct
  * invocation exactly what it names.
  */
@@ -41,8 +44,11 @@ export async function reconcileJobs(deps: ReconcileJobsDeps, trigger: ReconcileT
       if (!isReconciled(trigger.channel)) throw new Error(`not a reconciled channel: ${trigger.channel}`);
       return [{ channel: trigger.channel, date: trigger.date }];
     case 'schedule': {
-      const yesterday = new Date(deps.clock().getTime() - 86_400_000).toISOString().slice(0, 10);
-      return (await enabledChannels(deps)).map((channel) => ({ channel, date: yesterday }));
+      const now = deps.clock();
+      return (await enabledChannels(deps)).map((channel) => ({
+        channel,
+        date: previousBusinessDay(deps.settlementTimeZones[channel], now),
+      }));
     }
   }
 }

@@ -1,21 +1,24 @@
-import type { BillChannel, BillError, BillLine } from '#domain/bill.ts';
-import { BillCheck } from '#domain/bill-check.ts';
-import { billKey, REPORT_FILES, reportKey } from '#domain/buckets.ts';
+import type { BillChannel, BillLine } from '#domain/bill.ts';
+import { BillCheck, isBillProblem } from '#domain/bill-check.ts';
+import { billKey, REPORT_FILES, type ReportFile, reportKey, runReportKey } from '#domain/buckets.ts';
+import { businessDayWindow, type SettlementTimeZones } from '#domain/business-day.ts';
 import {
-  billDayWindow,
   DIFFERENCES_CSV_HEADER,
   type Difference,
   differencesCsvLine,
+  errorCsvLine,
   type ReconciliationSummary,
   ReconciliationTally,
 } from '#domain/reconciliation.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
+import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
 import type {
   BillReader,
   PaymentChannel,
   ReconciliationFiles,
   ReconciliationProblem,
   ReconciliationRecord,
+  ReconciliationRepairEntry,
   ReconciliationStore,
 } from './ports.ts';
 
@@ -23,41 +26,50 @@ import type {
 export const RECONCILED_CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY'] as const satisfies readonly BillChannel[];
 
 /** What {@link reconcileDay} needs. */
-export interface ReconcileDeps extends ApplyResultDeps {
+export interface ReconcileDeps extends ApplyResultDeps, ApplyRefundDeps {
   files: ReconciliationFiles;
   reconciliations: ReconciliationStore;
   bills: BillReader;
   channels: ReadonlyMap<string, PaymentChannel>;
+  /** Each channel's settlement time zone: its business day is the `date` reconciled. */
+  settlementTimeZones: SettlementTimeZones;
 }
 
 /** Lines looked up per BatchGetItem. */
 const LOOKUP_BATCH = 100;
-/** Bill errors listed in summary.json (all of them are in differences.csv). */
-const LISTED_ERRORS = 100;
+/** Bill errors and repairs listed in summary.json (all of them are in differences.csv). */
+const LISTED = 100;
 
 /** An all-zero summary (nothing reconciled). */
 export function emptySummary(currency = 'CNY'): ReconciliationSummary {
   return new ReconciliationTally().summary(currency);
 }
 
+/** A new run id: its UTC start time (so runs sort by it), then 8 random hex digits. */
+function runIdOf(startedAt: string, randomId: string): string {
+  return `run_${startedAt.replace(/[-:.]/g, '')}_${randomId.slice(-8)}`;
+}
+
 /**
- * Reconciles one channel's bill of one day (the bill day in the channel's time zone) against the gateway's records.
+ * Reconciles one channel's bill of one business day (the `date` in the channel's settlement time zone) against the
+ * gateway's records, as a new run with its own reports; the channel-day's latest run is what the API answers with.
  *
  * 1. Records the run as `RUNNING`. No bill under `bills/{CHANNEL}/{date}.csv` → `MISSING_BILL` (reason `NO_BILL`),
  *    alarm metric `ReconciliationMissingBill`.
  * 2. Streams the bill through the parser (never whole), looking the lines' records up 100 ids per BatchGetItem, and
- *    classifies every line ({@link ReconciliationTally}); a malformed line becomes a differences row with its line
- *    number. Then the `LOCAL_ONLY` pass reads the channel's GSI2 days of the bill day's window.
+ *    classifies every line ({@link ReconciliationTally}); a record that a run of this day repaired is classified as
+ *    it stood before (its repair evidence), so re-runs classify the day identically and keep showing the repair. A
+ *    malformed line becomes a differences row with its line number. Then the `LOCAL_ONLY` pass reads the channel's
+ *    GSI2 business day.
  * 3. A bill that is not this channel-day's ({@link BillCheck}: wrong channel, wrong date, bad or missing trailer) is
- *    NOT reconciled: the API contract knows no `REJECTED` status, so the least surprising answer is `MISSING_BILL`
- *    (the expected bill is, in effect, missing) with `details.reason = 'WRONG_BILL'`, the `problems` listed, an
- *    all-zero summary, the same alarm metric, and nothing repaired.
- * 4. Repairs (掉单), only for an accepted bill and only once the whole bill was read: a payment the channel settled
- *    that the gateway holds PENDING/CLOSED/FAILED is confirmed with `channel.queryPayment`; only a `SUCCEEDED` answer
- *    is applied, through {@link applyPaymentResult} (exactly once: a re-run finds it SUCCEEDED and MATCHED). Nothing
- *    else is changed.
- * 5. Writes `reports/{date}/{channel}/summary.json` and `differences.csv` (replacing a previous run's) and the
- *    summary record as `COMPLETED`.
+ *    NOT reconciled: `MISSING_BILL` with `details.reason = 'WRONG_BILL'` (the contract knows no `REJECTED`), each
+ *    problem listed once, an all-zero summary, the same alarm metric, and nothing repaired.
+ * 4. Repairs, only for an accepted bill and only once the whole bill was read: a payment (refund) the channel settled
+ *    that the gateway holds unsettled (PROCESSING) is confirmed with the channel's query; only a success is applied,
+ *    through the normal path ({@link applyPaymentResult} / {@link applyRefundResult}: exactly once), with the repair
+ *    evidence on the record. Each differences row carries its outcome.
+ * 5. Writes this run's `summary.json` and `differences.csv` under `runs/{runId}/` and as the latest, then the run
+ *    record as `COMPLETED`.
  */
 export async function reconcileDay(
   deps: ReconcileDeps,
@@ -66,25 +78,36 @@ export async function reconcileDay(
   const { channel, date } = input;
   const key = billKey(channel, date);
   const startedAt = deps.clock().toISOString();
-  const base = { date, channel, startedAt, lines: 0, errors: 0, problems: [] as ReconciliationProblem[] };
-  await deps.reconciliations.putSummary({ ...base, status: 'RUNNING', summary: emptySummary() });
+  const timeZone = deps.settlementTimeZones[channel];
+  const window = businessDayWindow(timeZone, date);
+  const base = {
+    date,
+    channel,
+    runId: runIdOf(startedAt, deps.newId('run')),
+    timeZone,
+    window,
+    startedAt,
+    lines: 0,
+    errors: 0,
+    problems: [] as ReconciliationProblem[],
+    repairs: [] as ReconciliationRepairEntry[],
+  };
+  await deps.reconciliations.putRun({ ...base, status: 'RUNNING', summary: emptySummary() });
 
   const source = await deps.files.openBill(key);
   if (!source) {
     deps.alarms.count('ReconciliationMissingBill');
     const problems = [{ code: 'NO_BILL', message: `no bill at ${key}` }];
-    return finish(
-      deps,
-      { ...base, problems, status: 'MISSING_BILL', summary: emptySummary(), details: { reason: 'NO_BILL' } },
-      [],
-    );
+    const record = { ...base, problems, summary: emptySummary(), details: { reason: 'NO_BILL' as const } };
+    return finish(deps, { ...record, status: 'MISSING_BILL' }, []);
   }
 
-  const tally = new ReconciliationTally();
-  const check = new BillCheck(channel, date);
-  const rows: string[] = [];
+  const tally = new ReconciliationTally(date);
+  const check = new BillCheck(channel, date, timeZone);
+  // Rows in report order; a repairable difference stays an object until its repair was tried.
+  const rows: (string | Difference)[] = [];
   const listedErrors: ReconciliationProblem[] = [];
-  const repairable: Difference[] = [];
+  const repairs: ReconciliationRepairEntry[] = [];
   let currency: string | undefined;
   let batch: BillLine[] = [];
   const head: Uint8Array[] = [];
@@ -96,8 +119,9 @@ export async function reconcileDay(
     for (const line of batch) {
       const difference = tally.addLine(line, found.get(line.gatewayId));
       if (!difference) continue;
-      rows.push(differencesCsvLine(difference));
-      if (difference.repairable && difference.kind === 'PAYMENT') repairable.push(difference);
+      // Repaired by an earlier run of the day: shown (and listed) as such again.
+      if (difference.repair && repairs.length < LISTED) repairs.push(repairEntry(difference));
+      rows.push(difference.outcome === 'not_confirmed' ? difference : differencesCsvLine(difference));
     }
     batch = [];
   };
@@ -120,7 +144,8 @@ export async function reconcileDay(
       if (batch.length >= LOOKUP_BATCH) await flush();
     } else if (event.type === 'error') {
       rows.push(errorCsvLine(event));
-      if (listedErrors.length < LISTED_ERRORS) {
+      // A problem of the bill itself is listed once, by the bill check; only line errors are listed here.
+      if (listedErrors.length < LISTED && !isBillProblem(event.code)) {
         listedErrors.push({ code: event.code, message: `line ${event.lineNumber}: ${event.reason}` });
       }
     }
@@ -131,11 +156,10 @@ export async function reconcileDay(
 
   if (!verdict.accepted) {
     deps.alarms.count('ReconciliationMissingBill');
-    const problems = [...verdict.problems, ...listedErrors];
     const record: ReconciliationRecord = {
       ...base,
       ...counted,
-      problems,
+      problems: [...verdict.problems, ...listedErrors],
       status: 'MISSING_BILL',
       summary: emptySummary(currency),
       details: { reason: 'WRONG_BILL' },
@@ -143,53 +167,91 @@ export async function reconcileDay(
     return finish(
       deps,
       record,
-      rows.filter((row) => row.startsWith('ERROR,')),
+      rows.filter((row): row is string => typeof row === 'string' && row.startsWith('ERROR,')),
     );
   }
 
-  const window = billDayWindow(channel, date);
-  for (const day of window.settlementDays) {
-    for await (const record of deps.reconciliations.settledOn(channel, day, window.from, window.to)) {
-      const difference = tally.addLocal(record);
-      if (difference) rows.push(differencesCsvLine(difference));
-    }
+  for await (const record of deps.reconciliations.settledOn(channel, date, window.from, window.to)) {
+    const difference = tally.addLocal(record);
+    if (difference) rows.push(differencesCsvLine(difference));
   }
 
   const port = deps.channels.get(channel);
-  for (const difference of repairable) {
-    if (port && (await repair(deps, port, difference, date))) tally.markRepaired();
+  const run = { reconciliationDate: date, runId: base.runId };
+  const written: string[] = [];
+  for (const row of rows) {
+    if (typeof row === 'string') {
+      written.push(row);
+      continue;
+    }
+    if (port) await repair(deps, port, tally, row, run);
+    if (row.repair && repairs.length < LISTED) repairs.push(repairEntry(row));
+    written.push(differencesCsvLine(row));
   }
 
   const record: ReconciliationRecord = {
     ...base,
     ...counted,
     problems: listedErrors,
+    repairs,
     status: 'COMPLETED',
     summary: tally.summary(currency ?? 'CNY'),
   };
-  return finish(deps, record, rows);
+  return finish(deps, record, written);
 }
 
-/** Confirms a dropped payment with the channel and applies it; whether this run changed it. */
+function repairEntry(difference: Difference): ReconciliationRepairEntry {
+  const repair = difference.repair;
+  if (!repair) throw new Error('not a repaired difference');
+  return {
+    kind: difference.kind,
+    gatewayId: difference.gatewayId,
+    runId: repair.runId,
+    at: repair.at,
+    statusBefore: repair.before.status,
+    statusAfter: repair.after.status,
+  };
+}
+
+/**
+ * Confirms a repairable difference with the channel and applies it through the normal path; sets its outcome.
+ * `repaired` only when this run's transaction applied it (a concurrent callback that won leaves `needs_review`).
+ */
 async function repair(
   deps: ReconcileDeps,
   port: PaymentChannel,
+  tally: ReconciliationTally,
   difference: Difference,
-  date: string,
-): Promise<boolean> {
-  const payment = await deps.payments.get(difference.gatewayId);
-  if (!payment || payment.channel !== port.code) return false;
-  const result = await port.queryPayment(payment);
-  if (result?.status !== 'SUCCEEDED') return false;
-  const outcome = await applyPaymentResult(deps, result, port.code, { reconciliationDate: date });
-  return outcome.applied;
-}
-
-/** A differences row for a bill line that could not be read: class `ERROR`, the error code, its line number. */
-function errorCsvLine(error: BillError): string {
-  const columns = DIFFERENCES_CSV_HEADER.split(',').length;
-  const values = ['ERROR', error.code, 'false', '', '', String(error.lineNumber)];
-  return [...values, ...Array<string>(columns - values.length).fill('')].join(',');
+  run: { reconciliationDate: string; runId: string },
+): Promise<void> {
+  try {
+    if (difference.kind === 'PAYMENT') {
+      const payment = await deps.payments.get(difference.gatewayId);
+      if (!payment || payment.channel !== port.code) return;
+      const result = await port.queryPayment(payment);
+      if (result?.status !== 'SUCCEEDED') {
+        difference.outcome = 'confirmed_not_paid';
+        return;
+      }
+      const outcome = await applyPaymentResult(deps, result, port.code, run);
+      if (outcome.applied && outcome.payment.repair) tally.markRepaired(difference, outcome.payment.repair);
+      else difference.outcome = 'needs_review';
+    } else {
+      const refund = await deps.refunds.get(difference.gatewayId);
+      if (!refund || refund.channel !== port.code) return;
+      const result = await port.queryRefund(refund);
+      if (result?.status !== 'SUCCEEDED') {
+        difference.outcome = result ? 'confirmed_not_paid' : 'not_confirmed';
+        return;
+      }
+      const outcome = await applyRefundResult(deps, result, port.code, run);
+      if (outcome.applied && outcome.refund.repair) tally.markRepaired(difference, outcome.refund.repair);
+      else difference.outcome = 'needs_review';
+    }
+  } catch {
+    // The channel could not be asked (outage) or answered nothing usable: nothing applied, a re-run tries again.
+    difference.outcome = 'not_confirmed';
+  }
 }
 
 async function finish(
@@ -198,29 +260,63 @@ async function finish(
   rows: readonly string[],
 ): Promise<ReconciliationRecord> {
   const done: ReconciliationRecord = { ...record, completedAt: deps.clock().toISOString() };
-  const { date, channel } = done;
-  const csv = `${[DIFFERENCES_CSV_HEADER, ...rows].join('\n')}\n`;
-  await deps.files.putReport(reportKey(date, channel, 'differences.csv'), csv, REPORT_FILES['differences.csv']);
-  const json = `${JSON.stringify(reconciliationResource(done), null, 2)}\n`;
-  await deps.files.putReport(reportKey(date, channel, 'summary.json'), json, REPORT_FILES['summary.json']);
-  await deps.reconciliations.putSummary(done);
+  const { date, channel, runId } = done;
+  const bodies: Record<ReportFile, string> = {
+    'differences.csv': `${[DIFFERENCES_CSV_HEADER, ...rows].join('\n')}\n`,
+    'summary.json': `${JSON.stringify(reconciliationResource(done), null, 2)}\n`,
+  };
+  for (const file of Object.keys(REPORT_FILES) as ReportFile[]) {
+    await deps.files.putReport(runReportKey(date, channel, runId, file), bodies[file], REPORT_FILES[file]);
+    await deps.files.putReport(reportKey(date, channel, file), bodies[file], REPORT_FILES[file]);
+  }
+  await deps.reconciliations.putRun(done);
   return done;
 }
 
-/** The API object of a run (API.md "Reconciliation reports"), plus run details; `report_url` when one is given. */
-export function reconciliationResource(record: ReconciliationRecord, reportUrl?: string) {
+/** A run as the API lists it beside the one shown. */
+export function runResource(record: ReconciliationRecord) {
+  return {
+    run_id: record.runId,
+    status: record.status,
+    repaired: record.summary.repaired,
+    started_at: record.startedAt,
+    completed_at: record.completedAt ?? null,
+  };
+}
+
+/**
+ * The API object of a run (API.md "Reconciliation reports"), plus run details: its id, business day window and time
+ * zone, problems, the day's repairs with the run that made each; `report_url` and `runs` when given.
+ */
+export function reconciliationResource(
+  record: ReconciliationRecord,
+  extra: { reportUrl?: string; reportUrls?: Record<string, string>; runs?: ReconciliationRecord[] } = {},
+) {
   return {
     object: 'reconciliation' as const,
     date: record.date,
     channel: record.channel,
     status: record.status,
     summary: record.summary,
-    ...(reportUrl ? { report_url: reportUrl } : {}),
+    ...(extra.reportUrl ? { report_url: extra.reportUrl } : {}),
+    ...(extra.reportUrls ? { report_urls: extra.reportUrls } : {}),
+    run_id: record.runId,
+    time_zone: record.timeZone,
+    window: record.window,
     lines: record.lines,
     errors: record.errors,
     problems: record.problems,
+    repairs: record.repairs.map((repair) => ({
+      kind: repair.kind,
+      gateway_id: repair.gatewayId,
+      run_id: repair.runId,
+      repaired_at: repair.at,
+      status_before: repair.statusBefore,
+      status_after: repair.statusAfter,
+    })),
     ...(record.details ? { details: record.details } : {}),
     started_at: record.startedAt,
     completed_at: record.completedAt ?? null,
+    ...(extra.runs ? { runs: extra.runs.map(runResource) } : {}),
   };
 }

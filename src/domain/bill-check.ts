@@ -1,5 +1,5 @@
 import type { BillChannel, BillEvent, BillHeader, BillLine, BillSummary } from '#domain/bill.ts';
-import { billDayOf } from '#domain/reconciliation.ts';
+import { businessDayOf } from '#domain/business-day.ts';
 
 /** Why a bill must not be reconciled as the bill of this channel and day. */
 export type BillProblemCode =
@@ -29,6 +29,11 @@ export interface BillVerdict {
 
 const REJECTING = new Set(['UNRECOGNIZED_FORMAT', 'SUMMARY_MISMATCH', 'MISSING_SUMMARY']);
 
+/** Whether a parser error code is a problem of the whole bill (it rejects the bill) rather than of one line. */
+export function isBillProblem(code: string): boolean {
+  return REJECTING.has(code);
+}
+
 /**
  * Watches a bill's events go by (alongside reconciliation, in the same pass) and tells at the end whether the bill
  * is the expected channel's bill of `date`: the declared period (Alipay), else the bill day of the lines. WeChat Pay
@@ -43,9 +48,11 @@ export class BillCheck {
   private readonly days = new Set<string>();
   private readonly problems: BillProblem[] = [];
 
+  /** `zone`: the channel's settlement time zone, in which `date` and the lines' days are business days. */
   constructor(
     readonly channel: BillChannel,
     readonly date: string,
+    readonly zone: string,
   ) {}
 
   /** Takes the next event of the bill. */
@@ -60,7 +67,7 @@ export class BillCheck {
       this.summary = event;
     } else if (event.type === 'line') {
       this.lines += 1;
-      if (this.isDateEvidence(event)) this.noteDay(billDayOf(this.channel, event.occurredAt));
+      if (this.isDateEvidence(event)) this.noteDay(businessDayOf(this.zone, event.occurredAt));
     } else {
       this.errors += 1;
       if (REJECTING.has(event.code)) this.problems.push({ code: event.code as BillProblemCode, message: event.reason });

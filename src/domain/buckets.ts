@@ -62,8 +62,8 @@ export const BILLS_BUCKET = {
 
 /**
  * Reconciliation reports, per day and channel: `reports/{YYYY-MM-DD}/{CHANNEL}/summary.json` and
- * `differences.csv`. Finance reads them through presigned URLs during the month and the quarter close, so they stay
- * in Standard for 90 days.
+ * `differences.csv` (the latest run's), and every run's own under `…/runs/{runId}/`. Finance reads them through
+ * presigned URLs during the month and the quarter close, so they stay in Standard for 90 days.
  */
 export const REPORTS_BUCKET = {
   role: 'reports',
@@ -124,6 +124,19 @@ export function parseBillKey(key: string): { channel: Channel; date: string } | 
 export function reportKey(date: string, channel: Channel, file: ReportFile): string {
   if (!Object.hasOwn(REPORT_FILES, file)) throw new Error(`unknown report file: ${file}`);
   return `${REPORTS_BUCKET.keyPrefix}${checkDate(date)}/${checkChannel(channel)}/${file}`;
+}
+
+const RUN_ID = /^run_\d{8}T\d{9}Z_[0-9a-f]{8}$/;
+
+/** Whether `runId` is a reconciliation run id (`run_20261201T230501123Z_1a2b3c4d`: start time, then random). */
+export function isRunId(runId: string): boolean {
+  return RUN_ID.test(runId);
+}
+
+/** A run's own copy of a report file: `reports/{YYYY-MM-DD}/{CHANNEL}/runs/{runId}/{file}`. Throws like {@link billKey}. */
+export function runReportKey(date: string, channel: Channel, runId: string, file: ReportFile): string {
+  if (!isRunId(runId)) throw new Error(`not a run id: ${runId}`);
+  return reportKey(date, channel, file).replace(/[^/]+$/, `runs/${runId}/${file}`);
 }
 
 function isChannel(value: string): value is Channel {

@@ -46,6 +46,23 @@ export interface Payment {
   version: number;
   /** The channels routing tried and left before the one that took it (absent when the first one did). */
   routingAttempts?: RoutingAttempt[];
+  /** Set when a reconciliation run applied the channel's result (a lost callback, 掉单). */
+  repair?: ReconciliationRepair;
+}
+
+/**
+ * How a reconciliation run repaired a payment or refund, kept on the record itself (written in the repairing
+ * transaction), so every later run of that day still classifies the line as it stood and shows the repair.
+ */
+export interface ReconciliationRepair {
+  /** The business day and the run that repaired it. */
+  date: string;
+  runId: string;
+  /** When the repair was committed. */
+  at: string;
+  /** The record's status and last-change time before, and its status after the repair. */
+  before: { status: string; at: string };
+  after: { status: string };
 }
 
 /**

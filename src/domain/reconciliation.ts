@@ -3,7 +3,7 @@
  * Kept in one module (over 250 lines) because the classes, totals and CSV columns must change together.
  */
 import { addMinor, formatAmount } from '#domain/money.ts';
-import type { Channel, Payment } from '#domain/payment.ts';
+import type { Payment, ReconciliationRepair } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 
 /** A bill line's status as the channel reports it; `REFUND` on a payment means "paid, then refunded". */
@@ -47,14 +47,27 @@ export interface Classification {
   reason?: DifferenceReason;
 }
 
-/** A non-matched item of the differences report, with both sides' values. */
+/**
+ * What became of a difference: `repaired` (a reconciliation run applied the channel's confirmed result — this run or
+ * an earlier one of the same day), `confirmed_not_paid` (repairable, but the channel's query does not confirm it, so
+ * nothing was applied), `not_confirmed` (the channel could not be asked: re-run later), `needs_review` (nothing
+ * automatic applies; finance decides).
+ */
+export type DifferenceOutcome = 'repaired' | 'confirmed_not_paid' | 'not_confirmed' | 'needs_review';
+
+/**
+ * A non-matched item of the differences report, with both sides' values. `local` is the gateway's side as the day
+ * was classified: for a repaired record, its state before the repair (`repair` says when, by which run, and after).
+ */
 export interface Difference extends Classification {
   class: Exclude<ReconciliationClass, 'MATCHED'>;
   reason: DifferenceReason;
+  outcome: DifferenceOutcome;
   kind: BillEntry['kind'];
   gatewayId: string;
   bill?: BillEntry & { lineNumber?: number };
   local?: { status: string; amountMinor: number; currency: string; at: string };
+  repair?: ReconciliationRepair;
 }
 
 /** The `summary` object of `GET /v1/reconciliations/{date}` (API.md): counts, and totals as decimal strings. */
@@ -137,8 +150,27 @@ function localSide(record: Payment | Refund): NonNullable<Difference['local']> {
 }
 
 /**
+ * A record as a run of the business day `date` classifies it: one that a run of that day repaired is taken in its
+ * state before the repair (so re-runs classify the day the same way), with the repair; any other as it is.
+ */
+export function asClassified(
+  record: Payment | Refund,
+  date: string,
+): { record: Payment | Refund; repair?: ReconciliationRepair } {
+  const repair = record.repair;
+  if (!repair || repair.date !== date) return { record };
+  // A repaired record was unsettled before: no settlement time, and its last change as the report showed it.
+  const before = { ...record, status: repair.before.status, updatedAt: repair.before.at } as Payment | Refund;
+  if (isRefund(before)) before.completedAt = undefined;
+  else before.paidAt = undefined;
+  return { record: before, repair };
+}
+
+/**
  * Reconciles a bill line by line (streaming): counts each class and sums both sides per currency. Remembers the ids
- * it saw, so a final pass over the gateway's records of the bill day ({@link billDayWindow}) finds `LOCAL_ONLY` ones.
+ * it saw, so a final pass over the gateway's records of the business day finds `LOCAL_ONLY` ones. `date`: the
+ * business day reconciled, so that records a run of that day repaired are classified as they stood
+ * ({@link asClassified}).
  */
 export class ReconciliationTally {
   private readonly counts = { matched: 0, amount_mismatch: 0, status_mismatch: 0, local_only: 0, channel_only: 0 };
@@ -146,8 +178,11 @@ export class ReconciliationTally {
   private readonly seen = new Set<string>();
   private readonly totals = new Map<string, ReconciliationTotals>();
 
+  constructor(private readonly date?: string) {}
+
   /** Classifies one bill line against the record its id names; the difference to report, or undefined if matched. */
-  addLine(entry: BillEntry & { lineNumber?: number }, local: Payment | Refund | undefined): Difference | undefined {
+  addLine(entry: BillEntry & { lineNumber?: number }, found: Payment | Refund | undefined): Difference | undefined {
+    const { record: local, repair } = found && this.date ? asClassified(found, this.date) : { record: found };
     const repeated = this.seen.has(entry.gatewayId);
     this.seen.add(entry.gatewayId);
     const result = repeated ? verdict('CHANNEL_ONLY', 'REPEATED_IN_BILL') : classify(entry, local);
@@ -158,10 +193,12 @@ export class ReconciliationTally {
     if (!repeated && local && sameKind && localOutcome(local) === 'SETTLED') {
       this.add(local.currency, 'localMinor', signed(entry.kind, local.amountMinor));
     }
-    return this.record(result, entry.kind, entry.gatewayId, entry, sameKind ? local : undefined);
+    const difference = this.record(result, entry.kind, entry.gatewayId, entry, sameKind ? local : undefined);
+    if (difference?.repairable && repair) this.markRepaired(difference, repair);
+    return difference;
   }
 
-  /** Final pass: a settled gateway record of the bill day that no bill line named is `LOCAL_ONLY`. */
+  /** Final pass: a settled gateway record of the business day that no bill line named is `LOCAL_ONLY`. */
   addLocal(record: Payment | Refund): Difference | undefined {
     if (this.seen.has(record.id) || localOutcome(record) !== 'SETTLED') return undefined;
     this.seen.add(record.id);
@@ -170,8 +207,10 @@ export class ReconciliationTally {
     return this.record(verdict('LOCAL_ONLY', 'NOT_IN_BILL'), kind, record.id, undefined, record);
   }
 
-  /** Counts one repair the caller applied to a `repairable` difference. */
-  markRepaired(): void {
+  /** Records the repair of a `repairable` difference (applied now, or by an earlier run of the day). */
+  markRepaired(difference: Difference, repair: ReconciliationRepair): void {
+    difference.outcome = 'repaired';
+    difference.repair = repair;
     this.repairs += 1;
   }
 
@@ -216,6 +255,7 @@ export class ReconciliationTally {
       ...result,
       class: result.class,
       reason: result.reason,
+      outcome: result.repairable ? 'not_confirmed' : 'needs_review',
       kind,
       gatewayId,
       bill,
@@ -224,30 +264,11 @@ export class ReconciliationTally {
   }
 }
 
-/** Hours a channel's bill day is ahead of UTC: Alipay and WeChat Pay cut their bills at midnight Asia/Shanghai. */
-const BILL_DAY_OFFSET_HOURS: Readonly<Record<Channel, number>> = { SANDBOX: 0, BALANCE: 0, ALIPAY: 8, WECHAT_PAY: 8 };
-
-/** The bill day (`YYYY-MM-DD`, in the channel's bill time zone) an instant belongs to. */
-export function billDayOf(channel: Channel, iso: string): string {
-  return new Date(Date.parse(iso) + BILL_DAY_OFFSET_HOURS[channel] * 3_600_000).toISOString().slice(0, 10);
-}
-
-/**
- * The instants `[from, to)` a channel's bill of `date` covers, and the UTC days (GSI2 `CHANNEL#…#{day}` partitions,
- * keyed by the UTC date of `paidAt`/`completedAt`) to read for its `LOCAL_ONLY` pass: two for an Asia/Shanghai day.
- */
-export function billDayWindow(channel: Channel, date: string): { from: string; to: string; settlementDays: string[] } {
-  const start = Date.parse(`${date}T00:00:00Z`) - BILL_DAY_OFFSET_HOURS[channel] * 3_600_000;
-  const from = new Date(start).toISOString();
-  const to = new Date(start + 86_400_000).toISOString();
-  const settlementDays = [...new Set([from.slice(0, 10), new Date(start + 86_399_999).toISOString().slice(0, 10)])];
-  return { from, to, settlementDays };
-}
-
 /** Columns of the differences report, matching {@link differencesCsvLine}. */
 export const DIFFERENCES_CSV_HEADER =
   'class,reason,repairable,kind,gateway_id,bill_line,channel_trade_no,channel_status,channel_amount,channel_fee,' +
-  'channel_currency,channel_time,local_status,local_amount,local_currency,local_time';
+  'channel_currency,channel_time,local_status,local_amount,local_currency,local_time,outcome,repaired_at,' +
+  'repaired_by_run,local_status_after';
 
 /** One differences-report line (no line break): both sides' values, amounts as contract decimals, CSV-escaped. */
 export function differencesCsvLine(difference: Difference): string {
@@ -269,9 +290,21 @@ export function differencesCsvLine(difference: Difference): string {
     local && formatAmount(local.amountMinor, local.currency),
     local?.currency,
     local?.at,
+    difference.outcome,
+    difference.repair?.at,
+    difference.repair?.runId,
+    difference.repair?.after.status,
   ]
     .map(csvField)
     .join(',');
+}
+
+/** A differences row for a bill line that could not be read: class `ERROR`, the error code, its line number. */
+export function errorCsvLine(error: { code: string; lineNumber: number }): string {
+  const columns = Array<string>(DIFFERENCES_CSV_HEADER.split(',').length).fill('');
+  columns.splice(0, 6, 'ERROR', error.code, 'false', '', '', String(error.lineNumber));
+  columns[16] = 'needs_review';
+  return columns.join(',');
 }
 
 /** RFC 4180 quoting; a leading `=`, `+` or `@` is neutralized so a spreadsheet never runs a channel's text. */

@@ -1,5 +1,5 @@
 import { addMinor, formatAmount } from '#domain/money.ts';
-import type { Payment } from '#domain/payment.ts';
+import type { Payment, ReconciliationRepair } from '#domain/payment.ts';
 import { AppError, ConflictError } from '#shared/errors.ts';
 
 export const REFUND_STATUSES = ['PROCESSING', 'SUCCEEDED', 'FAILED'] as const;
@@ -29,6 +29,8 @@ export interface Refund {
   completedAt?: string;
   requestHash: string;
   version: number;
+  /** Set when a reconciliation run applied the channel's result (a lost refund callback). */
+  repair?: ReconciliationRepair;
 }
 
 /** A verified refund result reported by a channel (callback or query). */

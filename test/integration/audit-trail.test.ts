@@ -49,6 +49,7 @@ describe('the audit trail (DynamoDB Local)', () => {
     const result = { paymentId: payment.id, status: 'SUCCEEDED' as const, amountMinor: 900, currency: 'CNY' };
     await applyPaymentResult(container, { ...result, channelTradeNo: 'sbx_a' }, 'SANDBOX', {
       reconciliationDate: '2026-12-01',
+      runId: 'run_20261202T023000000Z_0a1b2c3d',
     });
     const { refund } = await createRefund(container, active, {
       payment_id: payment.id,

@@ -10,7 +10,7 @@ import { createMerchant } from '#app/merchant-admin.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { reconcileDay } from '#app/reconcile.ts';
 import { parseInput } from '#app/validation.ts';
-import { billKey, reportKey } from '#domain/buckets.ts';
+import { billKey, reportKey, runReportKey } from '#domain/buckets.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { Payment } from '#domain/payment.ts';
 import { MerchantClient } from '../../local/merchant-client.ts';
@@ -132,15 +132,102 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
         .map((row) => row.split(',')[0])
         .sort(),
     ).toEqual(['AMOUNT_MISMATCH', 'CHANNEL_ONLY', 'CHANNEL_ONLY', 'LOCAL_ONLY', 'STATUS_MISMATCH']);
+    const header = (rows[0] ?? '').split(',');
+    const column = (row: string | undefined, name: string) => row?.split(',')[header.indexOf(name)];
+    const repairedRow = rows.find((row) => row.includes(dropped.id));
+    expect(column(repairedRow, 'outcome')).toBe('repaired');
+    expect(column(repairedRow, 'local_status')).toBe('PENDING'); // the state the day was classified in
+    expect(column(repairedRow, 'local_status_after')).toBe('SUCCEEDED');
+    expect(column(repairedRow, 'repaired_by_run')).toBe(first.runId);
+    expect(
+      column(
+        rows.find((row) => row.startsWith('CHANNEL_ONLY,NOT_IN_GATEWAY')),
+        'outcome',
+      ),
+    ).toBe('needs_review');
     const summaryJson = JSON.parse(await readText(container, reportKey(date, 'SANDBOX', 'summary.json')));
     expect(summaryJson).toMatchObject({ object: 'reconciliation', status: 'COMPLETED', summary: first.summary });
+    expect(first.repairs).toEqual([
+      {
+        kind: 'PAYMENT',
+        gatewayId: dropped.id,
+        runId: first.runId,
+        at: expect.any(String),
+        statusBefore: 'PENDING',
+        statusAfter: 'SUCCEEDED',
+      },
+    ]);
 
+    // Re-runs classify the day identically and still show the repair (made by the first run), repairing nothing.
     const second = await reconcileDay(container, { channel: 'SANDBOX', date });
-    expect(second.summary).toMatchObject({ matched: 2, channel_only: 1, repaired: 0, local_total: '150.00' });
     const third = await reconcileDay(container, { channel: 'SANDBOX', date });
-    expect(third.summary).toEqual(second.summary);
+    expect(second.summary).toEqual(first.summary);
+    expect(third.summary).toEqual(first.summary);
+    expect(third.repairs).toEqual(first.repairs);
+    expect(third.runId).not.toBe(first.runId);
+    const firstCsv = await readText(container, runReportKey(date, 'SANDBOX', first.runId, 'differences.csv'));
+    expect(await readText(container, runReportKey(date, 'SANDBOX', third.runId, 'differences.csv'))).toBe(firstCsv);
+    expect(firstCsv).toBe(csv);
     expect((await container.wallets.get(merchant.id, accountId, 'CNY')).availableMinor).toBe(5000);
-    expect((await container.reconciliations.getSummary(date, 'SANDBOX'))?.status).toBe('COMPLETED');
+
+    // Every run is kept; the latest is the channel-day's.
+    expect((await container.reconciliations.getRun(date, 'SANDBOX'))?.runId).toBe(third.runId);
+    const runs = await container.reconciliations.listRuns(date, 'SANDBOX', 10);
+    expect(runs.map((run) => run.runId)).toEqual([third.runId, second.runId, first.runId]);
+    expect((await container.reconciliations.getRun(date, 'SANDBOX', first.runId))?.status).toBe('COMPLETED');
+  });
+
+  it('repairs a refund the channel settled through the refund-settlement path exactly once', async () => {
+    const date = uniqueDate();
+    const accountId = uniqueId('acct');
+    const paid = await pendingPayment(container, merchant, '50.00', accountId);
+    await payAtChannel(container, paid, at(date, 10), true);
+    const { refund } = await createRefund(container, merchant, {
+      payment_id: paid.id,
+      refund_no: uniqueId('R'),
+      amount: '20.00',
+    });
+    expect(refund.status).toBe('PROCESSING');
+    await container.sandboxStore.decideRefund(refund.id, 'SUCCESS'); // its callback is lost
+    const bill = [
+      line(paid, at(date, 10)),
+      line(paid, at(date, 20), { kind: 'REFUND', gatewayId: refund.id, amountMinor: 2000, feeMinor: 0 }),
+    ];
+    await container.files.putBill(billKey('SANDBOX', date), sandboxBill(bill));
+
+    const first = await reconcileDay(container, { channel: 'SANDBOX', date });
+    const second = await reconcileDay(container, { channel: 'SANDBOX', date });
+    expect(first.summary).toMatchObject({ matched: 1, channel_only: 1, repaired: 1 });
+    expect(second.summary).toEqual(first.summary);
+    expect(second.repairs).toEqual([
+      expect.objectContaining({ kind: 'REFUND', gatewayId: refund.id, runId: first.runId }),
+    ]);
+    expect((await container.refunds.get(refund.id))?.status).toBe('SUCCEEDED');
+    const wallet = await container.wallets.get(merchant.id, accountId, 'CNY');
+    expect({ available: wallet.availableMinor, frozen: wallet.frozenMinor }).toEqual({ available: 3000, frozen: 0 });
+    expect((await container.payments.get(paid.id))?.refundedMinor).toBe(2000);
+  });
+
+  it('reconciles a payment made at 03:30 Beijing time in that Beijing day, not the UTC day before', async () => {
+    const date = uniqueDate();
+    const dayBefore = new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    const early = await pendingPayment(container, merchant, '3.30');
+    const unbilled = await pendingPayment(container, merchant, '1.00');
+    const paidAt = `${dayBefore}T19:30:00.000Z`; // 03:30 on `date` in Asia/Shanghai
+    await payAtChannel(container, early, paidAt, true);
+    await payAtChannel(container, unbilled, `${dayBefore}T17:00:00.000Z`, true); // 01:00 on `date` in Shanghai
+    await container.files.putBill(billKey('SANDBOX', date), sandboxBill([line(early, paidAt)]));
+    await container.files.putBill(billKey('SANDBOX', dayBefore), sandboxBill([]));
+
+    const record = await reconcileDay(container, { channel: 'SANDBOX', date });
+    expect(record).toMatchObject({
+      status: 'COMPLETED',
+      timeZone: 'Asia/Shanghai',
+      window: { from: `${dayBefore}T16:00:00.000Z`, to: `${date}T16:00:00.000Z` },
+    });
+    expect(record.summary).toMatchObject({ matched: 1, local_only: 1, local_total: '4.30' });
+    const before = await reconcileDay(container, { channel: 'SANDBOX', date: dayBefore });
+    expect(before.summary).toMatchObject({ matched: 0, local_only: 0, local_total: '0.00' });
   });
 
   it('ignores refunds to a wallet: never LOCAL_ONLY (they never reach the channel or its bill)', async () => {
@@ -182,7 +269,7 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
     const date = uniqueDate();
     const record = await reconcileDay(container, { channel: 'SANDBOX', date });
     expect(record).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'NO_BILL' } });
-    expect((await container.reconciliations.getSummary(date, 'SANDBOX'))?.status).toBe('MISSING_BILL');
+    expect((await container.reconciliations.getRun(date, 'SANDBOX'))?.status).toBe('MISSING_BILL');
     const summaryJson = JSON.parse(await readText(container, reportKey(date, 'SANDBOX', 'summary.json')));
     expect(summaryJson).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'NO_BILL' } });
   });
@@ -215,6 +302,14 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
     expect(record.problems.map((problem) => problem.code)).toContain('WRONG_DATE');
     expect(record.summary.repaired).toBe(0);
     expect((await container.payments.get(payment.id))?.status).toBe('PENDING');
+  });
+
+  it('lists the problem of a refused bill once', async () => {
+    const date = uniqueDate();
+    await container.files.putBill(billKey('SANDBOX', date), utf8('this,is,not\na,sandbox,bill\n'));
+    const record = await reconcileDay(container, { channel: 'SANDBOX', date });
+    expect(record).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'WRONG_BILL' } });
+    expect(record.problems.map((problem) => problem.code)).toEqual(['UNRECOGNIZED_FORMAT']);
   });
 });
 
@@ -250,6 +345,18 @@ describe('GET /v1/reconciliations/{date} over HTTP', () => {
     const download = await fetch(String(response.body.report_url));
     expect(download.status).toBe(200);
     expect((await download.text()).startsWith('class,reason,')).toBe(true);
+    expect(response.body).toMatchObject({ run_id: record.runId, time_zone: 'Asia/Shanghai', repairs: [] });
+
+    const rerun = await reconcileDay(stack.container, { channel: 'SANDBOX', date });
+    const latest = await finance.request('GET', `/v1/reconciliations/${date}?channel=SANDBOX`);
+    expect(latest.body).toMatchObject({ run_id: rerun.runId });
+    expect((latest.body.runs as { run_id: string }[]).map((run) => run.run_id)).toEqual([rerun.runId, record.runId]);
+    const earlier = await finance.request('GET', `/v1/reconciliations/${date}?channel=SANDBOX&run_id=${record.runId}`);
+    expect(earlier.body).toMatchObject({ run_id: record.runId, status: 'COMPLETED' });
+    const summaryUrl = (earlier.body.report_urls as Record<string, string>)['summary.json'];
+    expect(JSON.parse(await (await fetch(String(summaryUrl))).text())).toMatchObject({ run_id: record.runId });
+    const badRun = await finance.request('GET', `/v1/reconciliations/${date}?channel=SANDBOX&run_id=nope`);
+    expect(badRun.status).toBe(400);
 
     const never = await finance.request('GET', `/v1/reconciliations/${uniqueDate()}?channel=SANDBOX`);
     expect(never.status).toBe(404);

@@ -194,9 +194,9 @@ export const SUBJECT_CHARS = [...'测试商品会员月卡年费充值钱包龙�
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-/** Random records of one bill day: bill-day instants are Asia/Shanghai days except for the sandbox (UTC). */
+/** Random records of one business day (Asia/Shanghai, every channel's default settlement zone). */
 export function recordArbitrary(channel: BillChannel, date: string): fc.Arbitrary<BillRecord> {
-  const dayStart = Date.parse(`${date}T00:00:00Z`) - (channel === 'SANDBOX' ? 0 : 8 * 3_600_000);
+  const dayStart = Date.parse(`${date}T00:00:00Z`) - 8 * 3_600_000;
   const id = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(hex);
   return fc
     .record({
@@ -224,8 +224,8 @@ export function recordArbitrary(channel: BillChannel, date: string): fc.Arbitrar
 }
 
 /** The `i`-th record of a large deterministic bill (no randomness: the 100,000-line test stays cheap). */
-export function syntheticRecord(i: number, channel: BillChannel, date: string): BillRecord {
-  const dayStart = Date.parse(`${date}T00:00:00Z`) - (channel === 'SANDBOX' ? 0 : 8 * 3_600_000);
+export function syntheticRecord(i: number, _channel: BillChannel, date: string): BillRecord {
+  const dayStart = Date.parse(`${date}T00:00:00Z`) - 8 * 3_600_000;
   const refund = i % 7 === 3;
   const id = String(i).padStart(32, '0');
   return {

@@ -8,6 +8,7 @@ import { readLines } from '#adapters/bills/line-reader.ts';
 import { parseBill } from '#adapters/bills/parse-bill.ts';
 import { writeSandboxBill } from '#adapters/bills/sandbox-bill.ts';
 import type { BillChannel, BillEvent, BillLine } from '#domain/bill.ts';
+import { SHANGHAI } from '#domain/business-day.ts';
 import {
   alipayBill,
   alipayHead,
@@ -278,7 +279,7 @@ describe('writeSandboxBill', () => {
 
 describe('inspectBill', () => {
   it.each(CHANNELS)('accepts a %s bill of the expected day', async (channel) => {
-    const verdict = await inspectBill(channel, chunked(billOf(channel, [payment, refund], DATE), [7]), DATE);
+    const verdict = await inspectBill(channel, chunked(billOf(channel, [payment, refund], DATE), [7]), DATE, SHANGHAI);
     expect(verdict).toMatchObject({ accepted: true, problems: [], lines: 2, errors: 0, days: [DATE] });
   });
 
@@ -287,26 +288,26 @@ describe('inspectBill', () => {
     ['WECHAT_PAY', 'SANDBOX'],
     ['SANDBOX', 'ALIPAY'],
   ] as const)('rejects a %s bill handed over as a %s one', async (actual, expected) => {
-    const verdict = await inspectBill(expected, chunked(billOf(actual, [payment], DATE), [3]), DATE);
+    const verdict = await inspectBill(expected, chunked(billOf(actual, [payment], DATE), [3]), DATE, SHANGHAI);
     expect(verdict.accepted).toBe(false);
     expect(verdict.problems).toEqual([{ code: 'WRONG_CHANNEL', message: `a ${actual} bill, not a ${expected} one` }]);
   });
 
   it.each(CHANNELS)('rejects a %s bill of another day', async (channel) => {
-    const verdict = await inspectBill(channel, chunked(billOf(channel, [payment], DATE)), '2026-01-03');
+    const verdict = await inspectBill(channel, chunked(billOf(channel, [payment], DATE)), '2026-01-03', SHANGHAI);
     expect(verdict.accepted).toBe(false);
     expect(verdict.problems.map((problem) => problem.code)).toContain('WRONG_DATE');
   });
 
   it('does not take a WeChat Pay refund of an older payment as evidence of another day', async () => {
     const late = { ...refund, occurredAt: '2025-12-30T01:00:00.000Z' };
-    expect(await inspectBill('WECHAT_PAY', chunked(wechatPayBill([payment, late])), DATE)).toMatchObject({
+    expect(await inspectBill('WECHAT_PAY', chunked(wechatPayBill([payment, late])), DATE, SHANGHAI)).toMatchObject({
       accepted: true,
     });
   });
 
   it('rejects a truncated bill', async () => {
-    const verdict = await inspectBill('SANDBOX', chunked(sandboxBill([payment], { truncate: true })), DATE);
+    const verdict = await inspectBill('SANDBOX', chunked(sandboxBill([payment], { truncate: true })), DATE, SHANGHAI);
     expect(verdict.problems.map((problem) => problem.code)).toEqual(['MISSING_SUMMARY']);
   });
 });

@@ -3,11 +3,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBill } from '#adapters/bills/parse-bill.ts';
+import { businessDayOf, businessDayWindow, SHANGHAI, settlementTimeZones } from '#domain/business-day.ts';
 import type { Payment, PaymentStatus } from '#domain/payment.ts';
 import {
   type BillEntry,
-  billDayOf,
-  billDayWindow,
   classify,
   DIFFERENCES_CSV_HEADER,
   type Difference,
@@ -158,7 +157,17 @@ describe('ReconciliationTally over a parsed Alipay bill', () => {
       ['LOCAL_ONLY', 'pay_5', false],
     ]);
     expect(differences[4]?.reason).toBe('REPEATED_IN_BILL');
-    tally.markRepaired();
+    const repairable = differences[2];
+    if (!repairable) throw new Error('expected the repairable difference');
+    const repair = {
+      date: '2026-01-02',
+      runId: 'run_20260103T023000000Z_0a1b2c3d',
+      at: AT,
+      before: { status: 'PENDING', at: AT },
+      after: { status: 'SUCCEEDED' },
+    };
+    tally.markRepaired(repairable, repair);
+    expect(repairable).toMatchObject({ outcome: 'repaired', repair });
     // channel: 100 + 50 + 10 + 40 + 100 (repeated) − 20 − 5; local: 100 + 49 − 20 + 30 (local only); fees: 1.65
     expect(tally.summary('CNY')).toEqual({
       matched: 2,
@@ -181,10 +190,43 @@ describe('ReconciliationTally over a parsed Alipay bill', () => {
     const csv = differences.map(differencesCsvLine);
     expect(csv[0]).toBe(
       'AMOUNT_MISMATCH,AMOUNT_OR_CURRENCY_DIFFERS,false,PAYMENT,pay_2,7,2026pay_2,SUCCESS,50.00,0.30,CNY,' +
-        `${AT},SUCCEEDED,49.00,CNY,${AT}`,
+        `${AT},SUCCEEDED,49.00,CNY,${AT},needs_review,,,`,
     );
-    expect(csv[5]).toBe(`LOCAL_ONLY,NOT_IN_BILL,false,PAYMENT,pay_5,,,,,,,,SUCCEEDED,30.00,CNY,${AT}`);
+    expect(csv[5]).toBe(`LOCAL_ONLY,NOT_IN_BILL,false,PAYMENT,pay_5,,,,,,,,SUCCEEDED,30.00,CNY,${AT},needs_review,,,`);
     for (const line of csv) expect(line.split(',')).toHaveLength(DIFFERENCES_CSV_HEADER.split(',').length);
+  });
+});
+
+describe('a repaired record', () => {
+  const repair = {
+    date: '2026-01-02',
+    runId: 'run_20260103T023000000Z_0a1b2c3d',
+    at: '2026-01-03T02:30:01.000Z',
+    before: { status: 'PENDING', at: AT },
+    after: { status: 'SUCCEEDED' },
+  };
+
+  it('is classified as it stood before the repair on every re-run of that day, showing the repair', () => {
+    const line = entry('PAYMENT', 'SUCCESS');
+    const repaired = { ...payment(line.gatewayId, 'SUCCEEDED'), paidAt: AT, repair };
+    const runs = [1, 2].map(() => {
+      const tally = new ReconciliationTally('2026-01-02');
+      const difference = tally.addLine(line, repaired);
+      return { csv: difference && differencesCsvLine(difference), summary: tally.summary('CNY') };
+    });
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]?.csv).toMatch(
+      /^CHANNEL_ONLY,NOT_SETTLED_IN_GATEWAY,true,.*,PENDING,100\.00,CNY,.*,repaired,2026-01-03T02:30:01\.000Z,run_20260103T023000000Z_0a1b2c3d,SUCCEEDED$/,
+    );
+    expect(runs[0]?.summary).toMatchObject({ channel_only: 1, repaired: 1, matched: 0, local_total: '0.00' });
+  });
+
+  it('is classified as it is by a run of another day', () => {
+    const line = entry('PAYMENT', 'SUCCESS');
+    const repaired = { ...payment(line.gatewayId, 'SUCCEEDED'), paidAt: AT, repair };
+    const tally = new ReconciliationTally('2026-01-03');
+    expect(tally.addLine(line, repaired)).toBeUndefined();
+    expect(tally.summary('CNY')).toMatchObject({ matched: 1, repaired: 0 });
   });
 });
 
@@ -195,33 +237,45 @@ describe('differencesCsvLine', () => {
       ...classify(bill, undefined),
       class: 'CHANNEL_ONLY',
       reason: 'NOT_IN_GATEWAY',
+      outcome: 'needs_review',
       kind: 'PAYMENT',
       gatewayId: 'pay_1',
       bill,
     });
     expect(line).toBe(
-      `CHANNEL_ONLY,NOT_IN_GATEWAY,false,PAYMENT,pay_1,,"'=HYPERLINK(""x"")","A,""B""\nC",100.00,0.60,CNY,${AT},,,,`,
+      `CHANNEL_ONLY,NOT_IN_GATEWAY,false,PAYMENT,pay_1,,"'=HYPERLINK(""x"")","A,""B""\nC",100.00,0.60,CNY,${AT},,,,,needs_review,,,`,
     );
   });
 });
 
-describe('bill days', () => {
-  it('covers an Asia/Shanghai day for Alipay and WeChat Pay: two UTC settlement partitions', () => {
-    expect(billDayWindow('ALIPAY', '2026-01-02')).toEqual({
+describe('business days', () => {
+  it('covers an Asia/Shanghai day: 16:00 UTC the day before to 16:00 UTC', () => {
+    expect(businessDayWindow(SHANGHAI, '2026-01-02')).toEqual({
       from: '2026-01-01T16:00:00.000Z',
       to: '2026-01-02T16:00:00.000Z',
-      settlementDays: ['2026-01-01', '2026-01-02'],
     });
-    expect(billDayOf('WECHAT_PAY', '2026-01-01T16:00:00.000Z')).toBe('2026-01-02');
-    expect(billDayOf('WECHAT_PAY', '2026-01-01T15:59:59.999Z')).toBe('2026-01-01');
+    expect(businessDayOf(SHANGHAI, '2026-01-01T16:00:00.000Z')).toBe('2026-01-02');
+    expect(businessDayOf(SHANGHAI, '2026-01-01T15:59:59.999Z')).toBe('2026-01-01');
   });
 
-  it('covers a UTC day for the sandbox', () => {
-    expect(billDayWindow('SANDBOX', '2026-01-02')).toEqual({
+  it('puts 03:30 Beijing time on 12-02 (19:30 UTC on 12-01) on the 12-02 business day of every channel', () => {
+    const zones = settlementTimeZones();
+    for (const channel of ['SANDBOX', 'ALIPAY', 'WECHAT_PAY'] as const) {
+      expect(businessDayOf(zones[channel], '2026-12-01T19:30:00.000Z')).toBe('2026-12-02');
+    }
+  });
+
+  it('follows a configured zone, including a 23-hour day at a DST change', () => {
+    expect(settlementTimeZones('UTC').SANDBOX).toBe('UTC');
+    expect(businessDayWindow('UTC', '2026-01-02')).toEqual({
       from: '2026-01-02T00:00:00.000Z',
       to: '2026-01-03T00:00:00.000Z',
-      settlementDays: ['2026-01-02'],
     });
+    expect(businessDayWindow('America/New_York', '2026-03-08')).toEqual({
+      from: '2026-03-08T05:00:00.000Z',
+      to: '2026-03-09T04:00:00.000Z',
+    });
+    expect(() => settlementTimeZones('Mars/Olympus')).toThrow(/time zone/);
   });
 });
 

@@ -3,13 +3,14 @@ import { BillCheck, type BillVerdict } from '#domain/bill-check.ts';
 import { parseBill, sniffBillChannel } from './parse-bill.ts';
 
 /**
- * Reads a whole bill (streaming, nothing kept but counts) and answers whether it is `channel`'s bill of `date`, before
- * anything is reconciled or repaired. Costs one extra read of the object; {@link BillCheck} does it in the same pass.
+ * Reads a whole bill (streaming, nothing kept but counts) and answers whether it is `channel`'s bill of the business
+ * day `date` in `zone`, before it is stored or reconciled (the upload command refuses a wrong bill with it).
  */
 export async function inspectBill(
   channel: BillChannel,
   source: AsyncIterable<Uint8Array>,
   date: string,
+  zone: string,
 ): Promise<BillVerdict> {
   const head: Uint8Array[] = [];
   let headBytes = 0;
@@ -22,7 +23,7 @@ export async function inspectBill(
       yield chunk;
     }
   }
-  const check = new BillCheck(channel, date);
+  const check = new BillCheck(channel, date, zone);
   for await (const event of parseBill(channel, tap())) check.observe(event);
   return check.verdict(sniffBillChannel(Buffer.concat(head)));
 }

@@ -1,3 +1,4 @@
+import { businessDayOf, type SettlementTimeZones, settlementTimeZones } from '#domain/business-day.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 
 /**
@@ -50,12 +51,24 @@ export const keys = {
   sandboxPayment: (paymentId: string): Key => ({ PK: `SANDBOX#PAYMENT#${part(paymentId)}`, SK: 'SANDBOX' }),
   nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${part(merchantId)}#${part(nonce)}`, SK: 'NONCE' }),
   idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${part(merchantId)}#${part(key)}`, SK: 'IDEM' }),
-  /** A channel-day's reconciliation summary. */
+  /** A channel-day's latest reconciliation run (the summary the API answers with by default). */
   reconciliation: (date: string, channel: string): Key => ({
-    PK: `RECON#${part(date)}#${part(channel)}`,
+    PK: reconciliationPartition(date, channel),
     SK: 'SUMMARY',
   }),
+  /** One run of a channel-day; run ids start with their UTC start time, so the runs sort oldest first. */
+  reconciliationRun: (date: string, channel: string, runId: string): Key => ({
+    PK: reconciliationPartition(date, channel),
+    SK: `${RUN_PREFIX}${part(runId)}`,
+  }),
 };
+
+/** The partition of a channel-day's reconciliation runs. */
+export function reconciliationPartition(date: string, channel: string): string {
+  return `RECON#${part(date)}#${part(channel)}`;
+}
+
+export const RUN_PREFIX = 'RUN#';
 
 /** Audit entries of a UTC day are spread over this many partitions (a hot day must not make one hot key). */
 export const AUDIT_SHARDS = 8;
@@ -72,9 +85,29 @@ export function auditKey(record: { id: string; at: string }): Key {
   return { PK: auditPartition(record.at.slice(0, 10), hash % AUDIT_SHARDS), SK: `${record.at}#${part(record.id)}` };
 }
 
-/** GSI2's partition: a channel's settled payments and completed refunds of one UTC day (reconciliation). */
+/** GSI2's partition: a channel's settled payments and completed refunds of one business day (reconciliation). */
 export function settlementDayPartition(channel: string, day: string): string {
   return `CHANNEL#${part(channel)}#${part(day)}`;
+}
+
+let zones: { sandbox: string | undefined; zones: SettlementTimeZones } | undefined;
+
+/**
+ * This deployment's settlement time zones: the sandbox's from `SANDBOX_SETTLEMENT_TIME_ZONE` (default
+ * Asia/Shanghai). The GSI2 day of a record is its business day in its channel's zone, so every function that writes
+ * payments or refunds and the reconcile function must see the same value (the stack sets it on all of them).
+ */
+export function deploymentTimeZones(env: NodeJS.ProcessEnv = process.env): SettlementTimeZones {
+  const sandbox = env.SANDBOX_SETTLEMENT_TIME_ZONE || undefined;
+  if (!zones || zones.sandbox !== sandbox) zones = { sandbox, zones: settlementTimeZones(sandbox) };
+  return zones.zones;
+}
+
+/** The GSI2 channel-day of a settlement instant: the business day in the channel's zone. */
+function settlementDay(channel: string, at: string): string {
+  const zone = deploymentTimeZones()[channel as keyof SettlementTimeZones];
+  if (!zone) throw new Error(`no settlement time zone for channel ${channel}`);
+  return businessDayOf(zone, at);
 }
 
 /** GSI3's partition: the payments still `PENDING` that expire in one UTC minute (`yyyy-mm-ddThh:mm`). */
@@ -110,14 +143,14 @@ function listingSort(createdAt: string, id: string): string {
   return `${createdAt}#${part(id)}`;
 }
 
-/** Index attributes of a payment (GSI1 listing, GSI2 settlement day, GSI3 sparse expiry bucket). */
+/** Index attributes of a payment (GSI1 listing, GSI2 business day of `paidAt`, GSI3 sparse expiry bucket). */
 export const paymentIndexes = {
   byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
     GSI1PK: merchantListingPartition(merchantId, 'payments'),
     GSI1SK: listingSort(createdAt, paymentId),
   }),
   bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
-    GSI2PK: settlementDayPartition(channel, paidAt.slice(0, 10)),
+    GSI2PK: settlementDayPartition(channel, settlementDay(channel, paidAt)),
     GSI2SK: `${paidAt}#${part(paymentId)}`,
   }),
   byExpiryMinute: (expiresAt: string, paymentId: string) => ({
@@ -126,14 +159,17 @@ export const paymentIndexes = {
   }),
 };
 
-/** Index attributes of a refund: GSI1 (the merchant's refunds), GSI2 beside its channel's payments of the day it completed (reconciliation). */
+/**
+ * Index attributes of a refund: GSI1 (the merchant's refunds), GSI2 beside its channel's payments of the business day
+ * it completed (reconciliation).
+ */
 export const refundIndexes = {
   byMerchant: (merchantId: string, createdAt: string, refundId: string) => ({
     GSI1PK: merchantListingPartition(merchantId, 'refunds'),
     GSI1SK: listingSort(createdAt, refundId),
   }),
   bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
-    GSI2PK: settlementDayPartition(channel, completedAt.slice(0, 10)),
+    GSI2PK: settlementDayPartition(channel, settlementDay(channel, completedAt)),
     GSI2SK: `${completedAt}#${part(refundId)}`,
   }),
 };

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -9,35 +10,63 @@ import type { ReconciliationRecord, ReconciliationStore } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
-import { type Key, keys, settlementDayPartition } from './keys.ts';
+import { type Key, keys, RUN_PREFIX, reconciliationPartition, settlementDayPartition } from './keys.ts';
 
 /** BatchGetItem's limit of keys per request. */
 const BATCH_SIZE = 100;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
-/** Reconciliation summaries, plus the batched and per-day reads a reconcile run makes of payments and refunds. */
+/** Reconciliation runs, plus the batched and per-day reads a reconcile run makes of payments and refunds. */
 export class DynamoReconciliationRepository implements ReconciliationStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  /** Stores (replaces) the summary record of a channel-day. */
-  async putSummary(record: ReconciliationRecord): Promise<void> {
+  /**
+   * Stores a run (its own item, replaced as the run progresses) and the channel-day's latest (`SUMMARY`), the latter
+   * only if no later-started run is recorded there: overlapping runs leave the newest one as the latest.
+   */
+  async putRun(record: ReconciliationRecord): Promise<void> {
+    const item = { entity: 'RECONCILIATION', ...record };
+    const { date, channel, runId } = record;
     await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.reconciliation(record.date, record.channel), entity: 'RECONCILIATION', ...record },
-      }),
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.reconciliationRun(date, channel, runId), ...item } }),
     );
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.reconciliation(date, channel), ...item },
+          ConditionExpression: 'attribute_not_exists(PK) OR runId <= :runId',
+          ExpressionAttributeValues: { ':runId': runId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
-  /** The summary record of a channel-day, or `undefined` if it never ran. */
-  async getSummary(date: string, channel: string): Promise<ReconciliationRecord | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.reconciliation(date, channel), ConsistentRead: true }),
-    );
+  /** The latest run of a channel-day, or the run `runId`; `undefined` if there is none. */
+  async getRun(date: string, channel: string, runId?: string): Promise<ReconciliationRecord | undefined> {
+    const Key = runId ? keys.reconciliationRun(date, channel, runId) : keys.reconciliation(date, channel);
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
     return Item ? fromItem<ReconciliationRecord>(Item) : undefined;
+  }
+
+  /** The runs of a channel-day, newest first (one Query of its partition). */
+  async listRuns(date: string, channel: string, limit: number): Promise<ReconciliationRecord[]> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :run)',
+        ExpressionAttributeValues: { ':pk': reconciliationPartition(date, channel), ':run': RUN_PREFIX },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map((item) => fromItem<ReconciliationRecord>(item));
   }
 
   /**
@@ -68,7 +97,7 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
   }
 
   /**
-   * Settled payments and completed refunds of a channel on one UTC day (GSI2 `CHANNEL#{channel}#{day}`), limited to
+   * Settled payments and completed refunds of a channel's business day (GSI2 `CHANNEL#{channel}#{day}`), limited to
    * the instants `[from, to)`, page by page.
    */
   async *settledOn(channel: string, day: string, from: string, to: string): AsyncGenerator<Payment | Refund> {
