@@ -175,7 +175,7 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
     const runs = await container.reconciliations.listRuns(date, 'SANDBOX', 10);
     expect(runs.map((run) => run.runId)).toEqual([third.runId, second.runId, first.runId]);
     expect((await container.reconciliations.getRun(date, 'SANDBOX', first.runId))?.status).toBe('COMPLETED');
-  });
+  }, 120_000);
 
   it('repairs a refund the channel settled through the refund-settlement path exactly once', async () => {
     const date = uniqueDate();
