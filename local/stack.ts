@@ -106,12 +106,19 @@ export function configureLocalEnvironment(
   configureLocalServices(options);
 }
 
+/** No local stack is running (or it does not answer): the CLIs say so instead of a network error. */
+export class StackNotRunningError extends Error {
+  constructor() {
+    super('the local stack is not running: start it with `npm start` (or set TABLE_NAME to target AWS)');
+  }
+}
+
 /**
  * Points this process (a CLI) at the stack `npm start` is running, from `.local/stack.json`; fails clearly if none is.
  */
 export function connectToRunningStack(localDir: string): void {
   const stackFile = join(localDir, 'stack.json');
-  if (!existsSync(stackFile)) throw new Error('the local stack is not running: start it with `npm start`');
+  if (!existsSync(stackFile)) throw new StackNotRunningError();
   const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as {
     api_base: string;
     dynamodb_endpoint: string;

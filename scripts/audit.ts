@@ -1,44 +1,40 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
 import { createDocumentClient } from '#adapters/dynamo/client.ts';
-import { connectToRunningStack } from '../local/stack.ts';
-
-const USAGE = `Usage: npm run audit -- list --since ISO_TIME [--until ISO_TIME] [--merchant ID]
-  list   the audit trail (oldest first, one JSON object a line): who did what, when, to which resource, in which
-         request, with redacted before/after views. --until defaults to now; at most 31 days per call.
-Targets the running local stack (npm start) unless TABLE_NAME is set (then the AWS environment).`;
+import { type CliSpec, command, connectTarget, runIfMain, UsageError } from './cli.ts';
 
 const MAX_DAYS = 31;
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      since: { type: 'string' },
-      until: { type: 'string' },
-      merchant: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help || positionals[0] !== 'list' || !values.since) {
-    console.error(USAGE);
-    process.exit(values.help ? 0 : 2);
-  }
-  const since = new Date(values.since);
-  const until = values.until ? new Date(values.until) : new Date();
-  if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime()) || since >= until) {
-    throw new Error('--since and --until must be ISO times, since before until');
-  }
-  if (until.getTime() - since.getTime() > MAX_DAYS * 86_400_000) throw new Error(`at most ${MAX_DAYS} days per call`);
-  if (!process.env.TABLE_NAME) connectToRunningStack(resolve(import.meta.dirname, '..', '.local'));
-  const log = new DynamoAuditLog(createDocumentClient(), process.env.TABLE_NAME ?? '');
-  for (const record of await log.list({ since, until, merchantId: values.merchant })) {
-    console.log(JSON.stringify(record));
-  }
-}
+/** `npm run audit`: read the audit trail. */
+export const auditCli: CliSpec = {
+  name: 'audit',
+  summary: 'Read the audit trail: who did what, when, to which resource, in which request.',
+  footer: 'Targets the running local stack (npm start) unless TABLE_NAME is set (then the AWS environment).',
+  commands: {
+    list: command({
+      summary: 'the audit records of a time range, oldest first, one JSON object a line',
+      usage: '--since ISO_TIME [--until ISO_TIME] [--merchant ID]',
+      details: `  --since ISO_TIME   start of the range (required), e.g. 2026-12-01T00:00:00Z
+  --until ISO_TIME   end of the range (default now); at most ${MAX_DAYS} days after --since
+  --merchant ID      only the records of this merchant
+Each record holds redacted before/after views (never a secret).`,
+      options: { since: { type: 'string' }, until: { type: 'string' }, merchant: { type: 'string' } },
+      async run(values, { printLine }) {
+        if (!values.since) throw new UsageError('--since is required');
+        const since = new Date(values.since);
+        const until = values.until ? new Date(values.until) : new Date();
+        if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime()) || since >= until) {
+          throw new UsageError('--since and --until must be ISO times, since before until');
+        }
+        if (until.getTime() - since.getTime() > MAX_DAYS * 86_400_000) {
+          throw new UsageError(`at most ${MAX_DAYS} days per call`);
+        }
+        connectTarget();
+        const log = new DynamoAuditLog(createDocumentClient(), process.env.TABLE_NAME ?? '');
+        for (const record of await log.list({ since, until, merchantId: values.merchant })) printLine(record);
+        return undefined;
+      },
+    }),
+  },
+};
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runIfMain(import.meta.filename, auditCli);

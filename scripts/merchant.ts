@@ -1,105 +1,107 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
-import { MERCHANT_MODES, type MerchantMode } from '#domain/merchant.ts';
+import { MERCHANT_MODES, type Merchant, type MerchantMode } from '#domain/merchant.ts';
 import { newId } from '#shared/ids.ts';
-import { connectToRunningStack } from '../local/stack.ts';
-import { asOperator } from './operator.ts';
+import { CliError, type CliSpec, command, connectTarget, runIfMain, UsageError } from './cli.ts';
 
-const USAGE = `Usage: npm run merchant -- <command> [options]
-  create --name NAME [--id ID] [--notify-url URL] [--mode live|test]
-                                                     create a merchant; prints its secret ONCE. A test-mode
-                                                     merchant's routed payments may use the sandbox (default live)
-  rotate --id ID [--grace-seconds N]                 new secret; the old one works for N s more (default 86400)
-  disable --id ID | enable --id ID                   block or unblock a merchant
-  show --id ID                                        show a merchant (never its secret)
-Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS
-environment (TABLE_NAME, MERCHANT_KEY_ID for KMS, AWS credentials/region as usual).`;
-
-/** Points the CLI at the local stack started by `npm start`, unless the AWS environment is configured. */
-function configure(): void {
-  if (process.env.TABLE_NAME) {
+/** Points the CLI at its target and builds the container (the AWS environment needs no public URL or sandbox). */
+function container() {
+  if (connectTarget() === 'aws') {
     process.env.PUBLIC_BASE_URL ??= 'https://unused.invalid';
     process.env.SANDBOX_SECRET_ARN ??= 'unused';
-    return;
   }
-  connectToRunningStack(resolve(import.meta.dirname, '..', '.local'));
+  return createContainer();
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      id: { type: 'string' },
-      'notify-url': { type: 'string' },
-      mode: { type: 'string' },
-      'grace-seconds': { type: 'string' },
-    },
-  });
-  const command = positionals[0];
-  if (!command || !['create', 'rotate', 'disable', 'enable', 'show'].includes(command)) {
-    console.error(USAGE);
-    process.exit(2);
-  }
-  if (command !== 'create' && !values.id) throw new Error(`${command} needs --id`);
-  configure();
-  const container = createContainer();
-  const id = values.id ?? newId('mch');
-  switch (command) {
-    case 'create': {
-      if (!values.name) throw new Error('create needs --name');
-      const mode = values.mode ?? 'live';
-      if (!isMerchantMode(mode)) throw new Error(`--mode must be one of ${MERCHANT_MODES.join(', ')}`);
-      const { merchant, secret } = await createMerchant(container, {
-        id,
-        name: values.name,
-        notifyUrl: values['notify-url'],
-        mode,
-      });
-      console.log(JSON.stringify({ merchant_id: merchant.id, mode, merchant_secret: secret }, null, 2));
-      console.error('Store this secret now: it is kept only encrypted and cannot be shown again.');
-      break;
-    }
-    case 'rotate': {
-      const grace = values['grace-seconds'] === undefined ? 86_400 : Number(values['grace-seconds']);
-      if (!Number.isInteger(grace) || grace < 0) throw new Error('--grace-seconds must be a non-negative integer');
-      const { merchant, secret } = await rotateMerchantSecret(container, id, grace);
-      console.log(
-        JSON.stringify(
-          {
-            merchant_id: merchant.id,
-            merchant_secret: secret,
-            previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null,
-          },
-          null,
-          2,
-        ),
-      );
-      break;
-    }
-    case 'disable':
-    case 'enable': {
-      const merchant = await setMerchantStatus(container, id, command === 'disable' ? 'DISABLED' : 'ACTIVE');
-      console.log(JSON.stringify({ merchant_id: merchant.id, status: merchant.status }));
-      break;
-    }
-    case 'show': {
-      const merchant = await container.merchants.get(id);
-      if (!merchant) throw new Error(`merchant ${id} not found`);
-      const { secretCiphertext: _s, previousSecretCiphertext: _p, ...visible } = merchant;
-      console.log(JSON.stringify(visible, null, 2));
-      break;
-    }
-  }
+/** A merchant as printed: never its secret (not even the ciphertext). */
+function visible(merchant: Merchant) {
+  const { secretCiphertext: _s, previousSecretCiphertext: _p, id, ...rest } = merchant;
+  return { merchantId: id, ...rest, mode: merchant.mode ?? 'live' };
 }
+
+const id = { id: { type: 'string' } } as const;
+
+function requireId(values: { id?: string }): string {
+  if (!values.id) throw new UsageError('--id is required');
+  return values.id;
+}
+
+/** `npm run merchant`: create, rotate, disable, enable and show merchants. */
+export const merchantCli: CliSpec = {
+  name: 'merchant',
+  summary: 'Create and manage merchants (their secret is printed once, at creation or rotation, never again).',
+  footer: `Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS environment
+(TABLE_NAME, MERCHANT_KEY_ID for KMS, AWS credentials/region as usual). Every change is recorded in the audit trail.`,
+  commands: {
+    create: command({
+      summary: 'create a merchant; prints its secret ONCE',
+      usage: '--name NAME [--id ID] [--notify-url URL] [--mode live|test]',
+      details: `  --name NAME        shown to payers on the cashier page (required)
+  --id ID            1–64 of [A-Za-z0-9_-] (default: a new mch_… id)
+  --notify-url URL   default webhook URL of its payments (https; http only to loopback locally)
+  --mode live|test   test: its payments that name no channel may use the sandbox (free test money). Default live.
+Example: npm run merchant -- create --name "Shop" --notify-url https://shop.example/webhooks/pay`,
+      options: { name: { type: 'string' }, ...id, 'notify-url': { type: 'string' }, mode: { type: 'string' } },
+      async run(values, { stderr }) {
+        if (!values.name) throw new UsageError('--name is required');
+        const mode = values.mode ?? 'live';
+        if (!isMerchantMode(mode)) throw new UsageError(`--mode must be one of ${MERCHANT_MODES.join(', ')}`);
+        const { merchant, secret } = await createMerchant(container(), {
+          id: values.id ?? newId('mch'),
+          name: values.name,
+          notifyUrl: values['notify-url'],
+          mode,
+        });
+        stderr('Store this secret now: it is kept only encrypted and cannot be shown again.\n');
+        return { ...visible(merchant), merchantSecret: secret };
+      },
+    }),
+    rotate: command({
+      summary: 'issue a new secret; the old one keeps working for a grace period',
+      usage: '--id ID [--grace-seconds N]',
+      details: '  --grace-seconds N  how long the previous secret stays valid (default 86400; 0 = revoke it now)',
+      options: { ...id, 'grace-seconds': { type: 'string' } },
+      async run(values) {
+        const grace = values['grace-seconds'] === undefined ? 86_400 : Number(values['grace-seconds']);
+        if (!Number.isInteger(grace) || grace < 0) {
+          throw new UsageError('--grace-seconds must be a non-negative integer');
+        }
+        const { merchant, secret } = await rotateMerchantSecret(container(), requireId(values), grace);
+        return {
+          merchantId: merchant.id,
+          merchantSecret: secret,
+          previousSecretValidUntil: merchant.previousSecretExpiresAt ?? null,
+        };
+      },
+    }),
+    disable: command({
+      summary: 'block a merchant (its requests get 403 MERCHANT_DISABLED)',
+      usage: '--id ID',
+      options: id,
+      run: async (values) => visible(await setMerchantStatus(container(), requireId(values), 'DISABLED')),
+    }),
+    enable: command({
+      summary: 'unblock a merchant',
+      usage: '--id ID',
+      options: id,
+      run: async (values) => visible(await setMerchantStatus(container(), requireId(values), 'ACTIVE')),
+    }),
+    show: command({
+      summary: 'show a merchant (never its secret)',
+      usage: '--id ID',
+      options: id,
+      async run(values) {
+        const merchantId = requireId(values);
+        const merchant = await container().merchants.get(merchantId);
+        if (!merchant) throw new CliError(`merchant ${merchantId} not found`);
+        return visible(merchant);
+      },
+    }),
+  },
+};
 
 function isMerchantMode(value: string): value is MerchantMode {
   return (MERCHANT_MODES as readonly string[]).includes(value);
 }
 
-asOperator(main).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runIfMain(import.meta.filename, merchantCli);

@@ -1,26 +1,28 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { RECONCILED_CHANNELS, reconcileDay, reconciliationResource } from '#app/reconcile.ts';
 import { isCalendarDate, REPORT_FILES, type ReportFile, reportKey } from '#domain/buckets.ts';
-import { connectToRunningStack } from '../local/stack.ts';
-import { asOperator } from './operator.ts';
+import { CliError, type CliSpec, command, connectTarget, runIfMain, UsageError } from './cli.ts';
 
-const USAGE = `Usage: npm run reconcile -- <command> --date YYYY-MM-DD --channel SANDBOX|ALIPAY|WECHAT_PAY
-  run        reconcile the channel's bill of that day (repairs dropped orders, writes the reports)
-  download   download summary.json and differences.csv through presigned URLs [--out DIR] (default .)
-Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS environment
-(TABLE_NAME, BILLS_BUCKET, REPORTS_BUCKET, AWS credentials/region as usual).`;
+/** Points the CLI at its target and builds the container (the AWS environment needs no public URL). */
+function container() {
+  if (connectTarget() === 'aws') process.env.PUBLIC_BASE_URL ??= 'https://unused.invalid';
+  return createContainer();
+}
 
-/** Points the CLI at the local stack started by `npm start`, unless the AWS environment is configured. */
-function configure(): void {
-  if (process.env.TABLE_NAME) {
-    process.env.PUBLIC_BASE_URL ??= 'https://unused.invalid';
-    return;
+const DAY_OPTIONS = { date: { type: 'string' }, channel: { type: 'string' } } as const;
+const DAY_USAGE = `--date YYYY-MM-DD --channel ${RECONCILED_CHANNELS.join('|')}`;
+
+/** The reconciled channel-day named by `--date` and `--channel`. */
+function channelDay(values: { date?: string; channel?: string }) {
+  if (!values.date || !isCalendarDate(values.date)) throw new UsageError('--date YYYY-MM-DD is required');
+  const channel = values.channel?.toUpperCase() ?? '';
+  if (!(RECONCILED_CHANNELS as readonly string[]).includes(channel)) {
+    throw new UsageError(`--channel must be one of ${RECONCILED_CHANNELS.join(', ')}`);
   }
-  connectToRunningStack(resolve(import.meta.dirname, '..', '.local'));
+  return { date: values.date, channel: channel as (typeof RECONCILED_CHANNELS)[number] };
 }
 
 /** A one-line text progress bar: `[#####.....]  45% 1.2 MiB / 2.6 MiB` (bytes only when the total is unknown). */
@@ -48,37 +50,44 @@ async function download(url: string, path: string, label: string): Promise<void>
   process.stderr.write(`\r${label} ${progressBar(done, total ?? done)}\n`);
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { date: { type: 'string' }, channel: { type: 'string' }, out: { type: 'string' } },
-  });
-  const command = positionals[0];
-  const { date, channel } = values;
-  const known = (RECONCILED_CHANNELS as readonly string[]).includes(channel ?? '');
-  if (!command || !['run', 'download'].includes(command) || !date || !isCalendarDate(date) || !known) {
-    console.error(USAGE);
-    process.exit(2);
-  }
-  const code = channel as (typeof RECONCILED_CHANNELS)[number];
-  configure();
-  const container = createContainer();
-  if (command === 'run') {
-    const record = await reconcileDay(container, { channel: code, date });
-    console.log(JSON.stringify(reconciliationResource(record), null, 2));
-    return;
-  }
-  const dir = resolve(values.out ?? '.');
-  await mkdir(dir, { recursive: true });
-  for (const file of Object.keys(REPORT_FILES) as ReportFile[]) {
-    const key = reportKey(date, code, file);
-    if (!(await container.files.headReport(key))) throw new Error(`no report ${key}: run it first`);
-    await download(await container.files.presignReport(key), join(dir, file), file);
-  }
-  console.log(dir);
-}
+/** `npm run reconcile`: reconcile a channel's daily bill and download its reports. */
+export const reconcileCli: CliSpec = {
+  name: 'reconcile',
+  summary: "Reconcile a channel's daily bill against the gateway's records and fetch the reports (finance).",
+  footer: `Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS environment
+(TABLE_NAME, BILLS_BUCKET, REPORTS_BUCKET, AWS credentials/region as usual).`,
+  commands: {
+    run: command({
+      summary: "reconcile the channel's bill of that day (repairs dropped orders, writes the reports)",
+      usage: DAY_USAGE,
+      details: 'The bill is read from the bills bucket: bills/{CHANNEL}/{YYYY-MM-DD}.csv (docs/bill-formats.md).',
+      options: DAY_OPTIONS,
+      async run(values) {
+        const day = channelDay(values);
+        return reconciliationResource(await reconcileDay(container(), day));
+      },
+    }),
+    download: command({
+      summary: 'download summary.json and differences.csv through presigned URLs',
+      usage: `${DAY_USAGE} [--out DIR]`,
+      details: '  --out DIR   where to write the two files (default: the current directory); progress goes to stderr',
+      options: { ...DAY_OPTIONS, out: { type: 'string' } },
+      async run(values) {
+        const { date, channel } = channelDay(values);
+        const files = container().files;
+        const dir = resolve(values.out ?? '.');
+        await mkdir(dir, { recursive: true });
+        const written: string[] = [];
+        for (const file of Object.keys(REPORT_FILES) as ReportFile[]) {
+          const key = reportKey(date, channel, file);
+          if (!(await files.headReport(key))) throw new CliError(`no report ${key}: reconcile the day first (run)`);
+          await download(await files.presignReport(key), join(dir, file), file);
+          written.push(join(dir, file));
+        }
+        return { dir, files: written };
+      },
+    }),
+  },
+};
 
-asOperator(main).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runIfMain(import.meta.filename, reconcileCli);

@@ -7,7 +7,8 @@ import { DynamoChannelHealthRepository } from '#adapters/dynamo/channel-health-r
 import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile-repository.ts';
 import { newId } from '#shared/ids.ts';
 import type { MerchantClient } from '../../local/merchant-client.ts';
-import { runChannelCommand } from '../../scripts/channel-commands.ts';
+import { channelCli } from '../../scripts/channel-commands.ts';
+import { runCliForJson } from '../../scripts/cli.ts';
 import { type LocalAlipayServer, startAlipayServer } from '../support/channels/alipay-server.ts';
 import { uniqueId } from '../support/fixtures.ts';
 import { createQrPayment, type RealChannelStack, startRealChannelStack } from '../support/real-channel-stack.ts';
@@ -32,7 +33,7 @@ afterAll(async () => {
 });
 
 /** The channel CLI against the running stack's table and secret directory. */
-function channelCli() {
+function channelSet() {
   const dir = mkdtempSync(join(tmpdir(), 'rotation-e2e-'));
   const deps = {
     profiles: new DynamoChannelProfileRepository(real.table.db, real.table.tableName),
@@ -45,7 +46,10 @@ function channelCli() {
   return (secret: object, ...argv: string[]) => {
     const file = join(dir, `${uniqueId('secret')}.json`);
     writeFileSync(file, JSON.stringify(secret));
-    return runChannelCommand(['set', '--channel', 'ALIPAY', '--secret-file', file, ...argv], deps);
+    return runCliForJson(
+      channelCli(() => deps),
+      ['set', '--channel', 'ALIPAY', '--secret-file', file, ...argv],
+    );
   };
 }
 
@@ -67,7 +71,7 @@ describe('channel configuration changed while the stack runs (local Alipay serve
       appPublicKeyPem: app.publicKeyPem,
       alipayPrivateKeyPem: alipayKeys.privateKeyPem,
     });
-    const set = channelCli();
+    const set = channelSet();
     const rotated = await set(
       { appPrivateKeyPem: app.privateKeyPem, alipayPublicKeyPem: alipayKeys.publicKeyPem },
       '--setting',

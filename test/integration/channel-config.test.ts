@@ -14,7 +14,8 @@ import { StaleStateError } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
 import { newId } from '#shared/ids.ts';
-import { runChannelCommand } from '../../scripts/channel-commands.ts';
+import { channelCli } from '../../scripts/channel-commands.ts';
+import { runCli } from '../../scripts/cli.ts';
 import { profileOf } from '../support/channel-fakes.ts';
 import { channelTable } from '../support/channel-table.ts';
 
@@ -125,7 +126,24 @@ describe('npm run channel (commands in-process)', () => {
       newId,
       sandboxEnabled: true,
     };
-    const run = async (...argv: string[]) => JSON.stringify(await runChannelCommand(argv, deps));
+    const run = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(
+        channelCli(() => deps),
+        argv,
+        {
+          stdout: (text) => {
+            stdout += text;
+          },
+          stderr: (text) => {
+            stderr += text;
+          },
+        },
+      );
+      if (code !== 0) throw new Error(`exit ${code}: ${stderr}`);
+      return stdout;
+    };
     // biome-ignore format: one CLI invocation
     const set = [
       'set', '--channel', 'ALIPAY', '--weight', '5', '--methods', 'QR,PAGE', '--currencies', 'CNY',
@@ -137,38 +155,74 @@ describe('npm run channel (commands in-process)', () => {
     outputs.push(await run('disable', '--channel', 'ALIPAY'), await run('enable', '--channel', 'alipay'));
     outputs.push(await run('health', '--channel', 'ALIPAY'));
     for (const output of outputs) expect(output).not.toMatch(/BEGIN|PUBLIC/);
+    // snake_case keys everywhere, the settings as the operator named them
+    for (const output of outputs) expect(output.replace(/"settings": \{[^}]*\}/g, '')).not.toMatch(/"[a-z]+[A-Z]\w*":/);
     expect(JSON.parse(outputs[1] ?? '')).toMatchObject({
       enabled: true,
       weight: 5,
-      singleLimitMinor: 5_000_000,
-      dailyLimitMinor: 100_000_000,
+      single_limit_minor: 5_000_000,
+      daily_limit_minor: 100_000_000,
       single_limit: '50000.00',
-      secretRef: 'alipay',
+      secret_ref: 'alipay',
+      settings: { appId: '2021000000000001' },
     });
     expect(JSON.parse(outputs[5] ?? '')).toMatchObject({ status: 'CLOSED', admission: 'ALLOW' });
     expect(readFileSync(join(dir, 'channels', 'alipay.json'), 'utf8')).toContain('BEGIN PRIVATE KEY');
     await expect(
       run('set', '--channel', 'WECHAT_PAY', '--methods', 'QR', '--currencies', 'CNY', '--enabled', 'true'),
-    ).rejects.toThrow(/cannot enable WECHAT_PAY: channel secret wechat_pay does not exist/);
+    ).rejects.toThrow(/exit 1: .*cannot enable WECHAT_PAY: channel secret wechat_pay does not exist/);
     const partial = join(dir, 'wechat-secret.json');
     writeFileSync(partial, JSON.stringify({ apiV3Key: 'k'.repeat(32) }));
     await expect(run('set', '--channel', 'WECHAT_PAY', '--enabled', 'true', '--secret-file', partial)).rejects.toThrow(
-      /missing baseUrl, notifyUrl, merchantSerialNo, merchantPrivateKeyPem, platformKeys$/,
+      /missing baseUrl, notifyUrl, merchantSerialNo, merchantPrivateKeyPem, platformKeys$/m,
     );
 
-    // The built-in channels are listed and explained, never configurable here.
-    const listed = JSON.parse(outputs[2] ?? '[]') as { channel: string; built_in?: boolean }[];
-    expect(listed.slice(0, 2).map((entry) => [entry.channel, entry.built_in])).toEqual([
-      ['SANDBOX', true],
-      ['BALANCE', true],
+    // Every channel is listed: the built-in ones explained, then the configurable ones; the built-ins are never
+    // configurable here.
+    const listed = JSON.parse(outputs[2] ?? '[]') as { channel: string; built_in: boolean; configured: boolean }[];
+    expect(listed.map((entry) => [entry.channel, entry.built_in, entry.configured])).toEqual([
+      ['SANDBOX', true, true],
+      ['BALANCE', true, true],
+      ['ALIPAY', false, true],
+      ['WECHAT_PAY', false, true],
     ]);
     expect(JSON.parse(await run('health', '--channel', 'sandbox'))).toMatchObject({ status: 'NOT_APPLICABLE' });
-    await expect(run('disable', '--channel', 'SANDBOX')).rejects.toThrow(/built in/);
-    // A channel that was never configured has no breaker to report (it takes no payments), not a healthy CLOSED.
+    await expect(run('disable', '--channel', 'SANDBOX')).rejects.toThrow(/exit 1: .*built in/);
+    await expect(run('enable', '--channel', 'NOPE')).rejects.toThrow(/exit 2: .*--channel must be one of/);
+    // A channel that was never configured is listed and shown as "not configured", has no breaker to report (it takes
+    // no payments, so not a healthy CLOSED), and cannot be enabled.
     const empty = await channelTable();
     try {
       const fresh = { ...deps, profiles: new DynamoChannelProfileRepository(empty.db, empty.tableName) };
-      await expect(runChannelCommand(['health', '--channel', 'WECHAT_PAY'], fresh)).rejects.toThrow(/has no profile/);
+      const runFresh = async (...argv: string[]) => {
+        let stdout = '';
+        const code = await runCli(
+          channelCli(() => fresh),
+          argv,
+          {
+            stdout: (text) => {
+              stdout += text;
+            },
+            stderr: (text) => {
+              stdout += text;
+            },
+          },
+        );
+        return { code, stdout };
+      };
+      const notConfigured = { configured: false, status: 'NOT_CONFIGURED' };
+      const health = await runFresh('health', '--channel', 'WECHAT_PAY');
+      expect(health.code).toBe(0);
+      expect(JSON.parse(health.stdout)).toMatchObject({ channel: 'WECHAT_PAY', ...notConfigured });
+      expect(JSON.parse((await runFresh('show', '--channel', 'ALIPAY')).stdout)).toMatchObject(notConfigured);
+      const all = JSON.parse((await runFresh('list')).stdout) as { channel: string; status?: string }[];
+      expect(all.map((entry) => [entry.channel, entry.status])).toEqual([
+        ['SANDBOX', undefined],
+        ['BALANCE', undefined],
+        ['ALIPAY', 'NOT_CONFIGURED'],
+        ['WECHAT_PAY', 'NOT_CONFIGURED'],
+      ]);
+      expect(await runFresh('enable', '--channel', 'ALIPAY')).toMatchObject({ code: 1, stdout: /not configured/ });
     } finally {
       await empty.drop();
     }

@@ -12,7 +12,8 @@ import { DynamoChannelProfileRepository } from '#adapters/dynamo/channel-profile
 import { alipayConfig, wechatPayConfig } from '#domain/channel-fields.ts';
 import { rotateChannelSecret } from '#domain/channel-key-rotation.ts';
 import { newId } from '#shared/ids.ts';
-import { runChannelCommand } from '../../scripts/channel-commands.ts';
+import { channelCli } from '../../scripts/channel-commands.ts';
+import { runCliForJson } from '../../scripts/cli.ts';
 import { channelTable } from '../support/channel-table.ts';
 import { transactionNotification } from '../support/channels/wechat-pay-notifications.ts';
 import { rsaKeyPair } from '../support/real-channels.ts';
@@ -47,7 +48,11 @@ function cli(clock: () => Date) {
   let files = 0;
   return {
     deps,
-    run: (...argv: string[]) => runChannelCommand(argv, deps) as Promise<Record<string, unknown>>,
+    run: (...argv: string[]) =>
+      runCliForJson(
+        channelCli(() => deps),
+        argv,
+      ) as Promise<Record<string, unknown>>,
     file(secret: object) {
       const path = join(dir, `secret-${files++}.json`);
       writeFileSync(path, JSON.stringify(secret));

@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
+import { demoCli } from '../../local/demo.ts';
+import { freePort } from '../../local/dynamodb-local.ts';
+import { auditCli } from '../../scripts/audit.ts';
+import { CHANNEL_SETUP_HELP, type ChannelCommandDeps, channelCli } from '../../scripts/channel-commands.ts';
+import { type CliSpec, runCli, snakeCaseKeys } from '../../scripts/cli.ts';
+import { merchantCli } from '../../scripts/merchant.ts';
+import { reconcileCli } from '../../scripts/reconcile.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const CLIS: CliSpec[] = [
+  merchantCli,
+  channelCli(() => {
+    throw new Error('help needs no stack');
+  }),
+  reconcileCli,
+  auditCli,
+  demoCli,
+];
+
+/** Runs a CLI in process and captures what it prints. */
+async function run(spec: CliSpec, ...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(spec, argv, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs a CLI script as `npm run` would (node + tsx), in a child process with `env` (no AWS target unless given). */
+function spawnCli(script: string, args: string[], env: Record<string, string>) {
+  const { TABLE_NAME: _t, AWS_ENDPOINT_URL_DYNAMODB: _d, ...inherited } = process.env;
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(root, script), ...args],
+      { cwd: root, env: { ...inherited, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('every CLI (one parser, --help everywhere)', () => {
+  it('prints help for the CLI and for each of its commands, exit 0, without a stack', async () => {
+    for (const spec of CLIS) {
+      const top = await run(spec, '--help');
+      expect(top, spec.name).toMatchObject({ code: 0, stderr: '' });
+      expect(top.stdout).toContain(`npm run ${spec.name} --`);
+      expect(top.stdout).toContain('Exit codes');
+      for (const name of Object.keys(spec.commands ?? {})) {
+        expect(top.stdout).toContain(name);
+        const help = await run(spec, name, '--help');
+        expect(help, `${spec.name} ${name}`).toMatchObject({ code: 0, stderr: '' });
+        expect(help.stdout).toContain(`npm run ${spec.name} -- ${name}`);
+      }
+    }
+  });
+
+  it('usage mistakes exit 2 with a hint; no command prints the help to stderr', async () => {
+    const unknownOption = await run(merchantCli, 'show', '--nope');
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toMatch(/Unknown option '--nope'[\s\S]*npm run merchant -- show --help/);
+    expect(await run(merchantCli, 'frobnicate')).toMatchObject({ code: 2, stderr: /unknown command 'frobnicate'/ });
+    expect(await run(merchantCli, 'show')).toMatchObject({ code: 2, stderr: /--id is required/ });
+    expect(await run(merchantCli)).toMatchObject({ code: 2, stdout: '', stderr: /Commands:/ });
+    expect(await run(auditCli, 'list', '--since', 'yesterday')).toMatchObject({ code: 2 });
+    expect(await run(reconcileCli, 'run', '--date', '2026-02-30', '--channel', 'SANDBOX')).toMatchObject({ code: 2 });
+  });
+
+  it('snake_cases keys deeply, except the values of verbatim keys', () => {
+    expect(
+      snakeCaseKeys(
+        { merchantId: 'm', nested: [{ singleLimitMinor: 1 }], settings: { appId: 'x' } },
+        new Set(['settings']),
+      ),
+    ).toEqual({ merchant_id: 'm', nested: [{ single_limit_minor: 1 }], settings: { appId: 'x' } });
+  });
+});
+
+describe('npm run merchant (in process, against DynamoDB Local)', () => {
+  it('create / show / disable / rotate print snake_case JSON; a refused operation exits 1', async () => {
+    const id = `mch_cli_${Date.now()}`;
+    const created = await run(merchantCli, 'create', '--name', 'CLI shop', '--id', id, '--mode', 'test');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toMatch(/Store this secret now/);
+    const merchant = JSON.parse(created.stdout) as Record<string, unknown>;
+    expect(merchant).toMatchObject({ merchant_id: id, name: 'CLI shop', mode: 'test', status: 'ACTIVE' });
+    expect(String(merchant.merchant_secret)).not.toBe('');
+
+    const shown = await run(merchantCli, 'show', '--id', id);
+    expect(shown.code).toBe(0);
+    expect(Object.keys(JSON.parse(shown.stdout))).toEqual(expect.arrayContaining(['merchant_id', 'created_at']));
+    expect(shown.stdout).not.toMatch(/secret|"[a-z]+[A-Z]\w*":/);
+
+    expect(JSON.parse((await run(merchantCli, 'disable', '--id', id)).stdout)).toMatchObject({ status: 'DISABLED' });
+    const rotated = await run(merchantCli, 'rotate', '--id', id, '--grace-seconds', '0');
+    expect(Object.keys(JSON.parse(rotated.stdout))).toEqual([
+      'merchant_id',
+      'merchant_secret',
+      'previous_secret_valid_until',
+    ]);
+
+    expect(await run(merchantCli, 'show', '--id', 'mch_nobody')).toMatchObject({ code: 1, stderr: /not found/ });
+    expect(await run(merchantCli, 'create', '--name', 'Again', '--id', id)).toMatchObject({ code: 1 });
+
+    const audit = await run(auditCli, 'list', '--since', new Date(Date.now() - 600_000).toISOString());
+    expect(audit.code).toBe(0);
+    const records = audit.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { resource?: { id?: string } });
+    expect(records.filter((record) => record.resource?.id === id).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('channel secret files are documented', () => {
+  it('`set --help` and docs/channels.md name every setting and secret field of each channel', async () => {
+    const help = (
+      await run(
+        channelCli(() => ({}) as ChannelCommandDeps),
+        'set',
+        '--help',
+      )
+    ).stdout;
+    const docs = readFileSync(join(root, 'docs', 'channels.md'), 'utf8');
+    expect(help).toContain(CHANNEL_SETUP_HELP.split('\n')[0]);
+    for (const fields of Object.values(CHANNEL_FIELDS)) {
+      for (const field of [...fields.settings, ...fields.secrets]) {
+        expect(help).toContain(field);
+        expect(docs).toContain(`\`${field}\``);
+      }
+    }
+  });
+});
+
+describe('CLIs as child processes (npm run …)', () => {
+  it('--help exits 0; with no stack running each says so and exits 3 (not `fetch failed`)', {
+    timeout: 600_000,
+  }, async () => {
+    const noStack = mkdtempSync(join(tmpdir(), 'cli-nostack-'));
+    const help = await spawnCli('scripts/merchant.ts', ['--help'], { PAY_GATEWAY_LOCAL_DIR: noStack });
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/npm run merchant -- <command>[\s\S]*rotate/);
+
+    const none = await spawnCli('scripts/channel.ts', ['list'], { PAY_GATEWAY_LOCAL_DIR: noStack });
+    expect(none).toMatchObject({ code: 3, stdout: '' });
+    expect(none.stderr).toMatch(/local stack is not running.*npm start/);
+
+    // A stack that crashed left its stack.json behind: nothing answers at its endpoints.
+    const stale = mkdtempSync(join(tmpdir(), 'cli-stale-'));
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    writeFileSync(join(stale, 'stack.json'), JSON.stringify({ api_base: endpoint, dynamodb_endpoint: endpoint }));
+    writeFileSync(
+      join(stale, 'credentials.json'),
+      JSON.stringify({ api_base: endpoint, merchant_id: 'mch_demo', merchant_secret: 'x' }),
+    );
+    const demo = await spawnCli('local/demo.ts', ['--unpaid'], { PAY_GATEWAY_LOCAL_DIR: stale });
+    expect(demo.code).toBe(3);
+    expect(demo.stderr).toMatch(/local stack is not running \(nothing answers at 127\.0\.0\.1:\d+\)/);
+    expect(demo.stderr).not.toMatch(/fetch failed/);
+    const show = await spawnCli('scripts/merchant.ts', ['show', '--id', 'mch_demo'], { PAY_GATEWAY_LOCAL_DIR: stale });
+    expect(show.code).toBe(3);
+    expect(show.stderr).toMatch(/local stack is not running/);
+  });
+});
