@@ -11,7 +11,8 @@ export default defineConfig({
     // The JSON report lets CI print a plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: 'coverage/vitest-report.json' },
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous bounds against a hang, never speed claims: CI shares 2 cores with other work.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });
