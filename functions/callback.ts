@@ -1,6 +1,7 @@
 import type { Container } from '#adapters/container.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
+import { assertCallbackSource } from '#app/callback-source.ts';
 import type { PaymentChannel } from '#app/ports.ts';
 import type { Channel } from '#domain/payment.ts';
 import { httpHandler } from '#http/handler.ts';
@@ -13,13 +14,16 @@ import { logger } from '#shared/observability.ts';
 const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay: 'ALIPAY', 'wechat-pay': 'WECHAT_PAY' };
 
 /**
- * `POST /v1/callbacks/{channel}` — verifies the channel's signature, then applies the payment or refund result
+ * `POST /v1/callbacks/{channel}` — checks the source address against the channel's allowlist, verifies the
+ * channel's signature, then applies the payment or refund result
  * exactly once. A forged callback changes nothing and gets the channel's own failure answer.
  */
 export const handler = httpHandler({ auth: false }, async (request, { container }) => {
   const code = CALLBACK_CHANNELS[request.pathParameters.channel ?? ''];
   const channel = code ? container.channels.get(code) : undefined;
   if (!channel) throw new NotFoundError(`no callback endpoint for channel ${request.pathParameters.channel}`);
+  // Before any parsing or cryptography: an address the channel does not call from gets 403 and changes nothing.
+  await assertCallbackSource(container, channel.code, request.sourceIp);
   try {
     await verifyAndApply(container, channel, request);
   } catch (error) {

@@ -164,6 +164,14 @@ export class GatewayAlarms extends Construct {
       1,
       { threshold: CALLBACK_REJECTIONS_PER_5_MIN },
     );
+    alarm(
+      'CallbackSourceRejectedAlarm',
+      gatewayMetric('CallbackSourceRejected'),
+      `More than ${CALLBACK_REJECTIONS_PER_5_MIN} channel callbacks in 5 minutes came from outside their channel's ` +
+        'allowlist: probing, or a channel that now calls from ranges the allowlist lacks (genuine callbacks refused)',
+      1,
+      { threshold: CALLBACK_REJECTIONS_PER_5_MIN },
+    );
     if (props.httpApi) {
       alarm(
         'Api5xxAlarm',

@@ -100,6 +100,7 @@ export class GatewayDashboard extends Construct {
         title: 'Business alarms (count per 5 minutes)',
         left: [
           'CallbackSignatureRejected',
+          'CallbackSourceRejected',
           'CallbackAmountMismatch',
           'RefundSubmitFailed',
           'LatePaymentSuccess',

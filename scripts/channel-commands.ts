@@ -70,6 +70,9 @@ export const CHANNEL_SETUP_HELP = `Options:
   --secret-name NAME            the secret's name in the store (default the channel, e.g. alipay)
   --key-grace-seconds N         a channel public key the new secret file replaces (Alipay public key, WeChat Pay
                                 platform keys) still verifies for N seconds (default 86400)
+  --callback-allowlist CIDRS|none  the address ranges the channel's callbacks come from, comma-separated
+                                (110.75.0.0/16,2400:1234::/32); a callback from elsewhere gets 403 before it is read;
+                                none = any source (the default)
 
 ALIPAY settings: appId (the open-platform app id), gatewayUrl (https://openapi.alipay.com/gateway.do; the sandbox is
   https://openapi-sandbox.dl.alipaydev.com/gateway.do), notifyUrl (https://<api>/v1/callbacks/alipay)
@@ -124,6 +127,7 @@ const SET_OPTIONS = {
   'secret-file': { type: 'string' },
   'secret-name': { type: 'string' },
   'key-grace-seconds': { type: 'string' },
+  'callback-allowlist': { type: 'string' },
 } as const;
 
 type SetValues = Values<typeof SET_OPTIONS>;
@@ -276,6 +280,7 @@ async function set(
     weight: values.weight === undefined ? (existing?.weight ?? 1) : Number(values.weight),
     secretRef: existing?.secretRef ?? '',
     settings: settings(existing?.settings ?? {}, values.setting ?? []),
+    ...allowlist(values['callback-allowlist'], existing?.callbackAllowlist),
     updatedAt: deps.clock().toISOString(),
   };
   assertProfile(profile);
@@ -329,6 +334,7 @@ function configured(
       'dailyLimitMinor',
       'weight',
       'settings',
+      'callbackAllowlist',
     ]);
   return auditRecord(deps, {
     action: 'channel.configured',
@@ -404,6 +410,16 @@ function settings(current: Record<string, string>, pairs: string[]): Record<stri
     else out[name] = value;
   }
   return out;
+}
+
+/** `--callback-allowlist`: comma-separated ranges; `none` (or empty) removes the list; absent keeps the current one. */
+function allowlist(value: string | undefined, current: string[] | undefined): { callbackAllowlist?: string[] } {
+  if (value === undefined) return current?.length ? { callbackAllowlist: current } : {};
+  const ranges = value
+    .split(',')
+    .map((range) => range.trim())
+    .filter(Boolean);
+  return value.trim() === 'none' || ranges.length === 0 ? {} : { callbackAllowlist: ranges };
 }
 
 function list(value: string): string[] {

@@ -278,6 +278,7 @@ export interface AlarmMetrics {
       | 'LatePaymentSuccess'
       | 'CallbackAmountMismatch'
       | 'CallbackSignatureRejected'
+      | 'CallbackSourceRejected'
       | 'RefundSubmitFailed'
       | 'NotificationFailed'
       | 'NotificationDelivered'

@@ -19,6 +19,11 @@ export interface ChannelProfile {
   secretRef: string;
   /** Non-secret settings of the account (app id, merchant number, gateway URL, notify URL, serials…). */
   settings: Record<string, string>;
+  /**
+   * The address ranges (CIDR) this channel's callbacks come from; a callback from elsewhere is refused (`403`) before
+   * it is parsed. Absent or empty: any source (see `callback-allowlist.ts`).
+   */
+  callbackAllowlist?: string[];
   updatedAt: string;
 }
 

@@ -12,6 +12,8 @@ export interface HttpRequest {
   pathParameters: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
   requestId: string;
+  /** The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`), never a header. */
+  sourceIp?: string;
 }
 
 /** Normalises an API Gateway v2 event (header names lower-cased, base64 bodies decoded). */
@@ -28,5 +30,6 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
     pathParameters: event.pathParameters ?? {},
     query: event.queryStringParameters ?? {},
     requestId: event.requestContext.requestId,
+    sourceIp: event.requestContext.http.sourceIp,
   };
 }

@@ -62,7 +62,7 @@ describe('alarms and dashboard', () => {
   });
 
   it('alarms on forged callbacks and failed refund submissions from the Powertools namespace', () => {
-    for (const name of ['CallbackSignatureRejected', 'RefundSubmitFailed']) {
+    for (const name of ['CallbackSignatureRejected', 'CallbackSourceRejected', 'RefundSubmitFailed']) {
       expect(alarmsWhere({ MetricName: name, Namespace: 'PayGateway' }), name).toHaveLength(1);
     }
   });

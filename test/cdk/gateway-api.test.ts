@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, WORKERS } from '#routes';
 import { functionMemory, functionTimeout } from '../../lib/worker-settings.ts';
-import { type CfnResource, logicalIdOf, synthesizeGateway } from './gateway-template.ts';
+import { type CfnResource, logicalIdOf, refersTo, synthesizeGateway } from './gateway-template.ts';
 
 /** Logical ids a resource depends on: `Ref`, `Fn::GetAtt` and `DependsOn`. */
 function dependenciesOf(resource: CfnResource): string[] {
@@ -68,6 +68,24 @@ describe('gateway API', () => {
         Handler: 'index.handler',
       });
     }
+  });
+
+  it('hands callbacks to the Callback function as HTTP API payload v2, so requestContext.http.sourceIp is the peer', () => {
+    // API Gateway fills `requestContext.http.sourceIp` from the TCP connection in payload 2.0; the allowlist reads
+    // only that. Nothing may sit in front (CloudFront would make it an edge address) or rewrite the request.
+    const route = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::ApiGatewayV2::Route' &&
+        resource.Properties?.RouteKey === 'POST /v1/callbacks/{channel}',
+    );
+    const target = route?.Properties?.Target as { 'Fn::Join': [string, unknown[]] };
+    const reference = target['Fn::Join'][1].find((part) => typeof part === 'object') as { Ref: string };
+    const integration = resources[reference.Ref];
+    expect(integration?.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    expect(integration?.Properties?.RequestParameters).toBeUndefined();
+    expect(refersTo(integration?.Properties?.IntegrationUri, logicalIdOf(functionOf('Callback')))).toBe(true);
+    const types = new Set(Object.values(resources).map((resource) => resource.Type));
+    expect([...types].filter((type) => /CloudFront|ApiGatewayV2::(DomainName|ApiMapping)/.test(type))).toEqual([]);
   });
 
   it('gives the HTTP functions the 10 s default timeout', () => {

@@ -15,7 +15,7 @@ import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
 import { newId } from '#shared/ids.ts';
 import { channelCli } from '../../scripts/channel-commands.ts';
-import { runCli } from '../../scripts/cli.ts';
+import { runCli, runCliForJson } from '../../scripts/cli.ts';
 import { profileOf } from '../support/channel-fakes.ts';
 import { channelTable } from '../support/channel-table.ts';
 
@@ -239,5 +239,56 @@ describe('npm run channel (commands in-process)', () => {
       ['ALIPAY', true, 'unchanged'],
     ]);
     expect(JSON.stringify(audit)).not.toMatch(/BEGIN|PUBLIC|kkkk/);
+  });
+
+  it('set --callback-allowlist stores, keeps, clears and audits the ranges; refuses malformed ones', async () => {
+    const own = await channelTable();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'channel-allowlist-'));
+      const secretFile = join(dir, 'alipay-secret.json');
+      writeFileSync(secretFile, JSON.stringify({ appPrivateKeyPem: PEM, alipayPublicKeyPem: 'PUBLIC' }));
+      const deps = {
+        profiles: new DynamoChannelProfileRepository(own.db, own.tableName),
+        health: new DynamoChannelHealthRepository(own.db, own.tableName, { cacheTtlMs: 0 }),
+        secrets: new LocalChannelSecrets(join(dir, 'channels')),
+        clock: () => new Date(),
+        newId,
+        sandboxEnabled: false,
+      };
+      const run = async (...argv: string[]) =>
+        (await runCliForJson(
+          channelCli(() => deps),
+          argv,
+        )) as { callback_allowlist?: string[] };
+      const base = ['set', '--channel', 'ALIPAY', '--methods', 'QR', '--currencies', 'CNY'];
+      const ranges = '110.75.0.0/16, 2400:1234::/32,203.0.113.7';
+      const created = await run(...base, '--secret-file', secretFile, '--callback-allowlist', ranges);
+      expect(created.callback_allowlist).toEqual(['110.75.0.0/16', '2400:1234::/32', '203.0.113.7']);
+      expect((await run('set', '--channel', 'ALIPAY', '--weight', '3')).callback_allowlist).toHaveLength(3);
+      for (const bad of ['110.75.0.0/33', 'alipay.com', '::1/129', '10.0.0.0/8/8']) {
+        await expect(run('set', '--channel', 'ALIPAY', '--callback-allowlist', bad)).rejects.toThrow(
+          /callback allowlist/,
+        );
+      }
+      expect((await deps.profiles.get('ALIPAY'))?.callbackAllowlist).toHaveLength(3);
+      expect((await run('set', '--channel', 'ALIPAY', '--callback-allowlist', 'none')).callback_allowlist).toBe(
+        undefined,
+      );
+      expect((await deps.profiles.get('ALIPAY'))?.callbackAllowlist).toBeUndefined();
+      const audit = await new DynamoAuditLog(own.db, own.tableName).list({
+        since: new Date(Date.now() - 3_600_000),
+        until: new Date(Date.now() + 60_000),
+      });
+      expect(audit.map((record) => [record.before?.callbackAllowlist, record.after?.callbackAllowlist])).toEqual([
+        [undefined, ['110.75.0.0/16', '2400:1234::/32', '203.0.113.7']],
+        [
+          ['110.75.0.0/16', '2400:1234::/32', '203.0.113.7'],
+          ['110.75.0.0/16', '2400:1234::/32', '203.0.113.7'],
+        ],
+        [['110.75.0.0/16', '2400:1234::/32', '203.0.113.7'], undefined],
+      ]);
+    } finally {
+      await own.drop();
+    }
   });
 });

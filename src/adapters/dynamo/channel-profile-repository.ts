@@ -2,6 +2,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWrite
 import type { ChannelProfiles } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
+import { allowlistProblems } from '#domain/callback-allowlist.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, secretLookingSettings } from '#domain/channel-fields.ts';
 import { auditPut } from './audit-log.ts';
@@ -19,6 +20,7 @@ const PROFILE_FIELDS = [
   'weight',
   'secretRef',
   'settings',
+  'callbackAllowlist',
   'updatedAt',
 ] as const satisfies readonly (keyof ChannelProfile)[];
 
@@ -113,6 +115,8 @@ export function assertProfile(profile: ChannelProfile): void {
     throw new Error(`settings ${secretLooking.join(', ')} look secret: put them in the secret file, not the profile`);
   }
   if (!Number.isFinite(profile.weight) || profile.weight < 0) throw new Error('weight must be a number ≥ 0');
+  const badRanges = allowlistProblems(profile.callbackAllowlist ?? []);
+  if (badRanges.length > 0) throw new Error(`callback allowlist: ${badRanges.join('; ')}`);
   for (const limit of [profile.singleLimitMinor, profile.dailyLimitMinor]) {
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit <= 0)) {
       throw new Error('limits must be positive integers of minor units');
