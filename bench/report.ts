@@ -1,7 +1,8 @@
 /** Sections 1–5's printing and the plain-text helpers every section prints with (tables, key/value lines, numbers). */
+
+import type { BundleFigures } from './bundles.ts';
 import { type CapacityFigures, PRICES, WRITES, type WriteFigures } from './capacity.ts';
 import type { Latency, measureRefunds, rechargeFigures } from './flows.ts';
-import type { BundleSize } from './run.ts';
 
 /**
  * A plain-text table, indented two spaces: header, a rule under it, the rows; columns padded to their widest cell. A
@@ -197,12 +198,30 @@ export function printCapacitySection(c: CapacityFigures): void {
   for (const note of notes.filter(Boolean)) console.log(`  note: ${note}`);
 }
 
-/** Section 5: the minified size of every Lambda bundle. */
-export function printBundleSection(bundles: readonly BundleSize[]): void {
-  console.log(heading('5. Lambda bundle sizes (esbuild: minified ESM, node22, AWS SDK bundled)'));
+/** Section 5: every function's bundle bytes and cold import time against the minimal DynamoDB-only handler. */
+export function printBundleSection(b: BundleFigures): void {
+  console.log(heading('5. Lambda bundles (esbuild: minified ESM, node22, AWS SDK bundled, no source map)'));
   const kib = (bytes: number) => num(bytes / 1024, 1);
-  const total = (key: 'bytes' | 'gzip_bytes') => bundles.reduce((sum, bundle) => sum + bundle[key], 0);
-  const all = [...bundles, { id: '(total)', bytes: total('bytes'), gzip_bytes: total('gzip_bytes') }];
-  const rows = all.map((b) => [b.id, num(b.bytes), kib(b.bytes), kib(b.gzip_bytes)]);
-  console.log(table(['function', '>bytes', '>KiB', '>gzip KiB'], rows));
+  const rows = [b.minimal, ...b.functions].map((f) => [
+    f.api ? f.id : f.id === b.minimal.id ? f.id : `${f.id} (worker)`,
+    kib(f.bytes),
+    kib(f.gzip_bytes),
+    num(f.bytes_ratio, 2),
+    num(f.import_ms, 0),
+    num(f.import_ratio, 2),
+  ]);
+  console.log(table(['function', '>KiB', '>gzip KiB', '>bytes ×', '>import ms', '>import ×'], rows));
+  const e = b.sdk_external;
+  const m = b.source_map;
+  const probe = b.functions.find((f) => f.id === e.id);
+  console.log(
+    `  import ms: median of ${b.runs} fresh Node processes each. Worst API function: ` +
+      `${num(b.max_bytes_ratio, 2)}× the minimal handler's bytes, ${num(b.max_import_ratio, 2)}× its import time ` +
+      '(goal ≤ 1.5×).\n' +
+      `  AWS SDK from node_modules instead of bundled: ${e.id} ${kib(e.bytes)} KiB imports in ` +
+      `${num(e.import_ms, 0)} ms (bundled: ${num(probe?.import_ms ?? Number.NaN, 0)} ms); minimal handler ` +
+      `${kib(e.minimal_bytes)} KiB in ${num(e.minimal_import_ms, 0)} ms (bundled: ${num(b.minimal.import_ms, 0)} ms).\n` +
+      `  With its ${kib(m.map_bytes)} KiB source map and --enable-source-maps, ${m.id} imports in ` +
+      `${num(m.import_ms, 0)} ms.`,
+  );
 }

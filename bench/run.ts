@@ -2,14 +2,14 @@
  * `npm run bench`: sections 1–9 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
- * BENCH_RECON_LINES (1000000), BENCH_ONLY (`notifications`, `reconciliation` or `failover`: that section alone), BENCH_LOG_LEVEL
+ * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_ONLY (`notifications`, `reconciliation`, `failover` or
+ * `bundles`: that section alone), BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join, resolve } from 'node:path';
 
 /** What one run does; every number can be overridden from the environment (see the module comment). */
 export type BenchOptions = ReturnType<typeof readOptions>;
@@ -27,7 +27,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   const refunds = int('BENCH_REFUNDS', payments);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   const only = env.BENCH_ONLY || undefined;
-  const sections = ['notifications', 'reconciliation', 'failover'] as const;
+  const sections = ['notifications', 'reconciliation', 'failover', 'bundles'] as const;
   if (only !== undefined && !(sections as readonly string[]).includes(only))
     throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
   return {
@@ -40,41 +40,16 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     notifyPaymentsPerDay: int('BENCH_NOTIFY_PER_DAY', 10_000),
     notifyFailEvery: int('BENCH_NOTIFY_FAIL_EVERY', 50),
     reconLines: int('BENCH_RECON_LINES', 1_000_000),
+    importRuns: int('BENCH_IMPORT_RUNS', 5),
     ...(only ? { only: only as (typeof sections)[number] } : {}),
   };
 }
 
-/** The deployed size of one function's bundle (BENCH_RESULT `bundles[]`). */
-export type BundleSize = { id: string; entry: string; bytes: number; kib: number } & {
-  gzip_bytes: number;
-  gzip_kib: number;
-};
-
-/**
- * Section 5: bundles every function with esbuild as the CDK stack's `NodejsFunction` does (minified ESM, node22, the
- * `require` banner, AWS SDK bundled), in memory, and measures the `index.mjs` it would deploy.
- */
-async function measureBundles(projectRoot: string): Promise<BundleSize[]> {
-  const { build } = await import('esbuild');
-  const { FUNCTIONS } = await import('#routes');
-  const banner =
-    "import { createRequire as __gatewayCreateRequire } from 'node:module';" +
-    'const require = __gatewayCreateRequire(import.meta.url);';
-  return Promise.all(
-    FUNCTIONS.map(async ({ id, entry }) => {
-      const outfile = resolve(projectRoot, 'cdk.out', 'bench-bundles', id, 'index.mjs');
-      const result = await build({
-        ...{ absWorkingDir: projectRoot, entryPoints: [resolve(projectRoot, entry)], outfile, banner: { js: banner } },
-        ...{ bundle: true, minify: true, platform: 'node', target: 'node22', format: 'esm', sourcemap: true },
-        ...{ mainFields: ['module', 'main'], sourcesContent: false, write: false, metafile: true, logLevel: 'silent' },
-      });
-      const bytes = result.metafile.outputs[relative(projectRoot, outfile)]?.bytes;
-      const code = result.outputFiles.find((file) => file.path === outfile)?.contents;
-      if (bytes === undefined || !code) throw new Error(`esbuild produced no ${outfile} for ${id}`);
-      const gzip = gzipSync(code).length;
-      return { id, entry, bytes, kib: bytes / 1024, gzip_bytes: gzip, gzip_kib: gzip / 1024 };
-    }),
-  );
+/** Section 5 (`bench/bundles.ts`), printed. */
+async function measureFunctionBundles(projectRoot: string, options: BenchOptions) {
+  const bundles = await (await import('./bundles.ts')).measureBundles(projectRoot, options.importRuns);
+  (await import('./report.ts')).printBundleSection(bundles);
+  return bundles;
 }
 
 /**
@@ -130,6 +105,10 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   const { measureNotifications } = await import('./notifications.ts');
   const { measureReconciliation } = await import('./reconciliation.ts');
   const machine = `Node ${process.version}, ${availableParallelism()} CPUs`;
+  if (options.only === 'bundles') {
+    console.log(`pay-gateway benchmark, bundles only: ${options.importRuns} import rounds, ${machine}`);
+    return { bundles: await measureFunctionBundles(projectRoot, options) };
+  }
   if (options.only === 'notifications') {
     console.log(`pay-gateway benchmark, notifications only: ${options.notifySample} payments, ${machine}`);
     return { notifications: await measureNotifications(projectRoot, options) };
@@ -148,14 +127,12 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
       `payments' notifications and timers, ${machine}`,
   );
   const stack = await measureOnLocalStack(projectRoot, options);
-  const bundles = await measureBundles(projectRoot);
-  (await import('./report.ts')).printBundleSection(bundles);
+  const bundles = await measureFunctionBundles(projectRoot, options);
   const notifications = await measureNotifications(projectRoot, options);
   const channels = await (await import('./channels.ts')).measureChannels();
   const reconciliation = await measureReconciliation(projectRoot, options);
   const failover = await (await import('./failover.ts')).measureFailover();
-  const bundles_total_bytes = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
-  return { ...stack, bundles, bundles_total_bytes, notifications, channels, failover, reconciliation };
+  return { ...stack, bundles, notifications, channels, failover, reconciliation };
 }
 
 // Set before the gateway's modules load: Powertools reads its configuration when they are first imported.

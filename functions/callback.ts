@@ -1,4 +1,6 @@
-import type { Container } from '#adapters/container.ts';
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
 import { assertCallbackSource } from '#app/callback-source.ts';
@@ -10,6 +12,13 @@ import { json } from '#http/respond.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
 import { logger } from '#shared/observability.ts';
 
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...channelParts(base) };
+});
+type Wired = ReturnType<typeof wire>;
+
 /** Callback path segment → channel code. */
 const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay: 'ALIPAY', 'wechat-pay': 'WECHAT_PAY' };
 
@@ -18,7 +27,7 @@ const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay:
  * channel's signature, then applies the payment or refund result
  * exactly once. A forged callback changes nothing and gets the channel's own failure answer.
  */
-export const handler = httpHandler({ auth: false }, async (request, { container }) => {
+export const handler = httpHandler({ auth: false, wire }, async (request, { container }) => {
   const code = CALLBACK_CHANNELS[request.pathParameters.channel ?? ''];
   const channel = code ? container.channels.get(code) : undefined;
   if (!channel) throw new NotFoundError(`no callback endpoint for channel ${request.pathParameters.channel}`);
@@ -34,7 +43,7 @@ export const handler = httpHandler({ auth: false }, async (request, { container 
   return channel.answerCallback ? channel.answerCallback({ ok: true }) : json(200, { received: true });
 });
 
-async function verifyAndApply(container: Container, channel: PaymentChannel, request: HttpRequest): Promise<void> {
+async function verifyAndApply(container: Wired, channel: PaymentChannel, request: HttpRequest): Promise<void> {
   let callback: Awaited<ReturnType<PaymentChannel['verifyAndParseCallback']>>;
   try {
     callback = await channel.verifyAndParseCallback({ headers: request.headers, body: request.body });

@@ -1,3 +1,8 @@
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
+import { egressParts } from '#adapters/wiring/notify.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
@@ -6,8 +11,14 @@ import { httpHandler, parseJsonBody } from '#http/handler.ts';
 import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config), ...channelParts(base), ...egressParts(config) };
+});
+
 /** `POST /v1/payments` — 201 with the new payment, or 200 + `Idempotent-Replayed: true` for a replay. */
-export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const schema = createPaymentSchema({ allowLoopbackHttp: container.config.allowLoopbackHttp });
   const body = parseInput(schema, parseJsonBody(request));
   const { payment, replayed } = await createPayment(container, merchant, body, idempotencyKeyOf(request.headers));

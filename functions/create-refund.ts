@@ -1,3 +1,7 @@
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { createRefund } from '#app/create-refund.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
 import { createRefundSchema } from '#app/refund-schemas.ts';
@@ -6,8 +10,14 @@ import { httpHandler, parseJsonBody } from '#http/handler.ts';
 import { refundResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config), ...channelParts(base) };
+});
+
 /** `POST /v1/refunds` — 201 with the refund (`PROCESSING`, or final for balance payments), 200 on a replay. */
-export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const body = parseInput(createRefundSchema, parseJsonBody(request));
   const { refund, replayed } = await createRefund(container, merchant, body, idempotencyKeyOf(request.headers));
   return replayed

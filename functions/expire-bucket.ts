@@ -1,7 +1,15 @@
-import { z } from 'zod';
-import { getContainer } from '#adapters/container.ts';
+import * as z from 'zod';
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { expireBucket } from '#app/expire-payments.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...channelParts(base) };
+});
 
 const input = z.object({
   bucket: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/),
@@ -11,5 +19,5 @@ const input = z.object({
 /** `order-expiry` task: closes (or settles, if paid at the channel) one page of a minute bucket's open orders. */
 export const handler = workerHandler(async (event: unknown) => {
   const { bucket, cursor } = input.parse(event);
-  return expireBucket(getContainer(), bucket, cursor || undefined);
+  return expireBucket(wire(), bucket, cursor || undefined);
 });

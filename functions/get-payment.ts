@@ -1,10 +1,19 @@
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { getPayment } from '#app/payment-queries.ts';
 import { httpHandler } from '#http/handler.ts';
 import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config) };
+});
+
 /** `GET /v1/payments/{id}` — the merchant's payment. */
-export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const payment = await getPayment(container, merchant, request.pathParameters.id ?? '');
   return json(200, paymentResource(payment, container.clock()));
 });

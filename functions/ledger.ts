@@ -1,9 +1,18 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { accountIdSchema, parseInput, queryIntegerSchema, supportedCurrencySchema } from '#app/validation.ts';
 import { listLedger } from '#app/wallet-queries.ts';
 import { httpHandler } from '#http/handler.ts';
 import { ledgerResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config) };
+});
 
 const query = z.strictObject({
   currency: supportedCurrencySchema.default('CNY'),
@@ -17,7 +26,7 @@ const query = z.strictObject({
 });
 
 /** `GET /v1/accounts/{account_id}/ledger?currency=CNY&limit=50&cursor=…` — immutable entries, newest first. */
-export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
   const { currency, limit, cursor } = parseInput(query, request.query);
   const page = await listLedger(container, merchant, { accountId, currency, limit, beforeSeq: cursor });

@@ -1,9 +1,19 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
-import { getContainer } from '#adapters/container.ts';
+import * as z from 'zod';
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
+import { egressParts, queueParts } from '#adapters/wiring/notify.ts';
+import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { notifyFromQueue } from '#app/notifications.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config), ...egressParts(config), ...queueParts(config), ...workflowParts(config) };
+});
 
 const processor = new BatchProcessor(EventType.SQS);
 const message = z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]+$/), trigger: z.enum(['first', 'replay']) });
@@ -13,7 +23,7 @@ const message = z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]+$/), trig
  * the DLQ) only if it could neither deliver nor hand the event to the retry workflow.
  */
 async function notify(record: SQSRecord): Promise<void> {
-  await notifyFromQueue(getContainer(), message.parse(JSON.parse(record.body)));
+  await notifyFromQueue(wire(), message.parse(JSON.parse(record.body)));
 }
 
 export const handler = workerHandler((event: SQSEvent, context) =>

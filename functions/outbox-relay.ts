@@ -2,10 +2,20 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { getContainer } from '#adapters/container.ts';
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
+import { queueParts } from '#adapters/wiring/notify.ts';
+import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { expirePayment } from '#app/expire-payments.ts';
 import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...channelParts(base), ...queueParts(config), ...workflowParts(config) };
+});
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -18,7 +28,7 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
 async function relay(record: DynamoDBRecord): Promise<void> {
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;
   const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
-  const container = getContainer();
+  const container = wire();
   if (item.entity === 'EVENT') {
     await container.queues.enqueue(String(item.id), 'first');
   } else if (item.entity === 'PAYMENT' && item.status === 'PENDING') {

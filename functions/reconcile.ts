@@ -1,9 +1,18 @@
-import { getContainer } from '#adapters/container.ts';
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { fileParts } from '#adapters/wiring/files.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import type { ReconciliationRecord } from '#app/ports.ts';
 import { reconcileDay } from '#app/reconcile.ts';
 import { type ReconcileTrigger, reconcileJobs } from '#app/reconcile-jobs.ts';
 import { logger } from '#shared/observability.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...channelParts(base), ...fileParts(config) };
+});
 
 /** An EventBridge scheduled event (only its shape matters). */
 interface ScheduledEvent {
@@ -31,7 +40,7 @@ function triggerOf(event: ReconcileEvent): ReconcileTrigger {
 
 /** Reconcile worker: each channel-day its trigger asks for, one after another; each run is idempotent. */
 export const handler = workerHandler(async (event: ReconcileEvent): Promise<ReconciliationRecord[]> => {
-  const container = getContainer();
+  const container = wire();
   const jobs = await reconcileJobs(
     {
       profiles: container.channelProfiles,

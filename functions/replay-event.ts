@@ -1,13 +1,23 @@
+import { cipherParts } from '#adapters/wiring/cipher.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
+import { queueParts } from '#adapters/wiring/notify.ts';
 import { getEvent, replayEvent } from '#app/notifications.ts';
 import { httpHandler } from '#http/handler.ts';
 import { eventResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
 
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...cipherParts(config), ...queueParts(config) };
+});
+
 /**
  * `POST /v1/events/{id}/replay` — starts a new delivery run (202); `409 INVALID_STATE` while one is under way,
  * `429 RATE_LIMITED` past the hourly limit. Merchants dedupe by event id.
  */
-export const handler = httpHandler({ auth: true }, async (request, { container, merchant }) => {
+export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const event = await replayEvent(container, merchant, request.pathParameters.id ?? '');
   const { attempts, cursor } = await getEvent(container, merchant, event.id);
   return json(202, eventResource(event, attempts, cursor));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import {
   postSandboxCallback,
@@ -10,11 +10,20 @@ import {
   sandboxCallbackFor,
   sandboxRefundCallbackFor,
 } from '#adapters/channels/sandbox-cashier.ts';
-import type { Container } from '#adapters/container.ts';
+import { channelParts } from '#adapters/wiring/channels.ts';
+import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { wiring } from '#adapters/wiring/host.ts';
 import { parseInput } from '#app/validation.ts';
 import { httpHandler } from '#http/handler.ts';
 import type { HttpRequest } from '#http/request.ts';
 import { NotFoundError } from '#shared/errors.ts';
+
+/** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
+const wire = wiring((config, db) => {
+  const base = dynamoParts(config, db);
+  return { ...base, ...channelParts(base) };
+});
+type Wired = ReturnType<typeof wire>;
 
 const checkoutForm = z.strictObject({ outcome: z.enum(['pay', 'fail']) });
 const refundForm = z.strictObject({ outcome: z.enum(['succeed', 'fail']) });
@@ -26,7 +35,7 @@ const HTML = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-
  * `GET|POST /sandbox/refunds/{refund_id}` — the channel operator's Refund / Fail.
  * Each POST makes the sandbox channel send its signed callback to the gateway over HTTP, as a real channel would.
  */
-export const handler = httpHandler({ auth: false }, async (request, { container }) => {
+export const handler = httpHandler({ auth: false, wire }, async (request, { container }) => {
   if (!container.channels.has('SANDBOX')) throw new NotFoundError('the sandbox channel is not enabled');
   const body = request.pathParameters.payment_id
     ? await checkout(request, container)
@@ -34,7 +43,7 @@ export const handler = httpHandler({ auth: false }, async (request, { container 
   return { statusCode: 200, headers: HTML, body };
 });
 
-async function checkout(request: HttpRequest, container: Container): Promise<string> {
+async function checkout(request: HttpRequest, container: Wired): Promise<string> {
   const payment = await container.payments.get(request.pathParameters.payment_id ?? '');
   if (payment?.channel !== 'SANDBOX') throw new NotFoundError('no such sandbox payment');
   if (request.method === 'GET') return renderCheckoutPage(payment, container.clock());
@@ -54,7 +63,7 @@ async function checkout(request: HttpRequest, container: Container): Promise<str
   return renderResultPage(payment, record.status === 'SUCCESS' ? 'pay' : 'fail', status);
 }
 
-async function refund(request: HttpRequest, container: Container): Promise<string> {
+async function refund(request: HttpRequest, container: Wired): Promise<string> {
   const refundId = request.pathParameters.refund_id ?? '';
   const found = await container.refunds.get(refundId);
   if (found?.channel !== 'SANDBOX') throw new NotFoundError('no such sandbox refund');

@@ -13,7 +13,7 @@ export interface GatewayFunctionProps extends NodejsFunctionProps {
   readonly entry: string;
   /** Absolute path of the project root (holds `package.json` with the `#…` import aliases and the lock file). */
   readonly projectRoot: string;
-  /** Merged over the defaults (Powertools configuration, source maps). */
+  /** Merged over the defaults (Powertools configuration). */
   readonly environment?: Record<string, string>;
 }
 
@@ -22,10 +22,9 @@ export const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: 'pay-gateway',
   POWERTOOLS_METRICS_NAMESPACE: 'PayGateway',
   POWERTOOLS_LOG_LEVEL: 'INFO',
-  NODE_OPTIONS: '--enable-source-maps',
 };
 
-// Some bundled dependencies are CommonJS and call `require` (e.g. the X-Ray SDK behind the Powertools tracer); an ESM
+// Some bundled dependencies are CommonJS and call `require`; an ESM
 // bundle has no `require`, so the banner defines one. The aliased import avoids clashing with bundled identifiers.
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __gatewayCreateRequire } from 'node:module';" +
@@ -33,7 +32,7 @@ const ESM_REQUIRE_BANNER =
 
 /**
  * A `NodejsFunction` with the gateway's defaults: Node.js 22 on arm64, 512 MB, 10 s, active tracing, a one-month log
- * group, and a minified ESM bundle with source maps built by the locally installed esbuild (never Docker).
+ * group, and a minified ESM bundle without a source map built by the locally installed esbuild (never Docker).
  *
  * Its role starts empty rather than with the `AWSLambdaBasicExecutionRole` managed policy (which may write to every
  * log group of the account): it may write its own log group only, and everything else is granted per function.
@@ -69,8 +68,10 @@ export class GatewayFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        // DECISION: no source map. It was ~1 MB per function and, read at cold start by --enable-source-maps, made the
+        // import slower (bench section 5 prints both); the logs' stack traces name minified frames instead. A
+        // function that needs readable traces can pass `bundling: { sourceMap: true }` and NODE_OPTIONS itself.
+        sourceMap: false,
         // DECISION: the AWS SDK v3 is bundled, not taken from the Lambda runtime, so the SDK versions the tests ran
         // against locally are exactly the ones deployed (the runtime's copy changes under us without a deploy).
         externalModules: [],

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_TYPES } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { DELIVERY_STATUSES, type StoredEvent } from '#domain/notification.ts';

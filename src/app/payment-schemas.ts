@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type EgressPolicy, urlProblem } from '#domain/egress-policy.ts';
 import { exponentOf, isSupportedCurrency, parseAmount } from '#domain/money.ts';
 import { CHANNELS, PAY_METHODS } from '#domain/payment.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSupportedCurrency } from '#domain/money.ts';
 import { ValidationError } from '#shared/errors.ts';
 

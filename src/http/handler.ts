@@ -1,14 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Container, getContainer } from '#adapters/container.ts';
-import { authenticate } from '#app/authenticate.ts';
+import { type AuthenticateDeps, authenticate } from '#app/authenticate.ts';
 import { withRequestContext } from '#app/request-context.ts';
 import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
-import { logger, publishMetricsIfAny, tracer } from '#shared/observability.ts';
+import { logger, publishMetricsIfAny } from '#shared/observability.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
 
@@ -19,21 +17,31 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 const MAX_PATH_PARAMETER_LENGTH = 255;
 
-type Handler<M> = (
+type Handler<D, M> = (
   request: HttpRequest,
-  context: { container: Container; merchant: M },
+  context: { container: D; merchant: M },
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Wraps a route handler with everything every route needs, once: Powertools logger/metrics/tracer, the 64 KiB body
+ * Wraps a route handler with everything every route needs, once: the function's own wiring (`wire`, built on first
+ * use; see `src/adapters/container.ts`), Powertools logger/metrics, the 64 KiB body
  * limit, merchant authentication (unless `auth: false`), the JSON media type of merchant bodies, and the single error
  * mapping. Handlers stay thin. Checks run in this order: `413` body too large, `404` a path parameter too long to
  * name anything, `401`/`403` authentication, `415` media type, then the handler's own `400`s (`INVALID_JSON`,
  * validation).
  */
-export function httpHandler(options: { auth: true }, handler: Handler<Merchant>): middy.MiddyfiedHandler;
-export function httpHandler(options: { auth: false }, handler: Handler<undefined>): middy.MiddyfiedHandler;
-export function httpHandler(options: { auth: boolean }, handler: Handler<Merchant> | Handler<undefined>) {
+export function httpHandler<D extends AuthenticateDeps>(
+  options: { auth: true; wire: () => D },
+  handler: Handler<D, Merchant>,
+): middy.MiddyfiedHandler;
+export function httpHandler<D = undefined>(
+  options: { auth: false; wire?: () => D },
+  handler: Handler<D, undefined>,
+): middy.MiddyfiedHandler;
+export function httpHandler(
+  options: { auth: boolean; wire?: () => unknown },
+  handler: Handler<unknown, Merchant> | Handler<unknown, undefined>,
+) {
   const base = (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const request = toHttpRequest(event);
     // The audit trail stamps every sensitive change with the request it happened in.
@@ -51,16 +59,16 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
       if (Object.values(request.pathParameters).some((value) => (value?.length ?? 0) > MAX_PATH_PARAMETER_LENGTH)) {
         throw new NotFoundError(`no resource has a path parameter over ${MAX_PATH_PARAMETER_LENGTH} characters`);
       }
-      const container = getContainer();
+      const container = options.wire?.();
       if (options.auth) {
         // The signature covers the body bytes exactly as sent, never their decoded text.
-        const merchant = await authenticate(container, { ...request, body: request.rawBody });
+        const merchant = await authenticate(container as AuthenticateDeps, { ...request, body: request.rawBody });
         merchantId = merchant.id;
         logger.appendKeys({ merchant_id: merchant.id });
         requireJsonMediaType(request);
-        response = await (handler as Handler<Merchant>)(request, { container, merchant });
+        response = await (handler as Handler<unknown, Merchant>)(request, { container, merchant });
       } else {
-        response = await (handler as Handler<undefined>)(request, { container, merchant: undefined });
+        response = await (handler as Handler<unknown, undefined>)(request, { container, merchant: undefined });
       }
     } catch (error) {
       if (!(error instanceof AppError)) logger.error('unhandled error', error as Error);
@@ -78,8 +86,7 @@ export function httpHandler(options: { auth: boolean }, handler: Handler<Merchan
   };
   return middy(base)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use({ after: publishMetricsIfAny })
-    .use(captureLambdaHandler(tracer));
+    .use({ after: publishMetricsIfAny });
 }
 
 /** `application/json`, any case, with optional parameters; a charset, if given, must be UTF-8. */

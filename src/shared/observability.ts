@@ -1,9 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
- * Logger, metrics and tracer, created once per container and configured by the `POWERTOOLS_*` environment the CDK
+ * Logger and metrics, created once per container and configured by the `POWERTOOLS_*` environment the CDK
  * stack (or the local stack) sets. Logs are structured JSON carrying the request id; secrets are never logged.
  */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pay-gateway' });
@@ -19,4 +18,6 @@ export function publishMetricsIfAny(): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }
 
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pay-gateway' });
+// DECISION: no Powertools Tracer. Its X-Ray SDK (with semver and cls-hooked) was ~120 KB of every bundle and wrapped
+// every SDK call; Lambda active tracing still records each invocation's segment (init, duration, errors). See
+// docs/scaling.md "Lean functions".

@@ -1,17 +1,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, publishMetricsIfAny, tracer } from './observability.ts';
+import { logger, publishMetricsIfAny } from './observability.ts';
 
 /**
- * Wraps a non-HTTP handler (queue consumer, stream consumer, state machine task) with the same Powertools logger,
- * tracer and metrics as the HTTP routes. Errors propagate: the event source (SQS, the stream, Step Functions)
+ * Wraps a non-HTTP handler (queue consumer, stream consumer, state machine task) with the same Powertools logger
+ * and metrics as the HTTP routes. Errors propagate: the event source (SQS, the stream, Step Functions)
  * retries according to its own policy.
  */
 export function workerHandler<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer))
     .use({ after: publishMetricsIfAny, onError: publishMetricsIfAny });
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChannelCallback, ChannelPrepay, PaymentChannel, RefundSubmission } from '#app/ports.ts';
 import { currencySchema, parseInput, parseJsonText } from '#app/validation.ts';
 import { parseAmount } from '#domain/money.ts';

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from '#shared/observability.ts';
 
 /**
  * One DynamoDB client per container. The endpoint comes from the standard SDK configuration
@@ -11,7 +10,7 @@ import { tracer } from '#shared/observability.ts';
  * "class instance". Domain items hold only plain data, so marshalling an object by its enumerable keys is always right.
  */
 export function createDocumentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(client), {
+  return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
 }

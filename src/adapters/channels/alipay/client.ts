@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AlipayConfig } from '#domain/channel-config.ts';
 import { AlipayResponseInvalidError, AlipayUnavailableError } from './errors.ts';
 import { rawMember, responseKey } from './response-text.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import { logger } from '#shared/observability.ts';

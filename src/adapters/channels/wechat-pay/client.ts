@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { WechatPayConfig } from '#domain/channel-config.ts';
 import { WechatPayBusinessError, WechatPayResponseInvalidError, WechatPayUnavailableError } from './errors.ts';
 import { buildAuthorization, newNonce, PlatformKeyring, verifyWechatpaySignature } from './signing.ts';

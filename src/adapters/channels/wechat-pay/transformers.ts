@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChannelPaymentResult } from '#domain/payment.ts';
 import type { ChannelRefundResult } from '#domain/refund.ts';
 import { logger } from '#shared/observability.ts';

@@ -1,0 +1,56 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import type { PaymentChannel } from '#app/ports.ts';
+import type { ChannelRouter } from '#app/routing.ts';
+import { alipayConfig, wechatPayConfig } from '#domain/channel-fields.ts';
+import type { Channel } from '#domain/payment.ts';
+import type { GatewayConfig } from '#shared/config.ts';
+import { ChannelAccounts } from '../channel-accounts.ts';
+import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '../channel-secrets.ts';
+import { AlipayChannel } from '../channels/alipay/alipay-channel.ts';
+import { BalanceChannel } from '../channels/balance.ts';
+import { SandboxChannel } from '../channels/sandbox.ts';
+import { WechatPayChannel } from '../channels/wechat-pay/wechat-pay-channel.ts';
+import type { DynamoParts } from './dynamo.ts';
+
+/**
+ * The payment channels (sandbox when enabled, balance, Alipay, WeChat Pay), their secrets and the router over them:
+ * what creates, closes, refunds, queries or settles a payment at its channel.
+ */
+export function channelParts(base: DynamoParts) {
+  const { config, channelProfiles, channelHealth, dailyVolume, sandboxStore, clock } = base;
+  const sandboxSecret = sandboxSecretProvider(config);
+  const channelSecrets = config.channelSecretsDir
+    ? new LocalChannelSecrets(config.channelSecretsDir)
+    : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
+  const accounts = new ChannelAccounts(channelProfiles, channelSecrets, { ttlMs: config.channelConfigTtlMs, clock });
+  const channels = new Map<Channel, PaymentChannel>([
+    ...(config.sandboxEnabled
+      ? [['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret, sandboxStore)] as const]
+      : []),
+    ['BALANCE', new BalanceChannel()],
+    ['ALIPAY', new AlipayChannel(() => accounts.config('ALIPAY', alipayConfig))],
+    ['WECHAT_PAY', new WechatPayChannel(() => accounts.config('WECHAT_PAY', wechatPayConfig))],
+  ]);
+  const router: ChannelRouter = {
+    channels,
+    profiles: channelProfiles,
+    health: channelHealth,
+    volume: dailyVolume,
+    clock,
+  };
+  return { channels, channelSecrets, sandboxSecret, router };
+}
+
+/** Secrets Manager on AWS (cached by Powertools for 5 min), the environment on the local stack. */
+function sandboxSecretProvider(config: GatewayConfig): () => Promise<string> {
+  const source = config.sandboxSecret;
+  if (source.kind === 'env') return async () => source.value;
+  if (source.kind === 'none') {
+    return () => Promise.reject(new Error('this function has no sandbox secret (SANDBOX_SECRET_ARN / SANDBOX_SECRET)'));
+  }
+  return async () => {
+    const value = await getSecret<string>(source.arn, { maxAge: 300 });
+    if (!value) throw new Error('sandbox secret is empty');
+    return value;
+  };
+}

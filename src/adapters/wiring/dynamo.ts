@@ -1,0 +1,56 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AlarmMetrics } from '#app/ports.ts';
+import type { GatewayConfig } from '#shared/config.ts';
+import { newId } from '#shared/ids.ts';
+import { metrics } from '#shared/observability.ts';
+import { SandboxStore } from '../channels/sandbox-store.ts';
+import { DynamoChannelHealthRepository } from '../dynamo/channel-health-repository.ts';
+import { DynamoChannelProfileRepository } from '../dynamo/channel-profile-repository.ts';
+import { DynamoDailyVolumeRepository } from '../dynamo/daily-volume-repository.ts';
+import { DynamoEventRepository } from '../dynamo/event-repository.ts';
+import { DynamoExpiryIndex } from '../dynamo/expiry-index.ts';
+import { DynamoIdempotencyRepository } from '../dynamo/idempotency-repository.ts';
+import { deploymentTimeZones } from '../dynamo/keys.ts';
+import { DynamoMerchantRepository } from '../dynamo/merchant-repository.ts';
+import { DynamoNonceStore } from '../dynamo/nonce-store.ts';
+import { DynamoPaymentRepository, DynamoRefundRepository } from '../dynamo/payment-repository.ts';
+import { DynamoReconciliationRepository } from '../dynamo/reconciliation-repository.ts';
+import { DynamoTransactionStore } from '../dynamo/transaction-store.ts';
+import { DynamoWalletRepository } from '../dynamo/wallet-repository.ts';
+
+/**
+ * Every table-backed adapter, the clock, ids and alarm metrics: what needs only the DynamoDB client (every function
+ * that touches the table carries that client anyway, and these classes are a few KB of our own code).
+ */
+export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
+  const clock = () => new Date();
+  const table = config.tableName;
+  const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };
+  return {
+    config,
+    db,
+    clock,
+    newId,
+    alarms,
+    retrySchedule: config.retrySchedule,
+    sandboxStore: new SandboxStore(db, table),
+    channelProfiles: new DynamoChannelProfileRepository(db, table, { cacheTtlMs: config.channelConfigTtlMs }),
+    channelHealth: new DynamoChannelHealthRepository(db, table),
+    dailyVolume: new DynamoDailyVolumeRepository(db, table),
+    events: new DynamoEventRepository(db, table),
+    expiryIndex: new DynamoExpiryIndex(db, table),
+    store: new DynamoTransactionStore(db, table, clock),
+    payments: new DynamoPaymentRepository(db, table),
+    refunds: new DynamoRefundRepository(db, table),
+    wallets: new DynamoWalletRepository(db, table),
+    merchants: new DynamoMerchantRepository(db, table),
+    nonces: new DynamoNonceStore(db, table),
+    idempotency: new DynamoIdempotencyRepository(db, table, clock),
+    reconciliations: new DynamoReconciliationRepository(db, table),
+    settlementTimeZones: deploymentTimeZones(),
+  };
+}
+
+/** What {@link dynamoParts} builds. */
+export type DynamoParts = ReturnType<typeof dynamoParts>;
