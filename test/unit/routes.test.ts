@@ -42,7 +42,7 @@ describe('matchRoute', () => {
   it('tells GET /v1/payments from POST /v1/payments', () => {
     const get = matchRoute('GET', '/v1/payments');
     const post = matchRoute('POST', '/v1/payments');
-    expect(get.kind === 'route' && get.route.spec.id).toBe('GetPayment');
+    expect(get.kind === 'route' && get.route.spec.id).toBe('ListPayments');
     expect(post.kind === 'route' && post.route.spec.id).toBe('CreatePayment');
   });
 
