@@ -170,6 +170,8 @@ function suppressObjectWildcard(fn: IFunction, bucket: IBucket, prefix: string, 
 
 /** Prefix of the partition keys of request nonces (`keys.nonce`): the only items a nonce claim may write. */
 export const NONCE_PARTITION_PREFIX = 'NONCE#';
+/** Prefix of the partition keys of rate-limit buckets (`keys.rateBucket`): the only items a token lease may update. */
+export const RATE_BUCKET_PARTITION_PREFIX = 'RATE#';
 
 const TABLE_WRITES: readonly TableAction[] = ['PutItem', 'UpdateItem', 'ConditionCheckItem'];
 /** What CDK's `grantReadData` grants on a table's key; writes add CDK's write set without its wildcards. */
@@ -177,12 +179,13 @@ const KEY_READS = ['kms:Decrypt', 'kms:DescribeKey'];
 
 /**
  * Exactly the DynamoDB actions a function's code path calls, on the table (and the indexes it queries), never `*`
- * actions, Scan, DeleteItem or BatchWriteItem; a nonce claim may put `NONCE#…` items only. The table's key is granted
+ * actions, Scan, DeleteItem or BatchWriteItem; a nonce claim may put `NONCE#…` items only, a token lease update
+ * `RATE#…` items only. The table's key is granted
  * as DynamoDB uses it on the caller's behalf (only through DynamoDB): `kms:Decrypt` to read, and to write also
  * encrypt and generate data keys — named actions rather than CDK's `GenerateDataKey*` / `ReEncrypt*` wildcards.
  */
 export function grantTableAccess(fn: IFunction, table: TableAccess, data: GatewayData): void {
-  const { actions, indexes = [], claimsNonces = false } = table;
+  const { actions, indexes = [], claimsNonces = false, leasesRateTokens = false } = table;
   if (actions.length > 0) {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [data.table.tableArn] }),
@@ -205,8 +208,17 @@ export function grantTableAccess(fn: IFunction, table: TableAccess, data: Gatewa
       }),
     );
   }
-  const writes = claimsNonces || actions.some((action) => TABLE_WRITES.includes(action));
-  if (actions.length === 0 && indexes.length === 0 && !claimsNonces) return;
+  if (leasesRateTokens && !actions.includes('UpdateItem')) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [data.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_BUCKET_PARTITION_PREFIX}*`] } },
+      }),
+    );
+  }
+  const writes = claimsNonces || leasesRateTokens || actions.some((action) => TABLE_WRITES.includes(action));
+  if (actions.length === 0 && indexes.length === 0 && !writes) return;
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: writes

@@ -27,6 +27,7 @@ const ALARMED_METRICS = {
   LatePaymentSuccess: 'A payment succeeded at the channel after it had expired (the wallet was credited late)',
   CallbackAmountMismatch: 'A channel callback reported an amount other than the payment amount (rejected)',
   RefundSubmitFailed: 'A refund could not be submitted to its channel: its amount stays frozen until it is retried',
+  RateLimiterUnavailable: 'The rate limiter could not reach its DynamoDB buckets and admitted requests unlimited',
 } as const;
 
 /**

@@ -1,6 +1,7 @@
 import { createContainer } from '#adapters/container.ts';
-import { createMerchant, rotateMerchantSecret, setMerchantStatus } from '#app/merchant-admin.ts';
+import { createMerchant, rotateMerchantSecret, setMerchantRateLimit, setMerchantStatus } from '#app/merchant-admin.ts';
 import { MERCHANT_MODES, type Merchant, type MerchantMode } from '#domain/merchant.ts';
+import { policyFor, ROUTE_CLASSES, type RouteClass } from '#domain/rate-limit.ts';
 import { newId } from '#shared/ids.ts';
 import { CliError, type CliSpec, command, connectTarget, runIfMain, UsageError } from './cli.ts';
 
@@ -26,7 +27,7 @@ function requireId(values: { id?: string }): string {
   return values.id;
 }
 
-/** `npm run merchant`: create, rotate, disable, enable and show merchants. */
+/** `npm run merchant`: create, rotate, disable, enable and show merchants, and set their rate limits. */
 export const merchantCli: CliSpec = {
   name: 'merchant',
   summary: 'Create and manage merchants (their secret is printed once, at creation or rotation, never again).',
@@ -95,6 +96,39 @@ Example: npm run merchant -- create --name "Shop" --notify-url https://shop.exam
         const merchant = await container().merchants.get(merchantId);
         if (!merchant) throw new CliError(`merchant ${merchantId} not found`);
         return visible(merchant);
+      },
+    }),
+    limits: command({
+      summary: "show, set or clear a merchant's own rate limits (docs/rate-limits.md)",
+      usage: 'show|set|clear --id ID [--class write|read] [--rate N --burst N]',
+      details: `  show               the default buckets, the merchant's overrides and what applies to it
+  set                its own bucket for --class: --rate tokens per second (0.01–100000), at most --burst tokens
+  clear              back to the default bucket for --class
+Takes effect on the merchant's next request. Example:
+  npm run merchant -- limits set --id mch_1 --class write --rate 200 --burst 400`,
+      options: { ...id, class: { type: 'string' }, rate: { type: 'string' }, burst: { type: 'string' } },
+      async run(values, { positionals }) {
+        const merchantId = requireId(values);
+        const action = positionals[0];
+        const gateway = container();
+        if (action === 'set' || action === 'clear') {
+          if (!values.class) throw new UsageError('--class write|read is required');
+          if (action === 'set' && (values.rate === undefined || values.burst === undefined)) {
+            throw new UsageError('set needs --rate and --burst');
+          }
+          const policy = action === 'set' ? { rate: Number(values.rate), burst: Number(values.burst) } : null;
+          // The use case validates the class and the numbers (zod): a bad one is refused, nothing changes.
+          await setMerchantRateLimit(gateway, merchantId, { routeClass: values.class as RouteClass, policy });
+        } else if (action !== 'show') {
+          throw new UsageError('limits needs show, set or clear');
+        }
+        const merchant = await gateway.merchants.get(merchantId);
+        if (!merchant) throw new CliError(`merchant ${merchantId} not found`);
+        const defaults = gateway.config.rateLimits;
+        const effective = Object.fromEntries(
+          ROUTE_CLASSES.map((cls) => [cls, policyFor(defaults, merchant.rateLimits, cls)]),
+        );
+        return { merchantId, defaults, overrides: merchant.rateLimits ?? {}, effective };
       },
     }),
   },

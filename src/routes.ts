@@ -55,6 +55,11 @@ export interface TableAccess {
    * (`dynamodb:LeadingKeys`), so an otherwise read-only function can authenticate but write nothing else.
    */
   claimsNonces?: boolean;
+  /**
+   * Leases rate-limit tokens (`DynamoRateLimitStore`): a conditional `UpdateItem` on `RATE#…` partitions only, so every
+   * merchant route is limited without being able to update anything else.
+   */
+  leasesRateTokens?: boolean;
 }
 
 /** A DynamoDB item action a function may be granted on the table. */
@@ -74,12 +79,12 @@ export interface WorkerSpec extends Omit<FunctionSpec, 'routes'> {
 }
 
 /**
- * Merchant-authenticated routes read the merchant (`GetItem`), decrypt its secret and claim the request's nonce; what
- * else they touch in the table is their own.
+ * Merchant-authenticated routes read the merchant (`GetItem`), decrypt its secret, claim the request's nonce and take
+ * a token from the merchant's rate-limit bucket; what else they touch in the table is their own.
  */
 function merchantApi(...actions: TableAction[]) {
   return {
-    table: { actions: ['GetItem', ...actions], claimsNonces: true },
+    table: { actions: ['GetItem', ...actions], claimsNonces: true, leasesRateTokens: true },
     merchantKey: 'decrypt',
     sandboxSecret: false,
   } as const satisfies FunctionSpec['access'];

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
 import { MERCHANT_ID_PATTERN, type Merchant, type MerchantMode } from '#domain/merchant.ts';
+import {
+  RATE_BOUNDS,
+  type RateLimitOverrides,
+  type RatePolicy,
+  ROUTE_CLASSES,
+  type RouteClass,
+} from '#domain/rate-limit.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import { assertNotifyUrl } from './notify-url.ts';
+import { parseInput } from './validation.ts';
 
 export interface MerchantAdminDeps extends AuditDeps {
   merchants: MerchantRepository;
@@ -111,7 +120,50 @@ export async function setMerchantStatus(
   return merchant;
 }
 
+const ratePolicySchema = z.strictObject({
+  rate: z.number().min(RATE_BOUNDS.minRate).max(RATE_BOUNDS.maxRate),
+  burst: z.number().int().min(1).max(RATE_BOUNDS.maxBurst),
+});
+const rateLimitChangeSchema = z.strictObject({
+  routeClass: z.enum(ROUTE_CLASSES),
+  /** null: back to the gateway's default. */
+  policy: ratePolicySchema.nullable(),
+});
+
+/**
+ * Sets (or, with `policy: null`, clears) a merchant's own token bucket for writes or reads. Takes effect on the
+ * merchant's next request in every container (the policy is read with the merchant at authentication).
+ */
+export async function setMerchantRateLimit(
+  deps: MerchantAdminDeps,
+  merchantId: string,
+  change: { routeClass: RouteClass; policy: RatePolicy | null },
+): Promise<Merchant> {
+  const { routeClass, policy } = parseInput(rateLimitChangeSchema, change);
+  const current = await deps.merchants.get(merchantId);
+  if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
+  const { [routeClass]: _replaced, ...others } = current.rateLimits ?? {};
+  const rateLimits: RateLimitOverrides = policy ? { ...others, [routeClass]: policy } : others;
+  const merchant: Merchant = {
+    ...current,
+    rateLimits: Object.keys(rateLimits).length ? rateLimits : undefined,
+    updatedAt: deps.clock().toISOString(),
+  };
+  await deps.merchants.update(
+    merchant,
+    current.updatedAt,
+    auditRecord(deps, {
+      action: 'merchant.rate_limits_changed',
+      merchantId,
+      resource: { type: 'merchant', id: merchantId },
+      before: merchantView(current),
+      after: merchantView(merchant),
+    }),
+  );
+  return merchant;
+}
+
 /** A merchant as the audit log shows it: never a secret, only a fingerprint that changes when one does. */
 function merchantView(merchant: Merchant) {
-  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount', 'mode']);
+  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount', 'mode', 'rateLimits']);
 }

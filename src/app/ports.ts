@@ -11,6 +11,7 @@ import type { EventType, OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryStatus, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
 import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#domain/payment.ts';
+import type { RatePolicy, RouteClass } from '#domain/rate-limit.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
@@ -140,6 +141,25 @@ export interface MerchantRepository {
 export interface NonceStore {
   /** Records a nonce; false if it was already used and has not expired. */
   claim(merchantId: string, nonce: string, expiresAt: Date, now: Date): Promise<boolean>;
+}
+
+/** One merchant's bucket of one route class. */
+export interface RateBucketKey {
+  merchantId: string;
+  routeClass: RouteClass;
+}
+
+/** The fleet-wide state of the rate-limit buckets (see `src/domain/rate-limit.ts`). */
+export interface RateLimitStore {
+  /**
+   * Takes `count` tokens from the shared bucket atomically if it holds that many at `nowUs`. `knownTat` (the last state
+   * this container saw, a lower bound of the real one) picks which update to try first. Answers the bucket's `tat`
+   * after the take, or as found when it held too few (undefined: never used).
+   */
+  take(
+    key: RateBucketKey,
+    request: { count: number; nowUs: number; policy: RatePolicy; knownTat?: number },
+  ): Promise<{ taken: boolean; tat?: number }>;
 }
 
 /** Encrypts and decrypts merchant secrets (KMS on AWS, AES-256-GCM with a local key on one machine). */
@@ -283,7 +303,8 @@ export interface AlarmMetrics {
       | 'NotificationFailed'
       | 'NotificationDelivered'
       | 'ExpiredPaymentPaidAtChannel'
-      | 'ReconciliationMissingBill',
+      | 'ReconciliationMissingBill'
+      | 'RateLimiterUnavailable',
   ): void;
 }
 

@@ -11,6 +11,7 @@ export type AuditAction =
   | 'merchant.created'
   | 'merchant.secret_rotated'
   | 'merchant.status_changed'
+  | 'merchant.rate_limits_changed'
   | 'channel.configured'
   | 'event.replayed'
   | 'payment.created'

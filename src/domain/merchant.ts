@@ -1,3 +1,5 @@
+import type { RateLimitOverrides } from './rate-limit.ts';
+
 /** A merchant account. Its HMAC secret is only ever stored encrypted (`secretCiphertext`). */
 export interface Merchant {
   id: string;
@@ -12,6 +14,8 @@ export interface Merchant {
   /** Per-merchant amount limits in major units; the contract's defaults apply when absent. */
   minAmount?: string;
   maxAmount?: string;
+  /** Its own token buckets where they differ from the gateway's defaults (`npm run merchant -- limits`). */
+  rateLimits?: RateLimitOverrides;
   /** `test`: its routed payments may land on the built-in sandbox (free test money); absent means `live`. */
   mode?: MerchantMode;
   createdAt: string;

@@ -2,10 +2,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type AuthenticateDeps, authenticate } from '#app/authenticate.ts';
+import type { RateDecision, RateLimiter } from '#app/rate-limiter.ts';
 import { withRequestContext } from '#app/request-context.ts';
 import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import { AppError, NotFoundError } from '#shared/errors.ts';
+import { routeClassOf } from '#domain/rate-limit.ts';
+import { AppError, NotFoundError, RateLimitedError } from '#shared/errors.ts';
 import { logger, publishMetricsIfAny } from '#shared/observability.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
@@ -17,6 +19,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 const MAX_PATH_PARAMETER_LENGTH = 255;
 
+/** What an authenticated route's wiring must hold: what authentication reads, and the merchant rate limiter. */
+export type MerchantRouteDeps = AuthenticateDeps & { rateLimiter: RateLimiter };
+
 type Handler<D, M> = (
   request: HttpRequest,
   context: { container: D; merchant: M },
@@ -25,12 +30,13 @@ type Handler<D, M> = (
 /**
  * Wraps a route handler with everything every route needs, once: the function's own wiring (`wire`, built on first
  * use; see `src/adapters/container.ts`), Powertools logger/metrics, the 64 KiB body
- * limit, merchant authentication (unless `auth: false`), the JSON media type of merchant bodies, and the single error
- * mapping. Handlers stay thin. Checks run in this order: `413` body too large, `404` a path parameter too long to
- * name anything, `401`/`403` authentication, `415` media type, then the handler's own `400`s (`INVALID_JSON`,
- * validation).
+ * limit, merchant authentication (unless `auth: false`), the merchant's rate limit, the JSON media type of merchant
+ * bodies, and the single error mapping. Handlers stay thin. Checks run in this order: `413` body too large, `404` a
+ * path parameter too long to name anything, `401`/`403` authentication, `429` the merchant's rate limit (writes or
+ * reads), `415` media type, then the handler's own `400`s (`INVALID_JSON`, validation). Every answer after
+ * authentication carries `X-RateLimit-*`.
  */
-export function httpHandler<D extends AuthenticateDeps>(
+export function httpHandler<D extends MerchantRouteDeps>(
   options: { auth: true; wire: () => D },
   handler: Handler<D, Merchant>,
 ): middy.MiddyfiedHandler;
@@ -52,6 +58,7 @@ export function httpHandler(
     const started = performance.now();
     let response: APIGatewayProxyStructuredResultV2;
     let merchantId: string | undefined;
+    let rateLimitHeaders: Record<string, string> = {};
     try {
       if (request.rawBody.length > MAX_BODY_BYTES) {
         throw new AppError('BODY_TOO_LARGE', 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
@@ -62,9 +69,18 @@ export function httpHandler(
       const container = options.wire?.();
       if (options.auth) {
         // The signature covers the body bytes exactly as sent, never their decoded text.
-        const merchant = await authenticate(container as AuthenticateDeps, { ...request, body: request.rawBody });
+        const merchant = await authenticate(container as MerchantRouteDeps, { ...request, body: request.rawBody });
         merchantId = merchant.id;
         logger.appendKeys({ merchant_id: merchant.id });
+        // Only after authentication: a caller who cannot sign as the merchant cannot drain its bucket.
+        const limit = await (container as MerchantRouteDeps).rateLimiter.admit(merchant, routeClassOf(request.method));
+        rateLimitHeaders = rateLimitHeadersOf(limit);
+        if (!limit.admitted) {
+          throw new RateLimitedError(
+            'rate limit exceeded; retry after Retry-After seconds',
+            limit.retryAfterSeconds ?? 1,
+          );
+        }
         requireJsonMediaType(request);
         response = await (handler as Handler<unknown, Merchant>)(request, { container, merchant });
       } else {
@@ -74,7 +90,7 @@ export function httpHandler(
       if (!(error instanceof AppError)) logger.error('unhandled error', error as Error);
       response = errorResponse(error, request.requestId);
     }
-    response.headers = { ...response.headers, 'x-request-id': request.requestId };
+    response.headers = { ...response.headers, ...rateLimitHeaders, 'x-request-id': request.requestId };
     logger.info('request', {
       method: request.method,
       path: event.rawPath,
@@ -87,6 +103,15 @@ export function httpHandler(
   return middy(base)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({ after: publishMetricsIfAny });
+}
+
+/** The contract's `X-RateLimit-*` headers, on every authenticated answer (errors included). */
+function rateLimitHeadersOf(decision: RateDecision): Record<string, string> {
+  return {
+    'x-ratelimit-limit': String(decision.limit),
+    'x-ratelimit-remaining': String(decision.remaining),
+    'x-ratelimit-reset': String(decision.resetAt),
+  };
 }
 
 /** `application/json`, any case, with optional parameters; a charset, if given, must be UTF-8. */

@@ -39,6 +39,15 @@ export interface GatewayConfig {
   financeMerchantIds: string[];
   /** Only the local stack may notify loopback URLs (`http://127.0.0.1/...`); never a Lambda function. */
   allowLoopbackHttp: boolean;
+  /**
+   * Every merchant's default token buckets (tokens per second, capacity) for writes and reads, and the most tokens a
+   * container leases from the shared bucket in one update (docs/rate-limits.md). Merchants may have overrides.
+   */
+  rateLimits: {
+    write: { rate: number; burst: number };
+    read: { rate: number; burst: number };
+    leaseSize: number;
+  };
 }
 
 /** A setting only some functions are given (least privilege): its absence is a deployment error at first use. */
@@ -47,11 +56,25 @@ export function requireSetting(value: string | undefined, name: string): string 
   return value;
 }
 
+/** Close to the large payment APIs' public defaults (100 requests/s); a merchant that needs more gets an override. */
+const DEFAULT_RATE = 100;
+const DEFAULT_BURST = 200;
+const DEFAULT_LEASE_SIZE = 10;
+
 /** Reads the configuration once; a missing variable fails the cold start loudly instead of a request quietly. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const required = (name: string): string => {
     const value = env[name];
     if (!value) throw new Error(`environment variable ${name} is required`);
+    return value;
+  };
+  const positive = (name: string, fallback: number, integer = false): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
+      throw new Error(`environment variable ${name} must be a positive ${integer ? 'integer' : 'number'}, not ${raw}`);
+    }
     return value;
   };
   return {
@@ -86,6 +109,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       .split(',')
       .map((id) => id.trim())
       .filter(Boolean),
+    rateLimits: {
+      write: {
+        rate: positive('RATE_LIMIT_WRITE_RATE', DEFAULT_RATE),
+        burst: positive('RATE_LIMIT_WRITE_BURST', DEFAULT_BURST, true),
+      },
+      read: {
+        rate: positive('RATE_LIMIT_READ_RATE', DEFAULT_RATE),
+        burst: positive('RATE_LIMIT_READ_BURST', DEFAULT_BURST, true),
+      },
+      leaseSize: positive('RATE_LIMIT_LEASE_SIZE', DEFAULT_LEASE_SIZE, true),
+    },
   };
 }
 

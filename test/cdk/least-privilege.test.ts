@@ -127,7 +127,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the read-only functions read, and write nothing but request nonces (NONCE# partitions)', () => {
+  it('lets the read-only functions read, and write nothing but request nonces and rate-limit buckets', () => {
     const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', ...NEVER_GRANTED];
     for (const id of READ_ONLY) {
       const grants = dynamoGrants(id);
@@ -137,6 +137,11 @@ describe('least privilege', () => {
           on: 'table',
           actions: ['dynamodb:PutItem'],
           condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } },
+        },
+        {
+          on: 'table',
+          actions: ['dynamodb:UpdateItem'],
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] } },
         },
       ]);
       const reads = grants.filter((grant) => !grant.condition).flatMap((grant) => grant.actions);
@@ -153,7 +158,10 @@ describe('least privilege', () => {
       { on: 'table', actions: ['dynamodb:GetItem'], condition: undefined },
     ]);
     expect(balance.flatMap((grant) => grant.actions)).not.toContain('dynamodb:Scan');
-    expect(balance.filter((grant) => grant.condition).flatMap((grant) => grant.actions)).toEqual(['dynamodb:PutItem']);
+    expect(balance.filter((grant) => grant.condition).flatMap((grant) => grant.actions)).toEqual([
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
   });
 
   it('gives the not-found function no DynamoDB action and no use of the data key', () => {
@@ -166,9 +174,10 @@ describe('least privilege', () => {
     ).toEqual([]);
   });
 
-  it('lets every merchant-authenticated function claim nonces', () => {
+  it('lets every merchant-authenticated function claim nonces and lease rate-limit tokens', () => {
     for (const spec of FUNCTIONS.filter((f) => f.access.merchantKey === 'decrypt')) {
       expect(allows(statementsOf(spec.id), 'dynamodb:PutItem', table), spec.id).toBe(true);
+      expect(allows(statementsOf(spec.id), 'dynamodb:UpdateItem', table), spec.id).toBe(true);
     }
   });
 

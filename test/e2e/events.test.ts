@@ -85,6 +85,9 @@ describe('events API', () => {
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(3600);
+    // An authenticated answer: it carries the merchant's write bucket figures too.
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('200');
+    expect(Number(limited.headers.get('x-ratelimit-remaining'))).toBeGreaterThan(0);
   });
 
   it('answers 404 for an unknown event', async () => {

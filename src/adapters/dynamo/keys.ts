@@ -51,6 +51,11 @@ export const keys = {
   sandboxPayment: (paymentId: string): Key => ({ PK: `SANDBOX#PAYMENT#${part(paymentId)}`, SK: 'SANDBOX' }),
   nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${part(merchantId)}#${part(nonce)}`, SK: 'NONCE' }),
   idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${part(merchantId)}#${part(key)}`, SK: 'IDEM' }),
+  /** A merchant's rate-limit bucket of one route class (`write` | `read`): one small item, updated in place. */
+  rateBucket: (merchantId: string, routeClass: string): Key => ({
+    PK: `RATE#${part(merchantId)}#${part(routeClass)}`,
+    SK: 'BUCKET',
+  }),
   /** A channel-day's latest reconciliation run (the summary the API answers with by default). */
   reconciliation: (date: string, channel: string): Key => ({
     PK: reconciliationPartition(date, channel),

@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlarmMetrics } from '#app/ports.ts';
+import { RateLimiter } from '#app/rate-limiter.ts';
 import type { GatewayConfig } from '#shared/config.ts';
 import { newId } from '#shared/ids.ts';
-import { metrics } from '#shared/observability.ts';
+import { logger, metrics } from '#shared/observability.ts';
 import { SandboxStore } from '../channels/sandbox-store.ts';
 import { DynamoChannelHealthRepository } from '../dynamo/channel-health-repository.ts';
 import { DynamoChannelProfileRepository } from '../dynamo/channel-profile-repository.ts';
@@ -15,6 +16,7 @@ import { deploymentTimeZones } from '../dynamo/keys.ts';
 import { DynamoMerchantRepository } from '../dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from '../dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from '../dynamo/payment-repository.ts';
+import { DynamoRateLimitStore } from '../dynamo/rate-limit-store.ts';
 import { DynamoReconciliationRepository } from '../dynamo/reconciliation-repository.ts';
 import { DynamoTransactionStore } from '../dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from '../dynamo/wallet-repository.ts';
@@ -46,6 +48,11 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
     wallets: new DynamoWalletRepository(db, table),
     merchants: new DynamoMerchantRepository(db, table),
     nonces: new DynamoNonceStore(db, table),
+    // One per wiring, i.e. per function per container: its leases and last view of each bucket live here.
+    rateLimiter: new RateLimiter(new DynamoRateLimitStore(db, table), config.rateLimits, clock, (error) => {
+      logger.warn('rate limiter store failed: request admitted', { error: String(error) });
+      alarms.count('RateLimiterUnavailable');
+    }),
     idempotency: new DynamoIdempotencyRepository(db, table, clock),
     reconciliations: new DynamoReconciliationRepository(db, table),
     settlementTimeZones: deploymentTimeZones(),

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { RateBucketKey, RateLimitStore } from '#app/ports.ts';
+import { RateLimiter } from '#app/rate-limiter.ts';
+import { leaseUpdate } from '#domain/rate-limit.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+const SETTINGS = { write: { rate: 10, burst: 20 }, read: { rate: 100, burst: 200 }, leaseSize: 5 };
+const merchant = { id: 'mch_unit' };
+
+/**
+ * The store's contract in memory (the DynamoDB one is tested on DynamoDB Local): the same two conditional cases,
+ * applied atomically, counting calls.
+ */
+class MemoryStore implements RateLimitStore {
+  readonly tats = new Map<string, number>();
+  calls = 0;
+  failWith?: Error;
+
+  async take(key: RateBucketKey, request: Parameters<RateLimitStore['take']>[1]) {
+    this.calls++;
+    await Promise.resolve();
+    if (this.failWith) throw this.failWith;
+    const name = `${key.merchantId}/${key.routeClass}`;
+    const tat = this.tats.get(name);
+    const { idleTat, busyMaxTat, cost } = leaseUpdate(request.nowUs, request.count, request.policy);
+    const next = tat === undefined || tat <= request.nowUs ? idleTat : tat <= busyMaxTat ? tat + cost : undefined;
+    if (next === undefined) return { taken: false, tat };
+    this.tats.set(name, next);
+    return { taken: true, tat: next };
+  }
+}
+
+function limiter(store: RateLimitStore, clock: { now: number }, errors: unknown[] = []) {
+  return new RateLimiter(
+    store,
+    SETTINGS,
+    () => new Date(clock.now),
+    (error) => errors.push(error),
+  );
+}
+
+describe('RateLimiter (one container)', () => {
+  it('admits the burst, then refuses with Retry-After and the X-RateLimit figures', async () => {
+    const clock = { now: T0 };
+    const rl = limiter(new MemoryStore(), clock);
+    const decisions = [];
+    for (let i = 0; i < 21; i++) decisions.push(await rl.admit(merchant, 'write'));
+    expect(decisions.filter((d) => d.admitted)).toHaveLength(20);
+    expect(decisions[0]).toMatchObject({ admitted: true, limit: 20, remaining: 19 });
+    expect(decisions[19]).toMatchObject({ admitted: true, remaining: 0 });
+    expect(decisions[20]).toEqual({
+      admitted: false,
+      limit: 20,
+      remaining: 0,
+      resetAt: T0 / 1000 + 2,
+      retryAfterSeconds: 1,
+    });
+  });
+
+  it('refuses locally, without a store call, until its last view of the bucket says a token is back', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const rl = limiter(store, clock);
+    for (let i = 0; i < 20; i++) await rl.admit(merchant, 'write');
+    await rl.admit(merchant, 'write');
+    const calls = store.calls;
+    for (let i = 0; i < 100; i++) expect((await rl.admit(merchant, 'write')).admitted).toBe(false);
+    expect(store.calls).toBe(calls);
+    clock.now += 100; // one token interval
+    expect((await rl.admit(merchant, 'write')).admitted).toBe(true);
+    expect(store.calls).toBe(calls + 1);
+  });
+
+  it('leases one token at a time while quiet and batches as its demand grows', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const rl = limiter(store, clock);
+    for (let i = 0; i < 3; i++) {
+      await rl.admit(merchant, 'read');
+      clock.now += 1000;
+    }
+    expect(store.calls).toBe(3);
+    store.calls = 0;
+    // A busy second: 50 requests; the next second leases batches of the lease size.
+    for (let i = 0; i < 50; i++) await rl.admit(merchant, 'read');
+    clock.now += 1000;
+    store.calls = 0;
+    for (let i = 0; i < 50; i++) expect((await rl.admit(merchant, 'read')).admitted).toBe(true);
+    expect(store.calls).toBe(10);
+  });
+
+  it('serves concurrent requests from one lease at a time (a single lease in flight per bucket)', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const rl = limiter(store, clock);
+    const decisions = await Promise.all(Array.from({ length: 30 }, () => rl.admit(merchant, 'write')));
+    expect(decisions.filter((d) => d.admitted)).toHaveLength(20);
+    // The first lease takes one token (no demand seen yet); the rest take the lease cap (a tenth of the burst: 2).
+    expect(store.calls).toBe(1 + Math.ceil(19 / 2));
+    expect(store.tats.get('mch_unit/write')).toBe(T0 * 1000 + 20 * 100_000);
+  });
+
+  it('drops leased tokens it has not spent within a second (never spent late)', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const rl = limiter(store, clock);
+    for (let i = 0; i < 10; i++) await rl.admit(merchant, 'read');
+    clock.now += 1000;
+    await rl.admit(merchant, 'read'); // leases a batch, spends one
+    clock.now += 1000;
+    store.calls = 0;
+    await rl.admit(merchant, 'read');
+    expect(store.calls).toBe(1);
+  });
+
+  it('keeps merchants and route classes in separate buckets', async () => {
+    const clock = { now: T0 };
+    const rl = limiter(new MemoryStore(), clock);
+    for (let i = 0; i < 20; i++) await rl.admit(merchant, 'write');
+    expect((await rl.admit(merchant, 'write')).admitted).toBe(false);
+    expect((await rl.admit(merchant, 'read')).admitted).toBe(true);
+    expect((await rl.admit({ id: 'mch_other' }, 'write')).admitted).toBe(true);
+  });
+
+  it('holds a merchant to its own override', async () => {
+    const clock = { now: T0 };
+    const rl = limiter(new MemoryStore(), clock);
+    const small = { id: 'mch_small', rateLimits: { write: { rate: 1, burst: 2 } } };
+    const decisions = [await rl.admit(small, 'write'), await rl.admit(small, 'write'), await rl.admit(small, 'write')];
+    expect(decisions.map((d) => d.admitted)).toEqual([true, true, false]);
+    expect(decisions[2]).toMatchObject({ limit: 2, remaining: 0, retryAfterSeconds: 1 });
+  });
+
+  it('admits and reports when the store fails (fail open; API Gateway throttling stays the outer guard)', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    store.failWith = new Error('throttled');
+    const errors: unknown[] = [];
+    const rl = limiter(store, clock, errors);
+    expect((await rl.admit(merchant, 'write')).admitted).toBe(true);
+    expect(errors).toEqual([store.failWith]);
+  });
+});
