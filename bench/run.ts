@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: sections 1–9 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–10 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_ONLY (`notifications`, `reconciliation`, `failover` or
@@ -58,7 +58,7 @@ async function measureFunctionBundles(projectRoot: string, options: BenchOptions
  */
 async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
   const { createContainer, getContainer } = await import('#adapters/container.ts');
-  const { createMerchant } = await import('#app/merchant-admin.ts');
+  const { createMerchant, setMerchantRateLimit } = await import('#app/merchant-admin.ts');
   const { MerchantClient } = await import('../local/merchant-client.ts');
   const { loadLocalSecrets, startLocalStack } = await import('../local/stack.ts');
   const flows = await import('./flows.ts');
@@ -70,9 +70,12 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
     const secrets = loadLocalSecrets(secretsDir);
     stack = await startLocalStack({ projectRoot, port: 0, secrets });
     const seeding = createContainer();
-    const { secret } = await createMerchant(seeding, { id: 'mch_bench', name: 'Benchmark merchant' }).finally(() =>
-      seeding.db.destroy(),
-    );
+    const { secret } = await createMerchant(seeding, { id: 'mch_bench', name: 'Benchmark merchant' });
+    // The flows measure the gateway, not the rate limiter (section 9 does): lift the bench merchant's buckets.
+    for (const routeClass of ['write', 'read'] as const) {
+      await setMerchantRateLimit(seeding, 'mch_bench', { routeClass, policy: { rate: 100_000, burst: 100_000 } });
+    }
+    seeding.db.destroy();
     const merchant = new MerchantClient({ apiBase: stack.apiBase, merchantId: 'mch_bench', merchantSecret: secret });
     const target = { apiBase: stack.apiBase, merchant, sandboxSecret: secrets.sandboxSecret };
     const recorder = recordDynamoCalls(getContainer().db);
@@ -92,7 +95,9 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
     report.printRefundSection(refund);
     const capacity = await measureCapacity(target, options.capacityCycles);
     report.printCapacitySection(capacity);
-    return { flow, dynamo, refund, capacity };
+    // Section 10, on this stack's DynamoDB Local; printed last.
+    const rate_limits = await (await import('./rate-limits.ts')).measureRateLimits();
+    return { flow, dynamo, refund, capacity, rate_limits };
   } finally {
     if (stack) getContainer().db.destroy();
     await stack?.stop();
@@ -132,6 +137,7 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   const channels = await (await import('./channels.ts')).measureChannels();
   const reconciliation = await measureReconciliation(projectRoot, options);
   const failover = await (await import('./failover.ts')).measureFailover();
+  (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
   return { ...stack, bundles, notifications, channels, failover, reconciliation };
 }
 

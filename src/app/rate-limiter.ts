@@ -1,6 +1,8 @@
 import {
   availableTokens,
   LEASE_TTL_US,
+  type LeaseHistory,
+  leaseCap,
   leaseCount,
   policyFor,
   type RateLimitOverrides,
@@ -33,7 +35,8 @@ interface LocalBucket {
   tokensExpireAt: number;
   /** The one lease in flight for this bucket in this container; other requests wait for it. */
   leasing?: Promise<void>;
-  demand: { second: number; current: number; previous: number };
+  /** The lease the tokens came from (sizes the next one). */
+  lastLease?: LeaseHistory;
 }
 
 /**
@@ -44,7 +47,7 @@ const MAX_LEASES_PER_REQUEST = 8;
 
 /**
  * The per-merchant, per-route-class rate limiter of one container (one per Lambda execution environment). Tokens are
- * leased from the fleet-wide bucket in the store in batches sized to this container's recent demand and spent
+ * leased from the fleet-wide bucket in the store in batches sized by how fast this container spent the last one, and spent
  * locally; a bucket this container has seen empty refuses locally, at no DynamoDB cost, until its refill time. See
  * docs/rate-limits.md for the overshoot bound and the cost per request.
  */
@@ -70,12 +73,12 @@ export class RateLimiter {
     const policy = policyFor(this.settings, merchant.rateLimits, routeClass);
     const key = { merchantId: merchant.id, routeClass };
     const bucket = this.bucketOf(key);
-    countDemand(bucket, this.nowUs());
     for (let leases = 0; ; ) {
       const nowUs = this.nowUs();
       if (nowUs >= bucket.tokensExpireAt) bucket.tokens = 0;
-      if (bucket.tokens > 0) {
+      if (bucket.tokens > 0 && bucket.lastLease) {
         bucket.tokens--;
+        bucket.lastLease.spent++;
         return this.decision(bucket, policy, nowUs, true);
       }
       if (availableTokens(bucket.tat, nowUs, policy) < 1 || leases >= MAX_LEASES_PER_REQUEST) {
@@ -98,14 +101,17 @@ export class RateLimiter {
 
   /** Takes a batch of tokens from the shared bucket (fewer if it holds fewer) into this container's. */
   private async lease(key: RateBucketKey, bucket: LocalBucket, policy: RatePolicy, nowUs: number): Promise<void> {
-    const wanted = leaseCount(policy, this.settings.leaseSize, Math.max(bucket.demand.previous, bucket.demand.current));
+    const wanted = leaseCount(leaseCap(policy, this.settings.leaseSize), bucket.lastLease, nowUs);
     const count = Math.min(wanted, availableTokens(bucket.tat, nowUs, policy));
     if (count < 1) return;
     const result = await this.store.take(key, { count, nowUs, policy, knownTat: bucket.tat });
     if (result.tat !== undefined) bucket.tat = Math.max(bucket.tat ?? 0, result.tat);
     if (result.taken) {
-      bucket.tokens += count;
-      bucket.tokensExpireAt = nowUs + LEASE_TTL_US;
+      // Their lifetime starts now, not when the lease was asked for: a slow store must not hand out expired tokens.
+      const leasedAtUs = this.nowUs();
+      bucket.tokens = count;
+      bucket.tokensExpireAt = leasedAtUs + LEASE_TTL_US;
+      bucket.lastLease = { count, spent: 0, atUs: leasedAtUs };
     }
   }
 
@@ -123,7 +129,7 @@ export class RateLimiter {
     const name = `${key.routeClass} ${key.merchantId}`;
     let bucket = this.buckets.get(name);
     if (!bucket) {
-      bucket = { tokens: 0, tokensExpireAt: 0, demand: { second: 0, current: 0, previous: 0 } };
+      bucket = { tokens: 0, tokensExpireAt: 0 };
       this.buckets.set(name, bucket);
     }
     return bucket;
@@ -132,16 +138,4 @@ export class RateLimiter {
   private nowUs(): number {
     return this.clock().getTime() * 1000;
   }
-}
-
-/** Counts a request in this container's per-second demand (the lease size follows the last full second's). */
-function countDemand(bucket: LocalBucket, nowUs: number): void {
-  const second = Math.floor(nowUs / 1_000_000);
-  const { demand } = bucket;
-  if (second !== demand.second) {
-    demand.previous = second === demand.second + 1 ? demand.current : 0;
-    demand.current = 0;
-    demand.second = second;
-  }
-  demand.current++;
 }

@@ -84,12 +84,23 @@ export function leaseCap(policy: RatePolicy, leaseSize: number): number {
   return Math.max(1, Math.min(leaseSize, Math.floor(policy.burst / LEASE_SHARE_OF_BURST)));
 }
 
+/** What a container did with its last lease of a bucket: tokens taken, tokens spent, when (microseconds). */
+export interface LeaseHistory {
+  count: number;
+  spent: number;
+  atUs: number;
+}
+
 /**
- * How many tokens to lease now: about what this container used in the last second (so a quiet container leases one
- * at a time and wastes nothing), capped by {@link leaseCap}.
+ * How many tokens to lease now, from how the last lease went (capped by {@link leaseCap}): none yet, one; used up
+ * within its lifetime, twice as many (demand outruns it); used up more slowly, as many; partly dropped unspent, as
+ * many as were spent. So a quiet container leases one token at a time and wastes nothing, and a busy one reaches the
+ * cap in a few leases whatever the store's latency.
  */
-export function leaseCount(policy: RatePolicy, leaseSize: number, recentDemand: number): number {
-  return Math.max(1, Math.min(leaseCap(policy, leaseSize), Math.ceil(recentDemand)));
+export function leaseCount(cap: number, last: LeaseHistory | undefined, nowUs: number): number {
+  if (!last) return 1;
+  if (last.spent < last.count) return Math.max(1, Math.min(cap, last.spent));
+  return Math.min(cap, nowUs - last.atUs < LEASE_TTL_US ? 2 * last.count : last.count);
 }
 
 /**

@@ -56,9 +56,13 @@ export function requireSetting(value: string | undefined, name: string): string 
   return value;
 }
 
-/** Close to the large payment APIs' public defaults (100 requests/s); a merchant that needs more gets an override. */
-const DEFAULT_RATE = 100;
-const DEFAULT_BURST = 200;
+/**
+ * Per merchant and route class: together a merchant's writes and reads reach at most half of the API stage's
+ * 100 requests/s throttle (`lib/gateway-api.ts`), so one merchant's burst cannot take the others' share; a merchant
+ * that needs more gets an override, the stage throttle is raised with the fleet.
+ */
+const DEFAULT_RATE = 25;
+const DEFAULT_BURST = 50;
 const DEFAULT_LEASE_SIZE = 10;
 
 /** Reads the configuration once; a missing variable fails the cold start loudly instead of a request quietly. */

@@ -86,7 +86,7 @@ describe('events API', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(3600);
     // An authenticated answer: it carries the merchant's write bucket figures too.
-    expect(limited.headers.get('x-ratelimit-limit')).toBe('200');
+    expect(limited.headers.get('x-ratelimit-limit')).toBe(String(stack.container.config.rateLimits.write.burst));
     expect(Number(limited.headers.get('x-ratelimit-remaining'))).toBeGreaterThan(0);
   });
 

@@ -15,3 +15,9 @@ configureLocalEnvironment({
   tableName: TEST_TABLE,
 });
 process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
+// Tests that are not about rate limits must never meet one, however fast the machine: generous defaults (the rate
+// limit tests set their merchants' own buckets).
+process.env.RATE_LIMIT_WRITE_RATE = '1000';
+process.env.RATE_LIMIT_WRITE_BURST = '2000';
+process.env.RATE_LIMIT_READ_RATE = '1000';
+process.env.RATE_LIMIT_READ_BURST = '2000';

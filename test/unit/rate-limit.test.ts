@@ -12,6 +12,7 @@ import {
   routeClassOf,
   tokenInterval,
 } from '#domain/rate-limit.ts';
+import { loadConfig } from '#shared/config.ts';
 
 const S = 1_000_000; // microseconds per second
 const T0 = 1_764_000_000 * S;
@@ -110,12 +111,16 @@ describe('leases', () => {
     expect(leaseCap({ rate: 1, burst: 3 }, 10)).toBe(1);
   });
 
-  it("follows the container's recent demand, so a quiet container leases one token at a time", () => {
-    const p = { rate: 100, burst: 200 };
-    expect(leaseCount(p, 10, 0)).toBe(1);
-    expect(leaseCount(p, 10, 1)).toBe(1);
-    expect(leaseCount(p, 10, 4)).toBe(4);
-    expect(leaseCount(p, 10, 500)).toBe(10);
+  it('sizes a lease from how the last one went: double when used up within a second, else what was spent', () => {
+    expect(leaseCount(10, undefined, T0)).toBe(1);
+    expect(leaseCount(10, { count: 1, spent: 1, atUs: T0 }, T0 + 50_000)).toBe(2);
+    expect(leaseCount(10, { count: 8, spent: 8, atUs: T0 }, T0 + 999_999)).toBe(10);
+    // A quiet container: its single token lasted more than a lease lifetime, so it keeps leasing one.
+    expect(leaseCount(10, { count: 1, spent: 1, atUs: T0 }, T0 + S)).toBe(1);
+    expect(leaseCount(10, { count: 6, spent: 6, atUs: T0 }, T0 + 3 * S)).toBe(6);
+    // Tokens dropped unspent: lease what was used.
+    expect(leaseCount(10, { count: 8, spent: 3, atUs: T0 }, T0 + S)).toBe(3);
+    expect(leaseCount(10, { count: 8, spent: 0, atUs: T0 }, T0 + S)).toBe(1);
   });
 
   it('bounds the overshoot by C × (lease cap − 1): exact when containers lease one token at a time', () => {
@@ -137,5 +142,26 @@ describe('route classes and policies', () => {
     expect(policyFor(settings, undefined, 'write')).toEqual({ rate: 100, burst: 200 });
     expect(policyFor(settings, { write: { rate: 1, burst: 2 } }, 'write')).toEqual({ rate: 1, burst: 2 });
     expect(policyFor(settings, { write: { rate: 1, burst: 2 } }, 'read')).toEqual({ rate: 50, burst: 100 });
+  });
+
+  it('reads the default buckets from the environment, refusing anything but positive numbers', () => {
+    const env = { TABLE_NAME: 't', PUBLIC_BASE_URL: 'https://pay.example' };
+    expect(loadConfig(env).rateLimits).toEqual({
+      write: { rate: 25, burst: 50 },
+      read: { rate: 25, burst: 50 },
+      leaseSize: 10,
+    });
+    expect(loadConfig({ ...env, RATE_LIMIT_READ_RATE: '0.5', RATE_LIMIT_LEASE_SIZE: '4' }).rateLimits).toMatchObject({
+      read: { rate: 0.5, burst: 50 },
+      leaseSize: 4,
+    });
+    for (const [name, value] of [
+      ['RATE_LIMIT_WRITE_RATE', '0'],
+      ['RATE_LIMIT_WRITE_BURST', '1.5'],
+      ['RATE_LIMIT_READ_BURST', 'many'],
+      ['RATE_LIMIT_LEASE_SIZE', '-1'],
+    ] as const) {
+      expect(() => loadConfig({ ...env, [name]: value }), name).toThrow(name);
+    }
   });
 });
