@@ -213,8 +213,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'POST /sandbox/refunds/{refund_id}',
     ],
     sandboxOnly: true,
-    // The simulated channel decides a payment (conditional PutItem) or a refund (conditional UpdateItem) of its
-    // SANDBOX#… records; the callback it then posts goes through the Callback function.
+    // The cashier reads the payment and its merchant's name (GetItem); the simulated channel decides a payment
+    // (conditional PutItem) or a refund (conditional UpdateItem) of its SANDBOX#… records; the callback it then posts
+    // goes through the Callback function.
     access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] }, merchantKey: 'none', sandboxSecret: true },
   },
   {

@@ -39,7 +39,7 @@ describe('recharge flow over HTTP', () => {
     const page = await fetch(payUrl);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('100.00 CNY');
+    expect(html).toContain('¥100.00<span class="code">CNY</span>');
     expect(html).toContain('value="pay"');
 
     const paid = await fetch(payUrl, {
@@ -47,7 +47,7 @@ describe('recharge flow over HTTP', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'outcome=pay',
     });
-    expect(await paid.text()).toContain('Payment succeeded.');
+    expect(await paid.text()).toContain('Payment successful');
 
     const payment = await client.request<Json>('GET', `/v1/payments/${created.body.id}`);
     expect(payment.body).toMatchObject({ status: 'SUCCEEDED', late: false });
