@@ -161,7 +161,17 @@ function buildEvent(input: {
   } as APIGatewayProxyEventV2;
 }
 
+/**
+ * A local function's time limit: API Gateway's 30 s by default; `LOCAL_FUNCTION_TIMEOUT_MS` lifts it where speed is
+ * not the point (the tests, on machines shared with other work).
+ */
+function functionTimeoutMs(): number {
+  const configured = Number(process.env.LOCAL_FUNCTION_TIMEOUT_MS);
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : 30_000;
+}
+
 function lambdaContext(spec: FunctionSpec): Context {
+  const deadline = Date.now() + functionTimeoutMs();
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: `local-${spec.id}`,
@@ -171,7 +181,7 @@ function lambdaContext(spec: FunctionSpec): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/local-${spec.id}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
