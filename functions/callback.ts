@@ -1,14 +1,16 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
+import { journalCallback } from '#app/callback-journal.ts';
 import { assertCallbackSource } from '#app/callback-source.ts';
-import type { PaymentChannel } from '#app/ports.ts';
+import type { CallbackAnswer, ChannelCallback, PaymentChannel } from '#app/ports.ts';
 import type { Channel } from '#domain/payment.ts';
 import { httpHandler } from '#http/handler.ts';
 import type { HttpRequest } from '#http/request.ts';
-import { json } from '#http/respond.ts';
+import { errorResponse, json } from '#http/respond.ts';
 import { AppError, NotFoundError } from '#shared/errors.ts';
 import { logger } from '#shared/observability.ts';
 
@@ -24,8 +26,8 @@ const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay:
 
 /**
  * `POST /v1/callbacks/{channel}` — checks the source address against the channel's allowlist, verifies the
- * channel's signature, then applies the payment or refund result
- * exactly once. A forged callback changes nothing and gets the channel's own failure answer.
+ * channel's signature, then applies the payment or refund result exactly once, and journals the raw callback (redacted)
+ * under its payment. A forged callback changes nothing and gets the channel's own failure answer.
  */
 export const handler = httpHandler({ auth: false, wire }, async (request, { container }) => {
   const code = CALLBACK_CHANNELS[request.pathParameters.channel ?? ''];
@@ -33,24 +35,49 @@ export const handler = httpHandler({ auth: false, wire }, async (request, { cont
   if (!channel) throw new NotFoundError(`no callback endpoint for channel ${request.pathParameters.channel}`);
   // Before any parsing or cryptography: an address the channel does not call from gets 403 and changes nothing.
   await assertCallbackSource(container, channel.code, request.sourceIp);
+  const at = container.clock().toISOString();
+  const started = performance.now();
+  const seen: { callback?: ChannelCallback } = {};
+  let answer: APIGatewayProxyStructuredResultV2 | CallbackAnswer;
+  let failure: unknown;
   try {
-    await verifyAndApply(container, channel, request);
+    await verifyAndApply(container, channel, request, seen);
+    answer = channel.answerCallback ? channel.answerCallback({ ok: true }) : json(200, { received: true });
   } catch (error) {
-    if (!channel.answerCallback) throw error;
     if (!(error instanceof AppError)) logger.error('callback failed', error as Error);
-    return channel.answerCallback({ ok: false, error });
+    failure = error;
+    answer = channel.answerCallback
+      ? channel.answerCallback({ ok: false, error })
+      : errorResponse(error, request.requestId);
   }
-  return channel.answerCallback ? channel.answerCallback({ ok: true }) : json(200, { received: true });
+  await journalCallback(container, {
+    channel: channel.code,
+    headers: request.headers,
+    body: request.body,
+    at,
+    latencyMs: Math.round(performance.now() - started),
+    callback: seen.callback,
+    answerStatus: answer.statusCode ?? 200,
+    answerBody: answer.body ?? '',
+    error: failure,
+  });
+  return answer;
 });
 
-async function verifyAndApply(container: Wired, channel: PaymentChannel, request: HttpRequest): Promise<void> {
-  let callback: Awaited<ReturnType<PaymentChannel['verifyAndParseCallback']>>;
+async function verifyAndApply(
+  container: Wired,
+  channel: PaymentChannel,
+  request: HttpRequest,
+  seen: { callback?: ChannelCallback },
+): Promise<void> {
+  let callback: ChannelCallback;
   try {
     callback = await channel.verifyAndParseCallback({ headers: request.headers, body: request.body });
   } catch (error) {
     if (error instanceof AppError && error.httpStatus === 401) container.alarms.count('CallbackSignatureRejected');
     throw error;
   }
+  seen.callback = callback;
   if (callback.kind === 'payment') await applyPaymentResult(container, callback.result, channel.code);
   else if (callback.kind === 'refund') await applyRefundResult(container, callback.result, channel.code);
 }

@@ -1,7 +1,9 @@
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
+import { journalParts } from '#adapters/wiring/journal.ts';
 import { getPayment } from '#app/payment-queries.ts';
+import { journalAttemptView } from '#domain/channel-journal.ts';
 import { httpHandler } from '#http/handler.ts';
 import { paymentResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
@@ -9,11 +11,18 @@ import { json } from '#http/respond.ts';
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
   const base = dynamoParts(config, db);
-  return { ...base, ...cipherParts(config) };
+  return { ...base, ...cipherParts(config), ...journalParts(base) };
 });
 
-/** `GET /v1/payments/{id}` — the merchant's payment. */
+/**
+ * `GET /v1/payments/{id}` — the merchant's payment, with `channel_attempts`: each message exchanged with the channel
+ * about it (operation, outcome, HTTP status, latency, error code; never bodies), oldest first.
+ */
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const payment = await getPayment(container, merchant, request.pathParameters.id ?? '');
-  return json(200, paymentResource(payment, container.clock()));
+  const journal = await container.journal.listByPayment(payment.id);
+  return json(200, {
+    ...paymentResource(payment, container.clock()),
+    channel_attempts: journal.map(journalAttemptView),
+  });
 });

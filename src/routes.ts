@@ -116,8 +116,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'GetPayment',
     entry: 'functions/get-payment.ts',
     routes: ['GET /v1/payments/{id}'],
-    // The payment.
-    access: merchantApi(),
+    // The payment, and its channel message journal partition (Query of JOURNAL#{payment}) for channel_attempts.
+    access: merchantApi('Query'),
   },
   {
     id: 'ListPayments',

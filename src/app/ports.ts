@@ -6,6 +6,7 @@ import type { AuditRecord } from '#domain/audit.ts';
 import type { BillChannel, BillEvent } from '#domain/bill.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import type { ChannelSecret } from '#domain/channel-fields.ts';
+import type { JournalEntry } from '#domain/channel-journal.ts';
 import type { BreakerConfig, BreakerState } from '#domain/circuit-breaker.ts';
 import type { EventType, OutboxEvent } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
@@ -306,6 +307,18 @@ export interface AlarmMetrics {
       | 'ReconciliationMissingBill'
       | 'RateLimiterUnavailable',
   ): void;
+}
+
+/**
+ * The channel message journal. `record` never throws and never waits: the write runs in the background and a failure
+ * is only logged, so the journal can neither block nor fail a payment; `flush` waits (bounded) for the writes still
+ * running, at the end of an invocation.
+ */
+export interface ChannelJournal {
+  record(entry: JournalEntry): void;
+  flush(timeoutMs?: number): Promise<void>;
+  /** A payment's entries (its refunds' included), oldest first. */
+  listByPayment(paymentId: string, limit?: number): Promise<JournalEntry[]>;
 }
 
 /** A clock, so tests can move time. */

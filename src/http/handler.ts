@@ -8,6 +8,7 @@ import { parseJsonText } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { routeClassOf } from '#domain/rate-limit.ts';
 import { AppError, NotFoundError, RateLimitedError } from '#shared/errors.ts';
+import { finishInvocation } from '#shared/invocation-end.ts';
 import { logger, publishMetricsIfAny } from '#shared/observability.ts';
 import { type HttpRequest, toHttpRequest } from './request.ts';
 import { errorResponse } from './respond.ts';
@@ -90,6 +91,8 @@ export function httpHandler(
       if (!(error instanceof AppError)) logger.error('unhandled error', error as Error);
       response = errorResponse(error, request.requestId);
     }
+    // Background writes of this request (the channel journal) finish, bounded, before the container may freeze.
+    await finishInvocation();
     response.headers = { ...response.headers, ...rateLimitHeaders, 'x-request-id': request.requestId };
     logger.info('request', {
       method: request.method,

@@ -33,6 +33,8 @@ export interface GatewayConfig {
    * (`CHANNEL_CONFIG_TTL_MS`, default 5000). A changed profile version reloads the channel's secret at once.
    */
   channelConfigTtlMs: number;
+  /** How long channel message journal entries are kept, days (`JOURNAL_RETENTION_DAYS`, default 180; DynamoDB TTL). */
+  journalRetentionDays: number;
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
   channelSecretsDir?: string;
   /** Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated). */
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
     },
     channelConfigTtlMs: nonNegative(env.CHANNEL_CONFIG_TTL_MS, 5000, 'CHANNEL_CONFIG_TTL_MS'),
+    journalRetentionDays: nonNegative(env.JOURNAL_RETENTION_DAYS, 180, 'JOURNAL_RETENTION_DAYS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     // Never in a deployed function, whatever its environment says: loopback there is the Lambda sandbox itself.
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true' && !env.AWS_LAMBDA_FUNCTION_NAME,

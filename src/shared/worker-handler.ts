@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { finishInvocation } from './invocation-end.ts';
 import { logger, publishMetricsIfAny } from './observability.ts';
 
 /**
@@ -11,5 +12,6 @@ import { logger, publishMetricsIfAny } from './observability.ts';
 export function workerHandler<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use({ after: publishMetricsIfAny, onError: publishMetricsIfAny });
+    .use({ after: publishMetricsIfAny, onError: publishMetricsIfAny })
+    .use({ after: finishInvocation, onError: finishInvocation });
 }

@@ -32,6 +32,11 @@ export const keys = {
     PK: `MERCHANT#${part(merchantId)}#REFUND#${part(refundNo)}`,
     SK: 'GUARD',
   }),
+  /** One channel message journal entry, in its payment's partition (refunds' messages included), by time. */
+  journalEntry: (paymentId: string, at: string, entryId: string): Key => ({
+    PK: `JOURNAL#${part(paymentId)}`,
+    SK: `${at}#${part(entryId)}`,
+  }),
   /** The sandbox channel's own record of a refund it was asked to make (the simulated channel's storage). */
   sandboxRefund: (refundId: string): Key => ({ PK: `SANDBOX#REFUND#${part(refundId)}`, SK: 'SANDBOX' }),
   wallet: (merchantId: string, accountId: string, currency: string): Key => ({

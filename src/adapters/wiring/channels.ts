@@ -8,9 +8,11 @@ import { ChannelAccounts } from '../channel-accounts.ts';
 import { LocalChannelSecrets, SecretsManagerChannelSecrets } from '../channel-secrets.ts';
 import { AlipayChannel } from '../channels/alipay/alipay-channel.ts';
 import { BalanceChannel } from '../channels/balance.ts';
+import { journaled, journalingFetch } from '../channels/journaling.ts';
 import { SandboxChannel } from '../channels/sandbox.ts';
 import { WechatPayChannel } from '../channels/wechat-pay/wechat-pay-channel.ts';
 import type { DynamoParts } from './dynamo.ts';
+import { journalParts } from './journal.ts';
 
 /**
  * The payment channels (sandbox when enabled, balance, Alipay, WeChat Pay), their secrets and the router over them:
@@ -23,13 +25,19 @@ export function channelParts(base: DynamoParts) {
     ? new LocalChannelSecrets(config.channelSecretsDir)
     : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
   const accounts = new ChannelAccounts(channelProfiles, channelSecrets, { ttlMs: config.channelConfigTtlMs, clock });
+  // Every message exchanged with Alipay and WeChat Pay is journaled, redacted, in the background.
+  const { journal } = journalParts(base);
+  const fetch = journalingFetch();
   const channels = new Map<Channel, PaymentChannel>([
     ...(config.sandboxEnabled
       ? [['SANDBOX', new SandboxChannel(config.publicBaseUrl, sandboxSecret, sandboxStore)] as const]
       : []),
     ['BALANCE', new BalanceChannel()],
-    ['ALIPAY', new AlipayChannel(() => accounts.config('ALIPAY', alipayConfig))],
-    ['WECHAT_PAY', new WechatPayChannel(() => accounts.config('WECHAT_PAY', wechatPayConfig))],
+    ['ALIPAY', journaled(new AlipayChannel(() => accounts.config('ALIPAY', alipayConfig), { fetch }), journal, clock)],
+    [
+      'WECHAT_PAY',
+      journaled(new WechatPayChannel(() => accounts.config('WECHAT_PAY', wechatPayConfig), { fetch }), journal, clock),
+    ],
   ]);
   const router: ChannelRouter = {
     channels,
@@ -38,7 +46,7 @@ export function channelParts(base: DynamoParts) {
     volume: dailyVolume,
     clock,
   };
-  return { channels, channelSecrets, sandboxSecret, router };
+  return { channels, channelSecrets, sandboxSecret, router, journal };
 }
 
 /** Secrets Manager on AWS (cached by Powertools for 5 min), the environment on the local stack. */
