@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { keys, part, walletPartition } from '#adapters/dynamo/keys.ts';
+import {
+  expiryPartitions,
+  keys,
+  merchantListingPartitions,
+  part,
+  settlementDayPartitions,
+  shardCount,
+  shardOf,
+  walletPartition,
+} from '#adapters/dynamo/keys.ts';
 
 /** Strings rich in separators and escape characters, where a naive join would collide. */
 const keyPart = fc.string({ unit: fc.constantFrom('a', 'b', '#', '%', '2', '3', 'K'), maxLength: 8 });
@@ -37,5 +46,39 @@ describe('tenant-safe keys', () => {
   it('leaves the values the gateway generates and the API allows unchanged', () => {
     for (const value of ['pay_01HZX', 'mch_ab12-cd', 'ORD-2026_1', 'CNY', 'user.42:x@y'])
       expect(part(value)).toBe(value);
+  });
+});
+
+describe('write-sharded index keys', () => {
+  const steps = [
+    { from: '0000-01-01', shards: 1 },
+    { from: '2027-01-01', shards: 4 },
+    { from: '2027-06-01', shards: 16 },
+  ];
+
+  it('takes the count in effect at a key date, so a later step never changes an earlier day', () => {
+    expect(shardCount(steps, '2026-12-31')).toBe(1);
+    expect(shardCount(steps, '2026-12-31T23:59')).toBe(1);
+    expect(shardCount(steps, '2027-01-01')).toBe(4);
+    expect(shardCount(steps, '2027-05-31T23:59:59.999Z')).toBe(4);
+    expect(shardCount(steps, '2027-06-01T00:00')).toBe(16);
+  });
+
+  it('puts an id on one stable shard, and spreads ids over every shard', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `pay_${i.toString(36)}x${(i * 7919).toString(36)}`);
+    for (const id of ids.slice(0, 50)) expect(shardOf(id, 128)).toBe(shardOf(id, 128));
+    const used = new Set(ids.map((id) => shardOf(id, 128)));
+    expect(used.size).toBe(128);
+  });
+
+  it('lists every shard a reader must query: the unsharded key before sharding, all shards after', () => {
+    expect(settlementDayPartitions('ALIPAY', '2026-11-30')).toEqual(['CHANNEL#ALIPAY#2026-11-30']);
+    const after = settlementDayPartitions('ALIPAY', '2026-12-02');
+    expect(new Set(after).size).toBe(128);
+    expect(expiryPartitions('2026-12-02T10:00')).toEqual(['EXPIRY#2026-12-02T10:00']);
+    const listing = merchantListingPartitions('mch_1', 'payments');
+    expect(listing).toContain('MERCHANT#mch_1');
+    expect(listing).toContain('MERCHANT#mch_1#127');
+    expect(listing).toHaveLength(129);
   });
 });

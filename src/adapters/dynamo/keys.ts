@@ -90,14 +90,87 @@ export function auditPartition(day: string, shard: number): string {
 
 /** An audit entry's key: its day and a shard derived from its id, sorted by time within the shard. */
 export function auditKey(record: { id: string; at: string }): Key {
-  let hash = 0;
-  for (const char of record.id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return { PK: auditPartition(record.at.slice(0, 10), hash % AUDIT_SHARDS), SK: `${record.at}#${part(record.id)}` };
+  return {
+    PK: auditPartition(record.at.slice(0, 10), shardOf(record.id, AUDIT_SHARDS)),
+    SK: `${record.at}#${part(record.id)}`,
+  };
 }
 
-/** GSI2's partition: a channel's settled payments and completed refunds of one business day (reconciliation). */
-export function settlementDayPartition(channel: string, day: string): string {
+/** A stable shard of an id among `count` (a hash of the id: every write of one item lands on the same shard). */
+export function shardOf(id: string, count: number): number {
+  let hash = 0;
+  for (const char of id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return hash % count;
+}
+
+/** From `from` (a UTC date `yyyy-mm-dd`) on, an index's keys have `shards` write shards. */
+export interface ShardStep {
+  readonly from: string;
+  readonly shards: number;
+}
+
+/** Write shards of each hot index key, over time. */
+export type ShardPlan = Readonly<Record<'merchantListing' | 'settlementDay' | 'expiryMinute', readonly ShardStep[]>>;
+
+/** Keys dated before this day were written unsharded (shard count 1: the key format from before sharding). */
+export const SHARDED_SINCE = '2026-12-01';
+
+/**
+ * How many write shards each hot index key has, over time (docs/scaling.md has the math behind the counts). A key's
+ * count is the one in effect at the key's own date — a GSI1 item's creation time, GSI2's business day, GSI3's expiry
+ * minute — so the writers and readers of a day or minute always agree, and a new count never moves an item.
+ * To grow a count, APPEND a step starting on a future day that every function runs the new plan before; never edit a
+ * past step. A count of 1 is the unsharded key.
+ */
+export const SHARD_PLAN: ShardPlan = {
+  merchantListing: [
+    { from: '0000-01-01', shards: 1 },
+    { from: SHARDED_SINCE, shards: 128 },
+  ],
+  settlementDay: [
+    { from: '0000-01-01', shards: 1 },
+    { from: SHARDED_SINCE, shards: 128 },
+  ],
+  // Not sharded yet: 512 shards (what 100,000 payments/s needs) made the local stack's minute sweeps query DynamoDB
+  // Local 512 times a bucket and starve it; the reader is shard-aware, so a step here is all it takes (docs/scaling.md).
+  expiryMinute: [{ from: '0000-01-01', shards: 1 }],
+};
+
+/** The shard count of `index` in effect at `at` (a date, minute or instant, compared as ISO-8601 text). */
+export function shardCount(steps: readonly ShardStep[], at: string): number {
+  let count = 1;
+  for (const step of steps) if (step.from <= at) count = step.shards;
+  return count;
+}
+
+/** The write shard of `id` under `base`: `base` itself for a count of 1, else `base#{shard}`. */
+function shardedPartition(base: string, id: string, count: number): string {
+  return count === 1 ? base : `${base}#${shardOf(id, count)}`;
+}
+
+/** Every partition of `base` that keys written with any of `counts` can be in (what a reader queries). */
+function allShards(base: string, counts: Iterable<number>): string[] {
+  const partitions = new Set<string>();
+  for (const count of counts) {
+    if (count === 1) partitions.add(base);
+    else for (let shard = 0; shard < count; shard++) partitions.add(`${base}#${shard}`);
+  }
+  return [...partitions];
+}
+
+/** GSI2's partition (before sharding): a channel's settled payments and completed refunds of one business day. */
+function settlementDayBase(channel: string, day: string): string {
   return `CHANNEL#${part(channel)}#${part(day)}`;
+}
+
+/** Every GSI2 shard of a channel's business day: reconciliation queries them all. */
+export function settlementDayPartitions(channel: string, day: string, plan: ShardPlan = SHARD_PLAN): string[] {
+  return allShards(settlementDayBase(channel, day), [shardCount(plan.settlementDay, day)]);
+}
+
+/** The GSI2 shard of one settled payment or completed refund. */
+function settlementDayPartition(channel: string, day: string, id: string): string {
+  return shardedPartition(settlementDayBase(channel, day), id, shardCount(SHARD_PLAN.settlementDay, day));
 }
 
 let zones: { sandbox: string | undefined; zones: SettlementTimeZones } | undefined;
@@ -120,9 +193,19 @@ function settlementDay(channel: string, at: string): string {
   return businessDayOf(zone, at);
 }
 
-/** GSI3's partition: the payments still `PENDING` that expire in one UTC minute (`yyyy-mm-ddThh:mm`). */
-export function expiryPartition(minute: string): string {
+/** GSI3's partition (before sharding): the payments still `PENDING` that expire in one UTC minute. */
+function expiryBase(minute: string): string {
   return `EXPIRY#${part(minute)}`;
+}
+
+/** Every GSI3 shard of an expiry minute (`yyyy-mm-ddThh:mm`): the expiry timer queries them all. */
+export function expiryPartitions(minute: string, plan: ShardPlan = SHARD_PLAN): string[] {
+  return allShards(expiryBase(minute), [shardCount(plan.expiryMinute, minute)]);
+}
+
+/** The GSI3 shard of one pending payment. */
+export function expiryPartition(minute: string, paymentId: string): string {
+  return shardedPartition(expiryBase(minute), paymentId, shardCount(SHARD_PLAN.expiryMinute, minute));
 }
 
 export function walletPartition(merchantId: string, accountId: string, currency: string): string {
@@ -143,9 +226,30 @@ export type MerchantListing = 'payments' | 'refunds' | 'events';
  * GSI1's partition of a merchant's payments, refunds or events. Payments keep the bare `MERCHANT#{id}` they were
  * indexed under from the start; the escaped merchant id contains no `#`, so the three never share a partition.
  */
-export function merchantListingPartition(merchantId: string, listing: MerchantListing): string {
+function merchantListingBase(merchantId: string, listing: MerchantListing): string {
   const merchant = `MERCHANT#${part(merchantId)}`;
   return listing === 'payments' ? merchant : `${merchant}#${listing.toUpperCase()}`;
+}
+
+/**
+ * Every GSI1 shard of a merchant's payments, refunds or events: those of every count the plan ever had (a listing
+ * spans all time), so items written before a count changed are still listed.
+ */
+export function merchantListingPartitions(
+  merchantId: string,
+  listing: MerchantListing,
+  plan: ShardPlan = SHARD_PLAN,
+): string[] {
+  return allShards(
+    merchantListingBase(merchantId, listing),
+    plan.merchantListing.map((step) => step.shards),
+  );
+}
+
+/** The GSI1 shard of one listed item, by its creation time's count. */
+function merchantListingPartition(merchantId: string, listing: MerchantListing, createdAt: string, id: string): string {
+  const count = shardCount(SHARD_PLAN.merchantListing, createdAt);
+  return shardedPartition(merchantListingBase(merchantId, listing), id, count);
 }
 
 /** GSI1's sort key: creation time, then id (unique, and ordered like the listing pages). */
@@ -156,15 +260,15 @@ function listingSort(createdAt: string, id: string): string {
 /** Index attributes of a payment (GSI1 listing, GSI2 business day of `paidAt`, GSI3 sparse expiry bucket). */
 export const paymentIndexes = {
   byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'payments'),
+    GSI1PK: merchantListingPartition(merchantId, 'payments', createdAt, paymentId),
     GSI1SK: listingSort(createdAt, paymentId),
   }),
   bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
-    GSI2PK: settlementDayPartition(channel, settlementDay(channel, paidAt)),
+    GSI2PK: settlementDayPartition(channel, settlementDay(channel, paidAt), paymentId),
     GSI2SK: `${paidAt}#${part(paymentId)}`,
   }),
   byExpiryMinute: (expiresAt: string, paymentId: string) => ({
-    GSI3PK: expiryPartition(expiryBucket(expiresAt)),
+    GSI3PK: expiryPartition(expiryBucket(expiresAt), paymentId),
     GSI3SK: paymentId,
   }),
 };
@@ -175,11 +279,11 @@ export const paymentIndexes = {
  */
 export const refundIndexes = {
   byMerchant: (merchantId: string, createdAt: string, refundId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'refunds'),
+    GSI1PK: merchantListingPartition(merchantId, 'refunds', createdAt, refundId),
     GSI1SK: listingSort(createdAt, refundId),
   }),
   bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
-    GSI2PK: settlementDayPartition(channel, settlementDay(channel, completedAt)),
+    GSI2PK: settlementDayPartition(channel, settlementDay(channel, completedAt), refundId),
     GSI2SK: `${completedAt}#${part(refundId)}`,
   }),
 };
@@ -187,7 +291,7 @@ export const refundIndexes = {
 /** Index attributes of an outbox event: GSI1, the merchant's events (the attempts beside it carry none). */
 export const eventIndexes = {
   byMerchant: (merchantId: string, createdAt: string, eventId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'events'),
+    GSI1PK: merchantListingPartition(merchantId, 'events', createdAt, eventId),
     GSI1SK: listingSort(createdAt, eventId),
   }),
 };

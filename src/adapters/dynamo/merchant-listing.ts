@@ -2,7 +2,8 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import type { ListPage, ListQuery } from '#app/ports.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { fromItem } from './items.ts';
-import { type MerchantListing, merchantListingPartition } from './keys.ts';
+import { type MerchantListing, merchantListingPartitions, SHARD_PLAN, type ShardPlan } from './keys.ts';
+import { inParallel } from './sharded-query.ts';
 
 /**
  * Index items a listing request may read at most. A selective filter over a long history then answers a short (even
@@ -69,9 +70,11 @@ function sortKeyRange(query: ListQuery): { condition: string; values: Record<str
 }
 
 /**
- * One page of a merchant's payments, refunds or events from GSI1, newest first: an index query of the caller's own
- * partition (never a scan), the filter applied by DynamoDB. Reads `limit + 1` matches to know whether more exist,
- * doubling each round's read while a filter discards items, up to {@link MAX_EVALUATED_PER_REQUEST}.
+ * One page of a merchant's payments, refunds or events from GSI1, newest first: the same query of every shard of the
+ * caller's own listing (never a scan), in parallel, the filter applied by DynamoDB, merged by sort key. Each shard
+ * reads at most its share of {@link MAX_EVALUATED_PER_REQUEST}. A shard that stopped early may hold unread items below
+ * its last read one, so only items at or above the highest such stop (the frontier) are certain to be in order: the
+ * page holds those, and its cursor is the last item shown or else the frontier.
  */
 export async function listMerchantItems<T>(
   db: DynamoDBDocumentClient,
@@ -79,41 +82,45 @@ export async function listMerchantItems<T>(
   listing: { merchantId: string; kind: MerchantListing },
   query: ListQuery,
   filter?: ListingFilter,
+  plan: ShardPlan = SHARD_PLAN,
 ): Promise<ListPage<T>> {
   const range = sortKeyRange(query);
   if (!range) return { items: [] };
   const want = query.limit + 1;
-  const matches: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  let evaluated = 0;
-  for (let round = 0; ; round++) {
-    const page = await db.send(
+  const partitions = merchantListingPartitions(listing.merchantId, listing.kind, plan);
+  const perShard = Math.max(1, Math.min(want, Math.floor(MAX_EVALUATED_PER_REQUEST / partitions.length)));
+  const pages = await inParallel(partitions, (partition) =>
+    db.send(
       new QueryCommand({
         TableName: tableName,
         IndexName: 'GSI1',
         KeyConditionExpression: `GSI1PK = :partition${range.condition}`,
-        ExpressionAttributeValues: {
-          ':partition': merchantListingPartition(listing.merchantId, listing.kind),
-          ...range.values,
-          ...filter?.values,
-        },
+        ExpressionAttributeValues: { ':partition': partition, ...range.values, ...filter?.values },
         ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names } : {}),
         ScanIndexForward: false,
-        Limit: Math.min(MAX_EVALUATED_PER_REQUEST - evaluated, (want - matches.length) * 2 ** round),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        Limit: perShard,
       }),
-    );
-    evaluated += page.ScannedCount ?? 0;
+    ),
+  );
+  let frontier: string | undefined;
+  const matches: Record<string, unknown>[] = [];
+  for (const page of pages) {
     // BETWEEN includes its upper bound: with a cursor that is the previous page's last item, never shown twice.
     matches.push(...(page.Items ?? []).filter((item) => item.GSI1SK !== range.upper));
-    startKey = page.LastEvaluatedKey;
-    if (matches.length >= want) {
-      const items = matches.slice(0, query.limit);
-      return { items: items.map((item) => fromItem<T>(item)), nextCursor: encodeCursor(String(items.at(-1)?.GSI1SK)) };
-    }
-    if (!startKey) return { items: matches.map((item) => fromItem<T>(item)) };
-    if (evaluated >= MAX_EVALUATED_PER_REQUEST) {
-      return { items: matches.map((item) => fromItem<T>(item)), nextCursor: encodeCursor(String(startKey.GSI1SK)) };
-    }
+    const stop = page.LastEvaluatedKey?.GSI1SK;
+    if (stop !== undefined && (frontier === undefined || String(stop) > frontier)) frontier = String(stop);
   }
+  const ordered = matches
+    .map((item) => ({ item, position: String(item.GSI1SK) }))
+    .filter(({ position }) => frontier === undefined || position >= frontier)
+    .sort((a, b) => (a.position < b.position ? 1 : a.position > b.position ? -1 : 0));
+  if (ordered.length >= want) {
+    const shown = ordered.slice(0, query.limit);
+    return {
+      items: shown.map(({ item }) => fromItem<T>(item)),
+      nextCursor: encodeCursor(String(shown.at(-1)?.position)),
+    };
+  }
+  const items = ordered.map(({ item }) => fromItem<T>(item));
+  return frontier === undefined ? { items } : { items, nextCursor: encodeCursor(frontier) };
 }

@@ -10,7 +10,16 @@ import type { ReconciliationRecord, ReconciliationStore } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
-import { type Key, keys, RUN_PREFIX, reconciliationPartition, settlementDayPartition } from './keys.ts';
+import {
+  type Key,
+  keys,
+  RUN_PREFIX,
+  reconciliationPartition,
+  SHARD_PLAN,
+  type ShardPlan,
+  settlementDayPartitions,
+} from './keys.ts';
+import { mergedQuery } from './sharded-query.ts';
 
 /** BatchGetItem's limit of keys per request. */
 const BATCH_SIZE = 100;
@@ -21,6 +30,7 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly plan: ShardPlan = SHARD_PLAN,
   ) {}
 
   /**
@@ -97,23 +107,20 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
   }
 
   /**
-   * Settled payments and completed refunds of a channel's business day (GSI2 `CHANNEL#{channel}#{day}`), limited to
-   * the instants `[from, to)`, page by page.
+   * Settled payments and completed refunds of a channel on one business day (every GSI2 shard of
+   * `CHANNEL#{channel}#{day}`), limited to the instants `[from, to)`, merged into one time order.
    */
   async *settledOn(channel: string, day: string, from: string, to: string): AsyncGenerator<Payment | Refund> {
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI2',
-          KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': settlementDayPartition(channel, day), ':from': from, ':to': to },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of page.Items ?? []) yield fromItem<Payment | Refund>(item);
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
+    const items = mergedQuery(this.db, {
+      input: {
+        TableName: this.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':from': from, ':to': to },
+      },
+      partitions: settlementDayPartitions(channel, day, this.plan),
+      sortKey: 'GSI2SK',
+    });
+    for await (const item of items) yield fromItem<Payment | Refund>(item);
   }
 }
