@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -26,9 +27,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts DynamoDB Local in memory on a free port (or `port`) and waits until it answers. */
-export async function startDynamoDbLocal(options: { port?: number } = {}): Promise<DynamoDbLocal> {
+/**
+ * Starts DynamoDB Local on a free port (or `port`) and waits until it answers: in memory, or keeping its data in the
+ * directory `dbPath` (created if missing) so it survives restarts.
+ */
+export async function startDynamoDbLocal(options: { port?: number; dbPath?: string } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   const require = createRequire(import.meta.url);
   const emulatorDir = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
   const child: ChildProcess = spawn(
@@ -38,7 +43,7 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
       '-Xmx1g',
       '-jar',
       join(emulatorDir, 'DynamoDBLocal.jar'),
-      '-inMemory',
+      ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
       '-sharedDb',
       '-port',
       String(port),

@@ -155,8 +155,10 @@ export async function startLocalStack(options: {
   port: number;
   secrets: LocalSecrets;
   dynamo?: DynamoDbLocal;
+  /** Where DynamoDB Local keeps its data (it survives restarts); in memory when absent. */
+  dbPath?: string;
 }): Promise<RunningStack> {
-  const dynamo = options.dynamo ?? (await startDynamoDbLocal());
+  const dynamo = options.dynamo ?? (await startDynamoDbLocal({ dbPath: options.dbPath }));
   const gateway = new LocalGateway(options.projectRoot);
   let sqs: LocalSqs | undefined;
   let s3: LocalS3 | undefined;

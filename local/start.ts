@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
-import { createMerchant } from '#app/merchant-admin.ts';
+import { createMerchant, rotateMerchantSecret } from '#app/merchant-admin.ts';
 import { loadLocalSecrets, startLocalStack } from './stack.ts';
 import { startWebhookReceiver } from './webhook-receiver.ts';
 import { startLocalWorkers } from './workers.ts';
@@ -9,21 +10,38 @@ import { startLocalWorkers } from './workers.ts';
 const projectRoot = resolve(import.meta.dirname, '..');
 const localDir = join(projectRoot, '.local');
 const DEMO_MERCHANT = 'mch_demo';
+/** DynamoDB Local's files: merchants, channel profiles, payments and wallets survive a restart. */
+const dataDir = join(localDir, 'dynamodb');
+
+const USAGE = `npm start [-- --fresh]
+
+The local stack: DynamoDB Local (data kept in .local/dynamodb/), local SQS and S3, the API, the workers and the state
+machines, and a demo merchant. Ctrl-C stops everything; the next \`npm start\` finds the same data.
+  --fresh   start with an empty table (deletes .local/dynamodb/ first; channel secrets and credentials stay)
+Environment: PORT (default 3000; the demo merchant's webhook receiver listens on PORT + 1).`;
 
 /**
  * `npm start`: DynamoDB Local, local SQS and S3, the API on http://127.0.0.1:3000 (env PORT), the stream and queue
  * workers and the state machines (in process), a seeded demo merchant whose webhook endpoint (PORT + 1) prints every
- * signed notification, and `.local/credentials.json` as API.md describes. Ctrl-C stops everything.
+ * signed notification, and `.local/credentials.json` as API.md describes. The table's data is kept in
+ * `.local/dynamodb/` across restarts (`--fresh` starts empty). Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { fresh: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
   const port = Number(process.env.PORT ?? 3000);
   const secrets = loadLocalSecrets(localDir);
   // Channel accounts configured with `npm run channel` keep their keys here, never in the table.
   process.env.CHANNEL_SECRETS_DIR = join(localDir, 'channels');
-  const stack = await startLocalStack({ projectRoot, port, secrets });
+  const stack = await startLocalStack({ projectRoot, port, secrets, dbPath: dataDir });
   const workers = await startLocalWorkers(stack);
 
-  // The merchant secret survives restarts (DynamoDB Local is in memory, so the merchant is seeded each time).
+  // The demo merchant and its secret survive restarts (the table is kept in .local/dynamodb/); it is created on the
+  // first start (or after --fresh), and given a new secret if its credentials file was lost.
   const credentialsFile = join(localDir, 'credentials.json');
   const previous = existsSync(credentialsFile)
     ? (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { merchant_secret?: string })
@@ -35,14 +53,20 @@ async function main(): Promise<void> {
     onNotification: (n) =>
       console.log(`← webhook ${n.eventId} ${n.type} (signature ${n.signatureValid ? 'verified' : 'INVALID'})`),
   });
-  const { secret } = await createMerchant(createContainer(), {
-    id: DEMO_MERCHANT,
-    name: 'Demo merchant',
-    // Test mode: the demo's payments that name no channel go to the sandbox cashier.
-    mode: 'test',
-    secret: previous.merchant_secret,
-    notifyUrl: webhooks.url,
-  });
+  const container = createContainer();
+  const existing = await container.merchants.get(DEMO_MERCHANT);
+  const { secret } = !existing
+    ? await createMerchant(container, {
+        id: DEMO_MERCHANT,
+        name: 'Demo merchant',
+        // Test mode: the demo's payments that name no channel go to the sandbox cashier.
+        mode: 'test',
+        secret: previous.merchant_secret,
+        notifyUrl: webhooks.url,
+      })
+    : previous.merchant_secret
+      ? { secret: previous.merchant_secret }
+      : await rotateMerchantSecret(container, DEMO_MERCHANT, 0);
   merchantSecret = secret;
 
   let stopping = false;
@@ -79,10 +103,11 @@ async function main(): Promise<void> {
   console.log(`
 Payment gateway running on ${stack.apiBase}
   DynamoDB Local ${stack.dynamo.endpoint} · SQS ${stack.sqs.endpoint} · demo merchant webhooks ${webhooks.url}
-Credentials for the demo merchant: .local/credentials.json
+Credentials for the demo merchant: .local/credentials.json · data kept in .local/dynamodb/ (npm start -- --fresh empties it)
 
 Quick start (another terminal):
   npm run demo                                  # create a payment, pay it in the sandbox, read the balance
+  npm run demo -- --unpaid                      # create a payment and print its cashier URL (pay_url)
   npm run merchant -- create --name "Shop"      # create another merchant (prints its secret once)
 
 Signed notifications to the demo merchant appear below as they are delivered. Ctrl-C stops everything.`);
