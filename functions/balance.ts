@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
-import { accountIdSchema, parseInput, supportedCurrencySchema } from '#app/validation.ts';
+import { balanceQuerySchema } from '#app/query-schemas.ts';
+import { accountIdSchema, parseInput } from '#app/validation.ts';
 import { getBalance } from '#app/wallet-queries.ts';
 import { httpHandler } from '#http/handler.ts';
 import { balanceResource } from '#http/resources.ts';
@@ -14,11 +14,9 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config) };
 });
 
-const query = z.strictObject({ currency: supportedCurrencySchema.default('CNY') });
-
 /** `GET /v1/accounts/{account_id}/balance?currency=CNY` — an unknown account reads as zero. */
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
-  const { currency } = parseInput(query, request.query);
+  const { currency } = parseInput(balanceQuerySchema, request.query);
   return json(200, balanceResource(await getBalance(container, merchant, accountId, currency)));
 });

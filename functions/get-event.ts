@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { getEvent } from '#app/notifications.ts';
-import { parseInput, queryIntegerSchema } from '#app/validation.ts';
+import { eventAttemptsQuerySchema } from '#app/query-schemas.ts';
+import { parseInput } from '#app/validation.ts';
 import { httpHandler } from '#http/handler.ts';
 import { eventResource } from '#http/resources.ts';
 import { json } from '#http/respond.ts';
@@ -14,14 +14,9 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config) };
 });
 
-const query = z.strictObject({
-  limit: queryIntegerSchema(1, 100).optional(),
-  cursor: z.string().max(1024).optional(),
-});
-
 /** `GET /v1/events/{id}?limit=&cursor=` — the event, its delivery status and a page of attempts (latest first). */
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
-  const page = parseInput(query, request.query);
+  const page = parseInput(eventAttemptsQuerySchema, request.query);
   const { event, attempts, cursor } = await getEvent(container, merchant, request.pathParameters.id ?? '', page);
   return json(200, eventResource(event, attempts, cursor));
 });

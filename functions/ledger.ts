@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
-import { accountIdSchema, parseInput, queryIntegerSchema, supportedCurrencySchema } from '#app/validation.ts';
+import { ledgerQuerySchema } from '#app/query-schemas.ts';
+import { accountIdSchema, parseInput } from '#app/validation.ts';
 import { listLedger } from '#app/wallet-queries.ts';
 import { httpHandler } from '#http/handler.ts';
 import { ledgerResource } from '#http/resources.ts';
@@ -14,21 +14,10 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config) };
 });
 
-const query = z.strictObject({
-  currency: supportedCurrencySchema.default('CNY'),
-  limit: queryIntegerSchema(1, 100).default(50),
-  /** Opaque to merchants; it is the sequence number of the last entry of the previous page. */
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,11}$/, 'cursor is invalid')
-    .transform(Number)
-    .optional(),
-});
-
 /** `GET /v1/accounts/{account_id}/ledger?currency=CNY&limit=50&cursor=…` — immutable entries, newest first. */
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
-  const { currency, limit, cursor } = parseInput(query, request.query);
+  const { currency, limit, cursor } = parseInput(ledgerQuerySchema, request.query);
   const page = await listLedger(container, merchant, { accountId, currency, limit, beforeSeq: cursor });
   return json(200, {
     object: 'list',

@@ -226,6 +226,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     access: { ...merchantApi('Query'), reportsRead: true },
   },
   {
+    id: 'OpenApi',
+    entry: 'functions/openapi.ts',
+    routes: ['GET /v1/openapi.json'],
+    // Built from the schemas in code: no table, key or secret.
+    access: { table: { actions: [] }, merchantKey: 'none', sandboxSecret: false },
+  },
+  {
     id: 'NotFound',
     entry: 'functions/not-found.ts',
     routes: ['$default'],

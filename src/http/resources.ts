@@ -1,11 +1,20 @@
+import type { z } from 'zod';
 import { formatAmount } from '#domain/money.ts';
 import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
 import { type Payment, type RoutingAttempt, visibleStatus } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
+import type {
+  balanceSchema,
+  eventSchema,
+  eventSummarySchema,
+  ledgerEntrySchema,
+  paymentSchema,
+  refundSchema,
+} from './schemas.ts';
 
 /** The contract's `payment` object. */
-export function paymentResource(payment: Payment, now: Date) {
+export function paymentResource(payment: Payment, now: Date): z.output<typeof paymentSchema> {
   return {
     id: payment.id,
     object: 'payment' as const,
@@ -59,7 +68,7 @@ export function listResource<T, R>(page: { items: T[]; nextCursor?: string }, vi
 }
 
 /** The contract's `balance` object. */
-export function balanceResource(wallet: Wallet) {
+export function balanceResource(wallet: Wallet): z.output<typeof balanceSchema> {
   return {
     object: 'balance' as const,
     account_id: wallet.accountId,
@@ -71,7 +80,7 @@ export function balanceResource(wallet: Wallet) {
 }
 
 /** The contract's ledger entry object. */
-export function ledgerResource(entry: LedgerEntry) {
+export function ledgerResource(entry: LedgerEntry): z.output<typeof ledgerEntrySchema> {
   return {
     id: entry.id,
     object: 'ledger_entry' as const,
@@ -87,7 +96,7 @@ export function ledgerResource(entry: LedgerEntry) {
 }
 
 /** The contract's `refund` object. */
-export function refundResource(refund: Refund) {
+export function refundResource(refund: Refund): z.output<typeof refundSchema> {
   return {
     id: refund.id,
     object: 'refund' as const,
@@ -107,7 +116,7 @@ export function refundResource(refund: Refund) {
 }
 
 /** An event as listed by `GET /v1/events`: its delivery state without the attempts (`GET /v1/events/{id}` has them). */
-export function eventSummaryResource(event: StoredEvent) {
+export function eventSummaryResource(event: StoredEvent): z.output<typeof eventSummarySchema> {
   return {
     id: event.id,
     object: 'event' as const,
@@ -127,7 +136,11 @@ export function eventSummaryResource(event: StoredEvent) {
  * The contract's event object, with its delivery state and one page of attempts (the latest, oldest first);
  * `attempt_count` is the total and `attempts_next_cursor` pages to older ones.
  */
-export function eventResource(event: StoredEvent, attempts: DeliveryAttempt[], olderCursor?: string) {
+export function eventResource(
+  event: StoredEvent,
+  attempts: DeliveryAttempt[],
+  olderCursor?: string,
+): z.output<typeof eventSchema> {
   const summary = eventSummaryResource(event);
   return {
     ...summary,

@@ -3,8 +3,12 @@ import type { Container } from '#adapters/container.ts';
 import { LocalGateway } from '../../local/gateway.ts';
 import { MerchantClient } from '../../local/merchant-client.ts';
 import { newMerchant, testContainer } from './fixtures.ts';
+import { watchGatewayResponses } from './openapi-conformance.ts';
 
-/** The local HTTP gateway on a free port, serving the real handlers against the run's DynamoDB Local. */
+/**
+ * The local HTTP gateway on a free port, serving the real handlers against the run's DynamoDB Local. Every answer it
+ * gives is checked against the OpenAPI document (`stop()` fails when one did not conform).
+ */
 export async function startHttpStack(): Promise<{
   apiBase: string;
   container: Container;
@@ -15,6 +19,7 @@ export async function startHttpStack(): Promise<{
   const apiBase = await gateway.listen(0);
   process.env.PUBLIC_BASE_URL = apiBase;
   const container = testContainer();
+  const conformance = watchGatewayResponses(apiBase);
   return {
     apiBase,
     container,
@@ -26,6 +31,9 @@ export async function startHttpStack(): Promise<{
         secret,
       };
     },
-    stop: () => gateway.close(),
+    stop: async () => {
+      await gateway.close();
+      conformance.stop();
+    },
   };
 }

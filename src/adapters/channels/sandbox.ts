@@ -14,7 +14,8 @@ export function sandboxTradeNo(paymentId: string): string {
 }
 
 /** The sandbox channel's payment callback body, exactly as API.md defines it. */
-const paymentCallback = z.strictObject({
+/** The sandbox channel's payment result callback body (`POST /v1/callbacks/sandbox`). */
+export const sandboxPaymentCallbackSchema = z.strictObject({
   payment_id: z.string().regex(/^pay_[A-Za-z0-9]{1,64}$/),
   channel_trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   status: z.enum(['SUCCESS', 'FAILED']),
@@ -24,7 +25,8 @@ const paymentCallback = z.strictObject({
 });
 
 /** The sandbox channel's refund callback body: `{refund_id, status}`. */
-const refundCallback = z.strictObject({
+/** The sandbox channel's refund result callback body. */
+export const sandboxRefundCallbackSchema = z.strictObject({
   refund_id: z.string().regex(/^ref_[A-Za-z0-9]{1,64}$/),
   status: z.enum(['SUCCESS', 'FAILED']),
   channel_refund_no: z
@@ -113,7 +115,7 @@ export class SandboxChannel implements PaymentChannel {
     }
     const json = parseJsonText(request.body, 'callback body');
     if (typeof json === 'object' && json !== null && 'refund_id' in json) {
-      const body = parseInput(refundCallback, json);
+      const body = parseInput(sandboxRefundCallbackSchema, json);
       return {
         kind: 'refund',
         result: {
@@ -123,7 +125,7 @@ export class SandboxChannel implements PaymentChannel {
         },
       };
     }
-    const body = parseInput(paymentCallback, json);
+    const body = parseInput(sandboxPaymentCallbackSchema, json);
     return {
       kind: 'payment',
       result: {
