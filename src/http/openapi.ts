@@ -118,9 +118,18 @@ function errorResponse(status: number): Json {
       ...RATE_LIMIT_HEADERS,
       ...(status === 429 ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {}),
     },
-    content: jsonContent(ref('Error')),
+    // API Gateway itself answers a function that failed or timed out with `{"message": …}` (500, 503).
+    content: jsonContent(status >= 500 ? { oneOf: [ref('Error'), GATEWAY_FAILURE] } : ref('Error')),
   };
 }
+
+const GATEWAY_FAILURE = {
+  type: 'object',
+  description: 'API Gateway’s own answer when the function failed or timed out.',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+  additionalProperties: false,
+};
 
 /** Every status some error code is answered with. */
 const ERROR_STATUSES = [...new Set(Object.values(ERROR_CODES).flatMap((entry) => entry.statuses))].sort();
@@ -147,6 +156,8 @@ interface Operation {
   ok: Record<number, Json>;
   /** Error statuses of this route beyond the common ones. */
   errors?: number[];
+  /** Failures are answered in the channel's protocol, not always with the error envelope (channel callbacks). */
+  channelProtocol?: boolean;
   idempotent?: boolean;
 }
 
@@ -155,6 +166,16 @@ const okJson = (description: string, schema: Json, headers: Json = {}) => ({
   headers,
   content: jsonContent(schema),
 });
+/** A callback refused in its channel's protocol. */
+const CHANNEL_FAILURE = {
+  description:
+    'Refused in the channel’s protocol: sandbox — the error envelope (`CALLBACK_SIGNATURE_INVALID`, ' +
+    '`AMOUNT_MISMATCH`, …); WeChat Pay — `{"code": "FAIL", "message": …}`; Alipay — the body `fail`.',
+  content: {
+    'application/json': { schema: { type: 'object' } },
+    'text/plain': { schema: { type: 'string' } },
+  },
+};
 const REPLAYED = { 'Idempotent-Replayed': { $ref: '#/components/headers/Idempotent-Replayed' } };
 const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
 
@@ -284,6 +305,7 @@ const OPERATIONS: Record<string, Operation> = {
       204: { description: 'Acknowledged (WeChat Pay).' },
     },
     errors: [401, 503],
+    channelProtocol: true,
   },
   'GET /sandbox/checkout/{payment_id}': {
     summary: 'Sandbox cashier page (only when the sandbox channel is enabled)',
@@ -326,7 +348,10 @@ function operation(key: string, spec: Operation): Json {
     ]),
   );
   const errorResponses = Object.fromEntries(
-    statuses.map((status) => [status, { $ref: `#/components/responses/Error${status}` }]),
+    statuses.map((status) => [
+      status,
+      spec.channelProtocol ? CHANNEL_FAILURE : { $ref: `#/components/responses/Error${status}` },
+    ]),
   );
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
