@@ -14,7 +14,6 @@ export function sandboxTradeNo(paymentId: string): string {
 }
 
 /** The sandbox channel's payment callback body, exactly as API.md defines it. */
-/** The sandbox channel's payment result callback body (`POST /v1/callbacks/sandbox`). */
 export const sandboxPaymentCallbackSchema = z.strictObject({
   payment_id: z.string().regex(/^pay_[A-Za-z0-9]{1,64}$/),
   channel_trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
@@ -25,7 +24,6 @@ export const sandboxPaymentCallbackSchema = z.strictObject({
 });
 
 /** The sandbox channel's refund callback body: `{refund_id, status}`. */
-/** The sandbox channel's refund result callback body. */
 export const sandboxRefundCallbackSchema = z.strictObject({
   refund_id: z.string().regex(/^ref_[A-Za-z0-9]{1,64}$/),
   status: z.enum(['SUCCESS', 'FAILED']),
