@@ -37,6 +37,10 @@ export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[];
     description: '402: a BALANCE payment the wallet cannot pay; 409: a refund the wallet no longer holds.',
   },
   MERCHANT_DISABLED: { statuses: [403], description: 'The merchant is disabled.' },
+  CALLBACK_SOURCE_FORBIDDEN: {
+    statuses: [403],
+    description: 'A callback from outside the channel’s source allowlist.',
+  },
   NOT_FOUND: {
     statuses: [404],
     description: 'No such route or resource (another merchant’s resource is not found too).',

@@ -304,7 +304,7 @@ const OPERATIONS: Record<string, Operation> = {
       },
       204: { description: 'Acknowledged (WeChat Pay).' },
     },
-    errors: [401, 503],
+    errors: [401, 403, 503],
     channelProtocol: true,
   },
   'GET /sandbox/checkout/{payment_id}': {
