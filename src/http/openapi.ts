@@ -158,6 +158,8 @@ interface Operation {
   errors?: number[];
   /** Failures are answered in the channel's protocol, not always with the error envelope (channel callbacks). */
   channelProtocol?: boolean;
+  /** A page for people: failures are HTML pages too (the sandbox cashier). */
+  page?: boolean;
   idempotent?: boolean;
 }
 
@@ -174,6 +176,14 @@ const CHANNEL_FAILURE = {
   content: {
     'application/json': { schema: { type: 'object' } },
     'text/plain': { schema: { type: 'string' } },
+  },
+};
+/** A cashier page's failure: an HTML page (404 unknown, 410 expired or closed) or the error envelope. */
+const PAGE_FAILURE = {
+  description: 'An HTML page saying what went wrong, or the error envelope.',
+  content: {
+    'text/html': { schema: { type: 'string' } },
+    'application/json': { schema: { $ref: '#/components/schemas/Error' } },
   },
 };
 const REPLAYED = { 'Idempotent-Replayed': { $ref: '#/components/headers/Idempotent-Replayed' } };
@@ -310,24 +320,32 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /sandbox/checkout/{payment_id}': {
     summary: 'Sandbox cashier page (only when the sandbox channel is enabled)',
     auth: false,
+    page: true,
+    errors: [410],
     path: { payment_id: 'Payment id.' },
     ok: { 200: html('The cashier page.') },
   },
   'POST /sandbox/checkout/{payment_id}': {
     summary: 'Sandbox cashier: pay or fail (form `outcome=pay|fail`)',
     auth: false,
+    page: true,
+    errors: [410],
     path: { payment_id: 'Payment id.' },
     ok: { 200: html('The result page.') },
   },
   'GET /sandbox/refunds/{refund_id}': {
     summary: 'Sandbox channel operator page of a refund',
     auth: false,
+    page: true,
+    errors: [410],
     path: { refund_id: 'Refund id.' },
     ok: { 200: html('The refund page.') },
   },
   'POST /sandbox/refunds/{refund_id}': {
     summary: 'Sandbox channel operator: refund succeeds or fails (form `outcome=succeed|fail`)',
     auth: false,
+    page: true,
+    errors: [410],
     path: { refund_id: 'Refund id.' },
     ok: { 200: html('The result page.') },
   },
@@ -350,7 +368,11 @@ function operation(key: string, spec: Operation): Json {
   const errorResponses = Object.fromEntries(
     statuses.map((status) => [
       status,
-      spec.channelProtocol ? CHANNEL_FAILURE : { $ref: `#/components/responses/Error${status}` },
+      spec.channelProtocol
+        ? CHANNEL_FAILURE
+        : spec.page
+          ? PAGE_FAILURE
+          : { $ref: `#/components/responses/Error${status}` },
     ]),
   );
   return {
