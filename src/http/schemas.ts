@@ -49,6 +49,21 @@ export const paymentSchema = z.object({
     )
     .optional()
     .meta({ description: 'Present only when routing left a channel before the one that took the payment.' }),
+  channel_attempts: z
+    .array(
+      z.object({
+        at: timestamp,
+        operation: z.string(),
+        channel: z.string(),
+        refund_id: z.string().nullable(),
+        outcome: z.string(),
+        http_status: z.number().int().nullable(),
+        latency_ms: z.number(),
+        error_code: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .meta({ description: 'On `GET /v1/payments/{id}` only: the messages exchanged with the channel (no bodies).' }),
 });
 
 export const refundSchema = z.object({
