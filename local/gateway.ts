@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionSpec, matchRoute } from '#routes';
+import { localLambdaContext } from './lambda-context.ts';
 
 /** API Gateway's own payload limit; the handlers enforce the contract's 64 KiB below it. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -74,7 +75,7 @@ export class LocalGateway {
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
     });
     const handler = await this.handlerFor(spec);
-    const result = await handler(event, lambdaContext(spec));
+    const result = await handler(event, localLambdaContext(`local-${spec.id}`));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     const payload = result.body
@@ -159,31 +160,4 @@ function buildEvent(input: {
       ? { body: input.body.toString(isText ? 'utf8' : 'base64'), isBase64Encoded: !isText }
       : { isBase64Encoded: false }),
   } as APIGatewayProxyEventV2;
-}
-
-/**
- * A local function's time limit: API Gateway's 30 s by default; `LOCAL_FUNCTION_TIMEOUT_MS` lifts it where speed is
- * not the point (the tests, on machines shared with other work).
- */
-function functionTimeoutMs(): number {
-  const configured = Number(process.env.LOCAL_FUNCTION_TIMEOUT_MS);
-  return Number.isSafeInteger(configured) && configured > 0 ? configured : 30_000;
-}
-
-function lambdaContext(spec: FunctionSpec): Context {
-  const deadline = Date.now() + functionTimeoutMs();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `local-${spec.id}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:local-${spec.id}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/local-${spec.id}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }

@@ -3,10 +3,19 @@ import type { Context } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from './sqs.ts';
 
 /**
- * A plausible Lambda context for a locally invoked function (the local gateway builds the same shape): handlers and
+ * A local function's time limit: API Gateway's 30 s by default; `LOCAL_FUNCTION_TIMEOUT_MS` lifts it where speed is
+ * not the point (the tests, on machines shared with other work).
+ */
+function functionTimeoutMs(): number {
+  const configured = Number(process.env.LOCAL_FUNCTION_TIMEOUT_MS);
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : 30_000;
+}
+
+/**
+ * A plausible Lambda context for a locally invoked function (the local gateway, pollers and workflows): handlers and
  * Powertools read the names and the remaining time from it.
  */
-export function localLambdaContext(functionName: string, timeoutMs = 30_000): Context {
+export function localLambdaContext(functionName: string, timeoutMs = functionTimeoutMs()): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

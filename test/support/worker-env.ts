@@ -15,7 +15,7 @@ configureLocalEnvironment({
   tableName: TEST_TABLE,
 });
 process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
-// The local gateway's 30 s function limit is a speed bound: on a busy machine it turned racing requests into 500s.
+// Local functions' 30 s limit is a speed bound: on a busy machine it turned racing requests into 500s.
 process.env.LOCAL_FUNCTION_TIMEOUT_MS = '600000';
 // Tests that are not about rate limits must never meet one, however fast the machine: generous defaults (the rate
 // limit tests set their merchants' own buckets).
