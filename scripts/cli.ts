@@ -112,11 +112,11 @@ export async function runCli(spec: CliSpec, argv: string[], io: CliIo = processI
   }
 }
 
-/**
- * Runs a CLI in process and returns its JSON output parsed (for tests, and for code that composes commands); a
- * non-zero exit throws a {@link CliError} whose message is `exit <code>: <stderr>`.
- */
-export async function runCliForJson(spec: CliSpec, argv: string[]): Promise<unknown> {
+/** Runs a CLI in process and captures its exit code and what it printed. */
+export async function runCliCaptured(
+  spec: CliSpec,
+  argv: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(spec, argv, {
@@ -127,6 +127,15 @@ export async function runCliForJson(spec: CliSpec, argv: string[]): Promise<unkn
       stderr += text;
     },
   });
+  return { code, stdout, stderr };
+}
+
+/**
+ * Runs a CLI in process and returns its JSON output parsed (for tests, and for code that composes commands); a
+ * non-zero exit throws a {@link CliError} whose message is `exit <code>: <stderr>`.
+ */
+export async function runCliForJson(spec: CliSpec, argv: string[]): Promise<unknown> {
+  const { code, stdout, stderr } = await runCliCaptured(spec, argv);
   if (code !== 0) throw new CliError(`exit ${code}: ${stderr.trim()}`);
   return stdout.trim() === '' ? undefined : JSON.parse(stdout);
 }

@@ -8,7 +8,7 @@ import { demoCli } from '../../local/demo.ts';
 import { freePort } from '../../local/dynamodb-local.ts';
 import { auditCli } from '../../scripts/audit.ts';
 import { CHANNEL_SETUP_HELP, type ChannelCommandDeps, channelCli } from '../../scripts/channel-commands.ts';
-import { type CliSpec, runCli, snakeCaseKeys } from '../../scripts/cli.ts';
+import { type CliSpec, runCliCaptured, snakeCaseKeys } from '../../scripts/cli.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
 import { reconcileCli } from '../../scripts/reconcile.ts';
 
@@ -24,19 +24,7 @@ const CLIS: CliSpec[] = [
 ];
 
 /** Runs a CLI in process and captures what it prints. */
-async function run(spec: CliSpec, ...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(spec, argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
+const run = (spec: CliSpec, ...argv: string[]) => runCliCaptured(spec, argv);
 
 /** Runs a CLI script as `npm run` would (node + tsx), in a child process with `env` (no AWS target unless given). */
 function spawnCli(script: string, args: string[], env: Record<string, string>) {
