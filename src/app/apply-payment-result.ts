@@ -1,4 +1,5 @@
 import type { AlarmMetrics, PaymentRepository, TransactionStore, WalletRepository } from '#app/ports.ts';
+import type { AuditRecord } from '#domain/audit.ts';
 import {
   AmountMismatchError,
   type Channel,
@@ -10,7 +11,7 @@ import {
 import { credit, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
-import { auditRecord } from './audit.ts';
+import { type AuditDeps, auditRecord } from './audit.ts';
 import { paymentEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
 
@@ -42,6 +43,35 @@ export function repairOf(
     at,
     before: { status: before.status, at: before.updatedAt },
     after: { status: after },
+  };
+}
+
+/**
+ * The audit entry of a reconciliation repair (a manual-grade change, audited with the day's run that made it): the
+ * transaction's `audit` part, empty when the change is not a repair.
+ */
+export function repairAudit(
+  deps: AuditDeps,
+  repair: RepairRun | undefined,
+  record: { merchantId: string; resource: AuditRecord['resource']; statusBefore: string },
+  after: Record<string, unknown>,
+): { audit?: AuditRecord[] } {
+  if (!repair) return {};
+  const before = {
+    status: record.statusBefore,
+    reconciliation_date: repair.reconciliationDate,
+    reconciliation_run: repair.runId,
+  };
+  return {
+    audit: [
+      auditRecord(deps, {
+        action: 'reconciliation.repaired',
+        merchantId: record.merchantId,
+        resource: record.resource,
+        before,
+        after,
+      }),
+    ],
   };
 }
 
@@ -128,24 +158,12 @@ async function applyOnce(
     payments: [{ payment: next, expectedVersion: payment.version }],
     walletChanges,
     events: [event],
-    // A repair by reconciliation is a manual-grade change: it is audited with the day's run that made it.
-    ...(repair
-      ? {
-          audit: [
-            auditRecord(deps, {
-              action: 'reconciliation.repaired',
-              merchantId: payment.merchantId,
-              resource: { type: 'payment', id: payment.id },
-              before: {
-                status: payment.status,
-                reconciliation_date: repair.reconciliationDate,
-                reconciliation_run: repair.runId,
-              },
-              after: { status: next.status, channel_trade_no: next.channelTradeNo ?? null },
-            }),
-          ],
-        }
-      : {}),
+    ...repairAudit(
+      deps,
+      repair,
+      { merchantId: payment.merchantId, resource: { type: 'payment', id: payment.id }, statusBefore: payment.status },
+      { status: next.status, channel_trade_no: next.channelTradeNo ?? null },
+    ),
   });
   if (decision.kind === 'succeed' && decision.late) deps.alarms.count('LatePaymentSuccess');
   return { payment: next, applied: true };

@@ -11,8 +11,7 @@ import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/ref
 import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
-import { type RepairRun, repairOf } from './apply-payment-result.ts';
-import { auditRecord } from './audit.ts';
+import { type RepairRun, repairAudit, repairOf } from './apply-payment-result.ts';
 import { refundEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
 
@@ -72,23 +71,12 @@ export function applyRefundResult(
       refunds: [{ refund: next, expectedVersion: refund.version }],
       walletChanges: await settlementWalletChanges(deps, payment, refund, succeeded, at),
       events: [event],
-      ...(repair
-        ? {
-            audit: [
-              auditRecord(deps, {
-                action: 'reconciliation.repaired',
-                merchantId: refund.merchantId,
-                resource: { type: 'refund', id: refund.id },
-                before: {
-                  status: refund.status,
-                  reconciliation_date: repair.reconciliationDate,
-                  reconciliation_run: repair.runId,
-                },
-                after: { status: next.status, channel_refund_no: next.channelRefundNo ?? null },
-              }),
-            ],
-          }
-        : {}),
+      ...repairAudit(
+        deps,
+        repair,
+        { merchantId: refund.merchantId, resource: { type: 'refund', id: refund.id }, statusBefore: refund.status },
+        { status: next.status, channel_refund_no: next.channelRefundNo ?? null },
+      ),
     });
     return { refund: next, applied: true };
   });
