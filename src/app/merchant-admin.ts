@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
-import { auditView } from '#domain/audit.ts';
+import { type AuditAction, auditView } from '#domain/audit.ts';
 import { MERCHANT_ID_PATTERN, type Merchant, type MerchantMode } from '#domain/merchant.ts';
 import {
   RATE_BOUNDS,
@@ -72,27 +72,19 @@ export async function rotateMerchantSecret(
   merchantId: string,
   graceSeconds = 86_400,
 ): Promise<{ merchant: Merchant; secret: string }> {
-  const current = await deps.merchants.get(merchantId);
-  if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
   const secret = generateMerchantSecret();
-  const now = deps.clock();
-  const merchant: Merchant = {
-    ...current,
-    secretCiphertext: await deps.cipher.encrypt(secret, { merchant_id: merchantId }),
-    previousSecretCiphertext: graceSeconds > 0 ? current.secretCiphertext : undefined,
-    previousSecretExpiresAt: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : undefined,
-    updatedAt: now.toISOString(),
-  };
-  await deps.merchants.update(
-    merchant,
-    current.updatedAt,
-    auditRecord(deps, {
-      action: 'merchant.secret_rotated',
-      merchantId,
-      resource: { type: 'merchant', id: merchantId },
-      before: merchantView(current),
-      after: { ...merchantView(merchant), previous_secret_valid_until: merchant.previousSecretExpiresAt ?? null },
+  const merchant = await changeMerchant(
+    deps,
+    merchantId,
+    'merchant.secret_rotated',
+    async (current, now) => ({
+      ...current,
+      secretCiphertext: await deps.cipher.encrypt(secret, { merchant_id: merchantId }),
+      previousSecretCiphertext: graceSeconds > 0 ? current.secretCiphertext : undefined,
+      previousSecretExpiresAt:
+        graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : undefined,
     }),
+    (changed) => ({ previous_secret_valid_until: changed.previousSecretExpiresAt ?? null }),
   );
   return { merchant, secret };
 }
@@ -103,21 +95,7 @@ export async function setMerchantStatus(
   merchantId: string,
   status: Merchant['status'],
 ): Promise<Merchant> {
-  const current = await deps.merchants.get(merchantId);
-  if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
-  const merchant: Merchant = { ...current, status, updatedAt: deps.clock().toISOString() };
-  await deps.merchants.update(
-    merchant,
-    current.updatedAt,
-    auditRecord(deps, {
-      action: 'merchant.status_changed',
-      merchantId,
-      resource: { type: 'merchant', id: merchantId },
-      before: merchantView(current),
-      after: merchantView(merchant),
-    }),
-  );
-  return merchant;
+  return changeMerchant(deps, merchantId, 'merchant.status_changed', (current) => ({ ...current, status }));
 }
 
 const ratePolicySchema = z.strictObject({
@@ -140,24 +118,37 @@ export async function setMerchantRateLimit(
   change: { routeClass: RouteClass; policy: RatePolicy | null },
 ): Promise<Merchant> {
   const { routeClass, policy } = parseInput(rateLimitChangeSchema, change);
+  return changeMerchant(deps, merchantId, 'merchant.rate_limits_changed', (current) => {
+    const { [routeClass]: _replaced, ...others } = current.rateLimits ?? {};
+    const rateLimits: RateLimitOverrides = policy ? { ...others, [routeClass]: policy } : others;
+    return { ...current, rateLimits: Object.keys(rateLimits).length ? rateLimits : undefined };
+  });
+}
+
+/**
+ * Reads a merchant (`404` when unknown), applies `change` and writes the result conditional on the version read,
+ * with its audit entry (`afterExtras`: what the audit shows beside the merchant's view).
+ */
+async function changeMerchant(
+  deps: MerchantAdminDeps,
+  merchantId: string,
+  action: AuditAction,
+  change: (current: Merchant, now: Date) => Merchant | Promise<Merchant>,
+  afterExtras: (merchant: Merchant) => Record<string, unknown> = () => ({}),
+): Promise<Merchant> {
   const current = await deps.merchants.get(merchantId);
   if (!current) throw new NotFoundError(`merchant ${merchantId} not found`);
-  const { [routeClass]: _replaced, ...others } = current.rateLimits ?? {};
-  const rateLimits: RateLimitOverrides = policy ? { ...others, [routeClass]: policy } : others;
-  const merchant: Merchant = {
-    ...current,
-    rateLimits: Object.keys(rateLimits).length ? rateLimits : undefined,
-    updatedAt: deps.clock().toISOString(),
-  };
+  const now = deps.clock();
+  const merchant: Merchant = { ...(await change(current, now)), updatedAt: now.toISOString() };
   await deps.merchants.update(
     merchant,
     current.updatedAt,
     auditRecord(deps, {
-      action: 'merchant.rate_limits_changed',
+      action,
       merchantId,
       resource: { type: 'merchant', id: merchantId },
       before: merchantView(current),
-      after: merchantView(merchant),
+      after: { ...merchantView(merchant), ...afterExtras(merchant) },
     }),
   );
   return merchant;
