@@ -19,6 +19,7 @@ import { DEFAULT_BREAKER_CONFIG } from '#domain/circuit-breaker.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { createGatewayTable } from '../local/tables.ts';
+import { fakeChannel } from '../test/support/channel-fakes.ts';
 import { heading, indent, num, table, wrap } from './report.ts';
 
 const CONTAINERS = 8;
@@ -34,24 +35,14 @@ const request = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000 };
 
 type Outcome = { at: number; container: number; metDeadChannel: boolean; failed: boolean };
 
-/** A channel that takes every payment, or fails every create as an HTTP 500 would. */
-function fakeChannel(code: Channel, dead: boolean, met: () => void): PaymentChannel {
-  const never = () => Promise.reject(new Error('not called by the failover bench'));
-  return {
-    code,
-    supports: (method: string, currency: string) => method === 'QR' && currency === 'CNY',
-    createPayment: async () => {
-      await sleep(CALL_MS);
-      if (!dead) return {};
-      met();
-      throw new ChannelUnavailableError(code, 'http_status', 'HTTP 500', 500);
-    },
-    queryPayment: never,
-    closePayment: never,
-    refund: never,
-    queryRefund: never,
-    verifyAndParseCallback: never,
-  } as PaymentChannel;
+/** A channel that takes every payment, or fails every create as an HTTP 500 would (`met` sees each try). */
+function benchChannel(code: Channel, dead: boolean, met: () => void): PaymentChannel {
+  return fakeChannel(code, ['QR'], ['CNY'], async () => {
+    await sleep(CALL_MS);
+    if (!dead) return {};
+    met();
+    throw new ChannelUnavailableError(code, 'http_status', 'HTTP 500', 500);
+  });
 }
 
 /** One run: a fresh table, C containers paying concurrently; returns each payment's outcome and the reads made. */
@@ -86,8 +77,8 @@ async function runFleet(endpoint: string, cacheTtlMs: number, failover: boolean)
     let met = false;
     const router: ChannelRouter = {
       channels: new Map<Channel, PaymentChannel>([
-        ['ALIPAY', fakeChannel('ALIPAY', true, () => (met = true))],
-        ['WECHAT_PAY', fakeChannel('WECHAT_PAY', false, () => undefined)],
+        ['ALIPAY', benchChannel('ALIPAY', true, () => (met = true))],
+        ['WECHAT_PAY', benchChannel('WECHAT_PAY', false, () => undefined)],
       ]),
       profiles: new DynamoChannelProfileRepository(db, tableName, { cacheTtlMs: 3_600_000 }),
       health: new DynamoChannelHealthRepository(db, tableName, { cacheTtlMs, breaker: NO_PROBE }),
