@@ -80,9 +80,7 @@ export async function createRefund(
       // The first attempt decides from the read above; a retry (a lost race) from a fresh one.
       const payment = read ?? (await getPayment(deps, merchant, body.payment_id));
       read = undefined;
-      return body.destination === 'BALANCE'
-        ? refundToBalance(deps, merchant, body, payment, amountMinor, hash, idempotencyKey)
-        : reserve(deps, merchant, body, payment, amountMinor, hash, idempotencyKey);
+      return commitNewRefund(deps, merchant, body, payment, amountMinor, hash, idempotencyKey);
     },
   );
   if (outcome.replayed) return { refund: await completeIfFinalAtOnce(deps, outcome.refund), replayed: true };
@@ -158,12 +156,15 @@ function createdAudit(deps: CreateRefundDeps, merchant: Merchant, payment: Payme
 }
 
 /**
- * A `BALANCE` refund: settled at once, never sent to the channel. ONE transaction: the refund `SUCCEEDED`, the
- * payment's refunded sum and status (conditional on its version, so it counts against the refundable amount exactly
- * like a channel refund and racing refunds of either destination cannot exceed the payment), the wallet credit with
- * its `REFUND` ledger entry (conditional on the wallet version), the `refund.succeeded` event, claims and audit.
+ * Creates the refund in ONE transaction with its claims and audit entry; the destination decides the rest:
+ * - `ORIGINAL` (the Try step): the refund `PROCESSING`, the amount reserved on the payment (and frozen in a recharged
+ *   wallet) until the channel answers.
+ * - `BALANCE`: settled at once, never sent to the channel: the refund `SUCCEEDED`, the payment's refunded sum, the
+ *   wallet credit with its `REFUND` ledger entry (conditional on the wallet version) and the `refund.succeeded` event.
+ * The payment is written conditional on its version either way, so refunds of either destination racing for one
+ * payment can never exceed it.
  */
-async function refundToBalance(
+async function commitNewRefund(
   deps: CreateRefundDeps,
   merchant: Merchant,
   body: CreateRefundBody,
@@ -173,46 +174,41 @@ async function refundToBalance(
   idempotencyKey: string | undefined,
 ): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
   assertRefundable(payment, amountMinor);
-  assertBalanceRefundAllowed(payment);
-  const accountId = body.account_id;
-  if (!accountId) throw new Error('the schema requires account_id with destination BALANCE');
-  const now = deps.clock();
-  const at = now.toISOString();
   const created = newRefund(deps, merchant, body, payment, amountMinor, hash);
-  const refund: Refund = { ...created, status: 'SUCCEEDED', completedAt: at };
-  const wallet = await deps.wallets.get(merchant.id, accountId, payment.currency);
-  const ref = { paymentId: payment.id, refundId: refund.id };
+  const { refund, ...changes } =
+    body.destination === 'BALANCE'
+      ? await toBalance(deps, body, payment, created)
+      : {
+          refund: created,
+          payments: [
+            { payment: reserveRefund(payment, amountMinor, created.createdAt), expectedVersion: payment.version },
+          ],
+          walletChanges: await freezeIfRecharge(deps, payment, created, created.createdAt),
+        };
   await deps.store.commit({
     audit: [createdAudit(deps, merchant, payment, refund)],
-    payments: [{ payment: refundAtOnce(payment, amountMinor, at), expectedVersion: payment.version }],
     refunds: [{ refund, expectedVersion: 0 }],
-    walletChanges: [creditRefund(wallet, amountMinor, ref, deps.newId('led'), at)],
-    events: [refundEvent(deps.newId('evt'), 'refund.succeeded', refund, payment, now)],
+    ...changes,
     ...claimsOf(merchant, body, refund, idempotencyKey),
   });
   return { refund, replayed: false, payment };
 }
 
-/** The Try step: the refund `PROCESSING`, its claims and the reserved amount (frozen in a recharged wallet). */
-async function reserve(
-  deps: CreateRefundDeps,
-  merchant: Merchant,
-  body: CreateRefundBody,
-  payment: Payment,
-  amountMinor: number,
-  hash: string,
-  idempotencyKey: string | undefined,
-): Promise<{ refund: Refund; replayed: false; payment: Payment }> {
-  assertRefundable(payment, amountMinor);
-  const refund = newRefund(deps, merchant, body, payment, amountMinor, hash);
-  await deps.store.commit({
-    audit: [createdAudit(deps, merchant, payment, refund)],
-    payments: [{ payment: reserveRefund(payment, amountMinor, refund.createdAt), expectedVersion: payment.version }],
-    refunds: [{ refund, expectedVersion: 0 }],
-    walletChanges: await freezeIfRecharge(deps, payment, refund, refund.createdAt),
-    ...claimsOf(merchant, body, refund, idempotencyKey),
-  });
-  return { refund, replayed: false, payment };
+/** What a `BALANCE` refund changes besides its own record: see {@link commitNewRefund}. */
+async function toBalance(deps: CreateRefundDeps, body: CreateRefundBody, payment: Payment, created: Refund) {
+  assertBalanceRefundAllowed(payment);
+  const accountId = body.account_id;
+  if (!accountId) throw new Error('the schema requires account_id with destination BALANCE');
+  const at = created.createdAt;
+  const refund: Refund = { ...created, status: 'SUCCEEDED', completedAt: at };
+  const wallet = await deps.wallets.get(payment.merchantId, accountId, payment.currency);
+  const ref = { paymentId: payment.id, refundId: refund.id };
+  return {
+    refund,
+    payments: [{ payment: refundAtOnce(payment, refund.amountMinor, at), expectedVersion: payment.version }],
+    walletChanges: [creditRefund(wallet, refund.amountMinor, ref, deps.newId('led'), at)],
+    events: [refundEvent(deps.newId('evt'), 'refund.succeeded', refund, payment, new Date(at))],
+  };
 }
 
 /**
