@@ -79,7 +79,7 @@ export function accessEnvironment(
     ...(access.startOrderExpiry
       ? { ORDER_EXPIRY_STATE_MACHINE_ARN: stateMachine(id, context, 'orderExpiry').stateMachineArn }
       : {}),
-    ...(access.billsRead ? { BILLS_BUCKET: data.billsBucket.bucketName } : {}),
+    ...(access.billsRead || access.billsWrite ? { BILLS_BUCKET: data.billsBucket.bucketName } : {}),
     ...(access.reportsRead || access.reportsWrite ? { REPORTS_BUCKET: data.reportsBucket.bucketName } : {}),
     // Only a report reader decides who may read the gateway-wide reports.
     ...(access.reportsRead ? { FINANCE_MERCHANT_IDS: context.financeMerchantIds } : {}),
@@ -107,6 +107,7 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   if (access.channelSecrets) grantChannelSecretsRead(fn, data);
   // A presigned report URL is signed with the function's credentials, so presigning needs GetObject itself.
   if (access.billsRead) grantFilesRead(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
+  if (access.billsWrite) grantFilesWrite(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
   if (access.reportsRead) grantFilesRead(fn, data.reportsBucket, REPORTS_BUCKET.keyPrefix, data);
   if (access.reportsWrite) grantFilesWrite(fn, data.reportsBucket, REPORTS_BUCKET.keyPrefix, data);
 }

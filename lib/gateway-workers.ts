@@ -51,12 +51,12 @@ export class GatewayWorkers extends Construct {
         const fn = gatewayFunctionFor(this, spec, props.context);
         schedules.set(spec.id, scheduled(this, spec.id, spec.trigger, fn));
         if (spec.trigger.billsCreated) {
-          // A bill uploaded (or replaced) later than the schedule, e.g. by the bills CLI, is reconciled when it lands.
-          // The notification is a CDK custom resource on the bucket: the bucket references nothing of the function's,
-          // so the function's bucket grants close no cycle.
+          // A bill (`.csv`) is reconciled when it lands, an archive (`.csv.zip`) unpacked. The notification is a CDK
+          // custom resource on the bucket: the bucket references nothing of the function's, so the function's bucket
+          // grants close no cycle.
           props.context.data.billsBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(fn), {
             prefix: BILLS_BUCKET.keyPrefix,
-            suffix: '.csv',
+            suffix: spec.trigger.billsCreated,
           });
         }
         functions.set(spec.id, fn);
@@ -74,10 +74,10 @@ export class GatewayWorkers extends Construct {
 }
 
 /**
- * The daily rule of a `schedule` worker. EventBridge cron expressions are in UTC: `cron(30 2 * * ? *)` is 10:30
- * Asia/Shanghai, after Alipay and WeChat Pay publish the previous day's bills (by ~10:00 Beijing time); the function
- * then reconciles yesterday UTC for every enabled channel. A run is idempotent, so the asynchronous invocation's
- * retries are harmless.
+ * The rule of a `schedule` worker. EventBridge cron expressions are in UTC: `cron(30 2 * * ? *)` is 10:30
+ * Asia/Shanghai, after Alipay and WeChat Pay publish the previous day's bills (by ~10:00 Beijing time). Runs are
+ * idempotent (a bill already stored is not fetched again; a re-run repairs nothing twice), so the asynchronous
+ * invocation's retries are harmless.
  */
 function scheduled(
   scope: Construct,
@@ -86,7 +86,7 @@ function scheduled(
   fn: GatewayFunction,
 ): Rule {
   return new Rule(scope, `${id}Schedule`, {
-    description: `Runs ${id} daily (${trigger.cron}, UTC)`,
+    description: `Runs ${id} on schedule (${trigger.cron}, UTC)`,
     schedule: Schedule.expression(trigger.cron),
     targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(2) })],
   });

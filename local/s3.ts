@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -26,7 +27,14 @@ export interface LocalS3 {
   endpoint: string;
   /** Where the objects are stored. */
   directory: string;
+  /** Calls `listener` for each object created (a PUT, a copy), as an S3 event notification would. */
+  onObjectCreated(listener: (bucket: string, key: string) => void): void;
   stop(): Promise<void>;
+}
+
+/** The record of s3rver's `event` emission: an S3 event notification record. */
+interface S3rverEvent {
+  Records: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[];
 }
 
 /** s3rver's account registry (not in its type declarations): every access key it accepts is registered here. */
@@ -64,6 +72,15 @@ export async function startLocalS3(
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     directory,
+    onObjectCreated(listener) {
+      // s3rver (a Koa app, so an EventEmitter) emits an S3 event record for each created object.
+      (server as unknown as EventEmitter).on('event', (event: S3rverEvent) => {
+        for (const record of event.Records) {
+          if (!record.eventName.startsWith('ObjectCreated')) continue;
+          listener(record.s3.bucket.name, decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
+        }
+      });
+    },
     async stop() {
       // A body nobody finished reading holds its connection open; cut it so close() returns at once.
       (server as unknown as { httpServer?: Server }).httpServer?.closeAllConnections();

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret } from '#app/merchant-admin.ts';
+import { startBillWorkers } from './bill-workers.ts';
 import { loadLocalSecrets, startLocalStack } from './stack.ts';
 import { startWebhookReceiver } from './webhook-receiver.ts';
 import { startLocalWorkers } from './workers.ts';
@@ -18,12 +19,13 @@ const USAGE = `npm start [-- --fresh]
 The local stack: DynamoDB Local (data kept in .local/dynamodb/), local SQS and S3, the API, the workers and the state
 machines, and a demo merchant. Ctrl-C stops everything; the next \`npm start\` finds the same data.
   --fresh   start with an empty table (deletes .local/dynamodb/ first; channel secrets and credentials stay)
-Environment: PORT (default 3000; the demo merchant's webhook receiver listens on PORT + 1).`;
+Environment: PORT (default 3000; the demo merchant's webhook receiver listens on PORT + 1), BILL_SCHEDULE_MS (how
+often the bill schedule runs; default hourly, as deployed; docs/finance.md).`;
 
 /**
  * `npm start`: DynamoDB Local, local SQS and S3, the API on http://127.0.0.1:3000 (env PORT), the stream and queue
- * workers and the state machines (in process), a seeded demo merchant whose webhook endpoint (PORT + 1) prints every
- * signed notification, and `.local/credentials.json` as API.md describes. The table's data is kept in
+ * workers and the state machines (in process), the bill schedule and upload reactions (`bill-workers.ts`), a seeded
+ * demo merchant whose webhook endpoint (PORT + 1) prints every signed notification, and `.local/credentials.json` as API.md describes. The table's data is kept in
  * `.local/dynamodb/` across restarts (`--fresh` starts empty). Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
@@ -39,6 +41,8 @@ async function main(): Promise<void> {
   process.env.CHANNEL_SECRETS_DIR = join(localDir, 'channels');
   const stack = await startLocalStack({ projectRoot, port, secrets, dbPath: dataDir });
   const workers = await startLocalWorkers(stack);
+  // Bills: uploads react like the S3 notifications, the sandbox publishes its daily bill on the schedule.
+  const bills = startBillWorkers(stack.s3);
 
   // The demo merchant and its secret survive restarts (the table is kept in .local/dynamodb/); it is created on the
   // first start (or after --fresh), and given a new secret if its credentials file was lost.
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local stack…`);
+    bills.stop();
     await workers.stop();
     await webhooks.stop();
     await stack.stop();

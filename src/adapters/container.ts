@@ -10,7 +10,8 @@
  *
  * Parts: `dynamoParts` (every table adapter), `cipherParts` (KMS merchant-secret cipher: every authenticated route),
  * `channelParts` (payment channels + router), `egressParts` (merchant notify HTTP), `queueParts` (SQS),
- * `workflowParts` (Step Functions, or the host's in-process ones), `fileParts` (S3 + bill parsers). A new adapter
+ * `workflowParts` (Step Functions, or the host's in-process ones), `fileParts` (S3 + bill parsers), `billIntakeParts`
+ * (bill check, unzip, bill sources). A new adapter
  * goes into the part whose SDK client it uses (or a new part file), and only the functions that call it add that part.
  * A function entry must never import this module: it would bundle every part.
  *
@@ -23,7 +24,7 @@ import { createDocumentClient } from './dynamo/client.ts';
 import { channelParts } from './wiring/channels.ts';
 import { cipherParts } from './wiring/cipher.ts';
 import { dynamoParts } from './wiring/dynamo.ts';
-import { fileParts } from './wiring/files.ts';
+import { billIntakeParts, fileParts } from './wiring/files.ts';
 import { type HostOverrides, hostOverrides, setHostOverrides, sharedDocumentClient } from './wiring/host.ts';
 import { egressParts, queueParts } from './wiring/notify.ts';
 import { workflowParts } from './wiring/workflows.ts';
@@ -49,6 +50,7 @@ export function createContainer(
     ...queueParts(config),
     ...workflowParts(config, overrides),
     ...fileParts(config),
+    ...billIntakeParts(config, base),
   };
 }
 

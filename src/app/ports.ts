@@ -4,6 +4,7 @@
  */
 import type { AuditRecord } from '#domain/audit.ts';
 import type { BillChannel, BillEvent } from '#domain/bill.ts';
+import type { BillVerdict } from '#domain/bill-check.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import type { ChannelSecret } from '#domain/channel-fields.ts';
 import type { JournalEntry } from '#domain/channel-journal.ts';
@@ -448,8 +449,34 @@ export interface ReconciliationFiles {
   putReport(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
 }
 
-/** Reads channel bills: the streaming parser of a channel's layout, and a sniffer that names a layout from its head. */
+/**
+ * Reads channel bills: the streaming parser of a channel's layout, a sniffer that names a layout from its head, the
+ * whole-bill check (is this the channel's bill of that business day?), and the unpacking of a bill archive.
+ */
 export interface BillReader {
   parse(channel: BillChannel, source: AsyncIterable<Uint8Array>): AsyncIterable<BillEvent>;
   sniff(head: Uint8Array): BillChannel | undefined;
+  inspect(channel: BillChannel, source: AsyncIterable<Uint8Array>, date: string, zone: string): Promise<BillVerdict>;
+  /** The trade-detail CSV inside a bill archive (Alipay's `.csv.zip`); `undefined` if there is none. */
+  unzip(archive: Uint8Array): Uint8Array | undefined;
+}
+
+/** Bill files (S3 `BILLS_BUCKET`: `S3Files`). */
+export interface BillFiles {
+  openBill(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  headBill(key: string): Promise<{ size: number } | undefined>;
+  putBill(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+}
+
+/** A channel's bill as downloaded: the CSV, or an archive that holds it (Alipay's `.csv.zip`). */
+export type DownloadedBill =
+  | { status: 'READY'; bytes: Uint8Array; archive: boolean }
+  | { status: 'NOT_READY'; reason: string };
+
+/**
+ * Downloads a channel's bill of a business day: Alipay and WeChat Pay through their signed clients, the sandbox from
+ * its own records. `NOT_READY` while the channel has not published it yet (ask again later).
+ */
+export interface BillSource {
+  download(date: string): Promise<DownloadedBill>;
 }

@@ -16,6 +16,36 @@ export interface ReconcileJob {
   date: string;
 }
 
+/** One channel-day's bill to download, or (`archive`) to unpack from an uploaded `.csv.zip`. */
+export interface BillJob extends ReconcileJob {
+  archive: boolean;
+}
+
+/** An EventBridge scheduled event (only its shape matters). */
+interface ScheduledEvent {
+  'detail-type': 'Scheduled Event';
+  time?: string;
+}
+
+/** An S3 notification (`ObjectCreated:*` on the bills bucket). */
+interface S3Notification {
+  Records: { eventName?: string; s3: { object: { key: string } } }[];
+}
+
+/** What the bill workers accept: the schedule, a new object in the bills bucket, or a direct `{ channel, date }`. */
+export type ReconcileEvent = ScheduledEvent | S3Notification | { channel: string; date: string };
+
+/** The trigger an event is. */
+export function triggerOf(event: ReconcileEvent): ReconcileTrigger {
+  if ('Records' in event) {
+    // S3 event keys are URL-encoded, with `+` for a space.
+    const keys = event.Records.map((record) => decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
+    return { kind: 'bill-uploaded', keys };
+  }
+  if ('channel' in event) return { kind: 'direct', channel: event.channel, date: event.date };
+  return { kind: 'schedule' };
+}
+
 export interface ReconcileJobsDeps {
   profiles: ChannelProfiles;
   sandboxEnabled: boolean;
@@ -36,7 +66,8 @@ export async function reconcileJobs(deps: ReconcileJobsDeps, trigger: ReconcileT
     case 'bill-uploaded':
       return trigger.keys.flatMap((key) => {
         const parsed = parseBillKey(key);
-        if (parsed && isReconciled(parsed.channel)) return [{ channel: parsed.channel, date: parsed.date }];
+        if (parsed && !parsed.archive && isReconciled(parsed.channel))
+          return [{ channel: parsed.channel, date: parsed.date }];
         deps.onSkippedKey?.(key);
         return [];
       });
@@ -51,6 +82,23 @@ export async function reconcileJobs(deps: ReconcileJobsDeps, trigger: ReconcileT
       }));
     }
   }
+}
+
+/**
+ * The bills a trigger asks for: on schedule, each channel's (as {@link reconcileJobs}) previous business day; an
+ * uploaded archive its own channel-day (to unpack); a direct invocation exactly what it names.
+ */
+export async function billJobs(deps: ReconcileJobsDeps, trigger: ReconcileTrigger): Promise<BillJob[]> {
+  if (trigger.kind !== 'bill-uploaded') {
+    return (await reconcileJobs(deps, trigger)).map((job) => ({ ...job, archive: false }));
+  }
+  return trigger.keys.flatMap((key) => {
+    const parsed = parseBillKey(key);
+    if (parsed?.archive && isReconciled(parsed.channel))
+      return [{ channel: parsed.channel, date: parsed.date, archive: true }];
+    deps.onSkippedKey?.(key);
+    return [];
+  });
 }
 
 function isReconciled(channel: string): channel is BillChannel {

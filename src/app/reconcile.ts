@@ -29,7 +29,7 @@ export const RECONCILED_CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY'] as const 
 export interface ReconcileDeps extends ApplyResultDeps, ApplyRefundDeps {
   files: ReconciliationFiles;
   reconciliations: ReconciliationStore;
-  bills: BillReader;
+  bills: Pick<BillReader, 'parse' | 'sniff'>;
   channels: ReadonlyMap<string, PaymentChannel>;
   /** Each channel's settlement time zone: its business day is the `date` reconciled. */
   settlementTimeZones: SettlementTimeZones;

@@ -11,7 +11,7 @@ export type BillProblemCode =
 
 /** One reason to reject a bill. */
 export interface BillProblem {
-  code: BillProblemCode;
+  code: BillProblemCode | 'UNREADABLE_ARCHIVE' | 'NO_BILL';
   message: string;
 }
 

@@ -109,12 +109,28 @@ export function billKey(channel: Channel, date: string): string {
   return `${BILLS_BUCKET.keyPrefix}${checkChannel(channel)}/${checkDate(date)}.csv`;
 }
 
-/** The channel and day of a bill key, or `undefined` if `key` is not one (e.g. from an S3 event or a listing). */
-export function parseBillKey(key: string): { channel: Channel; date: string } | undefined {
-  const match = /^bills\/([A-Z_]+)\/(\d{4}-\d{2}-\d{2})\.csv$/.exec(key);
+/**
+ * The key of a bill archive uploaded as the channel delivers it (Alipay's `.csv.zip`): `bills/{CHANNEL}/{date}.csv.zip`.
+ * Its upload is unpacked into {@link billKey} (the archive stays as the original).
+ */
+export function billArchiveKey(channel: Channel, date: string): string {
+  return `${billKey(channel, date)}.zip`;
+}
+
+/** Where a downloaded bill's original file is kept beside its CSV (an archive: `bills/{CHANNEL}/{date}.original.zip`). */
+export function billOriginalKey(channel: Channel, date: string): string {
+  return billKey(channel, date).replace(/\.csv$/, '.original.zip');
+}
+
+/**
+ * The channel and day of a bill key (`archive`: a `.csv.zip` to unpack), or `undefined` if `key` is not one (e.g.
+ * from an S3 event or a listing).
+ */
+export function parseBillKey(key: string): { channel: Channel; date: string; archive: boolean } | undefined {
+  const match = /^bills\/([A-Z_]+)\/(\d{4}-\d{2}-\d{2})\.csv(\.zip)?$/.exec(key);
   const [channel, date] = [match?.[1], match?.[2]];
   if (!channel || !date || !isChannel(channel) || !isCalendarDate(date)) return undefined;
-  return { channel, date };
+  return { channel, date, archive: match?.[3] !== undefined };
 }
 
 /**

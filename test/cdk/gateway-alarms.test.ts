@@ -25,7 +25,8 @@ describe('alarms and dashboard', () => {
     });
   });
 
-  it('subscribes no one by default, and the -c alarmEmail address when given', () => {
+  // It synthesizes (and bundles) a second stack: minutes on a busy machine.
+  it('subscribes no one by default, and the -c alarmEmail address when given', { timeout: 180_000 }, () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     const withEmail = synthesizeGateway({ context: { alarmEmail: 'ops@example.com' } });
     withEmail.template.resourceCountIs('AWS::SNS::Subscription', 1);

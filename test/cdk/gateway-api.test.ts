@@ -133,7 +133,7 @@ describe('gateway API', () => {
       expect('NOTIFY_RETRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startNotifyRetry === true);
       expect('ORDER_EXPIRY_STATE_MACHINE_ARN' in variables, spec.id).toBe(access.startOrderExpiry === true);
       expect(variables.BILLS_BUCKET, spec.id).toEqual(
-        access.billsRead ? { Ref: logicalIdOf(stack.data.billsBucket) } : undefined,
+        access.billsRead || access.billsWrite ? { Ref: logicalIdOf(stack.data.billsBucket) } : undefined,
       );
       expect(variables.REPORTS_BUCKET, spec.id).toEqual(
         access.reportsRead || access.reportsWrite ? { Ref: logicalIdOf(stack.data.reportsBucket) } : undefined,

@@ -141,7 +141,7 @@ describe('reconciliation buckets', () => {
   it("names either bucket in no function's policy but the declaring functions' (and the notification handler's)", () => {
     const declaring = new Set(
       [...FUNCTIONS, ...WORKERS]
-        .filter(({ access }) => access.billsRead || access.reportsRead || access.reportsWrite)
+        .filter(({ access }) => access.billsRead || access.billsWrite || access.reportsRead || access.reportsWrite)
         .map((spec) => spec.id),
     );
     const names = buckets.map(([, bucket]) => logicalIdOf(bucket));

@@ -33,11 +33,13 @@ describe('reconciliation', () => {
 
   it('declares the reconciler among the workers', () => {
     expect(WORKERS).toContain(RECONCILE_WORKER);
-    expect(RECONCILE_WORKER.trigger).toEqual({ kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: true });
+    expect(RECONCILE_WORKER.trigger).toEqual({ kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: '.csv' });
   });
 
   it('runs the reconciler daily at 02:30 UTC (10:30 Shanghai) from an EventBridge rule', () => {
-    const rules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties?.ScheduleExpression);
+    const rules = ofType('AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties?.ScheduleExpression === 'cron(30 2 * * ? *)',
+    );
     expect(rules).toHaveLength(1);
     const rule = rules[0]?.[1] as CfnResource;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'cron(30 2 * * ? *)', State: 'ENABLED' });
@@ -52,13 +54,25 @@ describe('reconciliation', () => {
     });
   });
 
-  it('reconciles every bill created under bills/ in the bills bucket', () => {
+  it('reconciles every bill created under bills/ in the bills bucket, and unpacks every archive', () => {
     const notifications = ofType('Custom::S3BucketNotifications');
     expect(notifications).toHaveLength(1);
     expect(notifications[0]?.[1].Properties).toMatchObject({
       BucketName: { Ref: bills },
       NotificationConfiguration: {
         LambdaFunctionConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            LambdaFunctionArn: { 'Fn::GetAtt': [logicalIdOf(functionOf('FetchBills')), 'Arn'] },
+            Filter: {
+              Key: {
+                FilterRules: [
+                  { Name: 'suffix', Value: '.csv.zip' },
+                  { Name: 'prefix', Value: 'bills/' },
+                ],
+              },
+            },
+          },
           {
             Events: ['s3:ObjectCreated:*'],
             LambdaFunctionArn: { 'Fn::GetAtt': [reconcile, 'Arn'] },
@@ -106,9 +120,23 @@ describe('reconciliation', () => {
     expect(onKey.some((action) => action.startsWith('kms:GenerateDataKey') || action === 'kms:Encrypt')).toBe(false);
   });
 
+  it('fetches bills hourly and lets FetchBills read and write bills, and nothing of the reports', () => {
+    const fetcher = logicalIdOf(functionOf('FetchBills'));
+    const rules = ofType('AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties?.ScheduleExpression === 'cron(0 2-8 * * ? *)',
+    );
+    const targets = (rules[0]?.[1].Properties?.Targets ?? []) as { Arn: unknown }[];
+    expect(targets[0]?.Arn).toEqual({
+      'Fn::GetAtt': [fetcher, 'Arn'],
+    });
+    const statements = statementsOf('FetchBills');
+    expect(actionsOn(statements, bills).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(actionsOn(statements, reports)).toEqual([]);
+  });
+
   it('lets no other function touch either bucket or the files key', () => {
     for (const spec of [...FUNCTIONS.filter((f) => !f.sandboxOnly), ...WORKERS]) {
-      if (spec.id === 'Reconcile' || spec.id === 'GetReconciliation') continue;
+      if (['Reconcile', 'GetReconciliation', 'FetchBills'].includes(spec.id)) continue;
       const statements = statementsOf(spec.id);
       for (const name of [bills, reports, filesKey]) expect(actionsOn(statements, name), spec.id).toEqual([]);
     }

@@ -37,7 +37,17 @@ describe('bucket definitions', () => {
   it('builds bill keys as bills/{CHANNEL}/{YYYY-MM-DD}.csv and parses them back', () => {
     expect(billKey('ALIPAY', '2024-03-01')).toBe('bills/ALIPAY/2024-03-01.csv');
     expect(billKey('WECHAT_PAY', '2024-12-31')).toBe('bills/WECHAT_PAY/2024-12-31.csv');
-    expect(parseBillKey('bills/WECHAT_PAY/2024-12-31.csv')).toEqual({ channel: 'WECHAT_PAY', date: '2024-12-31' });
+    expect(parseBillKey('bills/WECHAT_PAY/2024-12-31.csv')).toEqual({
+      channel: 'WECHAT_PAY',
+      date: '2024-12-31',
+      archive: false,
+    });
+    expect(parseBillKey('bills/ALIPAY/2024-12-31.csv.zip')).toEqual({
+      channel: 'ALIPAY',
+      date: '2024-12-31',
+      archive: true,
+    });
+    expect(parseBillKey('bills/ALIPAY/2024-12-31.original.zip')).toBeUndefined();
     expect(parseBillKey('bills/WECHAT_PAY/2024-02-30.csv')).toBeUndefined();
     expect(parseBillKey('bills/NOPE/2024-01-01.csv')).toBeUndefined();
     expect(parseBillKey('reports/2024-01-01/ALIPAY/summary.json')).toBeUndefined();

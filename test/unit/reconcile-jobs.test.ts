@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconcileJobs } from '#app/reconcile-jobs.ts';
+import { billJobs, reconcileJobs, triggerOf } from '#app/reconcile-jobs.ts';
 import { settlementTimeZones } from '#domain/business-day.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 
@@ -47,5 +47,28 @@ describe('reconcile jobs', () => {
     await expect(reconcileJobs(deps, { kind: 'direct', channel: 'BALANCE', date: '2026-11-29' })).rejects.toThrow(
       /not a reconciled channel/,
     );
+  });
+
+  it('unpacks an uploaded archive and reconciles only its CSV', async () => {
+    const deps = { profiles: profiles([]), sandboxEnabled: false, clock, settlementTimeZones: zones };
+    const keys = [
+      'bills/ALIPAY/2026-11-29.csv.zip',
+      'bills/ALIPAY/2026-11-29.csv',
+      'bills/ALIPAY/2026-11-29.original.zip',
+    ];
+    expect(await billJobs(deps, { kind: 'bill-uploaded', keys })).toEqual([
+      { channel: 'ALIPAY', date: '2026-11-29', archive: true },
+    ]);
+    expect(await reconcileJobs(deps, { kind: 'bill-uploaded', keys })).toEqual([
+      { channel: 'ALIPAY', date: '2026-11-29' },
+    ]);
+    expect(await billJobs({ ...deps, sandboxEnabled: true }, { kind: 'schedule' })).toEqual([
+      { channel: 'SANDBOX', date: '2026-11-30', archive: false },
+    ]);
+  });
+
+  it('reads an S3 notification’s URL-encoded keys', () => {
+    const event = { Records: [{ s3: { object: { key: 'bills/ALIPAY/2026-11-29.csv%2Ezip+x' } } }] };
+    expect(triggerOf(event)).toEqual({ kind: 'bill-uploaded', keys: ['bills/ALIPAY/2026-11-29.csv.zip x'] });
   });
 });

@@ -186,6 +186,19 @@ export function deploymentTimeZones(env: NodeJS.ProcessEnv = process.env): Settl
   return zones.zones;
 }
 
+/**
+ * GSI2 attributes of the sandbox channel's own record of a settled payment or refund: its bill of the business day
+ * (`SANDBOX#BILL#{day}`, apart from the gateway's `CHANNEL#SANDBOX#{day}`), which the sandbox publishes.
+ */
+export function sandboxBillIndex(at: string, id: string): { GSI2PK: string; GSI2SK: string } {
+  return { GSI2PK: sandboxBillPartition(settlementDay('SANDBOX', at)), GSI2SK: `${at}#${part(id)}` };
+}
+
+/** GSI2's partition of the sandbox channel's own records of one business day. */
+export function sandboxBillPartition(day: string): string {
+  return `SANDBOX#BILL#${part(day)}`;
+}
+
 /** The GSI2 channel-day of a settlement instant: the business day in the channel's zone. */
 function settlementDay(channel: string, at: string): string {
   const zone = deploymentTimeZones()[channel as keyof SettlementTimeZones];
