@@ -225,6 +225,27 @@ describe('WeChat Pay trade bill', () => {
     expect(lines(events).map((line) => line.gatewayId)).toEqual([refund.gatewayId]);
   });
 
+  it('reads the SUCCESS-type bill, which has no refund columns', async () => {
+    const refundColumns = [
+      '微信退款单号',
+      '商户退款单号',
+      '退款金额',
+      '充值券退款金额',
+      '退款类型',
+      '退款状态',
+      '申请退款金额',
+    ];
+    const names = WECHAT_HEADER.split(',');
+    const keep = (values: string[]) => values.filter((_, i) => !refundColumns.includes(names[i] ?? ''));
+    const header = keep(names).join(',');
+    const row = `\`${keep(wechatRow(payment).slice(1).split(',`')).join(',`')}`;
+    const events = await parse('WECHAT_PAY', utf8(`${header}\n${row}\n${wechatSummary([payment], '\n')}`));
+    expect(errors(events)).toEqual([]);
+    expect(lines(events)).toEqual([
+      expect.objectContaining({ kind: 'PAYMENT', gatewayId: payment.gatewayId, amountMinor: 12_345, feeMinor: 74 }),
+    ]);
+  });
+
   it('checks the summary sums and flags a missing summary', async () => {
     const text = `${WECHAT_HEADER}\n${wechatRow(payment)}\n${wechatSummary([{ ...payment, amountMinor: 1 }], '\n')}`;
     expect(errors(await parse('WECHAT_PAY', utf8(text)))).toEqual([

@@ -23,7 +23,16 @@ const COLUMNS = {
 } as const;
 type Column = keyof typeof COLUMNS;
 type Index = Partial<Record<Column, number>>;
-const OPTIONAL: Column[] = ['currency', 'refundId', 'outRefundNo', 'refunded', 'refundStatus', 'subject'];
+// The SUCCESS-type bill (payments only) has no refund columns.
+const OPTIONAL: Column[] = [
+  'currency',
+  'refundId',
+  'outRefundNo',
+  'refunded',
+  'refundStatus',
+  'refundRequested',
+  'subject',
+];
 const SUMMARY_MARK = '总交易单数';
 
 /** Splits a row whose every value starts with a backtick; `,`` is the separator, so a comma inside a value survives. */
