@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createContainer } from '#adapters/container.ts';
+import { createMerchant } from '#app/merchant-admin.ts';
+import type { Workflows } from '#app/ports.ts';
+import { loadConfig } from '#shared/config.ts';
+import { MerchantClient } from '../../../local/merchant-client.ts';
+import { createQueues, type QueueUrls } from '../../../local/sqs.ts';
+import { channelTable } from '../../support/channel-table.ts';
+import { TEST_VISIBILITY_TIMEOUT_SECONDS } from '../../support/constants.ts';
+import { uniqueId } from '../../support/fixtures.ts';
+import {
+  callbackUrls,
+  configureRealChannels,
+  type LocalChannels,
+  startLocalChannels,
+} from '../../support/real-channels.ts';
+import { GatewayChild } from './gateway-child.ts';
+import { type MerchantEndpoint, startMerchantEndpoint } from './merchant-endpoint.ts';
+
+type Json = Record<string, unknown>;
+
+/** How long the channel keeps retrying a notification, and a merchant a request, while the gateway is down. */
+const RETRY_FOR_MS = 120_000;
+
+/** What {@link startFaultStack} started. */
+export interface FaultStack {
+  /** The gateway process (killed and restarted by the tests). */
+  gateway: GatewayChild;
+  apiBase: string;
+  /** The merchant's id, API client and webhook endpoint. */
+  merchantId: string;
+  client: MerchantClient;
+  merchant: MerchantEndpoint;
+  /** The local Alipay the payments go through (its trade book is the channel's side of the money). */
+  channels: LocalChannels;
+  /** The test's own view of the gateway's table (its own table, so it holds only this stack's data). */
+  container: ReturnType<typeof createContainer>;
+  tableName: string;
+  /** `POST /v1/payments` of an Alipay QR recharge of `account_id`. */
+  createRecharge(fields: { order_no: string; account_id: string; amount: string }): Promise<Json>;
+  /** The payer pays the trade at Alipay. */
+  pay(paymentId: string): void;
+  /** Alipay's async notification of the trade, re-sent (as Alipay does) until the gateway answers `success`. */
+  notifyUntilAcknowledged(paymentId: string): Promise<number>;
+  /** A merchant request re-sent until it gets an answer other than 5xx (the gateway may be down meanwhile). */
+  requestUntilAnswered(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startFaultStack}. */
+export interface FaultStackOptions {
+  /** The SQS server the gateway's queues live on (the run's shared one by default). */
+  sqsEndpoint: string;
+}
+
+/**
+ * One fault-injection stack: a table of its own on the run's DynamoDB Local (so a restarted relay may re-read its
+ * whole stream), queues of its own, local Alipay and WeChat Pay servers configured as the channel CLI does, a merchant
+ * whose webhooks reach a counting endpoint, and the gateway as a child process on a fixed port (the channel's notify
+ * URL must survive restarts).
+ */
+export async function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
+  const saved = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]));
+  const table = await channelTable();
+  const secretsDir = mkdtempSync(join(tmpdir(), 'fault-secrets-'));
+  const sqs = new SQSClient({
+    endpoint: options.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const queues: QueueUrls = await createQueues(sqs, {
+    suffix: `-${randomBytes(5).toString('hex')}`,
+    visibilityTimeoutSeconds: TEST_VISIBILITY_TIMEOUT_SECONDS,
+  });
+  const port = await freePort();
+  const apiBase = `http://127.0.0.1:${port}`;
+  const env = {
+    TABLE_NAME: table.tableName,
+    CHANNEL_SECRETS_DIR: secretsDir,
+    PUBLIC_BASE_URL: apiBase,
+    AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
+    NOTIFY_QUEUE_URL: queues.notifyQueueUrl,
+    NOTIFY_DLQ_URL: queues.notifyDlqUrl,
+  };
+  Object.assign(process.env, env);
+  const channels = await startLocalChannels();
+  await configureRealChannels({
+    db: table.db,
+    tableName: table.tableName,
+    secretsDir,
+    apiBase,
+    channels,
+    weights: { ALIPAY: 1, WECHAT_PAY: 1 },
+  });
+  // The test's container never starts a workflow: it drives the timers' handlers itself.
+  const workflows: Workflows = {
+    startNotifyRetry: async () => {
+      throw new Error('the fault suite drives no notify retries from the test process');
+    },
+    armExpiry: async () => 'armed',
+  };
+  const container = { ...createContainer(loadConfig()), workflows };
+  let secret = '';
+  const merchant = await startMerchantEndpoint(() => secret);
+  const created = await createMerchant(container, {
+    id: uniqueId('mch'),
+    name: 'Fault suite',
+    notifyUrl: merchant.url,
+  });
+  secret = created.secret;
+  const client = new MerchantClient({ apiBase, merchantId: created.merchant.id, merchantSecret: secret });
+  const gateway = new GatewayChild({ ...process.env, ...env, FAULT_PORT: String(port) });
+  await gateway.start();
+
+  const notifyUrl = callbackUrls(apiBase).alipay;
+  return {
+    gateway,
+    apiBase,
+    merchantId: created.merchant.id,
+    client,
+    merchant,
+    channels,
+    container,
+    tableName: table.tableName,
+    async createRecharge(fields) {
+      const answer = await client.request<Json>('POST', '/v1/payments', {
+        ...fields,
+        currency: 'CNY',
+        subject: 'Wallet top-up',
+        channel: 'ALIPAY',
+        method: 'QR',
+      });
+      if (answer.status !== 201 && answer.status !== 200) throw new Error(`create: ${JSON.stringify(answer)}`);
+      return answer.body;
+    },
+    pay(paymentId) {
+      channels.alipay.server.pay(paymentId);
+    },
+    async notifyUntilAcknowledged(paymentId) {
+      return untilAnswered(async () => {
+        const answer = await channels.alipay.server.sendNotification(notifyUrl, paymentId);
+        return answer.body === 'success' ? answer : undefined;
+      }).then(({ attempts }) => attempts);
+    },
+    async requestUntilAnswered(method, path, body) {
+      // A 5xx is no answer either: the merchant retries it like a dropped connection.
+      const { value } = await untilAnswered(async () => {
+        const answer = await client.request<Json>(method, path, body);
+        return answer.status >= 500 ? undefined : answer;
+      });
+      return value;
+    },
+    async stop() {
+      await gateway.stop();
+      await merchant.stop();
+      await channels.stop();
+      for (const url of [queues.notifyQueueUrl, queues.notifyDlqUrl]) {
+        await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
+      }
+      sqs.destroy();
+      await table.drop();
+      rmSync(secretsDir, { recursive: true, force: true });
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    },
+  };
+}
+
+const ENV_NAMES = [
+  'TABLE_NAME',
+  'CHANNEL_SECRETS_DIR',
+  'PUBLIC_BASE_URL',
+  'AWS_ENDPOINT_URL_SQS',
+  'NOTIFY_QUEUE_URL',
+  'NOTIFY_DLQ_URL',
+] as const;
+
+/**
+ * Calls `attempt` until it returns a value, retrying after connection errors (the gateway is down or restarting) —
+ * what a channel re-sending a notification, or a merchant re-sending a request, does.
+ */
+async function untilAnswered<T>(attempt: () => Promise<T | undefined>): Promise<{ value: T; attempts: number }> {
+  const deadline = Date.now() + RETRY_FOR_MS;
+  for (let attempts = 1; ; attempts++) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return { value, attempts };
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`no answer within ${RETRY_FOR_MS} ms`);
+    await sleep(200);
+  }
+}
+
+/** A port free right now (the gateway process binds it, and its successors bind it again). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  await new Promise<void>((done) => server.close(() => done()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}

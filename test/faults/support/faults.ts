@@ -1,0 +1,56 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+
+/**
+ * Where the gateway process kills itself (SIGKILL, so nothing of it runs afterwards: no `finally`, no flush).
+ *
+ * - `before-commit` / `after-commit`: around the ONE `TransactWriteItems` that writes the item `entity` whose `field`
+ *   is `value` with status `status` — e.g. the callback's commit of a payment `SUCCEEDED`: `before` is "after the
+ *   channel answered, before the commit", `after` is "after the commit, before the response".
+ * - `relay-before` / `relay-after`: around the outbox relay's handling of a stream batch holding the insert of the
+ *   event `eventType` of payment `paymentId` (before it reached the queue; after it did but before the stream
+ *   position moved past it).
+ */
+export type Fault =
+  | {
+      at: 'before-commit' | 'after-commit';
+      entity: 'PAYMENT' | 'REFUND';
+      field: 'id' | 'orderNo' | 'refundNo';
+      value: string;
+      status: string;
+    }
+  | { at: 'relay-before' | 'relay-after'; paymentId: string; eventType: string };
+
+/** Messages the test sends the gateway process. */
+export type ToGateway = { type: 'arm'; fault: Fault };
+
+/** Messages the gateway process sends the test. */
+export type FromGateway = { type: 'ready'; apiBase: string } | { type: 'armed' };
+
+/** The line the gateway process writes (synchronously) to stderr just before it kills itself. */
+export function faultLine(fault: Fault): string {
+  return `FAULT ${JSON.stringify(fault)}`;
+}
+
+/** Whether a `TransactWriteItems` input (document form) writes the item the commit fault names. */
+export function commitMatches(fault: Fault, input: unknown): boolean {
+  if (fault.at !== 'before-commit' && fault.at !== 'after-commit') return false;
+  const items = (input as { TransactItems?: { Put?: { Item?: Record<string, unknown> } }[] }).TransactItems ?? [];
+  return items.some(({ Put }) => {
+    const item = Put?.Item;
+    return item?.entity === fault.entity && item[fault.field] === fault.value && item.status === fault.status;
+  });
+}
+
+/** Whether a stream batch holds the event insert the relay fault names. */
+export function relayMatches(fault: Fault, records: DynamoDBRecord[]): boolean {
+  if (fault.at !== 'relay-before' && fault.at !== 'relay-after') return false;
+  return records.some((record) => {
+    const image = record.dynamodb?.NewImage;
+    return (
+      record.eventName === 'INSERT' &&
+      image?.entity?.S === 'EVENT' &&
+      image.paymentId?.S === fault.paymentId &&
+      image.type?.S === fault.eventType
+    );
+  });
+}

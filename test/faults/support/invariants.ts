@@ -1,0 +1,152 @@
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import { expireBucket } from '#app/expire-payments.ts';
+import { eventually } from '../../support/local-workflows.ts';
+import type { FaultStack } from './fault-stack.ts';
+
+type Item = Record<string, unknown>;
+
+/** Statuses in which a payment has been paid (and its recharge credited). */
+const PAID = new Set(['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
+/** How far ahead the sweep's clock runs: past every expiry and every status-sync delay the suite can create. */
+const SWEEP_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+/** Every item of the stack's own table, by entity. */
+async function readTable(stack: FaultStack): Promise<Map<string, Item[]>> {
+  const byEntity = new Map<string, Item[]>();
+  const pages = paginateScan({ client: stack.container.db }, { TableName: stack.tableName, ConsistentRead: true });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      const entity = String(item.entity);
+      byEntity.set(entity, [...(byEntity.get(entity) ?? []), item]);
+    }
+  }
+  return byEntity;
+}
+
+/**
+ * The timers' work, done now instead of minutes from now: the order-expiry task (`expireBucket`, the handler the
+ * minute timers run) over every minute bucket the sparse expiry index still holds, with a clock a day ahead, so every
+ * order in it is due. Returns how many buckets it swept.
+ */
+export async function sweep(stack: FaultStack): Promise<number> {
+  const later = new Date(Date.now() + SWEEP_AHEAD_MS);
+  const deps = { ...stack.container, clock: () => later };
+  const buckets = new Set<string>();
+  for (const items of (await readTable(stack)).values()) {
+    for (const item of items) {
+      // GSI3PK = EXPIRY#{minute}[#{shard}]; a minute (yyyy-mm-ddThh:mm) needs no unescaping.
+      if (typeof item.GSI3PK === 'string') buckets.add(item.GSI3PK.split('#')[1] ?? '');
+    }
+  }
+  for (const bucket of buckets) {
+    let cursor: string | undefined;
+    do {
+      const page = await expireBucket(deps, bucket, cursor);
+      cursor = page.done ? undefined : page.cursor;
+    } while (cursor);
+  }
+  return buckets.size;
+}
+
+/** Waits until every outbox event is `DELIVERED` and the merchant has received each of them. */
+export async function notificationsSettled(stack: FaultStack): Promise<void> {
+  await eventually(
+    async () => {
+      const events = (await readTable(stack)).get('EVENT') ?? [];
+      return events.every(
+        (event) => event.deliveryStatus === 'DELIVERED' && stack.merchant.received.has(String(event.id)),
+      );
+    },
+    { timeoutMs: 90_000, intervalMs: 200, what: 'every event delivered' },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${stack.gateway.output()}`);
+  });
+}
+
+/** What {@link assertInvariants} counted. */
+export interface InvariantReport {
+  wallets: number;
+  payments: number;
+  refunds: number;
+  events: number;
+  /** Deliveries beyond the first of an event (at-least-once at work; the merchant applies each id once). */
+  duplicateDeliveries: number;
+}
+
+/**
+ * The invariants every injected crash must leave intact, checked over the stack's whole table:
+ * - every wallet equals the sum of its ledger (available and frozen), with gap-free entries `1..version`;
+ * - nothing is left in an intermediate state: no payment `PENDING`, no refund `PROCESSING`, nothing reserved;
+ * - every paid payment credited its wallet exactly once, every refund froze once and then deducted (succeeded) or
+ *   unfroze (failed) exactly once, and the payment's refunded sum is its succeeded refunds';
+ * - the gateway and the channel agree on the money: a trade paid at Alipay is a paid payment, and Alipay refunded
+ *   exactly what the gateway recorded as refunded;
+ * - one event per state change, each `DELIVERED`, each received by the merchant (at least once, correctly signed).
+ */
+export async function assertInvariants(stack: FaultStack): Promise<InvariantReport> {
+  const table = await readTable(stack);
+  const of = (entity: string) => table.get(entity) ?? [];
+  const ledger = of('LEDGER');
+  const events = of('EVENT');
+  const refunds = of('REFUND');
+  const payments = of('PAYMENT');
+
+  for (const wallet of of('WALLET')) {
+    const entries = ledger.filter((entry) => entry.PK === wallet.PK).sort((a, b) => Number(a.seq) - Number(b.seq));
+    const sum = (field: string) => entries.reduce((total, entry) => total + Number(entry[field]), 0);
+    expect(sum('availableDeltaMinor'), `available of ${wallet.PK}`).toBe(wallet.availableMinor);
+    expect(sum('frozenDeltaMinor'), `frozen of ${wallet.PK}`).toBe(wallet.frozenMinor);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+    expect(entries.length).toBe(wallet.version);
+  }
+
+  const entriesOf = (type: string, field: 'paymentId' | 'refundId', id: unknown) =>
+    ledger.filter((entry) => entry.type === type && entry[field] === id).length;
+  const eventsOf = (type: string, field: 'paymentId' | 'refundId', id: unknown) =>
+    events.filter((event) => event.type === type && event[field] === id).length;
+  for (const refund of refunds) {
+    expect(refund.status, `refund ${refund.id}`).not.toBe('PROCESSING');
+    const succeeded = refund.status === 'SUCCEEDED';
+    expect(entriesOf('REFUND_FREEZE', 'refundId', refund.id), `freeze of ${refund.id}`).toBe(1);
+    expect(entriesOf('REFUND_DEDUCT', 'refundId', refund.id), `deduct of ${refund.id}`).toBe(succeeded ? 1 : 0);
+    expect(entriesOf('REFUND_UNFREEZE', 'refundId', refund.id), `unfreeze of ${refund.id}`).toBe(succeeded ? 0 : 1);
+    expect(eventsOf(succeeded ? 'refund.succeeded' : 'refund.failed', 'refundId', refund.id)).toBe(1);
+  }
+
+  const trades = stack.channels.alipay.server.trades;
+  for (const payment of payments) {
+    expect(payment.status, `payment ${payment.id}`).not.toBe('PENDING');
+    const paid = PAID.has(String(payment.status));
+    expect(entriesOf('RECHARGE', 'paymentId', payment.id), `recharge of ${payment.id}`).toBe(
+      paid && payment.accountId ? 1 : 0,
+    );
+    expect(eventsOf('payment.succeeded', 'paymentId', payment.id), `events of ${payment.id}`).toBe(paid ? 1 : 0);
+    const refunded = refunds
+      .filter((refund) => refund.paymentId === payment.id && refund.status === 'SUCCEEDED')
+      .reduce((total, refund) => total + Number(refund.amountMinor), 0);
+    expect(payment.refundedMinor, `refunded of ${payment.id}`).toBe(refunded);
+    expect(payment.refundingMinor ?? 0, `reserved of ${payment.id}`).toBe(0);
+    const trade = trades.get(String(payment.id));
+    expect(trade?.paidAt !== undefined, `paid at Alipay vs gateway: ${payment.id}`).toBe(paid);
+    expect(trade?.refundedFen ?? 0, `refunded at Alipay: ${payment.id}`).toBe(refunded);
+  }
+  const known = new Set(payments.map((payment) => String(payment.id)));
+  for (const [id, trade] of trades) {
+    // A trade the gateway never committed (it died after the channel answered) must never have been paid.
+    if (!known.has(id)) expect(trade.paidAt, `orphan trade ${id}`).toBeUndefined();
+  }
+
+  const eventIds = new Set(events.map((event) => String(event.id)));
+  for (const event of events) expect(event.deliveryStatus, `event ${event.id}`).toBe('DELIVERED');
+  expect([...stack.merchant.received.keys()].sort()).toEqual([...eventIds].sort());
+  expect(stack.merchant.badSignatures).toBe(0);
+  const deliveries = [...stack.merchant.received.values()].reduce((total, count) => total + count, 0);
+  return {
+    wallets: of('WALLET').length,
+    payments: payments.length,
+    refunds: refunds.length,
+    events: events.length,
+    duplicateDeliveries: deliveries - eventIds.size,
+  };
+}
