@@ -8,7 +8,9 @@ import { wiring } from '#adapters/wiring/host.ts';
 import { queueParts } from '#adapters/wiring/notify.ts';
 import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { expirePayment } from '#app/expire-payments.ts';
+import { syncRefund } from '#app/status-sync.ts';
 import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
+import { firstSyncAt } from '#domain/status-sync.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
@@ -23,7 +25,7 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
  * The table's stream consumer — the outbox relay. Every committed outbox event reaches the notify queue from here,
  * so a handler that dies between its commit and any queue send loses nothing: the stream still holds the insert,
  * and a failed batch is retried from the failed record (partial batch failures).
- * It also arms the expiry timer of each new pending payment's minute bucket.
+ * It also arms the minute timer of each new pending payment's expiry and of each new processing refund's status sync.
  */
 async function relay(record: DynamoDBRecord): Promise<void> {
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;
@@ -32,15 +34,23 @@ async function relay(record: DynamoDBRecord): Promise<void> {
   if (item.entity === 'EVENT') {
     await container.queues.enqueue(String(item.id), 'first');
   } else if (item.entity === 'PAYMENT' && item.status === 'PENDING') {
-    const bucket = expiryBucket(String(item.expiresAt));
     // Normally the insert arrives long before its minute ends. If the stream lagged past that, the bucket's timer
     // may already have run (or be running) without this order: expire it directly — the close is conditional, so
     // racing the timer is harmless.
-    const timerMayHaveFired = container.clock().getTime() >= Date.parse(bucketDeadline(bucket));
-    if (timerMayHaveFired || (await container.workflows.armExpiry(bucket)) === 'passed') {
-      await expirePayment(container, String(item.id));
-    }
+    if ((await armMinute(String(item.expiresAt))) === 'passed') await expirePayment(container, String(item.id));
+  } else if (item.entity === 'REFUND' && item.status === 'PROCESSING' && item.GSI3PK) {
+    // The status sync of a refund the channel has not settled by then (its minute timer; the same rule if late).
+    if ((await armMinute(firstSyncAt(String(item.createdAt)))) === 'passed')
+      await syncRefund(container, String(item.id));
   }
+}
+
+/** Arms the minute timer of `dueAt`; `passed` when that minute's timer may already have run. */
+async function armMinute(dueAt: string): Promise<'armed' | 'passed'> {
+  const container = getContainer();
+  const bucket = expiryBucket(dueAt);
+  if (container.clock().getTime() >= Date.parse(bucketDeadline(bucket))) return 'passed';
+  return container.workflows.armExpiry(bucket);
 }
 
 export const handler = workerHandler((event: DynamoDBStreamEvent, context) =>

@@ -7,9 +7,10 @@ import { ArnFormat, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { type IStateMachine, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
 import { BILLS_BUCKET, REPORTS_BUCKET } from '#domain/buckets.ts';
 import type { FunctionSpec, TableAccess, TableAction } from '#routes';
 import { CHANNEL_SECRETS_PREFIX, type GatewayData } from './gateway-data.ts';
@@ -56,6 +57,7 @@ export interface FunctionContext {
  * variable, so a function without the grant fails at the channel's first use with AccessDenied.
  */
 export function accessEnvironment(
+  scope: Construct,
   id: string,
   access: FunctionAccess,
   context: FunctionContext,
@@ -71,13 +73,13 @@ export function accessEnvironment(
     ...(access.notifyDeadLetters ? { NOTIFY_DLQ_URL: data.notifyDeadLetters.queueUrl } : {}),
     ...(access.startNotifyRetry
       ? {
-          NOTIFY_RETRY_STATE_MACHINE_ARN: stateMachine(id, context, 'notifyRetry').stateMachineArn,
+          NOTIFY_RETRY_STATE_MACHINE_ARN: stateMachine(scope, id, context, 'notifyRetry').stateMachineArn,
           NOTIFY_RETRY_SCHEDULE: context.notifyRetry.schedule,
           NOTIFY_RETRY_JITTER: context.notifyRetry.jitter,
         }
       : {}),
     ...(access.startOrderExpiry
-      ? { ORDER_EXPIRY_STATE_MACHINE_ARN: stateMachine(id, context, 'orderExpiry').stateMachineArn }
+      ? { ORDER_EXPIRY_STATE_MACHINE_ARN: stateMachine(scope, id, context, 'orderExpiry').stateMachineArn }
       : {}),
     ...(access.billsRead || access.billsWrite ? { BILLS_BUCKET: data.billsBucket.bucketName } : {}),
     ...(access.reportsRead || access.reportsWrite ? { REPORTS_BUCKET: data.reportsBucket.bucketName } : {}),
@@ -96,14 +98,15 @@ function usesSandboxSecret(access: FunctionAccess, context: FunctionContext): bo
  * CLI, never from a Lambda, so no function is granted `kms:Encrypt`.
  */
 export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, context: FunctionContext): void {
+  const scope = fn.node.scope ?? fn;
   const { data } = context;
   grantTableAccess(fn, access.table, data);
   if (access.merchantKey === 'decrypt') data.merchantKey.grantDecrypt(fn);
   if (usesSandboxSecret(access, context)) data.sandboxSecret.grantRead(fn);
   if (access.notifyQueue) data.notifyQueue.grantSendMessages(fn);
   if (access.notifyDeadLetters) data.notifyDeadLetters.grantSendMessages(fn);
-  if (access.startNotifyRetry) stateMachine(id, context, 'notifyRetry').grantStartExecution(fn);
-  if (access.startOrderExpiry) stateMachine(id, context, 'orderExpiry').grantStartExecution(fn);
+  if (access.startNotifyRetry) stateMachine(scope, id, context, 'notifyRetry').grantStartExecution(fn);
+  if (access.startOrderExpiry) stateMachine(scope, id, context, 'orderExpiry').grantStartExecution(fn);
   if (access.channelSecrets) grantChannelSecretsRead(fn, data);
   // A presigned report URL is signed with the function's credentials, so presigning needs GetObject itself.
   if (access.billsRead) grantFilesRead(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
@@ -300,16 +303,23 @@ export function gatewayFunctionFor(
     projectRoot: context.projectRoot,
     timeout: functionTimeout(spec.id),
     memorySize: functionMemory(spec.id),
-    environment: accessEnvironment(spec.id, spec.access, context),
+    environment: accessEnvironment(scope, spec.id, spec.access, context),
   });
   grantAccess(fn, spec.id, spec.access, context);
   return fn;
 }
 
-function stateMachine(id: string, context: FunctionContext, name: keyof GatewayStateMachines): IStateMachine {
+function stateMachine(
+  scope: Construct,
+  id: string,
+  context: FunctionContext,
+  name: keyof GatewayStateMachines,
+): IStateMachine {
   const machine = context.stateMachines?.[name];
-  if (!machine) {
-    throw new Error(`${id} starts ${name}, but it is a state machine task, created before the state machines exist`);
-  }
-  return machine;
+  if (machine) return machine;
+  // A task that arms later runs of its own workflow (the minute timer postponing what it could not settle): the ARN
+  // from the fixed name, since a reference to the machine that invokes this function would be a dependency cycle.
+  const importId = `${id}${name}ByName`;
+  const known = scope.node.tryFindChild(importId) as IStateMachine | undefined;
+  return known ?? StateMachine.fromStateMachineName(scope, importId, STATE_MACHINES[name].name);
 }

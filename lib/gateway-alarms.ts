@@ -28,6 +28,8 @@ const ALARMED_METRICS = {
   CallbackAmountMismatch: 'A channel callback reported an amount other than the payment amount (rejected)',
   RefundSubmitFailed: 'A refund could not be submitted to its channel: its amount stays frozen until it is retried',
   RateLimiterUnavailable: 'The rate limiter could not reach its DynamoDB buckets and admitted requests unlimited',
+  UnsettledPastHorizon:
+    'A refund still PROCESSING or a payment still PENDING hours after it was due: the status sync cannot settle it',
 } as const;
 
 /**

@@ -106,7 +106,7 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
         bisectBatchOnError: true,
         retryAttempts: RELAY_RETRY_ATTEMPTS,
         onFailure: new SqsDlq(data.relayFailures),
-        // Only inserts of outbox events and of pending payments do anything; filtering them here means the relay is
+        // Only inserts of outbox events, pending payments and processing refunds do anything; filtering them here means the relay is
         // not invoked (nor billed) for the ledger, wallet, attempt and status-update records that make up most writes.
         filters: [
           FilterCriteria.filter({
@@ -117,6 +117,15 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
             eventName: FilterRule.isEqual('INSERT'),
             dynamodb: {
               NewImage: { entity: { S: FilterRule.isEqual('PAYMENT') }, status: { S: FilterRule.isEqual('PENDING') } },
+            },
+          }),
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: {
+              NewImage: {
+                entity: { S: FilterRule.isEqual('REFUND') },
+                status: { S: FilterRule.isEqual('PROCESSING') },
+              },
             },
           }),
         ],

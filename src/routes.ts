@@ -288,8 +288,14 @@ export const WORKERS: readonly WorkerSpec[] = [
     id: 'ExpireBucket',
     entry: 'functions/expire-bucket.ts',
     trigger: { kind: 'state-machine-task', stateMachine: 'order-expiry', substitution: 'ExpireBucketFunctionArn' },
-    // Pages through the minute bucket's pending orders (Query of the sparse GSI3), then expires each.
-    access: { ...TASK, table: { actions: ['GetItem', 'PutItem'], indexes: ['GSI3'] }, channelSecrets: true },
+    // Pages through the minute bucket (Query of the sparse GSI3): expires its pending orders, syncs its processing
+    // refunds with their channels, and arms a later minute's timer for what it could not settle yet.
+    access: {
+      ...TASK,
+      table: { actions: ['GetItem', 'PutItem'], indexes: ['GSI3'] },
+      channelSecrets: true,
+      startOrderExpiry: true,
+    },
   },
   {
     id: 'FetchBills',

@@ -1,45 +1,59 @@
-import type { ExpiryIndex } from '#app/ports.ts';
 import { logger } from '#shared/observability.ts';
 import { applyPaymentResult } from './apply-payment-result.ts';
-import { type ClosePaymentDeps, closeAtChannelAndCommit } from './close-payment.ts';
+import { closeAtChannelAndCommit } from './close-payment.ts';
+import { postponePayment, type StatusSyncDeps, syncRefund } from './status-sync.ts';
 
-export interface ExpiryDeps extends ClosePaymentDeps {
-  expiryIndex: ExpiryIndex;
-}
+/** The minute timer's dependencies: expiry and status sync share them. */
+export type ExpiryDeps = StatusSyncDeps;
 
 /** Payments handled per task invocation; the state machine loops with the cursor for larger buckets. */
 const PAGE_SIZE = 100;
 
 /**
- * The `order-expiry` task: closes one page of a minute bucket's still-pending payments.
+ * The `order-expiry` task — the minute timer: settles one page of what its minute bucket holds.
  *
- * For each payment of the bucket (the sparse expiry index holds only `PENDING` ones):
- * 1. Skip one that is no longer `PENDING` or not yet due.
- * 2. Ask the channel first: a payment the payer completed must become `SUCCEEDED`, never `CLOSED`.
- * 3. Otherwise close it at the channel and then in the gateway (a conditional transition).
+ * For each entry of the bucket (the sparse GSI3 holds only `PENDING` payments and `PROCESSING` refunds):
+ * 1. A refund (`ref_…`) gets its status sync (`syncRefund`): asked at the channel, resubmitted, or postponed.
+ * 2. A payment is expired: skipped if no longer `PENDING` or not yet due; otherwise the channel is asked first (a
+ *    payment the payer completed must become `SUCCEEDED`, never `CLOSED`), then it is closed at the channel and in
+ *    the gateway. If the channel cannot be reached, the payment is postponed to a later minute (`postponePayment`)
+ *    instead of failing the page, so one channel outage cannot hold up the rest of the bucket.
  */
 export async function expireBucket(
   deps: ExpiryDeps,
   bucket: string,
   cursor?: string,
-): Promise<{ done: boolean; cursor?: string; closed: number; succeeded: number }> {
+): Promise<{ done: boolean; cursor?: string; closed: number; succeeded: number; synced: number; postponed: number }> {
   const page = await deps.expiryIndex.listPending(bucket, PAGE_SIZE, cursor);
-  let closed = 0;
-  let succeeded = 0;
-  for (const paymentId of page.paymentIds) {
-    const outcome = await expirePayment(deps, paymentId);
-    if (outcome === 'closed') closed++;
-    if (outcome === 'succeeded') succeeded++;
+  const counts = { closed: 0, succeeded: 0, synced: 0, postponed: 0 };
+  for (const id of page.paymentIds) {
+    const outcome = id.startsWith('ref_') ? await syncRefund(deps, id) : await expireOrPostpone(deps, id);
+    if (outcome === 'closed') counts.closed++;
+    if (outcome === 'succeeded') counts.succeeded++;
+    if (outcome === 'settled') counts.synced++;
+    if (outcome === 'postponed') counts.postponed++;
   }
-  logger.info('expiry bucket page', { bucket, closed, succeeded, more: page.cursor !== undefined });
-  return page.cursor ? { done: false, cursor: page.cursor, closed, succeeded } : { done: true, closed, succeeded };
+  logger.info('expiry bucket page', { bucket, ...counts, more: page.cursor !== undefined });
+  return page.cursor ? { done: false, cursor: page.cursor, ...counts } : { done: true, ...counts };
+}
+
+async function expireOrPostpone(deps: ExpiryDeps, paymentId: string) {
+  try {
+    return await expirePayment(deps, paymentId);
+  } catch (error) {
+    logger.warn('payment expiry failed; asking again later', { payment_id: paymentId, error: String(error) });
+    const payment = await deps.payments.get(paymentId);
+    if (payment?.status !== 'PENDING') return 'skipped';
+    await postponePayment(deps, payment);
+    return 'postponed';
+  }
 }
 
 /** Expires one payment if it is still open and due. */
 export async function expirePayment(deps: ExpiryDeps, paymentId: string): Promise<'closed' | 'succeeded' | 'skipped'> {
   const payment = await deps.payments.get(paymentId);
   if (payment?.status !== 'PENDING') return 'skipped';
-  if (Date.parse(payment.expiresAt) > deps.clock().getTime()) return 'skipped';
+  if (Date.parse(payment.syncAt ?? payment.expiresAt) > deps.clock().getTime()) return 'skipped';
   const channel = deps.channels.get(payment.channel);
   const paid = await channel?.queryPayment(payment);
   if (channel && paid?.status === 'SUCCEEDED') {

@@ -306,7 +306,8 @@ export interface AlarmMetrics {
       | 'NotificationDelivered'
       | 'ExpiredPaymentPaidAtChannel'
       | 'ReconciliationMissingBill'
-      | 'RateLimiterUnavailable',
+      | 'RateLimiterUnavailable'
+      | 'UnsettledPastHorizon',
   ): void;
 }
 

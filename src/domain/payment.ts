@@ -38,6 +38,10 @@ export interface Payment {
   channelTradeNo?: string;
   expiresAt: string;
   createdAt: string;
+  /** When the timer asks the channel again about a `PENDING` payment it could not settle at expiry (status sync). */
+  syncAt?: string;
+  /** Asks of the status sync that settled nothing. */
+  syncAttempts?: number;
   updatedAt: string;
   paidAt?: string;
   /** Hash of the creating request's parameters, to tell an idempotent replay from a conflicting reuse. */

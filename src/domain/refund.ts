@@ -27,6 +27,10 @@ export interface Refund {
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
+  /** When the status sync next asks the channel about this `PROCESSING` refund (absent: `firstSyncAt(createdAt)`). */
+  syncAt?: string;
+  /** Asks of the status sync that settled nothing. */
+  syncAttempts?: number;
   requestHash: string;
   version: number;
   /** Set when a reconciliation run applied the channel's result (a lost refund callback). */

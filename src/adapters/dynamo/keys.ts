@@ -206,7 +206,10 @@ function settlementDay(channel: string, at: string): string {
   return businessDayOf(zone, at);
 }
 
-/** GSI3's partition (before sharding): the payments still `PENDING` that expire in one UTC minute. */
+/**
+ * GSI3's partition (before sharding): what one UTC minute's timer (`yyyy-mm-ddThh:mm`) must look at — payments still
+ * `PENDING` that expire (or are due for a status sync) in it, and `PROCESSING` refunds due for a status sync in it.
+ */
 function expiryBase(minute: string): string {
   return `EXPIRY#${part(minute)}`;
 }
@@ -216,7 +219,7 @@ export function expiryPartitions(minute: string, plan: ShardPlan = SHARD_PLAN): 
   return allShards(expiryBase(minute), [shardCount(plan.expiryMinute, minute)]);
 }
 
-/** The GSI3 shard of one pending payment. */
+/** The GSI3 shard of one pending payment or processing refund. */
 export function expiryPartition(minute: string, paymentId: string): string {
   return shardedPartition(expiryBase(minute), paymentId, shardCount(SHARD_PLAN.expiryMinute, minute));
 }
@@ -280,8 +283,8 @@ export const paymentIndexes = {
     GSI2PK: settlementDayPartition(channel, settlementDay(channel, paidAt), paymentId),
     GSI2SK: `${paidAt}#${part(paymentId)}`,
   }),
-  byExpiryMinute: (expiresAt: string, paymentId: string) => ({
-    GSI3PK: expiryPartition(expiryBucket(expiresAt), paymentId),
+  byExpiryMinute: (dueAt: string, paymentId: string) => ({
+    GSI3PK: expiryPartition(expiryBucket(dueAt), paymentId),
     GSI3SK: paymentId,
   }),
 };
@@ -291,6 +294,11 @@ export const paymentIndexes = {
  * it completed (reconciliation).
  */
 export const refundIndexes = {
+  /** GSI3, sparse: only while `PROCESSING`, in the minute its status sync is due. */
+  bySyncMinute: (syncAt: string, refundId: string) => ({
+    GSI3PK: expiryPartition(expiryBucket(syncAt), refundId),
+    GSI3SK: refundId,
+  }),
   byMerchant: (merchantId: string, createdAt: string, refundId: string) => ({
     GSI1PK: merchantListingPartition(merchantId, 'refunds', createdAt, refundId),
     GSI1SK: listingSort(createdAt, refundId),

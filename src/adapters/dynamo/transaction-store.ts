@@ -7,6 +7,7 @@ import type { ChangeSet, IdempotencyClaim, NaturalKeyClaim, TransactionStore } f
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
 import { reachesChannel } from '#domain/refund.ts';
+import { firstSyncAt } from '#domain/status-sync.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
@@ -44,6 +45,9 @@ export class DynamoTransactionStore implements TransactionStore {
             // Only refunds that reach the channel appear in its bills; a BALANCE refund must never be LOCAL_ONLY.
             ...(refund.completedAt && reachesChannel(refund)
               ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id)
+              : {}),
+            ...(refund.status === 'PROCESSING' && reachesChannel(refund)
+              ? refundIndexes.bySyncMinute(refund.syncAt ?? firstSyncAt(refund.createdAt), refund.id)
               : {}),
           },
           expectedVersion,
@@ -151,6 +155,8 @@ function paymentItem(payment: Payment): Record<string, unknown> {
     ...payment,
     ...paymentIndexes.byMerchant(payment.merchantId, payment.createdAt, payment.id),
     ...(payment.paidAt ? paymentIndexes.bySettlementDay(payment.channel, payment.paidAt, payment.id) : {}),
-    ...(payment.status === 'PENDING' ? paymentIndexes.byExpiryMinute(payment.expiresAt, payment.id) : {}),
+    ...(payment.status === 'PENDING'
+      ? paymentIndexes.byExpiryMinute(payment.syncAt ?? payment.expiresAt, payment.id)
+      : {}),
   };
 }
