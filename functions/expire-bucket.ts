@@ -2,13 +2,15 @@ import * as z from 'zod';
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
+import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { expireBucket } from '#app/expire-payments.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
   const base = dynamoParts(config, db);
-  return { ...base, ...channelParts(base) };
+  // The workflows: what cannot be settled now is postponed to a later minute, whose timer this arms.
+  return { ...base, ...channelParts(base), ...workflowParts(config) };
 });
 
 const input = z.object({
@@ -16,7 +18,7 @@ const input = z.object({
   cursor: z.string().optional(),
 });
 
-/** `order-expiry` task: closes (or settles, if paid at the channel) one page of a minute bucket's open orders. */
+/** `order-expiry` task: one page of a minute bucket — expires its open orders, status-syncs its processing refunds. */
 export const handler = workerHandler(async (event: unknown) => {
   const { bucket, cursor } = input.parse(event);
   return expireBucket(wire(), bucket, cursor || undefined);

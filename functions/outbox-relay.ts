@@ -47,7 +47,7 @@ async function relay(record: DynamoDBRecord): Promise<void> {
 
 /** Arms the minute timer of `dueAt`; `passed` when that minute's timer may already have run. */
 async function armMinute(dueAt: string): Promise<'armed' | 'passed'> {
-  const container = getContainer();
+  const container = wire();
   const bucket = expiryBucket(dueAt);
   if (container.clock().getTime() >= Date.parse(bucketDeadline(bucket))) return 'passed';
   return container.workflows.armExpiry(bucket);

@@ -12,6 +12,7 @@ import type { Channel, Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { FIRST_SYNC_AFTER_MS, firstSyncAt, UNSETTLED_HORIZON_MS } from '#domain/status-sync.ts';
 import { UnavailableError } from '#shared/errors.ts';
+import { paymentFixture } from '../support/domain-fixtures.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
@@ -175,15 +176,10 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
 
   it('postpones an expired payment whose channel is down instead of failing the page, then closes it', async () => {
     const { merchant } = await newMerchant(container);
-    const body = parseInput(createPaymentSchema({ allowLoopbackHttp: false }), {
-      order_no: uniqueId('E'),
-      amount: '5.00',
-      currency: 'CNY',
-      subject: 'top-up',
-      channel: 'SANDBOX',
-      account_id: uniqueId('user'),
-    });
-    const { payment } = await createPayment(container, merchant, body);
+    // A minute of its own far ahead: no other test's timer (they share the table) ever looks at this bucket.
+    const expiresAt = new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 500_000) * 60_000).toISOString();
+    const payment = paymentFixture({ merchantId: merchant.id, expiresAt, version: 0 });
+    await container.store.commit({ payments: [{ payment: { ...payment, version: 1 }, expectedVersion: 0 }] });
     const { channel, state } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
     const { deps, armed, clock } = depsWith(channel);
     clock.now = new Date(Date.parse(payment.expiresAt) + 60_000);
