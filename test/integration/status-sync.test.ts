@@ -48,10 +48,16 @@ function refundChannel(sandbox: PaymentChannel) {
   return { channel, state, received };
 }
 
+/** A random minute decades ahead, so buckets this file uses hold only its own entries. */
+function uniqueFarMinute(): Date {
+  return new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 5_000_000) * 60_000);
+}
+
 /** A container whose SANDBOX is `channel`, whose timers are recorded, and whose clock the test sets. */
 function depsWith(channel: PaymentChannel) {
   const armed: string[] = [];
-  const clock = { now: new Date() };
+  // A minute of its own far ahead: the table is shared, so no other test's refunds or timers share these buckets.
+  const clock = { now: uniqueFarMinute() };
   const channels = new Map<Channel, PaymentChannel>([...container.channels, ['SANDBOX', channel]]);
   const deps = {
     ...container,
@@ -176,8 +182,7 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
 
   it('postpones an expired payment whose channel is down instead of failing the page, then closes it', async () => {
     const { merchant } = await newMerchant(container);
-    // A minute of its own far ahead: no other test's timer (they share the table) ever looks at this bucket.
-    const expiresAt = new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 500_000) * 60_000).toISOString();
+    const expiresAt = uniqueFarMinute().toISOString();
     const payment = paymentFixture({ merchantId: merchant.id, expiresAt, version: 0 });
     await container.store.commit({ payments: [{ payment: { ...payment, version: 1 }, expectedVersion: 0 }] });
     const { channel, state } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
