@@ -2,14 +2,16 @@
  * `npm run bench`: sections 1–10 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
- * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_ONLY (`notifications`, `reconciliation`, `failover` or
- * `bundles`: that section alone), BENCH_LOG_LEVEL
+ * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100), BENCH_HEAT_LOAD (100000), BENCH_ONLY
+ * (`flows`: sections 1–4; `heat`, `notifications`, `reconciliation`, `failover` or `bundles`: that section alone),
+ * BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { FlowTarget } from './flows.ts';
 
 /** What one run does; every number can be overridden from the environment (see the module comment). */
 export type BenchOptions = ReturnType<typeof readOptions>;
@@ -27,7 +29,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   const refunds = int('BENCH_REFUNDS', payments);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   const only = env.BENCH_ONLY || undefined;
-  const sections = ['notifications', 'reconciliation', 'failover', 'bundles'] as const;
+  const sections = ['flows', 'heat', 'notifications', 'reconciliation', 'failover', 'bundles'] as const;
   if (only !== undefined && !(sections as readonly string[]).includes(only))
     throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
   return {
@@ -41,6 +43,8 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     notifyFailEvery: int('BENCH_NOTIFY_FAIL_EVERY', 50),
     reconLines: int('BENCH_RECON_LINES', 1_000_000),
     importRuns: int('BENCH_IMPORT_RUNS', 5),
+    heatFlows: int('BENCH_HEAT_FLOWS', 100),
+    heatLoad: int('BENCH_HEAT_LOAD', 100_000),
     ...(only ? { only: only as (typeof sections)[number] } : {}),
   };
 }
@@ -78,6 +82,7 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
     seeding.db.destroy();
     const merchant = new MerchantClient({ apiBase: stack.apiBase, merchantId: 'mch_bench', merchantSecret: secret });
     const target = { apiBase: stack.apiBase, merchant, sandboxSecret: secrets.sandboxSecret };
+    if (options.only === 'heat') return { heat: await measureHeat(target, options) };
     const recorder = recordDynamoCalls(getContainer().db);
     const { concurrency } = options;
     const warmup = options.warmup
@@ -95,14 +100,21 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
     report.printRefundSection(refund);
     const capacity = await measureCapacity(target, options.capacityCycles);
     report.printCapacitySection(capacity);
-    // Section 10, on this stack's DynamoDB Local; printed last.
+    if (options.only === 'flows') return { flow, dynamo, refund, capacity };
+    // Sections 10 and 11, on this stack; printed last.
     const rate_limits = await (await import('./rate-limits.ts')).measureRateLimits();
-    return { flow, dynamo, refund, capacity, rate_limits };
+    const heat = await measureHeat(target, options);
+    return { flow, dynamo, refund, capacity, rate_limits, heat };
   } finally {
     if (stack) getContainer().db.destroy();
     await stack?.stop();
     rmSync(secretsDir, { recursive: true, force: true });
   }
+}
+
+/** Section 11 (`bench/heat.ts`): sample flows with every key access recorded, projected to `options.heatLoad`. */
+async function measureHeat(target: FlowTarget, options: BenchOptions) {
+  return (await import('./heat.ts')).measureKeyHeat(target, { flows: options.heatFlows, load: options.heatLoad });
 }
 
 /** Every section in order, or the one BENCH_ONLY names; returns BENCH_RESULT's section keys. */
@@ -131,14 +143,21 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
       `then ${options.refunds} refunds and ${options.capacityCycles} metered cycles, then ${options.notifySample} ` +
       `payments' notifications and timers, ${machine}`,
   );
-  const stack = await measureOnLocalStack(projectRoot, options);
+  if (options.only === 'flows' || options.only === 'heat') {
+    console.log(`pay-gateway benchmark, ${options.only} only: ${machine}`);
+    const { heat, ...sections } = await measureOnLocalStack(projectRoot, options);
+    if (heat) (await import('./heat.ts')).printHeatSection(heat);
+    return { ...sections, ...(heat ? { heat } : {}) };
+  }
+  const { heat, ...stack } = await measureOnLocalStack(projectRoot, options);
   const bundles = await measureFunctionBundles(projectRoot, options);
   const notifications = await measureNotifications(projectRoot, options);
   const channels = await (await import('./channels.ts')).measureChannels();
   const reconciliation = await measureReconciliation(projectRoot, options);
   const failover = await (await import('./failover.ts')).measureFailover();
-  (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
-  return { ...stack, bundles, notifications, channels, failover, reconciliation };
+  if (stack.rate_limits) (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
+  if (heat) (await import('./heat.ts')).printHeatSection(heat);
+  return { ...stack, heat, bundles, notifications, channels, failover, reconciliation };
 }
 
 // Set before the gateway's modules load: Powertools reads its configuration when they are first imported.
