@@ -33,6 +33,12 @@ export interface GatewayConfig {
    * (`CHANNEL_CONFIG_TTL_MS`, default 5000). A changed profile version reloads the channel's secret at once.
    */
   channelConfigTtlMs: number;
+  /**
+   * How long a container answers merchant profile reads (authentication, notifications) from memory, ms
+   * (`MERCHANT_CACHE_TTL_MS`; default 1000 in a deployed function, 0 = off elsewhere). A status change, secret
+   * rotation or rate limit reaches warm containers within it; the container's own writes drop its copy at once.
+   */
+  merchantCacheTtlMs: number;
   /** How long channel message journal entries are kept, days (`JOURNAL_RETENTION_DAYS`, default 180; DynamoDB TTL). */
   journalRetentionDays: number;
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
@@ -108,6 +114,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       jitter: env.NOTIFY_RETRY_JITTER === undefined ? DEFAULT_RETRY_JITTER : Number(env.NOTIFY_RETRY_JITTER),
     },
     channelConfigTtlMs: nonNegative(env.CHANNEL_CONFIG_TTL_MS, 5000, 'CHANNEL_CONFIG_TTL_MS'),
+    merchantCacheTtlMs: nonNegative(
+      env.MERCHANT_CACHE_TTL_MS,
+      env.AWS_LAMBDA_FUNCTION_NAME ? 1000 : 0,
+      'MERCHANT_CACHE_TTL_MS',
+    ),
     journalRetentionDays: nonNegative(env.JOURNAL_RETENTION_DAYS, 180, 'JOURNAL_RETENTION_DAYS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     // Never in a deployed function, whatever its environment says: loopback there is the Lambda sandbox itself.

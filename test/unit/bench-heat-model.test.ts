@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { AUDIT_SHARDS } from '#adapters/dynamo/keys.ts';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
 import { queryPartition, SHAPE_RULES } from '../../bench/heat.ts';
 import {
@@ -127,7 +128,7 @@ describe('key shapes', () => {
     ['table', 'RATE#mch_1#write', 'RATE#{m}#write', 'merchant', 1],
     ['table', 'ACCOUNT#mch_1#settlement#CNY', 'ACCOUNT#{m}#{settlement}#{cur}', 'merchant', 1],
     ['table', 'ACCOUNT#mch_1#user-7#CNY', 'ACCOUNT#{m}#{payer or user}#{cur}', 'entity', 1],
-    ['table', 'AUDIT#2026-12-02#5', 'AUDIT#{day}#{shard}', 'global', 8],
+    ['table', 'AUDIT#2026-12-02#5', 'AUDIT#{day}#{shard}', 'global', AUDIT_SHARDS],
     ['GSI1', 'MERCHANT#mch_1#17', 'MERCHANT#{m}#{shard}', 'merchant', 128],
     ['GSI1', 'MERCHANT#mch_1#EVENTS#3', 'MERCHANT#{m}#EVENTS#{shard}', 'merchant', 128],
     ['GSI2', 'CHANNEL#ALIPAY#2026-12-02#9', 'CHANNEL#{channel}#{day}#{shard}', 'channel', 64],
@@ -221,7 +222,7 @@ describe('projectHeat', () => {
     // B: every flow's read, 19,000 of 3,000 RCU; A: the largest merchant's writes, ~3,800 of 1,000 WCU.
     expect(first.map((r) => r.shape)).toEqual(['B', 'A']);
     expect(first.map((r) => r.limit)).toEqual([3000, 1000]);
-    expect(first[0]?.utilisation).toBeCloseTo((first[0]?.unitsPerSecond ?? 0) / 1000, 9);
+    expect(first[0]?.utilisation).toBeCloseTo((first[0]?.unitsPerSecond ?? 0) / 3000, 9);
   });
 
   it('profiles average the recorded accesses per flow; the stand-in channel becomes the flow channel', () => {

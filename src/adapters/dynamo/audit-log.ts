@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamod
 import type { AuditRecord } from '#domain/audit.ts';
 import { fromItem } from './items.ts';
 import { AUDIT_SHARDS, auditKey, auditPartition } from './keys.ts';
+import { inParallel } from './sharded-query.ts';
 
 /**
  * The audit entry as one item of a `TransactWriteItems`: a Put that never overwrites (append-only), written in the
@@ -17,7 +18,7 @@ export function auditPut(tableName: string, record: AuditRecord) {
   };
 }
 
-/** Reads the audit trail for operators: every shard of every day in `[since, until)`, oldest first. */
+/** Reads the audit trail for operators: every shard of every day in `[since, until)` (32 at a time), oldest first. */
 export class DynamoAuditLog {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -29,9 +30,8 @@ export class DynamoAuditLog {
     const to = query.until.toISOString();
     const records: AuditRecord[] = [];
     for (const day of daysBetween(query.since, query.until)) {
-      const shards = await Promise.all(
-        Array.from({ length: AUDIT_SHARDS }, (_, shard) => this.shard(auditPartition(day, shard), from, to)),
-      );
+      const partitions = Array.from({ length: AUDIT_SHARDS }, (_, shard) => auditPartition(day, shard));
+      const shards = await inParallel(partitions, (partition) => this.shard(partition, from, to));
       records.push(...shards.flat());
     }
     return records

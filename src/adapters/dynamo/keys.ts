@@ -80,8 +80,13 @@ export function reconciliationPartition(date: string, channel: string): string {
 
 export const RUN_PREFIX = 'RUN#';
 
-/** Audit entries of a UTC day are spread over this many partitions (a hot day must not make one hot key). */
-export const AUDIT_SHARDS = 8;
+/**
+ * Audit entries of a UTC day are spread over this many partitions (a hot day must not make one hot key): every payment
+ * writes one (2 WCU, in its transaction), so 100,000 payments/s need ~1,000 partitions at 50 % (bench section 11). It
+ * was 8: growing it keeps every older entry readable, since `hash % 8` is one of the shards `0 … 1023` readers query.
+ * Never shrink it.
+ */
+export const AUDIT_SHARDS = 1024;
 
 /** The partition of a day's audit shard; readers query every shard of the day. */
 export function auditPartition(day: string, shard: number): string {
@@ -123,13 +128,17 @@ export const SHARDED_SINCE = '2026-12-01';
  * past step. A count of 1 is the unsharded key.
  */
 export const SHARD_PLAN: ShardPlan = {
+  // 256 from 2026-12-03 (bench section 11: with transactions' 2× units, 128 took the largest merchant to ~73 %).
   merchantListing: [
     { from: '0000-01-01', shards: 1 },
     { from: SHARDED_SINCE, shards: 128 },
+    { from: '2026-12-03', shards: 256 },
   ],
+  // 512 from 2026-12-03 (bench section 11: Alipay's 60 % at 2 WCU per settlement took 128 shards to ~105 %).
   settlementDay: [
     { from: '0000-01-01', shards: 1 },
     { from: SHARDED_SINCE, shards: 128 },
+    { from: '2026-12-03', shards: 512 },
   ],
   // Not sharded yet: 512 shards (what 100,000 payments/s needs) made the local stack's minute sweeps query DynamoDB
   // Local 512 times a bucket and starve it; the reader is shard-aware, so a step here is all it takes (docs/scaling.md).

@@ -66,3 +66,51 @@ export class DynamoMerchantRepository implements MerchantRepository {
     );
   }
 }
+
+/**
+ * A merchant repository whose reads are served from this container's memory for `ttlMs` (the merchant profile is
+ * read by every authenticated request: uncached, the largest merchant's item is one hot key; bench section 11). Its
+ * own writes drop the id's copy; other containers' writes are seen within `ttlMs`. Bounded to `maxEntries` merchants.
+ */
+export class CachedMerchantRepository implements MerchantRepository {
+  private readonly cache = new Map<string, { merchant: Merchant | undefined; until: number }>();
+
+  constructor(
+    private readonly inner: MerchantRepository,
+    private readonly ttlMs: number,
+    private readonly now: () => number = () => performance.now(),
+    private readonly maxEntries = 1000,
+  ) {}
+
+  async get(id: string): Promise<Merchant | undefined> {
+    const hit = this.cache.get(id);
+    if (hit && hit.until > this.now()) return hit.merchant;
+    const merchant = await this.inner.get(id);
+    this.cache.delete(id);
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value ?? '');
+    this.cache.set(id, { merchant, until: this.now() + this.ttlMs });
+    return merchant;
+  }
+
+  async create(merchant: Merchant, audit?: AuditRecord): Promise<boolean> {
+    try {
+      return await this.inner.create(merchant, audit);
+    } finally {
+      this.cache.delete(merchant.id);
+    }
+  }
+
+  async update(merchant: Merchant, expectedUpdatedAt: string, audit?: AuditRecord): Promise<void> {
+    try {
+      await this.inner.update(merchant, expectedUpdatedAt, audit);
+    } finally {
+      this.cache.delete(merchant.id);
+    }
+  }
+}
+
+/** The merchant repository of a wiring: cached for `ttlMs` when that is above 0. */
+export function merchantRepository(db: DynamoDBDocumentClient, tableName: string, ttlMs: number): MerchantRepository {
+  const repository = new DynamoMerchantRepository(db, tableName);
+  return ttlMs > 0 ? new CachedMerchantRepository(repository, ttlMs) : repository;
+}

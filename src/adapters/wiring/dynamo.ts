@@ -13,7 +13,7 @@ import { DynamoEventRepository } from '../dynamo/event-repository.ts';
 import { DynamoExpiryIndex } from '../dynamo/expiry-index.ts';
 import { DynamoIdempotencyRepository } from '../dynamo/idempotency-repository.ts';
 import { deploymentTimeZones } from '../dynamo/keys.ts';
-import { DynamoMerchantRepository } from '../dynamo/merchant-repository.ts';
+import { merchantRepository } from '../dynamo/merchant-repository.ts';
 import { DynamoNonceStore } from '../dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from '../dynamo/payment-repository.ts';
 import { DynamoRateLimitStore } from '../dynamo/rate-limit-store.ts';
@@ -46,7 +46,7 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
     payments: new DynamoPaymentRepository(db, table),
     refunds: new DynamoRefundRepository(db, table),
     wallets: new DynamoWalletRepository(db, table),
-    merchants: new DynamoMerchantRepository(db, table),
+    merchants: merchantRepository(db, table, config.merchantCacheTtlMs),
     nonces: new DynamoNonceStore(db, table),
     // One per wiring, i.e. per function per container: its leases and last view of each bucket live here.
     rateLimiter: new RateLimiter(new DynamoRateLimitStore(db, table), config.rateLimits, clock, (error) => {
