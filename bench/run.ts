@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: sections 1–10 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–11 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100), BENCH_HEAT_LOAD (100000), BENCH_ONLY
