@@ -229,6 +229,7 @@ async function runSample({ lines, date, dir }: SampleConfig) {
 
     // The real use case, its two ports in memory / on local disk; nothing is repairable, so no channel port.
     const reports = new Map<string, number>();
+    let feeRecords = 0;
     const touched: string[] = [];
     const alarms: string[] = [];
     const reconcileStartRss = resetPeak();
@@ -261,6 +262,12 @@ async function runSample({ lines, date, dir }: SampleConfig) {
         refunds: inert('refunds', touched),
         wallets: inert('wallets', touched),
         settlementTimeZones: settlementTimeZones(),
+        feeSchedules: { get: async () => undefined },
+        feeRecords: {
+          async put(records) {
+            feeRecords += records.length;
+          },
+        },
         newId: (prefix) => {
           if (prefix === 'run') return 'run_0123456789abcdef';
           touched.push('newId');
@@ -280,6 +287,7 @@ async function runSample({ lines, date, dir }: SampleConfig) {
       const got = record.summary[name as keyof typeof record.summary];
       if (got !== value) problems.push(`${name}: expected ${value}, got ${got}`);
     }
+    if (feeRecords !== expected.matched) problems.push(`fee records: expected ${expected.matched}, got ${feeRecords}`);
     if (touched.length > 0) problems.push(`used inert dependencies: ${touched.join(', ')}`);
     if (alarms.length > 0) problems.push(`raised alarms: ${alarms.join(', ')}`);
     const differencesBytes = reports.get(reportKey(date, 'SANDBOX', 'differences.csv'));

@@ -10,6 +10,7 @@ import type { ChannelSecret } from '#domain/channel-fields.ts';
 import type { JournalEntry } from '#domain/channel-journal.ts';
 import type { BreakerConfig, BreakerState } from '#domain/circuit-breaker.ts';
 import type { EventType, OutboxEvent } from '#domain/events.ts';
+import type { FeeCharge, FeeSchedule } from '#domain/fees.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryStatus, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
 import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#domain/payment.ts';
@@ -381,6 +382,44 @@ export interface ChannelSecrets {
   get(secretRef: string, options?: { fresh?: boolean }): Promise<ChannelSecret>;
   /** Creates or replaces the secret; returns the `secretRef` to store on the profile. */
   put(name: string, secret: ChannelSecret): Promise<string>;
+}
+
+// ── Fees: schedules and the fees recorded per settled payment and refund ──
+
+/** The fee schedules (`FEESCHEDULE#{scope}`), every version kept. */
+export interface FeeSchedules {
+  /** A scope's schedule (a merchant id or `DEFAULT`), or undefined if none was ever set. */
+  get(scope: string): Promise<FeeSchedule | undefined>;
+  /**
+   * Stores the schedule with its new latest version, conditional on the latest stored version still being
+   * `expectedVersion` (0: none yet), with its audit entry in the same transaction; `StaleStateError` otherwise.
+   */
+  put(schedule: FeeSchedule, expectedVersion: number, audit: AuditRecord): Promise<void>;
+}
+
+/** The fees of one settled payment or refund line, as a reconciliation run recorded them (`FEE#{gatewayId}`). */
+export interface FeeRecord {
+  gatewayId: string;
+  kind: 'PAYMENT' | 'REFUND';
+  merchantId: string;
+  paymentId: string;
+  currency: string;
+  amountMinor: number;
+  /** From the channel's bill: charged (> 0) on a payment, returned (< 0) on a refund. */
+  channelFeeMinor: number;
+  /** A payment's merchant fee, or what a refund returned of it (always ≥ 0; `kind` says which way). */
+  merchantFee: FeeCharge;
+  /** The channel-day and the run that recorded it. */
+  date: string;
+  channel: string;
+  runId: string;
+}
+
+/** Fee records, written by reconciliation runs. */
+export interface FeeRecords {
+  /** Records each line's fees; a record that a later-started run already wrote is kept (conditional writes). */
+  put(records: readonly FeeRecord[]): Promise<void>;
+  get(gatewayId: string): Promise<FeeRecord | undefined>;
 }
 
 // ── Reconciliation: summaries, files, bill parsing ──

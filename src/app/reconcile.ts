@@ -2,7 +2,9 @@ import type { BillChannel, BillLine } from '#domain/bill.ts';
 import { BillCheck, isBillProblem } from '#domain/bill-check.ts';
 import { billKey, REPORT_FILES, type ReportFile, reportKey, runReportKey } from '#domain/buckets.ts';
 import { businessDayWindow, type SettlementTimeZones } from '#domain/business-day.ts';
+import type { Payment } from '#domain/payment.ts';
 import {
+  countsForSettlement,
   DIFFERENCES_CSV_HEADER,
   type Difference,
   differencesCsvLine,
@@ -10,10 +12,15 @@ import {
   type ReconciliationSummary,
   ReconciliationTally,
 } from '#domain/reconciliation.ts';
+import type { Refund } from '#domain/refund.ts';
+import { SETTLEMENT_CSV_HEADER } from '#domain/settlement.ts';
 import { type ApplyResultDeps, applyPaymentResult } from './apply-payment-result.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
+import { DaySettlement } from './day-settlement.ts';
 import type {
   BillReader,
+  FeeRecords,
+  FeeSchedules,
   PaymentChannel,
   ReconciliationFiles,
   ReconciliationProblem,
@@ -33,6 +40,10 @@ export interface ReconcileDeps extends ApplyResultDeps, ApplyRefundDeps {
   channels: ReadonlyMap<string, PaymentChannel>;
   /** Each channel's settlement time zone: its business day is the `date` reconciled. */
   settlementTimeZones: SettlementTimeZones;
+  /** Prices the settled lines (merchant fees). */
+  feeSchedules: Pick<FeeSchedules, 'get'>;
+  /** Where each settled line's fees are recorded. */
+  feeRecords: Pick<FeeRecords, 'put'>;
 }
 
 /** Lines looked up per BatchGetItem. */
@@ -68,8 +79,11 @@ function runIdOf(startedAt: string, randomId: string): string {
  *    that the gateway holds unsettled (PROCESSING) is confirmed with the channel's query; only a success is applied,
  *    through the normal path ({@link applyPaymentResult} / {@link applyRefundResult}: exactly once), with the repair
  *    evidence on the record. Each differences row carries its outcome.
- * 5. Writes this run's `summary.json` and `differences.csv` under `runs/{runId}/` and as the latest, then the run
- *    record as `COMPLETED`.
+ * 5. Settlement: every line both sides agree settled (or a run repaired) is priced ({@link DaySettlement}: the
+ *    bill's channel fee, the merchant fee of the schedule in force when it was paid), its fee record written, and
+ *    summed per merchant into `settlement.csv` (the header alone for a bill not reconciled).
+ * 6. Writes this run's `summary.json`, `differences.csv` and `settlement.csv` under `runs/{runId}/` and as the
+ *    latest, then the run record as `COMPLETED`.
  */
 export async function reconcileDay(
   deps: ReconcileDeps,
@@ -99,10 +113,11 @@ export async function reconcileDay(
     deps.alarms.count('ReconciliationMissingBill');
     const problems = [{ code: 'NO_BILL', message: `no bill at ${key}` }];
     const record = { ...base, problems, summary: emptySummary(), details: { reason: 'NO_BILL' as const } };
-    return finish(deps, { ...record, status: 'MISSING_BILL' }, []);
+    return finish(deps, { ...record, status: 'MISSING_BILL' }, [], EMPTY_SETTLEMENT);
   }
 
   const tally = new ReconciliationTally(date);
+  const settlement = new DaySettlement(deps, { date, channel, runId: base.runId });
   const check = new BillCheck(channel, date, timeZone);
   // Rows in report order; a repairable difference stays an object until its repair was tried.
   const rows: (string | Difference)[] = [];
@@ -116,13 +131,18 @@ export async function reconcileDay(
   const flush = async () => {
     if (batch.length === 0) return;
     const found = await deps.reconciliations.getMany(batch.map((line) => line.gatewayId));
+    const settled: { line: BillLine; record: Payment | Refund }[] = [];
     for (const line of batch) {
-      const difference = tally.addLine(line, found.get(line.gatewayId));
+      const record = found.get(line.gatewayId);
+      const difference = tally.addLine(line, record);
+      if (record && countsForSettlement(line, record, difference)) settled.push({ line, record });
       if (!difference) continue;
       // Repaired by an earlier run of the day: shown (and listed) as such again.
       if (difference.repair && repairs.length < LISTED) repairs.push(repairEntry(difference));
       rows.push(difference.outcome === 'not_confirmed' ? difference : differencesCsvLine(difference));
     }
+    const payments = new Map([...found].filter((entry): entry is [string, Payment] => !('paymentId' in entry[1])));
+    await settlement.add(settled, payments);
     batch = [];
   };
 
@@ -164,10 +184,12 @@ export async function reconcileDay(
       summary: emptySummary(currency),
       details: { reason: 'WRONG_BILL' },
     };
+    await settlement.flush();
     return finish(
       deps,
       record,
       rows.filter((row): row is string => typeof row === 'string' && row.startsWith('ERROR,')),
+      EMPTY_SETTLEMENT,
     );
   }
 
@@ -184,7 +206,8 @@ export async function reconcileDay(
       written.push(row);
       continue;
     }
-    if (port) await repair(deps, port, tally, row, run);
+    const applied = port && (await repair(deps, port, tally, row, run));
+    if (applied && row.bill) await settlement.add([{ line: row.bill, record: applied }]);
     if (row.repair && repairs.length < LISTED) repairs.push(repairEntry(row));
     written.push(differencesCsvLine(row));
   }
@@ -197,7 +220,8 @@ export async function reconcileDay(
     status: 'COMPLETED',
     summary: tally.summary(currency ?? 'CNY'),
   };
-  return finish(deps, record, written);
+  await settlement.flush();
+  return finish(deps, record, written, settlement.tally.csv());
 }
 
 function repairEntry(difference: Difference): ReconciliationRepairEntry {
@@ -214,8 +238,9 @@ function repairEntry(difference: Difference): ReconciliationRepairEntry {
 }
 
 /**
- * Confirms a repairable difference with the channel and applies it through the normal path; sets its outcome.
- * `repaired` only when this run's transaction applied it (a concurrent callback that won leaves `needs_review`).
+ * Confirms a repairable difference with the channel and applies it through the normal path; sets its outcome and
+ * answers the repaired record. `repaired` only when this run's transaction applied it (a concurrent callback that won
+ * leaves `needs_review`).
  */
 async function repair(
   deps: ReconcileDeps,
@@ -223,7 +248,7 @@ async function repair(
   tally: ReconciliationTally,
   difference: Difference,
   run: { reconciliationDate: string; runId: string },
-): Promise<void> {
+): Promise<Payment | Refund | undefined> {
   try {
     if (difference.kind === 'PAYMENT') {
       const payment = await deps.payments.get(difference.gatewayId);
@@ -234,8 +259,12 @@ async function repair(
         return;
       }
       const outcome = await applyPaymentResult(deps, result, port.code, run);
-      if (outcome.applied && outcome.payment.repair) tally.markRepaired(difference, outcome.payment.repair);
-      else difference.outcome = 'needs_review';
+      if (!outcome.applied || !outcome.payment.repair) {
+        difference.outcome = 'needs_review';
+        return;
+      }
+      tally.markRepaired(difference, outcome.payment.repair);
+      return outcome.payment;
     } else {
       const refund = await deps.refunds.get(difference.gatewayId);
       if (!refund || refund.channel !== port.code) return;
@@ -245,8 +274,12 @@ async function repair(
         return;
       }
       const outcome = await applyRefundResult(deps, result, port.code, run);
-      if (outcome.applied && outcome.refund.repair) tally.markRepaired(difference, outcome.refund.repair);
-      else difference.outcome = 'needs_review';
+      if (!outcome.applied || !outcome.refund.repair) {
+        difference.outcome = 'needs_review';
+        return;
+      }
+      tally.markRepaired(difference, outcome.refund.repair);
+      return outcome.refund;
     }
   } catch {
     // The channel could not be asked (outage) or answered nothing usable: nothing applied, a re-run tries again.
@@ -254,16 +287,21 @@ async function repair(
   }
 }
 
+/** The settlement report of a run that reconciled nothing: its header only. */
+const EMPTY_SETTLEMENT = `${SETTLEMENT_CSV_HEADER}\n`;
+
 async function finish(
   deps: ReconcileDeps,
   record: ReconciliationRecord,
   rows: readonly string[],
+  settlementCsv: string,
 ): Promise<ReconciliationRecord> {
   const done: ReconciliationRecord = { ...record, completedAt: deps.clock().toISOString() };
   const { date, channel, runId } = done;
   const bodies: Record<ReportFile, string> = {
     'differences.csv': `${[DIFFERENCES_CSV_HEADER, ...rows].join('\n')}\n`,
     'summary.json': `${JSON.stringify(reconciliationResource(done), null, 2)}\n`,
+    'settlement.csv': settlementCsv,
   };
   for (const file of Object.keys(REPORT_FILES) as ReportFile[]) {
     await deps.files.putReport(runReportKey(date, channel, runId, file), bodies[file], REPORT_FILES[file]);

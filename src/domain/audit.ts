@@ -17,7 +17,8 @@ export type AuditAction =
   | 'payment.created'
   | 'payment.closed'
   | 'refund.created'
-  | 'reconciliation.repaired';
+  | 'reconciliation.repaired'
+  | 'fees.schedule_changed';
 
 /**
  * One append-only audit entry: who, what, when, on which resource, under which request — and the state before and

@@ -79,9 +79,10 @@ export const REPORTS_BUCKET = {
 export const REPORT_FILES = {
   'summary.json': 'application/json',
   'differences.csv': 'text/csv; charset=utf-8',
+  'settlement.csv': 'text/csv; charset=utf-8',
 } as const;
 
-/** A report file name: `summary.json` or `differences.csv`. */
+/** A report file name: `summary.json`, `differences.csv` or `settlement.csv` (per-merchant settlement). */
 export type ReportFile = keyof typeof REPORT_FILES;
 
 /** The content type a bill file is stored with. */

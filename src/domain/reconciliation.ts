@@ -167,6 +167,19 @@ export function asClassified(
 }
 
 /**
+ * Whether a classified bill line counts in the day's settlement: both sides agree it settled (`MATCHED` with the
+ * gateway's record settled), or a reconciliation run repaired it. Every other line is a difference held back.
+ */
+export function countsForSettlement(
+  entry: BillEntry,
+  found: Payment | Refund | undefined,
+  difference: Difference | undefined,
+): boolean {
+  if (difference) return difference.outcome === 'repaired';
+  return found !== undefined && isRefund(found) === (entry.kind === 'REFUND') && localOutcome(found) === 'SETTLED';
+}
+
+/**
  * Reconciles a bill line by line (streaming): counts each class and sums both sides per currency. Remembers the ids
  * it saw, so a final pass over the gateway's records of the business day finds `LOCAL_ONLY` ones. `date`: the
  * business day reconciled, so that records a run of that day repaired are classified as they stood

@@ -170,7 +170,14 @@ export const reconciliationSchema = z.object({
     fee_total: amount,
   }),
   report_url: z.string().optional().meta({ description: 'Presigned S3 URL of the report, valid 15 min.' }),
-  report_urls: z.record(z.string(), z.string()).optional().meta({ description: 'Presigned URLs of the run files.' }),
+  report_urls: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({
+      description:
+        'Presigned URLs (15 min) of the run files: summary.json, differences.csv, settlement.csv (per merchant and ' +
+        'currency: payments, gross, refund_count, refunds, channel_fees, merchant_fees, gateway_borne_fees, net).',
+    }),
   run_id: z.string(),
   time_zone: z.string(),
   window: z.object({ from: timestamp, to: timestamp }),

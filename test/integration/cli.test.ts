@@ -9,6 +9,7 @@ import { freePort } from '../../local/dynamodb-local.ts';
 import { auditCli } from '../../scripts/audit.ts';
 import { CHANNEL_SETUP_HELP, type ChannelCommandDeps, channelCli } from '../../scripts/channel-commands.ts';
 import { type CliSpec, runCliCaptured, snakeCaseKeys } from '../../scripts/cli.ts';
+import { feesCli } from '../../scripts/fees.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
 import { reconcileCli } from '../../scripts/reconcile.ts';
 
@@ -21,6 +22,7 @@ const CLIS: CliSpec[] = [
   reconcileCli,
   auditCli,
   demoCli,
+  feesCli,
 ];
 
 /** Runs a CLI in process and captures what it prints. */

@@ -58,7 +58,7 @@ describe('bucket definitions', () => {
     expect(reportKey('2024-03-01', 'WECHAT_PAY', 'differences.csv')).toBe(
       'reports/2024-03-01/WECHAT_PAY/differences.csv',
     );
-    expect(Object.keys(REPORT_FILES)).toEqual(['summary.json', 'differences.csv']);
+    expect(Object.keys(REPORT_FILES)).toEqual(['summary.json', 'differences.csv', 'settlement.csv']);
   });
 
   it('rejects anything that is not a known channel and a calendar date, so input cannot address another key', () => {

@@ -61,6 +61,10 @@ export const keys = {
     PK: `RATE#${part(merchantId)}#${part(routeClass)}`,
     SK: 'BUCKET',
   }),
+  /** A fee schedule with all its versions: a merchant's (`scope` = merchant id) or the `DEFAULT` one. */
+  feeSchedule: (scope: string): Key => ({ PK: `FEESCHEDULE#${part(scope)}`, SK: 'SCHEDULE' }),
+  /** The fees a reconciliation run recorded for one settled payment or refund. */
+  feeRecord: (gatewayId: string): Key => ({ PK: `FEE#${part(gatewayId)}`, SK: 'FEE' }),
   /** A channel-day's latest reconciliation run (the summary the API answers with by default). */
   reconciliation: (date: string, channel: string): Key => ({
     PK: reconciliationPartition(date, channel),

@@ -11,6 +11,7 @@ import { DynamoChannelProfileRepository } from '../dynamo/channel-profile-reposi
 import { DynamoDailyVolumeRepository } from '../dynamo/daily-volume-repository.ts';
 import { DynamoEventRepository } from '../dynamo/event-repository.ts';
 import { DynamoExpiryIndex } from '../dynamo/expiry-index.ts';
+import { DynamoFeeRecordRepository, DynamoFeeScheduleRepository } from '../dynamo/fee-repository.ts';
 import { DynamoIdempotencyRepository } from '../dynamo/idempotency-repository.ts';
 import { deploymentTimeZones } from '../dynamo/keys.ts';
 import { merchantRepository } from '../dynamo/merchant-repository.ts';
@@ -55,6 +56,8 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
     }),
     idempotency: new DynamoIdempotencyRepository(db, table, clock),
     reconciliations: new DynamoReconciliationRepository(db, table),
+    feeSchedules: new DynamoFeeScheduleRepository(db, table),
+    feeRecords: new DynamoFeeRecordRepository(db, table),
     settlementTimeZones: deploymentTimeZones(),
   };
 }
