@@ -1,9 +1,10 @@
 /**
- * `npm run bench`: sections 1–11 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–12 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
- * BENCH_RECON_LINES (1000000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100), BENCH_HEAT_LOAD (100000), BENCH_ONLY
- * (`flows`: sections 1–4; `heat`, `notifications`, `reconciliation`, `failover` or `bundles`: that section alone),
+ * BENCH_RECON_LINES (1000000), BENCH_RECON_DYNAMO_LINES (100000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100),
+ * BENCH_HEAT_LOAD (100000), BENCH_ONLY (`flows`: sections 1–4; `reconciliation`: sections 8 and 12, side by side;
+ * `reconciliation-dynamo`: section 12; `heat`, `notifications`, `failover` or `bundles`: that section alone),
  * BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
@@ -29,7 +30,15 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   const refunds = int('BENCH_REFUNDS', payments);
   if (refunds > payments) throw new Error(`BENCH_REFUNDS (${refunds}) cannot exceed BENCH_PAYMENTS (${payments})`);
   const only = env.BENCH_ONLY || undefined;
-  const sections = ['flows', 'heat', 'notifications', 'reconciliation', 'failover', 'bundles'] as const;
+  const sections = [
+    'flows',
+    'heat',
+    'notifications',
+    'reconciliation',
+    'reconciliation-dynamo',
+    'failover',
+    'bundles',
+  ] as const;
   if (only !== undefined && !(sections as readonly string[]).includes(only))
     throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
   return {
@@ -42,6 +51,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     notifyPaymentsPerDay: int('BENCH_NOTIFY_PER_DAY', 10_000),
     notifyFailEvery: int('BENCH_NOTIFY_FAIL_EVERY', 50),
     reconLines: int('BENCH_RECON_LINES', 1_000_000),
+    reconDynamoLines: int('BENCH_RECON_DYNAMO_LINES', 100_000),
     importRuns: int('BENCH_IMPORT_RUNS', 5),
     heatFlows: int('BENCH_HEAT_FLOWS', 100),
     heatLoad: int('BENCH_HEAT_LOAD', 100_000),
@@ -121,6 +131,7 @@ async function measureHeat(target: FlowTarget, options: BenchOptions) {
 async function runBenchmark(projectRoot: string, options: BenchOptions): Promise<Record<string, unknown>> {
   const { measureNotifications } = await import('./notifications.ts');
   const { measureReconciliation } = await import('./reconciliation.ts');
+  const { measureReconciliationOnDynamo } = await import('./reconciliation-dynamo.ts');
   const machine = `Node ${process.version}, ${availableParallelism()} CPUs`;
   if (options.only === 'bundles') {
     console.log(`pay-gateway benchmark, bundles only: ${options.importRuns} import rounds, ${machine}`);
@@ -135,8 +146,18 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     return { failover: await (await import('./failover.ts')).measureFailover() };
   }
   if (options.only === 'reconciliation') {
-    console.log(`pay-gateway benchmark, reconciliation only: ${options.reconLines} lines, ${machine}`);
-    return { reconciliation: await measureReconciliation(projectRoot, options) };
+    console.log(
+      `pay-gateway benchmark, reconciliation only: ${options.reconLines} lines in memory, ` +
+        `${options.reconDynamoLines} on DynamoDB Local, ${machine}`,
+    );
+    const reconciliation = await measureReconciliation(projectRoot, options);
+    return { reconciliation, reconciliation_dynamo: await measureReconciliationOnDynamo(options, reconciliation) };
+  }
+  if (options.only === 'reconciliation-dynamo') {
+    console.log(
+      `pay-gateway benchmark, reconciliation on DynamoDB Local only: ${options.reconDynamoLines} lines, ${machine}`,
+    );
+    return { reconciliation_dynamo: await measureReconciliationOnDynamo(options) };
   }
   console.log(
     `pay-gateway benchmark: ${options.payments} flows (+${options.warmup} warm-up), ${options.concurrency} clients, ` +
@@ -154,10 +175,11 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   const notifications = await measureNotifications(projectRoot, options);
   const channels = await (await import('./channels.ts')).measureChannels();
   const reconciliation = await measureReconciliation(projectRoot, options);
+  const reconciliation_dynamo = await measureReconciliationOnDynamo(options, reconciliation);
   const failover = await (await import('./failover.ts')).measureFailover();
   if (stack.rate_limits) (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
   if (heat) (await import('./heat.ts')).printHeatSection(heat);
-  return { ...stack, heat, bundles, notifications, channels, failover, reconciliation };
+  return { ...stack, heat, bundles, notifications, channels, failover, reconciliation, reconciliation_dynamo };
 }
 
 // Set before the gateway's modules load: Powertools reads its configuration when they are first imported.

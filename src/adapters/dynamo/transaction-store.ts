@@ -148,7 +148,8 @@ export class DynamoTransactionStore implements TransactionStore {
   }
 }
 
-function paymentItem(payment: Payment): Record<string, unknown> {
+/** A payment's table item: its key and the index keys its state puts it in (also how the bench seeds payments). */
+export function paymentItem(payment: Payment): Record<string, unknown> {
   return {
     ...keys.payment(payment.id),
     entity: 'PAYMENT',
