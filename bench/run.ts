@@ -159,17 +159,17 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     );
     return { reconciliation_dynamo: await measureReconciliationOnDynamo(options) };
   }
-  console.log(
-    `pay-gateway benchmark: ${options.payments} flows (+${options.warmup} warm-up), ${options.concurrency} clients, ` +
-      `then ${options.refunds} refunds and ${options.capacityCycles} metered cycles, then ${options.notifySample} ` +
-      `payments' notifications and timers, ${machine}`,
-  );
   if (options.only === 'flows' || options.only === 'heat') {
     console.log(`pay-gateway benchmark, ${options.only} only: ${machine}`);
     const { heat, ...sections } = await measureOnLocalStack(projectRoot, options);
     if (heat) (await import('./heat.ts')).printHeatSection(heat);
     return { ...sections, ...(heat ? { heat } : {}) };
   }
+  console.log(
+    `pay-gateway benchmark: ${options.payments} flows (+${options.warmup} warm-up), ${options.concurrency} clients, ` +
+      `then ${options.refunds} refunds and ${options.capacityCycles} metered cycles, then ${options.notifySample} ` +
+      `payments' notifications and timers, ${machine}`,
+  );
   const { heat, ...stack } = await measureOnLocalStack(projectRoot, options);
   const bundles = await measureFunctionBundles(projectRoot, options);
   const notifications = await measureNotifications(projectRoot, options);
