@@ -10,6 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BuildOptions } from 'esbuild';
+import { childProcessEnv } from '../local/lambda-context.ts';
 
 /** The DynamoDB-only baseline: one document-client read, nothing else. */
 const MINIMAL_HANDLER = `
@@ -97,7 +98,7 @@ async function buildOne(
 function importMs(file: string, nodeArgs: string[] = []): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
   const env = {
-    ...process.env,
+    ...childProcessEnv(),
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     NODE_OPTIONS: '',

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { formatAmount } from '#domain/money.ts';
 import { signSandboxCallback } from '#domain/signing.ts';
+import { childProcessEnv } from '../local/lambda-context.ts';
 import type { MerchantClient } from '../local/merchant-client.ts';
 import type { BenchOptions } from './run.ts';
 
@@ -312,7 +313,7 @@ export function runChild(options: ChildOptions & { timeoutMs: number; where?: ()
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), options.script], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: { ...childProcessEnv(), ...options.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const timer = setTimeout(() => {

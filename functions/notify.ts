@@ -15,7 +15,6 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config), ...egressParts(config), ...queueParts(config), ...workflowParts(config) };
 });
 
-const processor = new BatchProcessor(EventType.SQS);
 const message = z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]+$/), trigger: z.enum(['first', 'replay']) });
 
 /**
@@ -27,5 +26,7 @@ async function notify(record: SQSRecord): Promise<void> {
 }
 
 export const handler = workerHandler((event: SQSEvent, context) =>
-  processPartialResponse(event, notify, processor, { context }),
+  // A processor per invocation: its state is the batch's, and Powertools keeps it per invocation (where
+  // invocations run concurrently: Lambda Managed Instances, the local stack) only when it is created inside one.
+  processPartialResponse(event, notify, new BatchProcessor(EventType.SQS), { context }),
 );

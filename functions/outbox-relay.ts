@@ -19,8 +19,6 @@ const wire = wiring((config, db) => {
   return { ...base, ...channelParts(base), ...queueParts(config), ...workflowParts(config) };
 });
 
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
-
 /**
  * The table's stream consumer — the outbox relay. Every committed outbox event reaches the notify queue from here,
  * so a handler that dies between its commit and any queue send loses nothing: the stream still holds the insert,
@@ -54,5 +52,7 @@ async function armMinute(dueAt: string): Promise<'armed' | 'passed'> {
 }
 
 export const handler = workerHandler((event: DynamoDBStreamEvent, context) =>
-  processPartialResponse(event, relay, processor, { context }),
+  // A processor per invocation: its state is the batch's, and Powertools keeps it per invocation (where
+  // invocations run concurrently: Lambda Managed Instances, the local stack) only when it is created inside one.
+  processPartialResponse(event, relay, new BatchProcessor(EventType.DynamoDBStreams), { context }),
 );

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionSpec, matchRoute } from '#routes';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 
 /** API Gateway's own payload limit; the handlers enforce the contract's 64 KiB below it. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -75,7 +75,7 @@ export class LocalGateway {
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
     });
     const handler = await this.handlerFor(spec);
-    const result = await handler(event, localLambdaContext(`local-${spec.id}`));
+    const result = await invokeLocally(`local-${spec.id}`, handler, event);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     const payload = result.body

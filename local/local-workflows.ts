@@ -13,7 +13,7 @@ import {
   type StateMachineDefinitionFile,
 } from '#adapters/queue-definitions.ts';
 import type { Workflows } from '#app/ports.ts';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './sqs.ts';
 
 /** A Lambda function's handler, as `functions/*.ts` export it. */
@@ -219,7 +219,7 @@ function lambdaTask(spec: LocalStateMachine, stateName: string, state: AslState)
   return async (input: unknown) => {
     const event = invoke ? (input as { Payload?: unknown }).Payload : input;
     // A JSON copy in and out, as across the Lambda API.
-    const result = toJson(await handler(toJson(event), localLambdaContext(functionName)));
+    const result = toJson(await invokeLocally(functionName, handler, toJson(event)));
     return invoke ? { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 } : result;
   };
 }

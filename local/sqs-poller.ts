@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 import { type Poller, startPollLoop } from './poll-loop.ts';
 
 /** A Lambda handler for SQS events, as the `notify` function exports it (partial batch responses allowed). */
@@ -57,7 +57,7 @@ export function pollQueue(options: PollQueueOptions): Poller {
     const event: SQSEvent = { Records: messages.map((message) => toRecord(message, from)) };
     let response: Awaited<ReturnType<SqsLambdaHandler>>;
     try {
-      response = await handler(event, localLambdaContext(functionName));
+      response = await invokeLocally(functionName, handler, event);
     } catch (error) {
       onError(error);
       return; // the whole batch failed: every message reappears after its visibility timeout

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant, rotateMerchantSecret } from '#app/merchant-admin.ts';
 import { startBillWorkers } from './bill-workers.ts';
+import { renderLogsForHumans } from './human-logs.ts';
 import { loadLocalSecrets, startLocalStack } from './stack.ts';
 import { startWebhookReceiver } from './webhook-receiver.ts';
 import { startLocalWorkers } from './workers.ts';
@@ -19,8 +20,10 @@ const USAGE = `npm start [-- --fresh]
 The local stack: DynamoDB Local (data kept in .local/dynamodb/), local SQS and S3, the API, the workers and the state
 machines, and a demo merchant. Ctrl-C stops everything; the next \`npm start\` finds the same data.
   --fresh   start with an empty table (deletes .local/dynamodb/ first; channel secrets and credentials stay)
+Every request, and every webhook delivery, is logged as one line: method path → status · ms · function · request id.
 Environment: PORT (default 3000; the demo merchant's webhook receiver listens on PORT + 1), BILL_SCHEDULE_MS (how
-often the bill schedule runs; default hourly, as deployed; docs/finance.md).`;
+often the bill schedule runs; default hourly, as deployed; docs/finance.md), LOG_FORMAT=json (the functions' logs as
+on AWS, Powertools JSON), POWERTOOLS_LOG_LEVEL (default INFO).`;
 
 /**
  * `npm start`: DynamoDB Local, local SQS and S3, the API on http://127.0.0.1:3000 (env PORT), the stream and queue
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     return;
   }
   if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
+  if (process.env.LOG_FORMAT !== 'json') renderLogsForHumans();
   const port = Number(process.env.PORT ?? 3000);
   const secrets = loadLocalSecrets(localDir);
   // Channel accounts configured with `npm run channel` keep their keys here, never in the table.

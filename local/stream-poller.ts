@@ -24,7 +24,7 @@ import type {
   DynamoDBStreamEvent,
   StreamRecord,
 } from 'aws-lambda';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 import { type PollControl, type Poller, startPollLoop } from './poll-loop.ts';
 import { LOCAL_REGION } from './sqs.ts';
 
@@ -156,7 +156,7 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
       if (stopping.aborted) return false;
       let response: Awaited<ReturnType<StreamLambdaHandler>>;
       try {
-        response = await options.handler({ Records: pending }, localLambdaContext(functionName));
+        response = await invokeLocally(functionName, options.handler, { Records: pending });
       } catch (error) {
         onError(error);
         await pause(retryDelayMs);

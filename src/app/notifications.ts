@@ -21,6 +21,7 @@ import {
 } from '#domain/notification.ts';
 import { signNotification } from '#domain/signing.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '#shared/errors.ts';
+import { logger } from '#shared/observability.ts';
 import { type AuditDeps, auditRecord, merchantActor } from './audit.ts';
 import { untilNotStale } from './stale-retry.ts';
 
@@ -42,6 +43,7 @@ export interface NotificationDeps {
  * 1. An event already `DELIVERED` is not sent again, except on an explicit replay.
  * 2. Sign `t + "." + body` with the merchant's current secret; POST with `X-Event-Id` and `X-Signature`.
  * 3. Record the attempt (time, HTTP status or error, latency); a 2xx marks the event `DELIVERED` in the same write.
+ * 4. Log it (`notification`: event, type, trigger, endpoint host, status or error, latency).
  */
 export async function deliverEvent(
   deps: NotificationDeps,
@@ -78,6 +80,18 @@ export async function deliverEvent(
     delivered,
   );
   if (delivered) deps.alarms.count('NotificationDelivered');
+  logger.info('notification', {
+    event_id: event.id,
+    event_type: event.type,
+    merchant_id: event.merchantId,
+    trigger,
+    // The host only: a merchant's URL may carry a token in its path or query.
+    endpoint: URL.canParse(event.notifyUrl) ? new URL(event.notifyUrl).host : 'invalid URL',
+    http_status: outcome.httpStatus ?? null,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    latency_ms: outcome.latencyMs,
+    delivered,
+  });
   return { delivered };
 }
 
