@@ -3,13 +3,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DynamoChannelJournal } from '#adapters/dynamo/channel-journal.ts';
+import { createDocumentClient } from '#adapters/dynamo/client.ts';
 import { CHANNEL_FIELDS } from '#domain/channel-fields.ts';
+import type { JournalEntry } from '#domain/channel-journal.ts';
 import { demoCli } from '../../local/demo.ts';
 import { freePort } from '../../local/dynamodb-local.ts';
+import { childProcessEnv } from '../../local/lambda-context.ts';
 import { auditCli } from '../../scripts/audit.ts';
 import { CHANNEL_SETUP_HELP, type ChannelCommandDeps, channelCli } from '../../scripts/channel-commands.ts';
 import { type CliSpec, runCliCaptured, snakeCaseKeys } from '../../scripts/cli.ts';
 import { feesCli } from '../../scripts/fees.ts';
+import { journalCli } from '../../scripts/journal.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
 import { reconcileCli } from '../../scripts/reconcile.ts';
 
@@ -21,6 +26,7 @@ const CLIS: CliSpec[] = [
   }),
   reconcileCli,
   auditCli,
+  journalCli,
   demoCli,
   feesCli,
 ];
@@ -30,7 +36,7 @@ const run = (spec: CliSpec, ...argv: string[]) => runCliCaptured(spec, argv);
 
 /** Runs a CLI script as `npm run` would (node + tsx), in a child process with `env` (no AWS target unless given). */
 function spawnCli(script: string, args: string[], env: Record<string, string>) {
-  const { TABLE_NAME: _t, AWS_ENDPOINT_URL_DYNAMODB: _d, ...inherited } = process.env;
+  const { TABLE_NAME: _t, AWS_ENDPOINT_URL_DYNAMODB: _d, ...inherited } = childProcessEnv();
   return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
     execFile(
       process.execPath,
@@ -114,6 +120,57 @@ describe('npm run merchant (in process, against DynamoDB Local)', () => {
   });
 });
 
+describe('npm run journal (in process, against DynamoDB Local)', () => {
+  it("show prints a payment's entries oldest first as snake_case JSON lines; none, or a bad argument, exits non-zero", async () => {
+    const paymentId = `pay_cli${Date.now()}`;
+    const journal = new DynamoChannelJournal(createDocumentClient(), process.env.TABLE_NAME ?? '', 1);
+    const entry = (id: string, at: string, operation: JournalEntry['operation']): JournalEntry => ({
+      id,
+      channel: 'ALIPAY',
+      operation,
+      paymentId,
+      at,
+      latencyMs: 5,
+      outcome: 'OK',
+      httpStatus: 200,
+      channelTradeNo: 'T-1',
+      request: '{"out_trade_no":"o-1","appPrivateKeyPem":"[REDACTED]"}',
+      response: '{"code":"10000"}',
+    });
+    journal.record(entry('jrn_b', '2026-12-01T00:00:02.000Z', 'query'));
+    journal.record(entry('jrn_a', '2026-12-01T00:00:01.000Z', 'create'));
+    await journal.flush(60_000);
+
+    const shown = await run(journalCli, 'show', '--payment', paymentId);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    const lines = shown.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.operation)).toEqual(['create', 'query']);
+    expect(lines[1]).toMatchObject({
+      payment_id: paymentId,
+      latency_ms: 5,
+      http_status: 200,
+      channel_trade_no: 'T-1',
+      // The bodies are strings, printed exactly as journaled.
+      request: '{"out_trade_no":"o-1","appPrivateKeyPem":"[REDACTED]"}',
+    });
+    expect(lines.flatMap((line) => Object.keys(line)).filter((key) => /[A-Z]/.test(key))).toEqual([]);
+    expect(
+      (await run(journalCli, 'show', '--payment', paymentId, '--limit', '1')).stdout.trim().split('\n'),
+    ).toHaveLength(1);
+
+    expect(await run(journalCli, 'show', '--payment', 'pay_nobody')).toMatchObject({
+      code: 1,
+      stderr: /no journal entries for pay_nobody/,
+    });
+    expect(await run(journalCli, 'show')).toMatchObject({ code: 2, stderr: /--payment pay_… is required/ });
+    expect(await run(journalCli, 'show', '--payment', paymentId, '--limit', '0')).toMatchObject({ code: 2 });
+    expect(await run(journalCli, 'list')).toMatchObject({ code: 2, stderr: /unknown command 'list'/ });
+  });
+});
+
 describe('channel secret files are documented', () => {
   it('`set --help` and docs/channels.md name every setting and secret field of each channel', async () => {
     const help = (
@@ -163,5 +220,10 @@ describe('CLIs as child processes (npm run …)', () => {
     const show = await spawnCli('scripts/merchant.ts', ['show', '--id', 'mch_demo'], { PAY_GATEWAY_LOCAL_DIR: stale });
     expect(show.code).toBe(3);
     expect(show.stderr).toMatch(/local stack is not running/);
+    const journal = await spawnCli('scripts/journal.ts', ['show', '--payment', 'pay_1'], {
+      PAY_GATEWAY_LOCAL_DIR: stale,
+    });
+    expect(journal).toMatchObject({ code: 3, stdout: '' });
+    expect(journal.stderr).toMatch(/^npm run journal -- show: the local stack is not running/);
   });
 });
