@@ -2,7 +2,7 @@ import { BILLS_BUCKET } from '#domain/buckets.ts';
 import { logger } from '#shared/observability.ts';
 import { handler as fetchBills } from '../functions/fetch-bills.ts';
 import { handler as reconcile } from '../functions/reconcile.ts';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 import type { LocalS3 } from './s3.ts';
 
 /** How often the local stack runs the bill schedule: hourly, like the deployed one (`BILL_SCHEDULE_MS` compresses it). */
@@ -23,12 +23,12 @@ export function startBillWorkers(
   s3.onObjectCreated((bucket, key) => {
     if (bucket !== BILLS_BUCKET.localName) return;
     const event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key } } }] };
-    if (key.endsWith('.csv')) void run('Reconcile', reconcile(event, localLambdaContext('Reconcile')));
-    if (key.endsWith('.csv.zip')) void run('FetchBills', fetchBills(event, localLambdaContext('FetchBills')));
+    if (key.endsWith('.csv')) void run('Reconcile', invokeLocally('Reconcile', reconcile, event));
+    if (key.endsWith('.csv.zip')) void run('FetchBills', invokeLocally('FetchBills', fetchBills, event));
   });
   const scheduled = { 'detail-type': 'Scheduled Event' as const };
   const timer = setInterval(
-    () => void run('FetchBills', fetchBills(scheduled, localLambdaContext('FetchBills'))),
+    () => void run('FetchBills', invokeLocally('FetchBills', fetchBills, scheduled)),
     scheduleMs,
   );
   timer.unref();
