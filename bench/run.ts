@@ -1,11 +1,11 @@
 /**
- * `npm run bench`: sections 1–12 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–13 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_RECON_LINES (1000000), BENCH_RECON_DYNAMO_LINES (100000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100),
  * BENCH_HEAT_LOAD (100000), BENCH_ONLY (`flows`: sections 1–4; `reconciliation`: sections 8 and 12, side by side;
- * `reconciliation-dynamo`: section 12; `heat`, `notifications`, `failover` or `bundles`: that section alone),
- * BENCH_LOG_LEVEL
+ * `reconciliation-dynamo`: section 12; `heat`, `notifications`, `failover`, `bundles` or `hot-accounts` (section 13):
+ * that section alone), BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
  */
@@ -38,6 +38,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     'reconciliation-dynamo',
     'failover',
     'bundles',
+    'hot-accounts',
   ] as const;
   if (only !== undefined && !(sections as readonly string[]).includes(only))
     throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
@@ -145,6 +146,10 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     console.log(`pay-gateway benchmark, failover only, ${machine}`);
     return { failover: await (await import('./failover.ts')).measureFailover() };
   }
+  if (options.only === 'hot-accounts') {
+    console.log(`pay-gateway benchmark, hot accounts only, ${machine}`);
+    return { hot_accounts: await (await import('./hot-accounts.ts')).measureHotAccounts() };
+  }
   if (options.only === 'reconciliation') {
     console.log(
       `pay-gateway benchmark, reconciliation only: ${options.reconLines} lines in memory, ` +
@@ -179,7 +184,18 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   const failover = await (await import('./failover.ts')).measureFailover();
   if (stack.rate_limits) (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
   if (heat) (await import('./heat.ts')).printHeatSection(heat);
-  return { ...stack, heat, bundles, notifications, channels, failover, reconciliation, reconciliation_dynamo };
+  const hot_accounts = await (await import('./hot-accounts.ts')).measureHotAccounts();
+  return {
+    ...stack,
+    heat,
+    bundles,
+    notifications,
+    channels,
+    failover,
+    reconciliation,
+    reconciliation_dynamo,
+    hot_accounts,
+  };
 }
 
 // Set before the gateway's modules load: Powertools reads its configuration when they are first imported.

@@ -18,11 +18,11 @@ const wire = wiring((config, db) => {
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const accountId = parseInput(accountIdSchema, request.pathParameters.account_id);
   const { currency, limit, cursor } = parseInput(ledgerQuerySchema, request.query);
-  const page = await listLedger(container, merchant, { accountId, currency, limit, beforeSeq: cursor });
+  const page = await listLedger(container, merchant, { accountId, currency, limit, before: cursor });
   return json(200, {
     object: 'list',
     data: page.entries.map(ledgerResource),
-    has_more: page.nextBeforeSeq !== undefined,
-    next_cursor: page.nextBeforeSeq === undefined ? null : String(page.nextBeforeSeq),
+    has_more: page.nextBefore !== undefined,
+    next_cursor: page.nextBefore?.join('.') ?? null,
   });
 });

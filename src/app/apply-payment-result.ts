@@ -8,12 +8,13 @@ import {
   type Payment,
   type ReconciliationRepair,
 } from '#domain/payment.ts';
-import { credit, type WalletChange } from '#domain/wallet.ts';
+import { movements, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import { paymentEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
+import { moveWallet } from './wallet-movements.ts';
 
 export interface ApplyResultDeps {
   store: TransactionStore;
@@ -144,8 +145,9 @@ async function applyOnce(
   if (repair) next.repair = repairOf(repair, at, payment, next.status);
   const walletChanges: WalletChange[] = [];
   if (decision.kind === 'succeed' && payment.accountId) {
-    const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
-    walletChanges.push(credit(wallet, payment.amountMinor, payment.id, deps.newId('led'), at));
+    const account = { merchantId: payment.merchantId, accountId: payment.accountId, currency: payment.currency };
+    const credit = movements.credit(payment.amountMinor, payment.id);
+    walletChanges.push(...(await moveWallet(deps, account, credit, payment.id, at)));
   }
   const event = paymentEvent(
     deps.newId('evt'),

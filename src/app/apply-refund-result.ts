@@ -8,12 +8,13 @@ import type {
 import { StaleStateError } from '#app/ports.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { type ChannelRefundResult, type Refund, settleRefund } from '#domain/refund.ts';
-import { creditRefund, deductFrozen, InsufficientBalance, unfreeze, type WalletChange } from '#domain/wallet.ts';
+import { InsufficientBalance, movements, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { type RepairRun, repairAudit, repairOf } from './apply-payment-result.ts';
 import { refundEvent } from './events.ts';
 import { untilNotStale } from './stale-retry.ts';
+import { moveWallet } from './wallet-movements.ts';
 
 export interface ApplyRefundDeps {
   store: TransactionStore;
@@ -97,19 +98,19 @@ async function settlementWalletChanges(
 ): Promise<WalletChange[]> {
   const ref = { paymentId: payment.id, refundId: refund.id };
   const changes: WalletChange[] = [];
+  const account = (accountId: string) => ({ merchantId: payment.merchantId, accountId, currency: payment.currency });
   if (payment.accountId) {
-    const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
-    const settle = succeeded ? deductFrozen : unfreeze;
+    const settle = (succeeded ? movements.deductFrozen : movements.unfreeze)(refund.amountMinor, ref);
     try {
-      changes.push(settle(wallet, refund.amountMinor, ref, deps.newId('led'), at));
+      changes.push(...(await moveWallet(deps, account(payment.accountId), settle, refund.id, at)));
     } catch (error) {
       if (error instanceof InsufficientBalance) throw new StaleStateError('wallet read after a concurrent settlement');
       throw error;
     }
   }
   if (succeeded && payment.channel === 'BALANCE' && payment.payerAccountId) {
-    const payer = await deps.wallets.get(payment.merchantId, payment.payerAccountId, payment.currency);
-    changes.push(creditRefund(payer, refund.amountMinor, ref, deps.newId('led'), at));
+    const credit = movements.creditRefund(refund.amountMinor, ref);
+    changes.push(...(await moveWallet(deps, account(payment.payerAccountId), credit, refund.id, at)));
   }
   return changes;
 }

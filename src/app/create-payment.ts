@@ -12,7 +12,7 @@ import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/m
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { InsufficientBalanceError } from '#domain/refund.ts';
-import { credit, debit, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
+import { InsufficientBalance, movements, type WalletChange } from '#domain/wallet.ts';
 import { ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { auditRecord, merchantActor } from './audit.ts';
@@ -23,6 +23,7 @@ import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, routeCandidates } from './routing.ts';
+import { moveWallet } from './wallet-movements.ts';
 
 /** What the audit trail keeps of a new payment (its request's parameters, no payer-facing URLs or metadata). */
 export const AUDITED_PAYMENT_FIELDS = [
@@ -186,21 +187,22 @@ async function settleFromBalance(
 ): Promise<{ payment: Payment; changes: ChangeSet }> {
   const at = now.toISOString();
   const payment: Payment = { ...pending, status: 'SUCCEEDED', paidAt: at, channelTradeNo: pending.id };
-  const payer = await deps.wallets.get(payment.merchantId, payment.payerAccountId ?? '', payment.currency);
+  const account = (accountId: string) => ({ merchantId: payment.merchantId, accountId, currency: payment.currency });
   const walletChanges: WalletChange[] = [];
   try {
-    walletChanges.push(debit(payer, payment.amountMinor, payment.id, deps.newId('led'), at));
+    const debit = movements.debit(payment.amountMinor, payment.id);
+    walletChanges.push(...(await moveWallet(deps, account(payment.payerAccountId ?? ''), debit, payment.id, at)));
   } catch (error) {
     if (!(error instanceof InsufficientBalance)) throw error;
     throw new InsufficientBalanceError(402, {
-      account_id: payer.accountId,
-      available: formatAmount(payer.availableMinor, payer.currency),
+      account_id: error.wallet.accountId,
+      available: formatAmount(error.wallet.availableMinor, error.wallet.currency),
       required: formatAmount(payment.amountMinor, payment.currency),
     });
   }
   if (payment.accountId) {
-    const recipient = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
-    walletChanges.push(credit(recipient, payment.amountMinor, payment.id, deps.newId('led'), at));
+    const credit = movements.credit(payment.amountMinor, payment.id);
+    walletChanges.push(...(await moveWallet(deps, account(payment.accountId), credit, payment.id, at)));
   }
   const event = paymentEvent(deps.newId('evt'), 'payment.succeeded', payment, now);
   return { payment, changes: { walletChanges, events: [event] } };

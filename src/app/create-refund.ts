@@ -19,7 +19,7 @@ import {
   refundAtOnce,
   reserveRefund,
 } from '#domain/refund.ts';
-import { creditRefund, freezeForRefund, InsufficientBalance, type WalletChange } from '#domain/wallet.ts';
+import { InsufficientBalance, movements } from '#domain/wallet.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { logger } from '#shared/observability.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
@@ -30,6 +30,7 @@ import { getPayment } from './payment-queries.ts';
 import type { CreateRefundBody } from './refund-schemas.ts';
 import { requestHash } from './request-hash.ts';
 import { type ChannelRouter, isGuarded, withBreaker } from './routing.ts';
+import { moveWallet } from './wallet-movements.ts';
 
 export interface CreateRefundDeps extends ApplyRefundDeps {
   store: TransactionStore;
@@ -201,12 +202,13 @@ async function toBalance(deps: CreateRefundDeps, body: CreateRefundBody, payment
   if (!accountId) throw new Error('the schema requires account_id with destination BALANCE');
   const at = created.createdAt;
   const refund: Refund = { ...created, status: 'SUCCEEDED', completedAt: at };
-  const wallet = await deps.wallets.get(payment.merchantId, accountId, payment.currency);
   const ref = { paymentId: payment.id, refundId: refund.id };
+  const account = { merchantId: payment.merchantId, accountId, currency: payment.currency };
+  const credit = movements.creditRefund(refund.amountMinor, ref);
   return {
     refund,
     payments: [{ payment: refundAtOnce(payment, refund.amountMinor, at), expectedVersion: payment.version }],
-    walletChanges: [creditRefund(wallet, refund.amountMinor, ref, deps.newId('led'), at)],
+    walletChanges: await moveWallet(deps, account, credit, refund.id, at),
     events: [refundEvent(deps.newId('evt'), 'refund.succeeded', refund, payment, new Date(at))],
   };
 }
@@ -224,19 +226,11 @@ async function completeIfFinalAtOnce(deps: CreateRefundDeps, refund: Refund): Pr
 }
 
 async function freezeIfRecharge(deps: CreateRefundDeps, payment: Payment, refund: Refund, at: string) {
-  const changes: WalletChange[] = [];
-  if (!payment.accountId) return changes;
-  const wallet = await deps.wallets.get(payment.merchantId, payment.accountId, payment.currency);
+  if (!payment.accountId) return [];
+  const account = { merchantId: payment.merchantId, accountId: payment.accountId, currency: payment.currency };
+  const freeze = movements.freezeForRefund(refund.amountMinor, { paymentId: payment.id, refundId: refund.id });
   try {
-    changes.push(
-      freezeForRefund(
-        wallet,
-        refund.amountMinor,
-        { paymentId: payment.id, refundId: refund.id },
-        deps.newId('led'),
-        at,
-      ),
-    );
+    return await moveWallet(deps, account, freeze, refund.id, at);
   } catch (error) {
     if (!(error instanceof InsufficientBalance)) throw error;
     // The payment and the wallet were read one after the other. If the payment moved meanwhile (a racing refund
@@ -245,12 +239,11 @@ async function freezeIfRecharge(deps: CreateRefundDeps, payment: Payment, refund
       throw new StaleStateError('payment moved while the wallet was read');
     }
     throw new InsufficientBalanceError(409, {
-      account_id: wallet.accountId,
-      available: formatAmount(wallet.availableMinor, wallet.currency),
+      account_id: error.wallet.accountId,
+      available: formatAmount(error.wallet.availableMinor, error.wallet.currency),
       required: formatAmount(refund.amountMinor, refund.currency),
     });
   }
-  return changes;
 }
 
 async function submitToChannel(deps: CreateRefundDeps, refund: Refund, payment: Payment): Promise<Refund> {

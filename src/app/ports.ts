@@ -120,17 +120,43 @@ export interface IdempotencyRepository {
   find(merchantId: string, key: string): Promise<IdempotencyRecord | undefined>;
 }
 
+/** A wallet's identity. */
+export interface AccountRef {
+  merchantId: string;
+  accountId: string;
+  currency: string;
+}
+
+/**
+ * Wallets, their sub-balances (hot accounts, `src/domain/sub-balances.ts`) and their immutable ledgers; writes go
+ * through {@link TransactionStore} (the payment and refund transitions).
+ */
 export interface WalletRepository {
-  /** The wallet, or an empty one (version 0) when the account has none yet. */
+  /** The account's balance: its wallet, or the sum of its sub-balances; empty (version 0) when it has none yet. */
   get(merchantId: string, accountId: string, currency: string): Promise<Wallet>;
-  /** Ledger entries newest first; `beforeSeq` continues a previous page. */
+  /**
+   * How many sub-balances the account has (1 unless an operator made it hot). Readers that sum need `consistent`;
+   * a movement may read an older count, which is still a valid one: counts only grow.
+   */
+  subBalanceCount(account: AccountRef, consistent: boolean): Promise<number>;
+  /** The listed sub-balances, in that order (empty ones, version 0, for those never written). */
+  subBalances(account: AccountRef, which: readonly number[]): Promise<Wallet[]>;
+  /**
+   * Gives the account `count` sub-balances (more than it has), with the audit entry, in one conditional write;
+   * {@link StaleStateError} when the count changed since `expectedCount` was read.
+   */
+  setSubBalanceCount(account: AccountRef, count: number, expectedCount: number, audit: AuditRecord): Promise<void>;
+  /**
+   * Ledger entries newest first, merged over the account's sub-ledgers. `before` continues a previous page: per
+   * sub-ledger, the sequence number below which it continues (a page of an ordinary wallet has one).
+   */
   listLedger(
     merchantId: string,
     accountId: string,
     currency: string,
     limit: number,
-    beforeSeq?: number,
-  ): Promise<{ entries: LedgerEntry[]; nextBeforeSeq?: number }>;
+    before?: readonly number[],
+  ): Promise<{ entries: LedgerEntry[]; nextBefore?: number[] }>;
 }
 
 export interface MerchantRepository {

@@ -10,11 +10,14 @@ export const balanceQuerySchema = z.strictObject({ currency: supportedCurrencySc
 export const ledgerQuerySchema = z.strictObject({
   currency: supportedCurrencySchema.default('CNY'),
   limit: queryIntegerSchema(1, 100).default(50),
-  /** Opaque to merchants; it is the sequence number of the last entry of the previous page. */
+  /**
+   * Opaque to merchants: per sub-ledger, the sequence number the next page continues below, joined by `.` (an
+   * ordinary wallet has one sub-ledger, so its cursor is one number).
+   */
   cursor: z
     .string()
-    .regex(/^[1-9][0-9]{0,11}$/, 'cursor is invalid')
-    .transform(Number)
+    .regex(/^[1-9][0-9]{0,11}(\.[1-9][0-9]{0,11}){0,31}$/, 'cursor is invalid')
+    .transform((cursor) => cursor.split('.').map(Number))
     .optional(),
 });
 

@@ -18,7 +18,8 @@ export type AuditAction =
   | 'payment.closed'
   | 'refund.created'
   | 'reconciliation.repaired'
-  | 'fees.schedule_changed';
+  | 'fees.schedule_changed'
+  | 'wallet.sub_balances_changed';
 
 /**
  * One append-only audit entry: who, what, when, on which resource, under which request — and the state before and

@@ -6,7 +6,10 @@ import { addMinor } from '#domain/money.ts';
  */
 export type LedgerType = 'RECHARGE' | 'PAYMENT' | 'REFUND_FREEZE' | 'REFUND_DEDUCT' | 'REFUND_UNFREEZE' | 'REFUND';
 
-/** A wallet `(merchant, account, currency)`. `version` counts its changes and numbers its ledger entries. */
+/**
+ * A wallet `(merchant, account, currency)`, or one sub-balance of a hot account's wallet (docs/scaling.md: a hot
+ * account's balance is the sum of its sub-balances). `version` counts its changes and numbers its ledger entries.
+ */
 export interface Wallet {
   merchantId: string;
   accountId: string;
@@ -15,15 +18,22 @@ export interface Wallet {
   frozenMinor: number;
   version: number;
   updatedAt?: string;
+  /** Which sub-balance this is; absent on sub-balance 0, the wallet every account has (today's layout). */
+  subBalance?: number;
 }
 
-/** One immutable ledger line; `seq` equals the wallet version it produced, so entries are gap-free and ordered. */
+/**
+ * One immutable ledger line; `seq` equals the version of the (sub-)balance it changed, so each sub-ledger's entries
+ * are gap-free and ordered. `availableAfterMinor`/`frozenAfterMinor` are that sub-balance's amounts afterwards.
+ */
 export interface LedgerEntry {
   id: string;
   merchantId: string;
   accountId: string;
   currency: string;
   seq: number;
+  /** The sub-ledger it belongs to; absent on sub-ledger 0. */
+  subBalance?: number;
   type: LedgerType;
   /** Signed change of `available` and of `frozen` this entry made. */
   availableDeltaMinor: number;
@@ -50,7 +60,8 @@ export function emptyWallet(merchantId: string, accountId: string, currency: str
   return { merchantId, accountId, currency, availableMinor: 0, frozenMinor: 0, version: 0 };
 }
 
-interface Movement {
+/** One change of a wallet: what the ledger entry records (the deltas are `±amountMinor` or 0). */
+export interface Movement {
   type: LedgerType;
   amountMinor: number;
   availableDeltaMinor: number;
@@ -80,77 +91,64 @@ export function applyMovement(wallet: Wallet, movement: Movement, ledgerId: stri
     availableAfterMinor: available,
     frozenAfterMinor: frozen,
     createdAt: at,
+    ...(wallet.subBalance ? { subBalance: wallet.subBalance } : {}),
     ...(movement.paymentId ? { paymentId: movement.paymentId } : {}),
     ...(movement.refundId ? { refundId: movement.refundId } : {}),
   };
   return { wallet: next, expectedVersion: wallet.version, entry };
 }
 
-/** Pure: a recharge credits `available`. */
-export function credit(wallet: Wallet, amountMinor: number, paymentId: string, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    { type: 'RECHARGE', amountMinor, availableDeltaMinor: amountMinor, frozenDeltaMinor: 0, paymentId },
-    ledgerId,
-    at,
-  );
-}
-
-/** Pure: a balance payment debits the payer's `available`. */
-export function debit(wallet: Wallet, amountMinor: number, paymentId: string, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    { type: 'PAYMENT', amountMinor, availableDeltaMinor: -amountMinor, frozenDeltaMinor: 0, paymentId },
-    ledgerId,
-    at,
-  );
-}
-
-/** TCC Try: a refund of a recharge moves the amount from `available` to `frozen`. */
-export function freezeForRefund(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    { type: 'REFUND_FREEZE', amountMinor, availableDeltaMinor: -amountMinor, frozenDeltaMinor: amountMinor, ...refund },
-    ledgerId,
-    at,
-  );
-}
-
-/** TCC Confirm: the channel refunded, so the frozen amount leaves the wallet. */
-export function deductFrozen(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    { type: 'REFUND_DEDUCT', amountMinor, availableDeltaMinor: 0, frozenDeltaMinor: -amountMinor, ...refund },
-    ledgerId,
-    at,
-  );
-}
-
-/** TCC Cancel: the channel refused, so the frozen amount returns to `available`. */
-export function unfreeze(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    {
-      type: 'REFUND_UNFREEZE',
-      amountMinor,
-      availableDeltaMinor: amountMinor,
-      frozenDeltaMinor: -amountMinor,
-      ...refund,
-    },
-    ledgerId,
-    at,
-  );
-}
-
-/** A refunded balance payment credits its payer back. */
-export function creditRefund(wallet: Wallet, amountMinor: number, refund: RefundRef, ledgerId: string, at: string) {
-  return applyMovement(
-    wallet,
-    { type: 'REFUND', amountMinor, availableDeltaMinor: amountMinor, frozenDeltaMinor: 0, ...refund },
-    ledgerId,
-    at,
-  );
-}
+/** The movements the use cases make, as signed changes of `available` and `frozen`. */
+export const movements = {
+  /** A recharge credits `available`. */
+  credit: (amountMinor: number, paymentId: string): Movement => ({
+    type: 'RECHARGE',
+    amountMinor,
+    availableDeltaMinor: amountMinor,
+    frozenDeltaMinor: 0,
+    paymentId,
+  }),
+  /** A balance payment debits the payer's `available`. */
+  debit: (amountMinor: number, paymentId: string): Movement => ({
+    type: 'PAYMENT',
+    amountMinor,
+    availableDeltaMinor: -amountMinor,
+    frozenDeltaMinor: 0,
+    paymentId,
+  }),
+  /** TCC Try: a refund of a recharge moves the amount from `available` to `frozen`. */
+  freezeForRefund: (amountMinor: number, refund: RefundRef): Movement => ({
+    type: 'REFUND_FREEZE',
+    amountMinor,
+    availableDeltaMinor: -amountMinor,
+    frozenDeltaMinor: amountMinor,
+    ...refund,
+  }),
+  /** TCC Confirm: the channel refunded, so the frozen amount leaves the wallet. */
+  deductFrozen: (amountMinor: number, refund: RefundRef): Movement => ({
+    type: 'REFUND_DEDUCT',
+    amountMinor,
+    availableDeltaMinor: 0,
+    frozenDeltaMinor: -amountMinor,
+    ...refund,
+  }),
+  /** TCC Cancel: the channel refused, so the frozen amount returns to `available`. */
+  unfreeze: (amountMinor: number, refund: RefundRef): Movement => ({
+    type: 'REFUND_UNFREEZE',
+    amountMinor,
+    availableDeltaMinor: amountMinor,
+    frozenDeltaMinor: -amountMinor,
+    ...refund,
+  }),
+  /** A refunded balance payment credits its payer back. */
+  creditRefund: (amountMinor: number, refund: RefundRef): Movement => ({
+    type: 'REFUND',
+    amountMinor,
+    availableDeltaMinor: amountMinor,
+    frozenDeltaMinor: 0,
+    ...refund,
+  }),
+};
 
 /** What a refund movement's ledger entry points to. */
 export interface RefundRef {

@@ -17,6 +17,7 @@ import { feesCli } from '../../scripts/fees.ts';
 import { journalCli } from '../../scripts/journal.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
 import { reconcileCli } from '../../scripts/reconcile.ts';
+import { walletCli } from '../../scripts/wallet.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const CLIS: CliSpec[] = [
@@ -27,6 +28,7 @@ const CLIS: CliSpec[] = [
   reconcileCli,
   auditCli,
   journalCli,
+  walletCli,
   demoCli,
   feesCli,
 ];

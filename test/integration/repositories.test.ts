@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { expiryPartitions, keys } from '#adapters/dynamo/keys.ts';
 import { type IdempotencyClaim, StaleStateError } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
-import { credit, emptyWallet, type WalletChange } from '#domain/wallet.ts';
+import { applyMovement, emptyWallet, movements, type WalletChange } from '#domain/wallet.ts';
 import { newId } from '#shared/ids.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
 import { testContainer, uniqueId } from '../support/fixtures.ts';
@@ -80,12 +80,12 @@ describe('DynamoTransactionStore and DynamoPaymentRepository', () => {
     await create(payment);
     const at = new Date().toISOString();
     const wallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
-    const change = credit(wallet, 1000, payment.id, newId('led'), at);
+    const change = applyMovement(wallet, movements.credit(1000, payment.id), newId('led'), at);
     const succeeded: Payment = { ...payment, status: 'SUCCEEDED', version: 2, updatedAt: at };
     await transition(succeeded, 1, [change]);
 
     // A second writer that read version 1 loses, and its wallet credit is not applied either.
-    const change2 = credit(change.wallet, 1000, payment.id, newId('led'), at);
+    const change2 = applyMovement(change.wallet, movements.credit(1000, payment.id), newId('led'), at);
     await expect(transition(succeeded, 1, [change2])).rejects.toBeInstanceOf(StaleStateError);
     const stored = await container.wallets.get(payment.merchantId, payment.accountId ?? '', 'CNY');
     expect(stored.availableMinor).toBe(1000);
@@ -97,9 +97,13 @@ describe('DynamoTransactionStore and DynamoPaymentRepository', () => {
     await create(payment);
     const at = new Date().toISOString();
     const staleWallet = emptyWallet(payment.merchantId, payment.accountId ?? '', 'CNY');
-    await transition({ ...payment, version: 2 }, 1, [credit(staleWallet, 500, payment.id, newId('led'), at)]);
+    await transition({ ...payment, version: 2 }, 1, [
+      applyMovement(staleWallet, movements.credit(500, payment.id), newId('led'), at),
+    ]);
     await expect(
-      transition({ ...payment, version: 3 }, 2, [credit(staleWallet, 500, payment.id, newId('led'), at)]),
+      transition({ ...payment, version: 3 }, 2, [
+        applyMovement(staleWallet, movements.credit(500, payment.id), newId('led'), at),
+      ]),
     ).rejects.toBeInstanceOf(StaleStateError);
     expect((await container.payments.get(payment.id))?.version).toBe(2);
   });

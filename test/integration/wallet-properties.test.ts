@@ -5,6 +5,7 @@ import { applyRefundResult } from '#app/apply-refund-result.ts';
 import { closePayment } from '#app/close-payment.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { createRefund } from '#app/create-refund.ts';
+import { setHotAccount } from '#app/hot-accounts.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import { parseInput } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
@@ -213,7 +214,14 @@ async function assertInvariants(world: World): Promise<void> {
     expect(wallet.frozenMinor).toBeGreaterThanOrEqual(0);
     expect(entries.reduce((total, e) => total + e.availableDeltaMinor, 0)).toBe(wallet.availableMinor);
     expect(entries.reduce((total, e) => total + e.frozenDeltaMinor, 0)).toBe(wallet.frozenMinor);
-    expect(entries.map((e) => e.seq).reverse()).toEqual(Array.from({ length: entries.length }, (_, i) => i + 1));
+    expect(entries).toHaveLength(wallet.version);
+    // Each sub-ledger (an ordinary wallet has one) is gap-free, and every entry's "after" amounts are its own
+    // sub-balance's, never negative.
+    for (const sub of new Set(entries.map((e) => e.subBalance ?? 0))) {
+      const own = entries.filter((e) => (e.subBalance ?? 0) === sub);
+      expect(own.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: own.length }, (_, i) => i + 1));
+      for (const e of own) expect(Math.min(e.availableAfterMinor, e.frozenAfterMinor)).toBeGreaterThanOrEqual(0);
+    }
 
     // Money in minus money out, computed from payments and refunds alone, equals what the wallet holds.
     const recharges = payments.filter((p) => p.accountId === accountId && paid(p));
@@ -241,57 +249,72 @@ async function assertInvariants(world: World): Promise<void> {
   }
 }
 
-describe('wallet invariants under random recharges, purchases, balance payments, refunds to either destination and callbacks (DynamoDB Local)', () => {
-  it('keeps ledger, balances, refund sums and states consistent after every sequence', async () => {
-    const { merchant } = await newMerchant(container);
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (batches) => {
-        const world: World = {
-          merchant,
-          accounts: Array.from({ length: ACCOUNTS }, () => uniqueId('acct')),
-          payments: [],
-          refunds: [],
-          successReported: new Set(),
-        };
-        // Every scenario starts with one paid recharge per account, so refunds and balance payments have money to move.
-        for (const account of world.accounts.keys()) {
-          await run(world, { kind: 'recharge', account, amount: 10_000 });
-          await run(world, { kind: 'pay-callback', payment: world.payments.length - 1, success: true });
-        }
-        for (const batch of batches) await Promise.all(batch.map((command) => runTolerating(world, command)));
-        await assertInvariants(world);
-      }),
-      { numRuns: 25 },
-    );
-  }, 600_000); // generous: a bound against a hang on a loaded machine, never a speed claim
+describe.each([
+  { wallets: 'ordinary wallets', subBalances: 1 },
+  { wallets: 'hot accounts (4 sub-balances each)', subBalances: 4 },
+])(
+  'wallet invariants of $wallets under random recharges, purchases, balance payments, refunds to either destination and callbacks (DynamoDB Local)',
+  ({ subBalances }) => {
+    it('keeps ledger, balances, refund sums and states consistent after every sequence', async () => {
+      const { merchant } = await newMerchant(container);
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (batches) => {
+          const world: World = {
+            merchant,
+            accounts: Array.from({ length: ACCOUNTS }, () => uniqueId('acct')),
+            payments: [],
+            refunds: [],
+            successReported: new Set(),
+          };
+          for (const accountId of world.accounts) {
+            if (subBalances > 1) {
+              await setHotAccount(container, { merchantId: merchant.id, accountId, currency: 'CNY', subBalances });
+            }
+          }
+          // Every scenario starts with one paid recharge per account, so refunds and balance payments have money to move.
+          for (const account of world.accounts.keys()) {
+            await run(world, { kind: 'recharge', account, amount: 10_000 });
+            await run(world, { kind: 'pay-callback', payment: world.payments.length - 1, success: true });
+          }
+          for (const batch of batches) await Promise.all(batch.map((command) => runTolerating(world, command)));
+          await assertInvariants(world);
+        }),
+        { numRuns: 25 },
+      );
+    }, 600_000); // generous: a bound against a hang on a loaded machine, never a speed claim
 
-  it('credits every one of 20 concurrent payments into the same wallet exactly once', async () => {
-    const { merchant } = await newMerchant(container);
-    const accountId = uniqueId('acct');
-    const payments = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const body = parseInput(schema, {
-          order_no: uniqueId('C'),
-          amount: `${i + 1}.00`,
-          subject: 'hot wallet',
-          channel: 'SANDBOX',
-          account_id: accountId,
-        });
-        return (await createPayment(container, merchant, body)).payment;
-      }),
-    );
-    const result = (payment: Payment) => ({
-      paymentId: payment.id,
-      status: 'SUCCEEDED' as const,
-      amountMinor: payment.amountMinor,
-      currency: 'CNY',
-      channelTradeNo: 'sbx_hot',
-    });
-    await Promise.all(payments.flatMap((p) => [1, 2].map(() => applyPaymentResult(container, result(p), 'SANDBOX'))));
-    const wallet = await container.wallets.get(merchant.id, accountId, 'CNY');
-    expect(wallet.availableMinor).toBe(21_000); // 1 + 2 + … + 20 yuan
-    const { entries } = await container.wallets.listLedger(merchant.id, accountId, 'CNY', 100);
-    expect(entries).toHaveLength(20);
-    expect(entries[0]?.seq).toBe(20);
-  }, 180_000); // 40 racing credits on one wallet retry through optimistic locking: a bound against a hang, not speed
-});
+    it('credits every one of 20 concurrent payments into the same wallet exactly once', async () => {
+      const { merchant } = await newMerchant(container);
+      const accountId = uniqueId('acct');
+      if (subBalances > 1) {
+        await setHotAccount(container, { merchantId: merchant.id, accountId, currency: 'CNY', subBalances });
+      }
+      const payments = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const body = parseInput(schema, {
+            order_no: uniqueId('C'),
+            amount: `${i + 1}.00`,
+            subject: 'hot wallet',
+            channel: 'SANDBOX',
+            account_id: accountId,
+          });
+          return (await createPayment(container, merchant, body)).payment;
+        }),
+      );
+      const result = (payment: Payment) => ({
+        paymentId: payment.id,
+        status: 'SUCCEEDED' as const,
+        amountMinor: payment.amountMinor,
+        currency: 'CNY',
+        channelTradeNo: 'sbx_hot',
+      });
+      await Promise.all(payments.flatMap((p) => [1, 2].map(() => applyPaymentResult(container, result(p), 'SANDBOX'))));
+      const wallet = await container.wallets.get(merchant.id, accountId, 'CNY');
+      expect(wallet.availableMinor).toBe(21_000); // 1 + 2 + … + 20 yuan
+      const { entries } = await container.wallets.listLedger(merchant.id, accountId, 'CNY', 100);
+      expect(entries).toHaveLength(20);
+      expect(new Set(entries.map((e) => e.paymentId)).size).toBe(20);
+      expect(wallet.version).toBe(20);
+    }, 180_000); // 40 racing credits on one wallet retry through optimistic locking: a bound against a hang, not speed
+  },
+);

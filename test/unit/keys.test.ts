@@ -7,9 +7,9 @@ import {
   part,
   settlementDayPartitions,
   shardCount,
-  shardOf,
   walletPartition,
 } from '#adapters/dynamo/keys.ts';
+import { shardOf } from '#domain/shard.ts';
 
 /** Strings rich in separators and escape characters, where a naive join would collide. */
 const keyPart = fc.string({ unit: fc.constantFrom('a', 'b', '#', '%', '2', '3', 'K'), maxLength: 8 });

@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyMovement,
-  credit,
   emptyWallet,
   InsufficientBalance,
   type LedgerEntry,
   type LedgerType,
+  movements,
   type Wallet,
 } from '#domain/wallet.ts';
 
@@ -45,7 +45,7 @@ describe('emptyWallet', () => {
 
 describe('credit', () => {
   it('increases available and the version, and numbers the ledger entry with the new version', () => {
-    const change = credit(walletWith(500, 200, 3), 1_000, 'pay_1', 'led_1', AT);
+    const change = applyMovement(walletWith(500, 200, 3), movements.credit(1_000, 'pay_1'), 'led_1', AT);
     expect(change.expectedVersion).toBe(3);
     expect(change.wallet).toMatchObject({ availableMinor: 1_500, frozenMinor: 200, version: 4, updatedAt: AT });
     expect(change.entry).toEqual({
@@ -66,7 +66,7 @@ describe('credit', () => {
   });
 
   it('creates the wallet from an empty one, expecting version 0', () => {
-    const change = credit(emptyWallet('mch_1', 'user-42', 'CNY'), 1, 'pay_1', 'led_1', AT);
+    const change = applyMovement(emptyWallet('mch_1', 'user-42', 'CNY'), movements.credit(1, 'pay_1'), 'led_1', AT);
     expect(change.expectedVersion).toBe(0);
     expect(change.wallet.version).toBe(1);
     expect(change.entry.seq).toBe(1);
@@ -76,16 +76,16 @@ describe('credit', () => {
   it('leaves the wallet it was given unchanged', () => {
     const wallet = walletWith(500, 0);
     const before = structuredClone(wallet);
-    credit(wallet, 100, 'pay_1', 'led_1', AT);
+    applyMovement(wallet, movements.credit(100, 'pay_1'), 'led_1', AT);
     expect(wallet).toEqual(before);
   });
 
   it.each([0, -1, Number.NaN])('rejects a non-positive amount %d', (amount) => {
-    expect(() => credit(walletWith(500, 0), amount, 'pay_1', 'led_1', AT)).toThrow(RangeError);
+    expect(() => applyMovement(walletWith(500, 0), movements.credit(amount, 'pay_1'), 'led_1', AT)).toThrow(RangeError);
   });
 
   it('rejects a fractional amount', () => {
-    expect(() => credit(walletWith(500, 0), 0.5, 'pay_1', 'led_1', AT)).toThrow(RangeError);
+    expect(() => applyMovement(walletWith(500, 0), movements.credit(0.5, 'pay_1'), 'led_1', AT)).toThrow(RangeError);
   });
 });
 
@@ -179,7 +179,7 @@ describe('wallet properties', () => {
           try {
             change =
               type === 'RECHARGE'
-                ? credit(wallet, amount, 'pay_1', id, AT)
+                ? applyMovement(wallet, movements.credit(amount, 'pay_1'), id, AT)
                 : applyMovement(wallet, movement(type, amount), id, AT);
           } catch (error) {
             expect(error).toBeInstanceOf(InsufficientBalance);

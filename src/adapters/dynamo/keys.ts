@@ -1,5 +1,6 @@
 import { businessDayOf, type SettlementTimeZones, settlementTimeZones } from '#domain/business-day.ts';
 import { expiryBucket } from '#domain/expiry.ts';
+import { shardOf } from '#domain/shard.ts';
 
 /**
  * Every DynamoDB key of the single table is built here and nowhere else. Each variable part goes through
@@ -39,13 +40,20 @@ export const keys = {
   }),
   /** The sandbox channel's own record of a refund it was asked to make (the simulated channel's storage). */
   sandboxRefund: (refundId: string): Key => ({ PK: `SANDBOX#REFUND#${part(refundId)}`, SK: 'SANDBOX' }),
-  wallet: (merchantId: string, accountId: string, currency: string): Key => ({
-    PK: walletPartition(merchantId, accountId, currency),
+  /** A wallet, or one sub-balance of a hot account's wallet (0, the default, is the wallet every account has). */
+  wallet: (merchantId: string, accountId: string, currency: string, subBalance = 0): Key => ({
+    PK: walletPartition(merchantId, accountId, currency, subBalance),
     SK: 'BALANCE',
   }),
-  ledgerEntry: (merchantId: string, accountId: string, currency: string, seq: number): Key => ({
-    PK: walletPartition(merchantId, accountId, currency),
+  /** A ledger entry, in the partition of the (sub-)balance it changed. */
+  ledgerEntry: (merchantId: string, accountId: string, currency: string, seq: number, subBalance = 0): Key => ({
+    PK: walletPartition(merchantId, accountId, currency, subBalance),
     SK: ledgerSort(seq),
+  }),
+  /** How many sub-balances an account has (absent: 1), in a partition of its own (every credit reads it). */
+  subBalanceCount: (merchantId: string, accountId: string, currency: string): Key => ({
+    PK: `${walletPartition(merchantId, accountId, currency)}#HOT`,
+    SK: 'SUB_BALANCES',
   }),
   event: (eventId: string): Key => ({ PK: `EVENT#${part(eventId)}`, SK: 'EVENT' }),
   eventAttempt: (eventId: string, at: string): Key => ({
@@ -103,13 +111,6 @@ export function auditKey(record: { id: string; at: string }): Key {
     PK: auditPartition(record.at.slice(0, 10), shardOf(record.id, AUDIT_SHARDS)),
     SK: `${record.at}#${part(record.id)}`,
   };
-}
-
-/** A stable shard of an id among `count` (a hash of the id: every write of one item lands on the same shard). */
-export function shardOf(id: string, count: number): number {
-  let hash = 0;
-  for (const char of id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return hash % count;
 }
 
 /** From `from` (a UTC date `yyyy-mm-dd`) on, an index's keys have `shards` write shards. */
@@ -237,8 +238,13 @@ export function expiryPartition(minute: string, paymentId: string): string {
   return shardedPartition(expiryBase(minute), paymentId, shardCount(SHARD_PLAN.expiryMinute, minute));
 }
 
-export function walletPartition(merchantId: string, accountId: string, currency: string): string {
-  return `ACCOUNT#${part(merchantId)}#${part(accountId)}#${part(currency)}`;
+/**
+ * The partition of a wallet (sub-balance 0: the layout every account had before hot accounts) or of one sub-balance
+ * of a hot account, with its sub-ledger.
+ */
+export function walletPartition(merchantId: string, accountId: string, currency: string, subBalance = 0): string {
+  const wallet = `ACCOUNT#${part(merchantId)}#${part(accountId)}#${part(currency)}`;
+  return subBalance === 0 ? wallet : `${wallet}#SUB#${subBalance}`;
 }
 
 export const LEDGER_PREFIX = 'LEDGER#';

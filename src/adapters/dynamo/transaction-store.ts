@@ -93,11 +93,15 @@ export class DynamoTransactionStore implements TransactionStore {
   private walletItems({ wallet, entry, expectedVersion }: WalletChange): TransactItem[] {
     return [
       this.versioned(
-        { ...keys.wallet(wallet.merchantId, wallet.accountId, wallet.currency), entity: 'WALLET', ...wallet },
+        {
+          ...keys.wallet(wallet.merchantId, wallet.accountId, wallet.currency, wallet.subBalance),
+          entity: 'WALLET',
+          ...wallet,
+        },
         expectedVersion,
       ),
       this.newItem({
-        ...keys.ledgerEntry(entry.merchantId, entry.accountId, entry.currency, entry.seq),
+        ...keys.ledgerEntry(entry.merchantId, entry.accountId, entry.currency, entry.seq, entry.subBalance),
         entity: 'LEDGER',
         ...entry,
       }),

@@ -1,10 +1,16 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { WalletRepository } from '#app/ports.ts';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccountRef, WalletRepository } from '#app/ports.ts';
+import type { AuditRecord } from '#domain/audit.ts';
+import { totalOf } from '#domain/sub-balances.ts';
 import { emptyWallet, type LedgerEntry, type Wallet } from '#domain/wallet.ts';
-import { fromItem } from './items.ts';
+import { auditPut } from './audit-log.ts';
+import { asStaleOnConflict, fromItem } from './items.ts';
 import { keys, LEDGER_PREFIX, ledgerSort, walletPartition } from './keys.ts';
 
-/** Wallet balances and their immutable ledger (writes go through the payment/refund transitions). */
+/**
+ * Wallet balances, hot accounts' sub-balances and their immutable ledgers (writes go through the payment/refund
+ * transitions). An ordinary account reads exactly as before hot accounts: one item, one ledger.
+ */
 export class DynamoWalletRepository implements WalletRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -12,34 +18,119 @@ export class DynamoWalletRepository implements WalletRepository {
   ) {}
 
   async get(merchantId: string, accountId: string, currency: string): Promise<Wallet> {
+    const account = { merchantId, accountId, currency };
+    const count = await this.subBalanceCount(account, true);
+    return totalOf(await this.subBalances(account, range(count)));
+  }
+
+  async subBalanceCount(account: AccountRef, consistent: boolean): Promise<number> {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.wallet(merchantId, accountId, currency),
+        Key: keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
+        ConsistentRead: consistent,
+      }),
+    );
+    return typeof Item?.subBalances === 'number' ? Item.subBalances : 1;
+  }
+
+  subBalances(account: AccountRef, which: readonly number[]): Promise<Wallet[]> {
+    return Promise.all(which.map((sub) => this.subBalance(account, sub)));
+  }
+
+  async setSubBalanceCount(account: AccountRef, count: number, expectedCount: number, audit: AuditRecord) {
+    await asStaleOnConflict(() =>
+      this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
+                  entity: 'SUB_BALANCES',
+                  ...account,
+                  subBalances: count,
+                  updatedAt: audit.at,
+                },
+                ...(expectedCount === 1
+                  ? { ConditionExpression: 'attribute_not_exists(PK)' }
+                  : {
+                      ConditionExpression: 'subBalances = :expected',
+                      ExpressionAttributeValues: { ':expected': expectedCount },
+                    }),
+              },
+            },
+            auditPut(this.tableName, audit),
+          ],
+        }),
+      ),
+    );
+  }
+
+  async listLedger(merchantId: string, accountId: string, currency: string, limit: number, before?: readonly number[]) {
+    const account = { merchantId, accountId, currency };
+    const count = await this.subBalanceCount(account, true);
+    const pages = await Promise.all(range(count).map((sub) => this.ledgerPage(account, sub, limit + 1, before?.[sub])));
+    // Merge the sub-ledgers newest first, each kept in its own (sequence) order.
+    const heads = pages.map(() => 0);
+    const entries: LedgerEntry[] = [];
+    while (entries.length < limit) {
+      let next: number | undefined;
+      for (const [sub, page] of pages.entries()) {
+        const head = page[heads[sub] ?? 0];
+        const best = next === undefined ? undefined : pages[next]?.[heads[next] ?? 0];
+        if (head && (!best || head.createdAt > best.createdAt)) next = sub;
+      }
+      if (next === undefined) break;
+      entries.push(pages[next]?.[heads[next] ?? 0] as LedgerEntry);
+      heads[next] = (heads[next] ?? 0) + 1;
+    }
+    if (!pages.some((page, sub) => page.length > (heads[sub] ?? 0))) return { entries };
+    // Where each sub-ledger continues: below its last listed entry, else where this page started it.
+    const nextBefore = pages.map((page, sub) => {
+      const taken = heads[sub] ?? 0;
+      if (taken > 0) return (page[taken - 1] as LedgerEntry).seq;
+      return before?.[sub] ?? (page[0] ? page[0].seq + 1 : 1);
+    });
+    return { entries, nextBefore };
+  }
+
+  private async subBalance(account: AccountRef, sub: number): Promise<Wallet> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.wallet(account.merchantId, account.accountId, account.currency, sub),
         ConsistentRead: true,
       }),
     );
-    return Item ? fromItem<Wallet>(Item) : emptyWallet(merchantId, accountId, currency);
+    if (Item) return fromItem<Wallet>(Item);
+    const empty = emptyWallet(account.merchantId, account.accountId, account.currency);
+    return sub === 0 ? empty : { ...empty, subBalance: sub };
   }
 
-  async listLedger(merchantId: string, accountId: string, currency: string, limit: number, beforeSeq?: number) {
+  /** Up to `limit` entries of one sub-ledger, newest first, below `beforeSeq` when given. */
+  private async ledgerPage(account: AccountRef, sub: number, limit: number, beforeSeq?: number) {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lower AND :upper',
         ExpressionAttributeValues: {
-          ':pk': walletPartition(merchantId, accountId, currency),
+          ':pk': walletPartition(account.merchantId, account.accountId, account.currency, sub),
           ':lower': ledgerSort(0),
           // BETWEEN is inclusive: step one below the cursor so the cursor's own entry is not repeated.
           ':upper': beforeSeq === undefined ? `${LEDGER_PREFIX}~` : ledgerSort(beforeSeq - 1),
         },
         ScanIndexForward: false,
-        Limit: limit + 1,
+        Limit: limit,
         ConsistentRead: true,
       }),
     );
-    const entries = Items.slice(0, limit).map((item) => fromItem<LedgerEntry>(item));
-    const last = entries.at(-1);
-    return Items.length > limit && last ? { entries, nextBeforeSeq: last.seq } : { entries };
+    return Items.map((item) => fromItem<LedgerEntry>(item));
   }
+}
+
+/** `[0, 1, …, count - 1]`. */
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
 }
