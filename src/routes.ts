@@ -180,14 +180,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'Balance',
     entry: 'functions/balance.ts',
     routes: ['GET /v1/accounts/{account_id}/balance'],
-    // One wallet item.
+    // The account's sub-balance count, then its wallet item (a hot account: each sub-balance's), all GetItem.
     access: merchantApi(),
   },
   {
     id: 'Ledger',
     entry: 'functions/ledger.ts',
     routes: ['GET /v1/accounts/{account_id}/ledger'],
-    // A page of the wallet partition's ledger entries.
+    // The sub-balance count (GetItem), then a page of each sub-ledger's partition (Query), merged.
     access: merchantApi('Query'),
   },
   {

@@ -16,7 +16,7 @@ export const ledgerQuerySchema = z.strictObject({
    */
   cursor: z
     .string()
-    .regex(/^[1-9][0-9]{0,11}(\.[1-9][0-9]{0,11}){0,31}$/, 'cursor is invalid')
+    .regex(/^[1-9][0-9]{0,11}(\.[1-9][0-9]{0,11}){0,39}$/, 'cursor is invalid')
     .transform((cursor) => cursor.split('.').map(Number))
     .optional(),
 });

@@ -11,8 +11,11 @@ import { applyMovement, InsufficientBalance, type Movement, type Wallet, type Wa
  * N = 1 is an ordinary wallet.
  */
 
-/** Most sub-balances an account can have: a movement spanning all of them (2 items each) must fit one transaction. */
-export const MAX_SUB_BALANCES = 32;
+/**
+ * Most sub-balances an account can have: a movement spanning all of them (2 items each) must fit one transaction with
+ * the rest of its change (at most 9 more items: payment, refund, claims, event, audit, another wallet) — 89 of 100.
+ */
+export const MAX_SUB_BALANCES = 40;
 
 /** The sub-balance a movement that only adds money lands on: stable per movement id, so a retry picks the same one. */
 export function creditSubBalance(movementId: string, count: number): number {

@@ -12,6 +12,9 @@ import { keys, LEDGER_PREFIX, ledgerSort, walletPartition } from './keys.ts';
  * transitions). An ordinary account reads exactly as before hot accounts: one item, one ledger.
  */
 export class DynamoWalletRepository implements WalletRepository {
+  /** Counts read for movements, by account, until when (ms) they are used without reading again. */
+  private readonly counts = new Map<string, { count: number; until: number }>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -23,7 +26,14 @@ export class DynamoWalletRepository implements WalletRepository {
     return totalOf(await this.subBalances(account, range(count)));
   }
 
+  /**
+   * A movement's (not `consistent`) count is kept for a minute: every movement reads it, and an older count is still
+   * a valid one (counts only grow), so the count item takes one read per container a minute, not one per movement.
+   */
   async subBalanceCount(account: AccountRef, consistent: boolean): Promise<number> {
+    const key = walletPartition(account.merchantId, account.accountId, account.currency);
+    const cached = this.counts.get(key);
+    if (!consistent && cached && cached.until > Date.now()) return cached.count;
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
@@ -31,7 +41,10 @@ export class DynamoWalletRepository implements WalletRepository {
         ConsistentRead: consistent,
       }),
     );
-    return typeof Item?.subBalances === 'number' ? Item.subBalances : 1;
+    const count = typeof Item?.subBalances === 'number' ? Item.subBalances : 1;
+    if (this.counts.size >= COUNT_CACHE_ENTRIES) this.counts.clear();
+    this.counts.set(key, { count, until: Date.now() + COUNT_CACHE_MS });
+    return count;
   }
 
   subBalances(account: AccountRef, which: readonly number[]): Promise<Wallet[]> {
@@ -66,6 +79,8 @@ export class DynamoWalletRepository implements WalletRepository {
         }),
       ),
     );
+    const key = walletPartition(account.merchantId, account.accountId, account.currency);
+    this.counts.set(key, { count, until: Date.now() + COUNT_CACHE_MS });
   }
 
   async listLedger(merchantId: string, accountId: string, currency: string, limit: number, before?: readonly number[]) {
@@ -129,6 +144,9 @@ export class DynamoWalletRepository implements WalletRepository {
     return Items.map((item) => fromItem<LedgerEntry>(item));
   }
 }
+
+const COUNT_CACHE_MS = 60_000;
+const COUNT_CACHE_ENTRIES = 10_000;
 
 /** `[0, 1, …, count - 1]`. */
 function range(count: number): number[] {
