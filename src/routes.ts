@@ -322,7 +322,8 @@ export const WORKERS: readonly WorkerSpec[] = [
     trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: '.csv' },
     // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
     // The channel-day's settled payments and refunds (Query of GSI2), the bill's other ids (BatchGetItem), the
-    // summary item (PutItem).
+    // summary item (PutItem); the fee schedules (GetItem) and one fee record per settled line (conditional Puts,
+    // 100 per TransactWriteItems).
     access: {
       ...TASK,
       table: { actions: ['GetItem', 'BatchGetItem', 'PutItem'], indexes: ['GSI2'] },
