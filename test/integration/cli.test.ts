@@ -11,6 +11,7 @@ import { demoCli } from '../../local/demo.ts';
 import { freePort } from '../../local/dynamodb-local.ts';
 import { childProcessEnv } from '../../local/lambda-context.ts';
 import { auditCli } from '../../scripts/audit.ts';
+import { backfillCli } from '../../scripts/backfill.ts';
 import { CHANNEL_SETUP_HELP, type ChannelCommandDeps, channelCli } from '../../scripts/channel-commands.ts';
 import { type CliSpec, runCliCaptured, snakeCaseKeys } from '../../scripts/cli.ts';
 import { feesCli } from '../../scripts/fees.ts';
@@ -29,6 +30,7 @@ const CLIS: CliSpec[] = [
   auditCli,
   journalCli,
   walletCli,
+  backfillCli,
   demoCli,
   feesCli,
 ];
