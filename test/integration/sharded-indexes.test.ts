@@ -1,9 +1,15 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { expiryPartitions, keys, SHARDED_SINCE, settlementDayPartitions } from '#adapters/dynamo/keys.ts';
+import {
+  EXPIRY_SHARDED_SINCE,
+  expiryPartitions,
+  keys,
+  SHARDED_SINCE,
+  settlementDayPartitions,
+} from '#adapters/dynamo/keys.ts';
 import { businessDayWindow } from '#domain/business-day.ts';
 import type { Payment } from '#domain/payment.ts';
-import { paymentFixture } from '../support/domain-fixtures.ts';
+import { paymentFixture, refundFixture } from '../support/domain-fixtures.ts';
 import { testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
@@ -72,7 +78,8 @@ describe('sharded index keys, read across every shard', () => {
     }
   });
 
-  it('the expiry timer pages through every pending payment of a minute, on every shard of its plan', async () => {
+  it('the minute timer pages through every pending payment and every refund due for a status sync, on every shard', async () => {
+    expect(BEFORE < EXPIRY_SHARDED_SINCE && AFTER > EXPIRY_SHARDED_SINCE).toBe(true);
     for (const [minute, count] of [
       [`${BEFORE}T10:07`, 15],
       [`${AFTER}T10:07`, 90],
@@ -85,6 +92,14 @@ describe('sharded index keys, read across every shard', () => {
         }),
       );
       await commitAll(pending);
+      // PROCESSING refunds due for their status sync in the same minute share its buckets (written before sharding in
+      // the BEFORE minute, sharded in the AFTER one).
+      const paid = paymentFixture({ merchantId: uniqueId('mch'), orderNo: uniqueId('ORD'), status: 'SUCCEEDED' });
+      const refunds = Array.from({ length: 12 }, (_, i) => ({
+        ...refundFixture(paid, 100),
+        syncAt: `${minute}:${String(i).padStart(2, '0')}.000Z`,
+      }));
+      for (const refund of refunds) await container.store.commit({ refunds: [{ refund, expectedVersion: 0 }] });
       const listed: string[] = [];
       let cursor: string | undefined;
       let pages = 0;
@@ -95,13 +110,16 @@ describe('sharded index keys, read across every shard', () => {
         cursor = page.cursor;
         pages += 1;
       } while (cursor);
-      const ours = new Set(pending.map((payment) => payment.id));
+      const ours = new Set([...pending.map((payment) => payment.id), ...refunds.map((refund) => refund.id)]);
       expect(listed.filter((id) => ours.has(id)).sort()).toEqual([...ours].sort());
       expect(new Set(listed).size).toBe(listed.length);
       expect(pages).toBeGreaterThanOrEqual(Math.ceil(count / 20));
       const shards = new Set(await Promise.all(pending.map((payment) => indexKey(payment.id, 'GSI3PK'))));
       expect(shards.size).toBeLessThanOrEqual(expiryPartitions(minute).length);
       for (const shard of shards) expect(expiryPartitions(minute)).toContain(shard);
+      // Before the step: the unsharded key, as items written before the change have it; after: spread over shards.
+      if (minute < EXPIRY_SHARDED_SINCE) expect([...shards]).toEqual([`EXPIRY#${minute}`]);
+      else expect(shards.size).toBeGreaterThan(1);
     }
   });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  EXPIRY_SHARDED_SINCE,
   expiryPartitions,
   keys,
   merchantListingPartitions,
@@ -76,6 +77,18 @@ describe('write-sharded index keys', () => {
     const after = settlementDayPartitions('ALIPAY', '2026-12-02');
     expect(new Set(after).size).toBe(128);
     expect(expiryPartitions('2026-12-02T10:00')).toEqual(['EXPIRY#2026-12-02T10:00']);
+    // GSI3 from its step on: 1,024 shards, or the local cap the tests run with (EXPIRY_SHARD_CAP).
+    expect(expiryPartitions(`${EXPIRY_SHARDED_SINCE}T00:00`)).toEqual(
+      ['0', '1', '2', '3'].map((s) => `EXPIRY#${EXPIRY_SHARDED_SINCE}T00:00#${s}`),
+    );
+    const cap = process.env.EXPIRY_SHARD_CAP;
+    try {
+      delete process.env.EXPIRY_SHARD_CAP;
+      expect(new Set(expiryPartitions('2027-01-01T10:00')).size).toBe(1024);
+      expect(expiryPartitions('2026-12-03T23:59')).toEqual(['EXPIRY#2026-12-03T23:59']);
+    } finally {
+      process.env.EXPIRY_SHARD_CAP = cap;
+    }
     const listing = merchantListingPartitions('mch_1', 'payments');
     expect(listing).toContain('MERCHANT#mch_1');
     expect(listing).toContain('MERCHANT#mch_1#255');

@@ -126,6 +126,13 @@ export type ShardPlan = Readonly<Record<'merchantListing' | 'settlementDay' | 'e
 export const SHARDED_SINCE = '2026-12-01';
 
 /**
+ * GSI3 keys of expiry minutes from this day on are sharded. An item's due minute is at most a day after it is written
+ * (the longest `expire_in_seconds`; status syncs are due within the hour), so every function must run this plan a
+ * full day before it: then no item of a sharded minute was written unsharded.
+ */
+export const EXPIRY_SHARDED_SINCE = '2026-12-04';
+
+/**
  * How many write shards each hot index key has, over time (docs/scaling.md has the math behind the counts). A key's
  * count is the one in effect at the key's own date — a GSI1 item's creation time, GSI2's business day, GSI3's expiry
  * minute — so the writers and readers of a day or minute always agree, and a new count never moves an item.
@@ -145,9 +152,12 @@ export const SHARD_PLAN: ShardPlan = {
     { from: SHARDED_SINCE, shards: 128 },
     { from: '2026-12-03', shards: 512 },
   ],
-  // Not sharded yet: 512 shards (what 100,000 payments/s needs) made the local stack's minute sweeps query DynamoDB
-  // Local 512 times a bucket and starve it; the reader is shard-aware, so a step here is all it takes (docs/scaling.md).
-  expiryMinute: [{ from: '0000-01-01', shards: 1 }],
+  // 1,024 from 2026-12-04 (bench section 11: 2 WCU per transactional index write; 512 left the minute at ~74 %),
+  // capped locally by EXPIRY_SHARD_CAP (see expiryShardCount).
+  expiryMinute: [
+    { from: '0000-01-01', shards: 1 },
+    { from: EXPIRY_SHARDED_SINCE, shards: 1024 },
+  ],
 };
 
 /** The shard count of `index` in effect at `at` (a date, minute or instant, compared as ISO-8601 text). */
@@ -228,14 +238,25 @@ function expiryBase(minute: string): string {
   return `EXPIRY#${part(minute)}`;
 }
 
+/**
+ * GSI3's shard count of a minute: the plan's, capped by `EXPIRY_SHARD_CAP` when set. The local stack and the tests set
+ * it (DynamoDB Local cannot serve 1,024 queries a minute sweep beside everything else); a deployment never does, and it
+ * must never change under a running deployment (its writers and readers would disagree).
+ */
+function expiryShardCount(minute: string, plan: ShardPlan): number {
+  const cap = Number(process.env.EXPIRY_SHARD_CAP);
+  const count = shardCount(plan.expiryMinute, minute);
+  return Number.isSafeInteger(cap) && cap >= 1 ? Math.min(count, cap) : count;
+}
+
 /** Every GSI3 shard of an expiry minute (`yyyy-mm-ddThh:mm`): the expiry timer queries them all. */
 export function expiryPartitions(minute: string, plan: ShardPlan = SHARD_PLAN): string[] {
-  return allShards(expiryBase(minute), [shardCount(plan.expiryMinute, minute)]);
+  return allShards(expiryBase(minute), [expiryShardCount(minute, plan)]);
 }
 
 /** The GSI3 shard of one pending payment or processing refund. */
 export function expiryPartition(minute: string, paymentId: string): string {
-  return shardedPartition(expiryBase(minute), paymentId, shardCount(SHARD_PLAN.expiryMinute, minute));
+  return shardedPartition(expiryBase(minute), paymentId, expiryShardCount(minute, SHARD_PLAN));
 }
 
 /**
