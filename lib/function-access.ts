@@ -81,6 +81,12 @@ export function accessEnvironment(
     ...(access.startOrderExpiry
       ? { ORDER_EXPIRY_STATE_MACHINE_ARN: stateMachine(scope, id, context, 'orderExpiry').stateMachineArn }
       : {}),
+    ...(access.relayFailures
+      ? {
+          RELAY_FAILURE_QUEUE_URL: data.relayFailures.queueUrl,
+          RELAY_UNDELIVERABLE_QUEUE_URL: data.relayUndeliverable.queueUrl,
+        }
+      : {}),
     ...(access.billsRead || access.billsWrite ? { BILLS_BUCKET: data.billsBucket.bucketName } : {}),
     ...(access.reportsRead || access.reportsWrite ? { REPORTS_BUCKET: data.reportsBucket.bucketName } : {}),
     // Only a report reader decides who may read the gateway-wide reports.
@@ -108,6 +114,7 @@ export function grantAccess(fn: IFunction, id: string, access: FunctionAccess, c
   if (access.startNotifyRetry) stateMachine(scope, id, context, 'notifyRetry').grantStartExecution(fn);
   if (access.startOrderExpiry) stateMachine(scope, id, context, 'orderExpiry').grantStartExecution(fn);
   if (access.channelSecrets) grantChannelSecretsRead(fn, data);
+  if (access.relayFailures) grantRelayRedrive(fn, data);
   // A presigned report URL is signed with the function's credentials, so presigning needs GetObject itself.
   if (access.billsRead) grantFilesRead(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
   if (access.billsWrite) grantFilesWrite(fn, data.billsBucket, BILLS_BUCKET.keyPrefix, data);
@@ -169,6 +176,29 @@ function suppressObjectWildcard(fn: IFunction, bucket: IBucket, prefix: string, 
       },
     ],
     true,
+  );
+}
+
+/**
+ * The relay re-drive: consuming the relay failure queue (receive, delete, and send a record back with its attempt
+ * count and delay), parking a record in the final queue (send only), and reading the table's stream back (only the two
+ * calls a known shard and sequence number need: no `DescribeStream`, no `ListStreams`). SQS-managed encryption needs
+ * no key grant.
+ */
+function grantRelayRedrive(fn: IFunction, data: GatewayData): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage'],
+      resources: [data.relayFailures.queueArn],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [data.relayUndeliverable.queueArn] }),
+  );
+  const streamArn = data.table.tableStreamArn;
+  if (!streamArn) throw new Error('the gateway table has no stream: the relay re-drive reads it');
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'], resources: [streamArn] }),
   );
 }
 

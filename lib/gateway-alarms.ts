@@ -47,8 +47,8 @@ const API_P99_LATENCY_MS = 3000;
 export interface GatewayAlarmsProps {
   /** Notifications that could not be delivered. */
   readonly notifyDeadLetters: IQueue;
-  /** Stream batches the outbox relay gave up on. */
-  readonly relayFailures: IQueue;
+  /** Stream batches still undeliverable after the relay re-drive gave up. */
+  readonly relayUndeliverable: IQueue;
   /** The workflows whose failed executions are alarmed, by a name for their alarm. */
   readonly stateMachines: Readonly<Record<string, IStateMachine>>;
   /** The functions whose failed invocations are alarmed hour by hour over a day (the daily reconciler), by id. */
@@ -129,9 +129,10 @@ export class GatewayAlarms extends Construct {
       'Undeliverable merchant notifications are waiting in the notify dead-letter queue (inspect, then replay)',
     );
     alarm(
-      'RelayFailuresAlarm',
-      props.relayFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      'The outbox relay skipped table stream records; re-drive their events within the 24 h stream retention',
+      'RelayUndeliverableAlarm',
+      props.relayUndeliverable.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      'Outbox events the relay and its automatic re-drive could not deliver (about an hour of attempts): their ' +
+        'events stay PENDING; replay them (POST /v1/events/{id}/replay) once the cause is fixed',
     );
     for (const [name, stateMachine] of Object.entries(props.stateMachines)) {
       alarm(

@@ -14,7 +14,14 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
-import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
+import {
+  NOTIFY_DLQ,
+  NOTIFY_QUEUE,
+  NOTIFY_REDRIVE,
+  RELAY_FAILURES,
+  RELAY_REDRIVE,
+  RELAY_UNDELIVERABLE,
+} from '#adapters/queue-definitions.ts';
 import { BILLS_BUCKET, REPORTS_BUCKET } from '#domain/buckets.ts';
 import { accessLogsBucket, reconciliationBucket } from './gateway-files.ts';
 import { functionTimeout } from './worker-settings.ts';
@@ -71,9 +78,12 @@ export class GatewayData extends Construct {
   readonly notifyDeadLetters: Queue;
   /**
    * Where the table stream's event source mapping records a batch the outbox relay gave up on (the shard positions,
-   * not the items): separate from the notify dead-letter queue, which only `NotifyFailed` may write to.
+   * not the items): separate from the notify dead-letter queue, which only `NotifyFailed` may write to. The
+   * scheduled `RelayRedrive` consumes it; after its last allowed receive a record moves to {@link relayUndeliverable}.
    */
   readonly relayFailures: Queue;
+  /** Stream batches still undeliverable after the re-drive gave up: alarmed; an operator replays their events. */
+  readonly relayUndeliverable: Queue;
   /**
    * Encrypts the bills and reports buckets. Its own key rather than the data key: whoever may read reconciliation
    * files — the reconcile function, the function that presigns report URLs (a presigned GET decrypts with the
@@ -127,8 +137,16 @@ export class GatewayData extends Construct {
       deadLetterQueue: { queue: this.notifyDeadLetters, maxReceiveCount: NOTIFY_REDRIVE.maxReceiveCount },
       ...QUEUE_SECURITY,
     });
+    this.relayUndeliverable = new Queue(this, 'OutboxRelayUndeliverableQueue', {
+      queueName: RELAY_UNDELIVERABLE.name,
+      retentionPeriod: Duration.days(RELAY_UNDELIVERABLE.retentionDays),
+      ...QUEUE_SECURITY,
+    });
     this.relayFailures = new Queue(this, 'OutboxRelayFailureQueue', {
-      retentionPeriod: Duration.days(NOTIFY_DLQ.retentionDays),
+      queueName: RELAY_FAILURES.name,
+      retentionPeriod: Duration.days(RELAY_FAILURES.retentionDays),
+      visibilityTimeout: relayFailuresVisibilityTimeout(),
+      deadLetterQueue: { queue: this.relayUndeliverable, maxReceiveCount: RELAY_REDRIVE.maxReceiveCount },
       ...QUEUE_SECURITY,
     });
     this.filesKey = new Key(this, 'FilesKey', {
@@ -155,11 +173,11 @@ export class GatewayData extends Construct {
           'secrets are not stack resources: the channel CLI rotates them when the channel operator issues new keys.',
       },
     ]);
-    NagSuppressions.addResourceSuppressions(this.relayFailures, [
+    NagSuppressions.addResourceSuppressions(this.relayUndeliverable, [
       {
         id: 'AwsSolutions-SQS3',
         reason:
-          "This queue is itself a failure destination (the table stream event source mapping's on-failure target); " +
+          "This queue is itself the relay failure queue's dead-letter queue (the re-drive's final place, alarmed); " +
           'a dead-letter queue of a dead-letter queue would only move the same records once more.',
       },
     ]);
@@ -176,6 +194,13 @@ function notifyVisibilityTimeout(): Duration {
     VISIBILITY_TO_FUNCTION_TIMEOUT * functionTimeout('Notify').toSeconds(),
   );
   return Duration.seconds(seconds);
+}
+
+/** The shared definition's visibility timeout, raised if needed above the `RelayRedrive` function's timeout. */
+function relayFailuresVisibilityTimeout(): Duration {
+  return Duration.seconds(
+    Math.max(RELAY_FAILURES.visibilityTimeoutSeconds, functionTimeout('RelayRedrive').toSeconds() + 60),
+  );
 }
 
 /** The table, built from the same `TABLE_DEFINITION` the local stack creates its table from. */

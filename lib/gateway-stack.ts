@@ -77,7 +77,7 @@ export class GatewayStack extends Stack {
     this.functions = new Map([...this.workflows.functions, ...this.workers.functions, ...this.api.functions]);
     this.alarms = new GatewayAlarms(this, 'Alarms', {
       notifyDeadLetters: this.data.notifyDeadLetters,
-      relayFailures: this.data.relayFailures,
+      relayUndeliverable: this.data.relayUndeliverable,
       stateMachines: { NotifyRetry: this.workflows.notifyRetry, OrderExpiry: this.workflows.orderExpiry },
       functionErrors: { Reconcile: this.functionOf('Reconcile') },
       functions: this.functions,
@@ -117,7 +117,11 @@ export class GatewayStack extends Stack {
     });
     new CfnOutput(this, 'OutboxRelayFailureQueueUrl', {
       value: this.data.relayFailures.queueUrl,
-      description: 'Table stream batches the outbox relay skipped (shard positions)',
+      description: 'Table stream batches the outbox relay skipped (shard positions), re-driven every 5 minutes',
+    });
+    new CfnOutput(this, 'OutboxRelayUndeliverableQueueUrl', {
+      value: this.data.relayUndeliverable.queueUrl,
+      description: 'Stream batches still undeliverable after the re-drive gave up (alarmed; replay their events)',
     });
     new CfnOutput(this, 'NotifyRetryStateMachineArn', {
       value: this.workflows.notifyRetry.stateMachineArn,

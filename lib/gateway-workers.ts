@@ -6,6 +6,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import { EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
+import { RELAY_RETRY_ATTEMPTS } from '#adapters/queue-definitions.ts';
 import { BILLS_BUCKET } from '#domain/buckets.ts';
 import { WORKERS, type WorkerSpec } from '#routes';
 import { type FunctionContext, gatewayFunctionFor } from './function-access.ts';
@@ -14,11 +15,6 @@ import type { GatewayFunction } from './gateway-function.ts';
 
 /** Stream records per outbox relay invocation; its records are processed in parallel. */
 const RELAY_BATCH_SIZE = 100;
-/**
- * Retries of a failing stream batch (halved each time) before it is recorded in the relay failure queue and skipped:
- * bounded, so one poison record cannot hold up every later record of its shard until the stream expires it.
- */
-const RELAY_RETRY_ATTEMPTS = 10;
 /** Messages per notify invocation (SQS's maximum for a standard queue without a batching window). */
 const NOTIFY_BATCH_SIZE = 10;
 /** Concurrent notify invocations: at most 200 deliveries in flight, so a burst of events cannot flood merchants. */

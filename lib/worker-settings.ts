@@ -24,6 +24,9 @@ export const WORKER_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   // One page of up to 100 orders, one after another, each asking the channel and then closing at the channel and in
   // the table. The state machine retries a failed page, but a page that always outlasts the timeout never completes.
   ExpireBucket: 180,
+  // Up to 20 skipped stream batches, each read back from the stream and relayed item by item (the relay's own work);
+  // below the relay failure queue's visibility timeout, so a run never sees its own records come back.
+  RelayRedrive: 180,
   // A whole channel-day: download and parse the bill, match every line against the table, confirm each mismatch
   // with the channel before repairing it, then write the reports. Lambda's maximum, so a busy day still completes.
   Reconcile: 900,

@@ -8,7 +8,16 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
-import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE, type QueueDefinition } from '#adapters/queue-definitions.ts';
+import {
+  NOTIFY_DLQ,
+  NOTIFY_QUEUE,
+  NOTIFY_REDRIVE,
+  type QueueDefinition,
+  RELAY_FAILURES,
+  RELAY_REDRIVE,
+  RELAY_UNDELIVERABLE,
+  type RedriveDefinition,
+} from '#adapters/queue-definitions.ts';
 
 /** The account id every local emulator puts in its ARNs and URLs (the local gateway's Lambda contexts use it too). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -49,6 +58,10 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
 export interface QueueUrls {
   notifyQueueUrl: string;
   notifyDlqUrl: string;
+  /** The outbox relay's failure queue (skipped stream batches, re-driven on schedule). */
+  relayFailuresUrl: string;
+  /** Where a batch still undeliverable after its last re-drive ends (the deployed stack alarms on it). */
+  relayUndeliverableUrl: string;
 }
 
 /** Per-caller variations of the queues, for tests that share one SQS server. */
@@ -69,34 +82,53 @@ export function localQueueUrls(endpoint: string, suffix = ''): QueueUrls {
   return {
     notifyQueueUrl: localQueueUrl(endpoint, `${NOTIFY_QUEUE.name}${suffix}`),
     notifyDlqUrl: localQueueUrl(endpoint, `${NOTIFY_DLQ.name}${suffix}`),
+    relayFailuresUrl: localQueueUrl(endpoint, `${RELAY_FAILURES.name}${suffix}`),
+    relayUndeliverableUrl: localQueueUrl(endpoint, `${RELAY_UNDELIVERABLE.name}${suffix}`),
   };
 }
 
 /**
- * Creates the notify queue and its dead-letter queue from the shared definitions, with the redrive policy. Idempotent:
- * an existing queue keeps its URL and gets the definition's attributes.
+ * Creates the notify queue and the relay failure queue, each with its dead-letter queue and redrive policy, from the
+ * shared definitions. Idempotent: an existing queue keeps its URL and gets the definition's attributes.
  */
 export async function createQueues(client: SQSClient, options: CreateQueuesOptions = {}): Promise<QueueUrls> {
   const suffix = options.suffix ?? '';
   if (!/^[\w-]*$/.test(suffix)) throw new Error(`invalid queue name suffix: ${suffix}`);
-  // The dead-letter queue first: SQS rejects a redrive policy whose target does not exist.
-  const notifyDlqUrl = await ensureQueue(client, `${NOTIFY_DLQ.name}${suffix}`, queueAttributes(NOTIFY_DLQ));
+  const notify = await ensureRedrivenQueue(client, NOTIFY_REDRIVE, suffix, {
+    ...NOTIFY_QUEUE,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? NOTIFY_QUEUE.visibilityTimeoutSeconds,
+  });
+  const relay = await ensureRedrivenQueue(client, RELAY_REDRIVE, suffix, RELAY_FAILURES);
+  return {
+    notifyQueueUrl: notify.sourceUrl,
+    notifyDlqUrl: notify.deadLetterUrl,
+    relayFailuresUrl: relay.sourceUrl,
+    relayUndeliverableUrl: relay.deadLetterUrl,
+  };
+}
+
+/** A redrive definition's two queues; the dead-letter queue first (SQS rejects a policy whose target is missing). */
+async function ensureRedrivenQueue(
+  client: SQSClient,
+  redrive: RedriveDefinition,
+  suffix: string,
+  source: QueueDefinition,
+): Promise<{ sourceUrl: string; deadLetterUrl: string }> {
+  const deadLetterUrl = await ensureQueue(
+    client,
+    `${redrive.deadLetterQueue.name}${suffix}`,
+    queueAttributes(redrive.deadLetterQueue),
+  );
   const dlq = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: notifyDlqUrl, AttributeNames: ['QueueArn'] }),
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }),
   );
   const dlqArn = dlq.Attributes?.QueueArn;
-  if (!dlqArn) throw new Error(`no ARN for queue ${notifyDlqUrl}`);
-  const notifyQueueUrl = await ensureQueue(client, `${NOTIFY_QUEUE.name}${suffix}`, {
-    ...queueAttributes({
-      ...NOTIFY_QUEUE,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? NOTIFY_QUEUE.visibilityTimeoutSeconds,
-    }),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: dlqArn,
-      maxReceiveCount: NOTIFY_REDRIVE.maxReceiveCount,
-    }),
+  if (!dlqArn) throw new Error(`no ARN for queue ${deadLetterUrl}`);
+  const sourceUrl = await ensureQueue(client, `${source.name}${suffix}`, {
+    ...queueAttributes(source),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: redrive.maxReceiveCount }),
   });
-  return { notifyQueueUrl, notifyDlqUrl };
+  return { sourceUrl, deadLetterUrl };
 }
 
 function queueAttributes(definition: QueueDefinition): Record<string, string> {

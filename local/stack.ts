@@ -55,6 +55,8 @@ export function configureLocalServices(options: LocalServiceEndpoints): void {
       AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
       NOTIFY_QUEUE_URL: urls.notifyQueueUrl,
       NOTIFY_DLQ_URL: urls.notifyDlqUrl,
+      RELAY_FAILURE_QUEUE_URL: urls.relayFailuresUrl,
+      RELAY_UNDELIVERABLE_QUEUE_URL: urls.relayUndeliverableUrl,
     });
   }
   if (options.s3Endpoint) {
@@ -89,6 +91,8 @@ export function configureLocalEnvironment(
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
+    // DynamoDB Local serves the Streams API on the same port (the relay re-drive reads skipped batches back).
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: options.dynamoEndpoint,
     TABLE_NAME: options.tableName ?? LOCAL_TABLE,
     PUBLIC_BASE_URL: options.publicBaseUrl,
     LOCAL_MASTER_KEY: options.secrets.masterKey,

@@ -54,12 +54,32 @@ export interface PollTableStreamOptions {
   startingPosition?: 'LATEST' | 'TRIM_HORIZON';
   /** Pause before a failed batch is retried. */
   retryDelayMs?: number;
+  /**
+   * Like the mapping's `retryAttempts` with an on-failure destination: a batch still failing after this many retries
+   * is handed to `record` (Lambda's `DDBStreamBatchInfo` record, what SQS receives on AWS) and the shard moves past it.
+   * Without it, or while `record` itself fails, a batch is retried until it succeeds (Lambda's default).
+   */
+  onFailure?: { retryAttempts: number; record(failure: StreamBatchFailureRecord): Promise<void> };
   /** Like an event source mapping's FilterCriteria: records it rejects are skipped (and count as processed). */
   filter?: (record: DynamoDBRecord) => boolean;
   /** Name the handler sees in its Lambda context. */
   functionName?: string;
   /** Handler failures and poller trouble (Lambda would log them); defaults to `console.error`. */
   onError?: (error: unknown) => void;
+}
+
+/** What a Lambda event source mapping sends its on-failure destination for a stream batch (the fields used here). */
+export interface StreamBatchFailureRecord {
+  requestContext: { condition: 'RetryAttemptsExhausted'; functionArn: string; approximateInvokeCount: number };
+  version: '1.0';
+  timestamp: string;
+  DDBStreamBatchInfo: {
+    shardId: string;
+    startSequenceNumber: string;
+    endSequenceNumber: string;
+    batchSize: number;
+    streamArn: string;
+  };
 }
 
 interface ShardState {
@@ -76,8 +96,9 @@ interface ShardState {
  * DescribeStream → shards (re-described every second, so new shards are picked up, a child only after its parent is
  * finished), GetShardIterator, then a GetRecords loop that invokes the handler with Lambda-shaped records. Delivery is
  * at least once and in order per shard: if the handler throws, the same batch is retried after `retryDelayMs` until
- * it succeeds (Lambda's default of unlimited retries); if it returns `batchItemFailures` (sequence numbers), delivery
- * resumes from the lowest failed record. Resolves once positioned, so writes made after it resolves are seen.
+ * it succeeds (Lambda's default of unlimited retries) or, with `onFailure`, until its retries run out and it is
+ * recorded and skipped; if it returns `batchItemFailures` (sequence numbers), delivery resumes from the lowest failed
+ * record. Resolves once positioned, so writes made after it resolves are seen.
  */
 export async function pollTableStream(options: PollTableStreamOptions): Promise<Poller> {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -147,18 +168,50 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
     return !parent || parent.done;
   };
 
-  const deliver = async (records: _Record[], { stopping, pause }: PollControl): Promise<boolean> => {
+  /** After a failed invocation: true when the batch ran out of retries and is now recorded (the shard moves on). */
+  const gaveUp = async (shardId: string, pending: DynamoDBRecord[], invocations: number): Promise<boolean> => {
+    const failure = options.onFailure;
+    if (!failure || invocations <= failure.retryAttempts) return false;
+    const sequence = (record?: DynamoDBRecord) => record?.dynamodb?.SequenceNumber ?? '';
+    try {
+      await failure.record({
+        requestContext: {
+          condition: 'RetryAttemptsExhausted',
+          functionArn: functionName,
+          approximateInvokeCount: invocations,
+        },
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        DDBStreamBatchInfo: {
+          shardId,
+          startSequenceNumber: sequence(pending[0]),
+          endSequenceNumber: sequence(pending[pending.length - 1]),
+          batchSize: pending.length,
+          streamArn,
+        },
+      });
+      return true;
+    } catch (error) {
+      onError(error); // the destination is unreachable: keep the batch (nothing is skipped unrecorded)
+      return false;
+    }
+  };
+
+  const deliver = async (shardId: string, records: _Record[], { stopping, pause }: PollControl): Promise<boolean> => {
     const region = await streams.config.region();
     let pending = records
       .map((record) => toLambdaRecord(record, streamArn, region))
       .filter((record) => !options.filter || options.filter(record));
+    let invocations = 0;
     while (pending.length) {
       if (stopping.aborted) return false;
       let response: Awaited<ReturnType<StreamLambdaHandler>>;
+      invocations++;
       try {
         response = await invokeLocally(functionName, options.handler, { Records: pending });
       } catch (error) {
         onError(error);
+        if (await gaveUp(shardId, pending, invocations)) return true;
         await pause(retryDelayMs);
         continue; // the same batch again: the shard does not move past a record until it is processed
       }
@@ -171,6 +224,7 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
       const from = indexes.includes(-1) ? 0 : Math.min(...indexes);
       onError(new Error(`batch item failure at ${pending[from]?.dynamodb?.SequenceNumber}: retrying from there`));
       pending = pending.slice(from);
+      if (await gaveUp(shardId, pending, invocations)) return true;
       await pause(retryDelayMs);
     }
     return true;
@@ -201,7 +255,7 @@ export async function pollTableStream(options: PollTableStreamOptions): Promise<
     }
     const records = out.Records ?? [];
     if (records.length) {
-      if (!(await deliver(records, control))) return 0; // stopping mid-retry: the position stays before this batch
+      if (!(await deliver(shard.id, records, control))) return 0; // stopping mid-retry: the position stays before this batch
       const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
       if (last) shard.position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last };
     }

@@ -1,22 +1,39 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { setContainerOverrides } from '#adapters/container.ts';
-import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
+import { RELAY_RETRY_ATTEMPTS, STATE_MACHINES } from '#adapters/queue-definitions.ts';
+import { logger } from '#shared/observability.ts';
 import { handler as expireBucket } from '../functions/expire-bucket.ts';
 import { handler as notify } from '../functions/notify.ts';
 import { handler as notifyAttempt } from '../functions/notify-attempt.ts';
 import { handler as notifyFailed } from '../functions/notify-failed.ts';
 import { handler as outboxRelay } from '../functions/outbox-relay.ts';
+import { handler as relayRedrive } from '../functions/relay-redrive.ts';
+import { localLambdaContext } from './lambda-context.ts';
 import { LocalStepFunctions } from './local-workflows.ts';
 import { pollQueue } from './sqs-poller.ts';
 import { configureLocalServices, LOCAL_TABLE, type RunningStack } from './stack.ts';
 import { pollTableStream } from './stream-poller.ts';
 
+/** How often the local stack re-drives relay failures: every 5 minutes, like the deployed schedule. */
+const DEFAULT_REDRIVE_EVERY_MS = 300_000;
+
+/** Options of {@link startLocalWorkers}. */
+export interface LocalWorkersOptions {
+  /** How often `RelayRedrive` runs (default: env `RELAY_REDRIVE_EVERY_MS`, else every 5 minutes). */
+  redriveEveryMs?: number;
+}
+
 /**
  * The asynchronous half of `npm start`: the same handlers the CDK stack deploys, driven like their event sources —
- * the table stream into the outbox relay, the notify queue into the notify consumer, and the notify-retry and
- * order-expiry state machines (the shared ASL files) run in this process behind the gateway's `Workflows` port.
+ * the table stream into the outbox relay (a batch still failing after `RELAY_RETRY_ATTEMPTS` retries is recorded in
+ * the relay failure queue, as the deployed mapping's on-failure destination does), the relay re-drive on its
+ * schedule, the notify queue into the notify consumer, and the notify-retry and order-expiry state machines (the
+ * shared ASL files) run in this process behind the gateway's `Workflows` port.
  */
-export async function startLocalWorkers(stack: RunningStack): Promise<{ stop(): Promise<void> }> {
+export async function startLocalWorkers(
+  stack: RunningStack,
+  options: LocalWorkersOptions = {},
+): Promise<{ stop(): Promise<void> }> {
   const sfn = new LocalStepFunctions([
     {
       ...STATE_MACHINES.notifyRetry,
@@ -33,9 +50,25 @@ export async function startLocalWorkers(stack: RunningStack): Promise<{ stop(): 
     tableName: LOCAL_TABLE,
     handler: outboxRelay,
     startingPosition: 'TRIM_HORIZON',
+    onFailure: {
+      retryAttempts: RELAY_RETRY_ATTEMPTS,
+      record: async (failure) => {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: stack.queueUrls.relayFailuresUrl, MessageBody: JSON.stringify(failure) }),
+        );
+      },
+    },
   });
+  const everyMs = options.redriveEveryMs ?? (Number(process.env.RELAY_REDRIVE_EVERY_MS) || DEFAULT_REDRIVE_EVERY_MS);
+  const redrive = setInterval(() => {
+    relayRedrive({ 'detail-type': 'Scheduled Event' }, localLambdaContext('RelayRedrive')).catch((error: unknown) =>
+      logger.error('local RelayRedrive failed', { error }),
+    );
+  }, everyMs);
+  redrive.unref();
   return {
     async stop() {
+      clearInterval(redrive);
       await relay.stop();
       await notifications.stop();
       await sfn.stop();

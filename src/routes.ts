@@ -27,6 +27,12 @@ export interface FunctionSpec {
     /** Starts `order-expiry` executions. */
     startOrderExpiry?: boolean;
     /**
+     * Re-drives the outbox relay's failures: consumes the relay failure queue (receive, delete, send back with a
+     * delay), parks what it gives up on in the final queue (send), and reads the skipped batches back from the
+     * table's stream (`GetShardIterator`, `GetRecords`).
+     */
+    relayFailures?: boolean;
+    /**
      * Reads the Alipay / WeChat Pay account secrets (Secrets Manager `pay-gateway/channels/*`, decrypted with the
      * channel-secrets key): every function that calls an external channel.
      */
@@ -296,6 +302,16 @@ export const WORKERS: readonly WorkerSpec[] = [
       channelSecrets: true,
       startOrderExpiry: true,
     },
+  },
+  {
+    id: 'RelayRedrive',
+    entry: 'functions/relay-redrive.ts',
+    // Every 5 minutes: the stream batches the relay gave up on are relayed again (bounded per run, growing delay);
+    // only one still undeliverable after its last attempt reaches the final queue, which alarms.
+    trigger: { kind: 'schedule', cron: 'rate(5 minutes)' },
+    // What the relay itself does with an inserted item (queue an event, arm or run a timer), plus the failure queue
+    // and the stream.
+    access: { ...TASK, notifyQueue: true, startOrderExpiry: true, channelSecrets: true, relayFailures: true },
   },
   {
     id: 'FetchBills',

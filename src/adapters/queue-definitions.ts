@@ -54,6 +54,41 @@ export const NOTIFY_REDRIVE = {
   maxReceiveCount: 5,
 } as const satisfies RedriveDefinition;
 
+/**
+ * The outbox relay's failure queue: a table stream batch whose retries ran out is recorded here (the event source
+ * mapping's on-failure destination), and the scheduled `RelayRedrive` relays it again. Its visibility timeout covers
+ * one re-drive run; the re-drive's backoff sends a record back with a delay.
+ */
+export const RELAY_FAILURES = {
+  name: 'pay-gateway-relay-failures',
+  visibilityTimeoutSeconds: 300,
+  retentionDays: 14,
+} as const satisfies QueueDefinition;
+
+/**
+ * Retries of a failing table stream batch by the outbox relay's event source mapping (halved each time on AWS) before
+ * it is recorded in {@link RELAY_FAILURES} and skipped: bounded, so one poison record cannot hold up every later
+ * record of its shard until the stream expires it.
+ */
+export const RELAY_RETRY_ATTEMPTS = 10;
+
+/** Stream batches still undeliverable after the last re-drive: the only relay queue that alarms (a human replays). */
+export const RELAY_UNDELIVERABLE = {
+  name: 'pay-gateway-relay-undeliverable',
+  retentionDays: 14,
+} as const satisfies QueueDefinition;
+
+/**
+ * Backstop of the relay failure queue: the re-drive itself counts attempts and parks a batch it gives up on in the
+ * final queue (`REDRIVE_MAX_ATTEMPTS`); a record received this often without being deleted or sent back — the
+ * re-drive crashed on it every time — is moved there by SQS.
+ */
+export const RELAY_REDRIVE = {
+  source: RELAY_FAILURES,
+  deadLetterQueue: RELAY_UNDELIVERABLE,
+  maxReceiveCount: 5,
+} as const satisfies RedriveDefinition;
+
 /** Retry schedule of a failed merchant notification (one execution per failed event, named by the event id). */
 export const NOTIFY_RETRY_STATE_MACHINE = 'pay-gateway-notify-retry';
 /** Expiry timer: one execution per expiry bucket (named by the bucket id) that closes the bucket's pending orders. */

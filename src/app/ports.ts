@@ -17,6 +17,7 @@ import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#dom
 import type { RatePolicy, RouteClass } from '#domain/rate-limit.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
+import type { FailedStreamBatch } from '#domain/relay-redrive.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
 /** An `Idempotency-Key` claimed together with the resource it created or changed. */
@@ -301,6 +302,36 @@ export interface NotifyUrlGuard {
 export interface NotificationQueues {
   enqueue(eventId: string, trigger: DeliveryTrigger): Promise<void>;
   deadLetter(event: StoredEvent): Promise<void>;
+}
+
+/** One record of the relay failure queue: a stream batch the relay gave up on, and how often it was re-driven. */
+export interface RelayFailure {
+  /** The batch; `undefined` when the record is not one (it is retried, then parked in the final queue for a human). */
+  batch: FailedStreamBatch | undefined;
+  /** Failed re-drives of this batch so far (0 on its first). */
+  attempts: number;
+  /** The record as received (its body is sent on unchanged). */
+  body: string;
+  /** The queue's handle of this receive. */
+  receipt: string;
+}
+
+/** The relay failure queue as the re-drive sees it, and the final queue behind it. */
+export interface RelayFailureQueue {
+  /** Up to `max` records that are due now (at most 10 per call). */
+  receive(max: number): Promise<RelayFailure[]>;
+  /** Removes a re-driven record. */
+  settle(failure: RelayFailure): Promise<void>;
+  /** Puts the record back with one more failed attempt, due again after `delaySeconds` (the backoff). */
+  retryLater(failure: RelayFailure, delaySeconds: number): Promise<void>;
+  /** Moves the record to the final queue (alarmed): the re-drive has given up on it. */
+  giveUp(failure: RelayFailure): Promise<void>;
+}
+
+/** Reads a skipped stream batch back from the table stream (retained for 24 hours). */
+export interface StreamBatchReader {
+  /** The new images of the batch's `INSERT` records, in stream order. */
+  inserted(batch: FailedStreamBatch): Promise<Record<string, unknown>[]>;
 }
 
 /** The Step Functions workflows: notification retries and order-expiry timers. */

@@ -20,6 +20,10 @@ export interface GatewayConfig {
   /** Queue URLs and state machine ARNs; absent where a function is not granted them (fails at first use). */
   notifyQueueUrl?: string;
   notifyDlqUrl?: string;
+  /** The outbox relay's failure queue (stream batches it gave up on), which the re-drive consumes. */
+  relayFailureQueueUrl?: string;
+  /** Where the re-drive parks a batch it gave up on (alarmed). */
+  relayUndeliverableQueueUrl?: string;
   notifyRetryStateMachineArn?: string;
   orderExpiryStateMachineArn?: string;
   /** The channel bills bucket (`BILLS_BUCKET`); absent where a function is not granted it (fails at first use). */
@@ -105,6 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     sandboxEnabled: env.SANDBOX_ENABLED === 'true',
     notifyQueueUrl: env.NOTIFY_QUEUE_URL,
     notifyDlqUrl: env.NOTIFY_DLQ_URL,
+    relayFailureQueueUrl: env.RELAY_FAILURE_QUEUE_URL,
+    relayUndeliverableQueueUrl: env.RELAY_UNDELIVERABLE_QUEUE_URL,
     notifyRetryStateMachineArn: env.NOTIFY_RETRY_STATE_MACHINE_ARN,
     orderExpiryStateMachineArn: env.ORDER_EXPIRY_STATE_MACHINE_ARN,
     billsBucket: env.BILLS_BUCKET,

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
-import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE } from '#adapters/queue-definitions.ts';
+import { NOTIFY_DLQ, NOTIFY_QUEUE, NOTIFY_REDRIVE, RELAY_REDRIVE } from '#adapters/queue-definitions.ts';
 import { functionTimeout } from '../../lib/worker-settings.ts';
 import { logicalIdOf, synthesizeGateway } from './gateway-template.ts';
 
@@ -80,14 +80,29 @@ describe('gateway data', () => {
     expect(queue?.VisibilityTimeout).toBeGreaterThanOrEqual(NOTIFY_QUEUE.visibilityTimeoutSeconds);
   });
 
-  it('keeps skipped stream batches in a failure queue of their own for 14 days', () => {
+  it('keeps skipped stream batches in a failure queue of their own for 14 days, with the final queue behind it', () => {
     expect(resources[logicalIdOf(stack.data.relayFailures)]?.Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(stack.data.relayUndeliverable), 'Arn'] },
+        maxReceiveCount: RELAY_REDRIVE.maxReceiveCount,
+      },
+    });
+    expect(resources[logicalIdOf(stack.data.relayFailures)]?.Properties?.VisibilityTimeout).toBeGreaterThan(
+      functionTimeout('RelayRedrive').toSeconds(),
+    );
+    expect(resources[logicalIdOf(stack.data.relayUndeliverable)]?.Properties).toMatchObject({
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
   });
 
   it('encrypts every queue at rest and denies it to any request without TLS', () => {
-    const queues = [stack.data.notifyQueue, stack.data.notifyDeadLetters, stack.data.relayFailures];
+    const queues = [
+      stack.data.notifyQueue,
+      stack.data.notifyDeadLetters,
+      stack.data.relayFailures,
+      stack.data.relayUndeliverable,
+    ];
     template.resourceCountIs('AWS::SQS::Queue', queues.length);
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     for (const queue of queues) {
@@ -116,6 +131,7 @@ describe('gateway data', () => {
       stack.data.notifyQueue,
       stack.data.notifyDeadLetters,
       stack.data.relayFailures,
+      stack.data.relayUndeliverable,
     ]) {
       expect(resources[logicalIdOf(construct)]).toMatchObject({
         DeletionPolicy: 'Retain',

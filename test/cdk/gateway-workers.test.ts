@@ -153,7 +153,7 @@ describe('gateway workers and workflows', () => {
     }
   });
 
-  it('alarms on dead letters, skipped stream batches and failed workflow executions', () => {
+  it('alarms on dead letters, batches the relay re-drive gave up on and failed workflow executions', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties ?? {});
     const onQueue = (queue: Parameters<typeof logicalIdOf>[0]) =>
       alarms.find(
@@ -161,9 +161,11 @@ describe('gateway workers and workflows', () => {
           alarm.MetricName === 'ApproximateNumberOfMessagesVisible' &&
           JSON.stringify(alarm.Dimensions).includes(`"${logicalIdOf(queue)}"`),
       );
-    for (const queue of [stack.data.notifyDeadLetters, stack.data.relayFailures]) {
+    for (const queue of [stack.data.notifyDeadLetters, stack.data.relayUndeliverable]) {
       expect(onQueue(queue)).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     }
+    // A skipped batch alone alarms nobody: the scheduled re-drive relays it; only one it gives up on alarms.
+    expect(onQueue(stack.data.relayFailures)).toBeUndefined();
     for (const { stateMachine } of workflows) {
       expect(
         alarms.some(
@@ -173,6 +175,17 @@ describe('gateway workers and workflows', () => {
         ),
       ).toBe(true);
     }
+  });
+
+  it('re-drives the relay failures every 5 minutes (EventBridge), granted only the failure queues and the stream', () => {
+    const rules = ofType('AWS::Events::Rule').map((rule) => rule.Properties ?? {});
+    const redrive = logicalIdOf(stack.workers.functions.get('RelayRedrive') as Parameters<typeof logicalIdOf>[0]);
+    expect(
+      rules.some(
+        (rule) =>
+          rule.ScheduleExpression === 'rate(5 minutes)' && JSON.stringify(rule.Targets).includes(`"${redrive}"`),
+      ),
+    ).toBe(true);
   });
 
   it('alarms on the first NotificationFailed, LatePaymentSuccess and CallbackAmountMismatch in five minutes', () => {
@@ -203,6 +216,9 @@ describe('gateway workers and workflows', () => {
     expect(outputs.NotifyQueueUrl?.Value).toEqual({ Ref: logicalIdOf(stack.data.notifyQueue) });
     expect(outputs.NotifyDeadLetterQueueUrl?.Value).toEqual({ Ref: logicalIdOf(stack.data.notifyDeadLetters) });
     expect(outputs.OutboxRelayFailureQueueUrl?.Value).toEqual({ Ref: logicalIdOf(stack.data.relayFailures) });
+    expect(outputs.OutboxRelayUndeliverableQueueUrl?.Value).toEqual({
+      Ref: logicalIdOf(stack.data.relayUndeliverable),
+    });
     expect(outputs.NotifyRetryStateMachineArn?.Value).toEqual({ Ref: logicalIdOf(stack.workflows.notifyRetry) });
     expect(outputs.OrderExpiryStateMachineArn?.Value).toEqual({ Ref: logicalIdOf(stack.workflows.orderExpiry) });
     expect(outputs.AlarmTopicArn?.Value).toEqual({ Ref: logicalIdOf(stack.alarms.topic) });

@@ -30,8 +30,8 @@ const NEVER_GRANTED = ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWr
 const READ_ONLY = ['Balance', 'Ledger', 'GetPayment', 'GetEvent', 'GetReconciliation'];
 const EVERY_FUNCTION = [...FUNCTIONS, ...WORKERS];
 /**
- * The functions that call Alipay / WeChat Pay (`OutboxRelay` may expire an order at the channel itself; `Reconcile`
- * confirms a mismatch with the channel before repairing it).
+ * The functions that call Alipay / WeChat Pay (`OutboxRelay` and `RelayRedrive` may expire an order at the channel
+ * itself; `Reconcile` confirms a mismatch with the channel before repairing it).
  */
 const CHANNEL_CALLERS = [
   'CreatePayment',
@@ -40,6 +40,7 @@ const CHANNEL_CALLERS = [
   'GetRefund',
   'Callback',
   'OutboxRelay',
+  'RelayRedrive',
   'ExpireBucket',
   'Reconcile',
 ];
@@ -230,6 +231,27 @@ describe('least privilege', () => {
       expect(allows(statements, 'sqs:ReceiveMessage', notifyQueue), spec.id).toBe(consumes);
       expect(allows(statements, 'sqs:DeleteMessage', notifyQueue), spec.id).toBe(consumes);
     }
+  });
+
+  it('lets only the relay re-drive consume the relay failure queue, park in the final queue and read the stream', () => {
+    const failures = logicalIdOf(stack.data.relayFailures);
+    const undeliverable = logicalIdOf(stack.data.relayUndeliverable);
+    for (const spec of EVERY_FUNCTION) {
+      const statements = statementsOf(spec.id);
+      const redrives = spec.access.relayFailures === true;
+      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage']) {
+        expect(allows(statements, action, failures), `${spec.id} ${action}`).toBe(redrives);
+      }
+      expect(allows(statements, 'sqs:SendMessage', undeliverable), spec.id).toBe(redrives);
+      expect(allows(statements, 'sqs:ReceiveMessage', undeliverable), spec.id).toBe(false);
+    }
+    expect(EVERY_FUNCTION.filter((spec) => spec.access.relayFailures).map((spec) => spec.id)).toEqual(['RelayRedrive']);
+    const streamReads = statementsOf('RelayRedrive').filter((statement) =>
+      statement.Action.includes('dynamodb:GetRecords'),
+    );
+    expect(streamReads).toHaveLength(1);
+    expect(streamReads[0]?.Action.sort()).toEqual(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']);
+    expect(textOf(streamReads[0]?.Resource[0])).toContain('StreamArn');
   });
 
   it('lets only the functions that declare it start each workflow', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { inject } from 'vitest';
 import { setContainerOverrides } from '#adapters/container.ts';
@@ -9,7 +9,7 @@ import type { Poller } from '../../local/poll-loop.ts';
 import { createQueues, type QueueUrls } from '../../local/sqs.ts';
 import { pollQueue, type SqsLambdaHandler } from '../../local/sqs-poller.ts';
 import { configureLocalServices } from '../../local/stack.ts';
-import { pollTableStream, type StreamLambdaHandler } from '../../local/stream-poller.ts';
+import { pollTableStream, type StreamBatchFailureRecord, type StreamLambdaHandler } from '../../local/stream-poller.ts';
 import { TEST_TABLE, TEST_VISIBILITY_TIMEOUT_SECONDS, TEST_WAIT_TIME_SCALE } from './constants.ts';
 
 /** Options of {@link startLocalWorkflows}. */
@@ -18,6 +18,11 @@ export interface LocalWorkflowsOptions {
   notifyHandler?: SqsLambdaHandler;
   /** Consumes the test table's stream (from the moment it starts), like the outbox relay's event source mapping. */
   streamHandler?: StreamLambdaHandler;
+  /**
+   * Like the deployed mapping: a stream batch still failing after this many retries is recorded in this file's relay
+   * failure queue and skipped (without it, a failing batch is retried until it succeeds).
+   */
+  streamRetryAttempts?: number;
   /** Drops stream records before the handler sees them: other files write to the same table concurrently. */
   streamFilter?: (record: DynamoDBRecord) => boolean;
   /** State machines to run in this worker, behind every container's `workflows` (none: the AWS adapter stays). */
@@ -42,7 +47,13 @@ export interface LocalWorkflows {
   stop(): Promise<void>;
 }
 
-const SERVICE_VARIABLES = ['AWS_ENDPOINT_URL_SQS', 'NOTIFY_QUEUE_URL', 'NOTIFY_DLQ_URL'] as const;
+const SERVICE_VARIABLES = [
+  'AWS_ENDPOINT_URL_SQS',
+  'NOTIFY_QUEUE_URL',
+  'NOTIFY_DLQ_URL',
+  'RELAY_FAILURE_QUEUE_URL',
+  'RELAY_UNDELIVERABLE_QUEUE_URL',
+] as const;
 
 /**
  * The asynchronous half of the local stack for one test file: its own notify queues on the run's SQS server (two
@@ -68,7 +79,7 @@ export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): 
     await sfn?.stop();
     if (sfn) setContainerOverrides({});
     if (queueUrls) {
-      for (const url of [queueUrls.notifyQueueUrl, queueUrls.notifyDlqUrl]) {
+      for (const url of Object.values(queueUrls)) {
         await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
       }
     }
@@ -102,6 +113,9 @@ export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): 
           handler: options.streamHandler,
           filter: options.streamFilter,
           onError,
+          ...(options.streamRetryAttempts === undefined
+            ? {}
+            : { onFailure: { retryAttempts: options.streamRetryAttempts, record: recordIn(sqs, queueUrls) } }),
         }),
       );
     }
@@ -110,6 +124,15 @@ export async function startLocalWorkflows(options: LocalWorkflowsOptions = {}): 
     throw error;
   }
   return { queueUrls, sqs, sfn, stop };
+}
+
+/** Sends a skipped batch's failure record to the relay failure queue, as the mapping's on-failure destination does. */
+function recordIn(sqs: SQSClient, queueUrls: QueueUrls) {
+  return async (failure: StreamBatchFailureRecord) => {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrls.relayFailuresUrl, MessageBody: JSON.stringify(failure) }),
+    );
+  };
 }
 
 /** Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`. */
