@@ -8,7 +8,7 @@ import { handler as notifyAttempt } from '../functions/notify-attempt.ts';
 import { handler as notifyFailed } from '../functions/notify-failed.ts';
 import { handler as outboxRelay } from '../functions/outbox-relay.ts';
 import { handler as relayRedrive } from '../functions/relay-redrive.ts';
-import { localLambdaContext } from './lambda-context.ts';
+import { invokeLocally } from './lambda-context.ts';
 import { LocalStepFunctions } from './local-workflows.ts';
 import { pollQueue } from './sqs-poller.ts';
 import { configureLocalServices, LOCAL_TABLE, type RunningStack } from './stack.ts';
@@ -61,7 +61,7 @@ export async function startLocalWorkers(
   });
   const everyMs = options.redriveEveryMs ?? (Number(process.env.RELAY_REDRIVE_EVERY_MS) || DEFAULT_REDRIVE_EVERY_MS);
   const redrive = setInterval(() => {
-    relayRedrive({ 'detail-type': 'Scheduled Event' }, localLambdaContext('RelayRedrive')).catch((error: unknown) =>
+    invokeLocally('RelayRedrive', relayRedrive, { 'detail-type': 'Scheduled Event' }).catch((error: unknown) =>
       logger.error('local RelayRedrive failed', { error }),
     );
   }, everyMs);

@@ -24,7 +24,7 @@ import { handler as notifyAttemptHandler } from '../../functions/notify-attempt.
 import { handler as notifyFailedHandler } from '../../functions/notify-failed.ts';
 import { handler as relayHandler } from '../../functions/outbox-relay.ts';
 import { handler as relayRedriveHandler } from '../../functions/relay-redrive.ts';
-import { localLambdaContext } from '../../local/lambda-context.ts';
+import { invokeLocally } from '../../local/lambda-context.ts';
 import { newMerchant, uniqueId } from '../support/fixtures.ts';
 import { eventually, type LocalWorkflows, startLocalWorkflows } from '../support/local-workflows.ts';
 
@@ -152,7 +152,7 @@ describe('automatic re-drive of the outbox relay failures (local SQS + DynamoDB 
     );
 
     // The scheduled function, as EventBridge invokes it.
-    const run = await relayRedriveHandler({ 'detail-type': 'Scheduled Event' }, localLambdaContext('RelayRedrive'));
+    const run = await invokeLocally('RelayRedrive', relayRedriveHandler, { 'detail-type': 'Scheduled Event' });
     expect(run).toMatchObject({ redriven: 1, postponed: 0 });
     expect(run.items).toBeGreaterThanOrEqual(1);
     const delivered = await eventually(
@@ -169,7 +169,7 @@ describe('automatic re-drive of the outbox relay failures (local SQS + DynamoDB 
     await workflows.sqs.send(
       new SendMessageCommand({ QueueUrl: workflows.queueUrls.relayFailuresUrl, MessageBody: String(record?.Body) }),
     );
-    const again = await relayRedriveHandler({ 'detail-type': 'Scheduled Event' }, localLambdaContext('RelayRedrive'));
+    const again = await invokeLocally('RelayRedrive', relayRedriveHandler, { 'detail-type': 'Scheduled Event' });
     expect(again).toMatchObject({ redriven: 1, postponed: 0 });
     await eventually(async () => (await messagesIn(workflows.queueUrls.notifyQueueUrl)) === 0, {
       what: 'the notify queue drained',
