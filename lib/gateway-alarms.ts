@@ -152,6 +152,13 @@ export class GatewayAlarms extends Construct {
       'A channel bill was missing when its day was reconciled (upload it to the bills bucket: it is reconciled on arrival)',
       RECONCILIATION_ALARM_HOURS,
     );
+    // The bill worker runs hourly through the morning; a bill not published yet is not a failure.
+    alarm(
+      'BillDownloadFailedAlarm',
+      gatewayMetric('BillDownloadFailed', Duration.hours(1)),
+      'A channel bill could not be downloaded (channel unreachable or refusing, answer or file hash not verified); the next hourly run tries again, or run `npm run reconcile -- fetch`',
+      RECONCILIATION_ALARM_HOURS,
+    );
     for (const [name, fn] of Object.entries(props.functionErrors ?? {})) {
       alarm(
         `${name}ErrorsAlarm`,

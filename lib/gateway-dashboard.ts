@@ -106,6 +106,7 @@ export class GatewayDashboard extends Construct {
           'LatePaymentSuccess',
           'NotificationFailed',
           'ReconciliationMissingBill',
+          'BillDownloadFailed',
           'RateLimiterUnavailable',
         ].map((name) => gatewayMetric(name, PERIOD)),
         width: 12,

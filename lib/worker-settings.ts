@@ -30,6 +30,9 @@ export const WORKER_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   // A whole channel-day: download and parse the bill, match every line against the table, confirm each mismatch
   // with the channel before repairing it, then write the reports. Lambda's maximum, so a busy day still completes.
   Reconcile: 900,
+  // Each enabled channel's bill one after another: the channel's API call, the file (up to 2 minutes each), unpacking
+  // and checking it whole, storing it.
+  FetchBills: 600,
 };
 
 /** Every function's memory unless {@link WORKER_MEMORY_MB} says otherwise. */
@@ -39,6 +42,8 @@ export const DEFAULT_MEMORY_MB = 512;
 export const WORKER_MEMORY_MB: Readonly<Record<string, number>> = {
   // A day's bill is parsed and matched in memory; 1,769 MB is also where Lambda gives a full vCPU.
   Reconcile: 1769,
+  // A day's bill is held whole while it is unpacked, checked and stored (an Alipay archive and its CSV at once).
+  FetchBills: 1769,
 };
 
 /** The Lambda memory (MB) of the function with this `FunctionSpec.id`. */

@@ -320,12 +320,13 @@ export const WORKERS: readonly WorkerSpec[] = [
     // yet is asked for again the next hour, one already stored is left alone. A `.csv.zip` uploaded by hand is
     // unpacked. The stored `.csv` triggers Reconcile.
     trigger: { kind: 'schedule', cron: 'cron(0 2-8 * * ? *)', billsCreated: '.csv.zip' },
-    // The channel profiles (GetItem) and the sandbox's own records of the day (Query of GSI2). No channel secrets
-    // yet: Alipay / WeChat Pay bills are not downloaded by this function (docs/finance.md, "Not done yet").
+    // The channel profiles (GetItem) and their secrets (Alipay / WeChat Pay download through their signed clients),
+    // and the sandbox's own records of the day (Query of GSI2).
     access: {
       table: { actions: ['GetItem'], indexes: ['GSI2'] },
       merchantKey: 'none',
       sandboxSecret: false,
+      channelSecrets: true,
       billsRead: true,
       billsWrite: true,
     },

@@ -46,7 +46,12 @@ export class GuardedEgress implements Notifier, NotifyUrlGuard {
     const refused = urlProblem(url, this.policy);
     if (refused) return { error: `egress refused: ${refused}`.slice(0, 200), latencyMs: 0 };
     try {
-      const httpStatus = await this.send(new URL(url), body, headers);
+      // The merchant's answer is read up to MAX_RESPONSE_BYTES: its status is all that counts.
+      let read = 0;
+      const httpStatus = await this.send(new URL(url), 'POST', body, headers, (chunk, stop) => {
+        read += chunk.length;
+        if (read > MAX_RESPONSE_BYTES) stop();
+      });
       return { httpStatus, latencyMs: latencyMs() };
     } catch (error) {
       const reason = error instanceof Error ? error.message : 'error';
@@ -72,28 +77,59 @@ export class GuardedEgress implements Notifier, NotifyUrlGuard {
       .catch((error: NodeJS.ErrnoException) => callback(error, '', 4));
   };
 
-  private send(url: URL, body: string, headers: Record<string, string>): Promise<number> {
+  /**
+   * GETs a file from a URL a channel handed out (e.g. Alipay's `bill_download_url`), under the same policy and pinning
+   * as a notification: a 200 answer's bytes, or a throw (refused URL or address, another status, more than
+   * `maxBytes`, the timeout).
+   */
+  async download(url: string, maxBytes: number): Promise<Buffer> {
+    const refused = urlProblem(url, this.policy);
+    if (refused) throw new Error(`egress refused: ${refused}`);
+    const chunks: Buffer[] = [];
+    let read = 0;
+    const status = await this.send(new URL(url), 'GET', '', {}, (chunk, stop) => {
+      read += chunk.length;
+      if (read > maxBytes) return stop(new Error(`the file is larger than ${maxBytes} bytes`));
+      chunks.push(chunk);
+    });
+    if (status !== 200) throw new Error(`download answered HTTP ${status}`);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * One exchange with the pinned lookup; resolves the answer's status once its body is read or `onChunk` stopped
+   * reading it; rejects on a connection error, the timeout, or a stop with an error.
+   */
+  private send(
+    url: URL,
+    method: 'GET' | 'POST',
+    body: string,
+    headers: Record<string, string>,
+    onChunk: (chunk: Buffer, stop: (error?: Error) => void) => void,
+  ): Promise<number> {
     const timeoutMs = this.options.timeoutMs ?? NOTIFY_TIMEOUT_MS;
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(
         url,
         {
-          method: 'POST',
+          method,
           headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
           lookup: this.pinnedLookup,
-          // A fresh connection per delivery: a pooled socket would skip the lookup (and its check).
+          // A fresh connection per request: a pooled socket would skip the lookup (and its check).
           agent: false,
           timeout: timeoutMs,
         },
         (response) => {
-          let read = 0;
-          response.on('data', (chunk: Buffer) => {
-            read += chunk.length;
-            if (read > MAX_RESPONSE_BYTES) response.destroy();
-          });
-          response.on('close', () => resolve(response.statusCode ?? 0));
-          response.on('error', () => resolve(response.statusCode ?? 0));
+          let stopped: Error | undefined;
+          const stop = (error?: Error) => {
+            stopped = error;
+            response.destroy();
+          };
+          response.on('data', (chunk: Buffer) => onChunk(chunk, stop));
+          const done = () => (stopped ? reject(stopped) : resolve(response.statusCode ?? 0));
+          response.on('close', done);
+          response.on('error', done);
         },
       );
       const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);

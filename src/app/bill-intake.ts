@@ -2,7 +2,8 @@ import type { BillChannel } from '#domain/bill.ts';
 import type { BillProblem } from '#domain/bill-check.ts';
 import { BILL_CONTENT_TYPE, billArchiveKey, billKey, billOriginalKey } from '#domain/buckets.ts';
 import type { SettlementTimeZones } from '#domain/business-day.ts';
-import type { BillFiles, BillReader, BillSource } from './ports.ts';
+import type { AlarmMetrics, BillFiles, BillReader, BillSource } from './ports.ts';
+import type { BillJob } from './reconcile-jobs.ts';
 
 /** What {@link storeBill}, {@link fetchBill} and {@link unpackBillArchive} need. */
 export interface BillIntakeDeps {
@@ -11,12 +12,16 @@ export interface BillIntakeDeps {
   settlementTimeZones: SettlementTimeZones;
 }
 
-/** What became of a bill handed in: stored (then reconciled by its S3 trigger), refused, already there, not yet out. */
+/**
+ * What became of a bill handed in: stored (then reconciled by its S3 trigger), refused, already there, not yet out,
+ * or (a scheduled job only, {@link runBillJob}) failed.
+ */
 export type BillIntake =
   | { status: 'STORED'; key: string; lines: number; errors: number }
   | { status: 'REFUSED'; problems: BillProblem[] }
   | { status: 'PRESENT'; key: string }
-  | { status: 'NOT_READY'; reason: string };
+  | { status: 'NOT_READY'; reason: string }
+  | { status: 'FAILED'; reason: string };
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
@@ -81,4 +86,22 @@ export async function unpackBillArchive(
   const chunks: Uint8Array[] = [];
   for await (const chunk of source) chunks.push(chunk);
   return storeBill(deps, { ...input, bytes: Buffer.concat(chunks), archive: true, original: 'uploaded' });
+}
+
+/**
+ * One job of the bill worker: an uploaded archive is unpacked, otherwise the bill is downloaded unless stored. A
+ * bill not published yet is `NOT_READY` (the next hourly run asks again; no alarm). Any other failure — the channel
+ * unreachable or refusing, an answer that does not verify, a file whose hash does not match, storage — is `FAILED`
+ * and counted (`BillDownloadFailed`, alarmed), and the other jobs go on; the next run tries again.
+ */
+export async function runBillJob(
+  deps: BillIntakeDeps & { sources: ReadonlyMap<BillChannel, BillSource>; alarms: AlarmMetrics },
+  job: BillJob,
+): Promise<BillIntake> {
+  try {
+    return job.archive ? await unpackBillArchive(deps, job) : await fetchBill(deps, job);
+  } catch (error) {
+    deps.alarms.count('BillDownloadFailed');
+    return { status: 'FAILED', reason: error instanceof Error ? error.message : String(error) };
+  }
 }

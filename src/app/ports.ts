@@ -364,6 +364,7 @@ export interface AlarmMetrics {
       | 'NotificationDelivered'
       | 'ExpiredPaymentPaidAtChannel'
       | 'ReconciliationMissingBill'
+      | 'BillDownloadFailed'
       | 'RateLimiterUnavailable'
       | 'UnsettledPastHorizon',
   ): void;

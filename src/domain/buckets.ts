@@ -165,7 +165,8 @@ function checkChannel(channel: string): Channel {
   return channel;
 }
 
-function checkDate(date: string): string {
+/** `date` if it is a `YYYY-MM-DD` calendar date; throws otherwise (a programming error, not client input). */
+export function checkDate(date: string): string {
   if (!isCalendarDate(date)) throw new Error(`not a YYYY-MM-DD date: ${date}`);
   return date;
 }

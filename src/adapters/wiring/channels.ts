@@ -21,10 +21,7 @@ import { journalParts } from './journal.ts';
 export function channelParts(base: DynamoParts) {
   const { config, channelProfiles, channelHealth, dailyVolume, sandboxStore, clock } = base;
   const sandboxSecret = sandboxSecretProvider(config);
-  const channelSecrets = config.channelSecretsDir
-    ? new LocalChannelSecrets(config.channelSecretsDir)
-    : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
-  const accounts = new ChannelAccounts(channelProfiles, channelSecrets, { ttlMs: config.channelConfigTtlMs, clock });
+  const { channelSecrets, accounts } = channelAccountParts(base);
   // Every message exchanged with Alipay and WeChat Pay is journaled, redacted, in the background.
   const { journal } = journalParts(base);
   const fetch = journalingFetch();
@@ -47,6 +44,19 @@ export function channelParts(base: DynamoParts) {
     clock,
   };
   return { channels, channelSecrets, sandboxSecret, router, journal };
+}
+
+/**
+ * The external channels' accounts (profile + secret, cached): what every Alipay / WeChat Pay adapter is configured
+ * from — the payment channels here, the bill downloads (`billIntakeParts`).
+ */
+export function channelAccountParts(base: Pick<DynamoParts, 'config' | 'channelProfiles' | 'clock'>) {
+  const { config, channelProfiles, clock } = base;
+  const channelSecrets = config.channelSecretsDir
+    ? new LocalChannelSecrets(config.channelSecretsDir)
+    : new SecretsManagerChannelSecrets({ maxAgeSeconds: 300 });
+  const accounts = new ChannelAccounts(channelProfiles, channelSecrets, { ttlMs: config.channelConfigTtlMs, clock });
+  return { channelSecrets, accounts };
 }
 
 /** Secrets Manager on AWS (cached by Powertools for 5 min), the environment on the local stack. */

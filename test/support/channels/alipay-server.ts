@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { zipSync } from 'fflate';
 import { alipayJson, responseKey } from '#adapters/channels/alipay/response-text.ts';
 import {
   loadPrivateKey,
@@ -10,8 +11,13 @@ import {
   verifyRequest,
 } from '#adapters/channels/alipay/signing.ts';
 import { toShanghaiTime } from '#adapters/channels/alipay/transformers.ts';
+import { businessDayWindow, SHANGHAI } from '#domain/business-day.ts';
 import { formatAmount } from '#domain/money.ts';
+import { alipayBill, encodeGbk } from '../bills.ts';
 import { type AlipayAnswer, AlipayTradeBook, LOCAL_BUYER, type LocalAlipayTrade } from './alipay-trades.ts';
+
+/** The merchant's Alipay account id, as bill file names carry it. */
+const ACCOUNT = '20880000000000000156';
 
 /** The open-platform methods the local server speaks. */
 export type AlipayApiMethod =
@@ -21,7 +27,8 @@ export type AlipayApiMethod =
   | 'alipay.trade.query'
   | 'alipay.trade.close'
   | 'alipay.trade.refund'
-  | 'alipay.trade.fastpay.refund.query';
+  | 'alipay.trade.fastpay.refund.query'
+  | 'alipay.data.dataservice.bill.downloadurl.query';
 
 /** A failure to inject into one method: an HTTP 500, no answer at all, a business error, or a forged `sign`. */
 export type AlipayBehaviour =
@@ -48,8 +55,14 @@ export interface LocalAlipayServer {
   behaviours: Partial<Record<AlipayApiMethod, AlipayBehaviour>>;
   /** Every verified request: its method and decoded parameters (including `biz_content`). */
   requests: { method: string; params: Record<string, string> }[];
-  /** The buyer pays the trade. */
-  pay(outTradeNo: string): LocalAlipayTrade;
+  /** The buyer pays the trade (now, or at `at`). */
+  pay(outTradeNo: string, at?: Date): LocalAlipayTrade;
+  /**
+   * Alipay has built the trade bill of the Asia/Shanghai day `date` (it does so the next morning): from now on
+   * `alipay.data.dataservice.bill.downloadurl.query` answers a download link instead of `isp.bill_not_exist`. The
+   * `.csv.zip` is made from the server's own trades when it is downloaded.
+   */
+  publishBill(date: string): void;
   /** The decoded, signed parameters of the trade's async notification (a refund one with `refundRequestNo`). */
   notificationParams(outTradeNo: string, options?: { refundRequestNo?: string }): Record<string, string>;
   /** POSTs the trade's signed async notification, form-encoded, as Alipay does; returns the answer. */
@@ -64,7 +77,8 @@ export interface LocalAlipayServer {
 /**
  * Starts a local server that speaks Alipay's open-platform protocol on 127.0.0.1: it verifies each request's RSA2
  * signature with the app's public key (`isv.invalid-signature` otherwise), keeps trades in memory, and signs its
- * responses with Alipay's private key over the exact `<method>_response` text, escaping `/` as Alipay does.
+ * responses with Alipay's private key over the exact `<method>_response` text, escaping `/` as Alipay does. A day's
+ * trade bill, once published ({@link LocalAlipayServer.publishBill}), is a `.csv.zip` made from its own trades.
  */
 export async function startAlipayServer(options: AlipayServerOptions): Promise<LocalAlipayServer> {
   const appKey = loadPublicKey(options.appPublicKeyPem);
@@ -72,6 +86,38 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
   const book = new AlipayTradeBook();
   const behaviours = { ...options.behaviours };
   const requests: LocalAlipayServer['requests'] = [];
+  const published = new Set<string>();
+  /** Download tokens handed out, by the day they are for. */
+  const downloads = new Map<string, string>();
+  let origin = '';
+
+  const billAnswer = (biz: Record<string, unknown>): AlipayAnswer => {
+    const date = String(biz.bill_date ?? '');
+    if (biz.bill_type !== 'trade' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+      return { code: '40004', msg: 'Business Failed', sub_code: 'isv.invalid_arguments', sub_msg: '参数不合法' };
+    }
+    if (!published.has(date)) {
+      return { code: '40004', msg: 'Business Failed', sub_code: 'isp.bill_not_exist', sub_msg: '账单不存在' };
+    }
+    const token = randomUUID().replaceAll('-', '');
+    downloads.set(token, date);
+    const day = date.replaceAll('-', '');
+    const name = `${ACCOUNT}_${day}.csv.zip`;
+    // As Alipay hands it out: plain http, on the bill host (here the server itself).
+    const link = `${origin}/downloadBillFile.resource?bizType=trade&userId=${ACCOUNT}&fileType=csv.zip&bizDates=${day}&downloadFileName=${name}&token=${token}`;
+    return { code: '10000', msg: 'Success', bill_download_url: link };
+  };
+
+  /** The day's `.csv.zip` as Alipay packs it: the GBK trade detail (业务明细) and its summary (汇总). */
+  const billArchive = (date: string): Uint8Array => {
+    const { from, to } = businessDayWindow(SHANGHAI, date);
+    const records = book.billRecords(from, to);
+    const day = date.replaceAll('-', '');
+    return zipSync({
+      [`${ACCOUNT}_${day}_业务明细.csv`]: alipayBill(records, date),
+      [`${ACCOUNT}_${day}_业务明细(汇总).csv`]: encodeGbk(`#支付宝业务汇总查询\r\n#交易合计：${records.length}笔\r\n`),
+    });
+  };
 
   const respond = (res: ServerResponse, method: string, answer: AlipayAnswer, forge = false): void => {
     const key = method ? responseKey(method) : 'error_response';
@@ -83,6 +129,14 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method === 'GET' && url.pathname === '/downloadBillFile.resource') {
+      // The link is good for one download (Alipay's lasts 30 s).
+      const date = downloads.get(url.searchParams.get('token') ?? '');
+      downloads.delete(url.searchParams.get('token') ?? '');
+      if (!date) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<html>expired</html>');
+      res.writeHead(200, { 'content-type': 'application/zip' });
+      return void res.end(billArchive(date));
+    }
     const params: Record<string, string> = Object.fromEntries(url.searchParams);
     if (req.method === 'POST') Object.assign(params, Object.fromEntries(new URLSearchParams(await readBody(req))));
     const method = params.method ?? '';
@@ -117,7 +171,7 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
       return;
     }
-    const answer = answerFor(book, method, biz, params.notify_url);
+    const answer = answerFor(book, billAnswer, method, biz, params.notify_url);
     if (!answer) return respond(res, '', { code: '40004', msg: 'Business Failed', sub_code: 'isv.invalid-method' });
     respond(res, method, answer, behaviour?.kind === 'bad-signature');
   };
@@ -127,6 +181,7 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
 
   const notificationParams = (outTradeNo: string, extra: { refundRequestNo?: string } = {}) => {
     const trade = book.trades.get(outTradeNo);
@@ -167,7 +222,8 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
     trades: book.trades,
     behaviours,
     requests,
-    pay: (outTradeNo) => book.pay(outTradeNo),
+    pay: (outTradeNo, at) => book.pay(outTradeNo, at),
+    publishBill: (date) => void published.add(date),
     notificationParams,
     async sendNotification(notifyUrl, outTradeNo, extra) {
       const response = await fetch(notifyUrl, {
@@ -185,7 +241,13 @@ export async function startAlipayServer(options: AlipayServerOptions): Promise<L
   };
 }
 
-function answerFor(book: AlipayTradeBook, method: string, biz: Record<string, unknown>, notifyUrl?: string) {
+function answerFor(
+  book: AlipayTradeBook,
+  bill: (biz: Record<string, unknown>) => AlipayAnswer,
+  method: string,
+  biz: Record<string, unknown>,
+  notifyUrl?: string,
+) {
   switch (method) {
     case 'alipay.trade.precreate':
       return book.precreate(biz, notifyUrl);
@@ -197,6 +259,8 @@ function answerFor(book: AlipayTradeBook, method: string, biz: Record<string, un
       return book.refund(biz);
     case 'alipay.trade.fastpay.refund.query':
       return book.refundQuery(biz);
+    case 'alipay.data.dataservice.bill.downloadurl.query':
+      return bill(biz);
     default:
       return undefined;
   }

@@ -1,5 +1,6 @@
 import { toShanghaiTime } from '#adapters/channels/alipay/transformers.ts';
 import { addMinor, formatAmount, parseAmount } from '#domain/money.ts';
+import type { BillRecord } from '../bills.ts';
 
 /** A trade as the local Alipay server keeps it. Amounts are yuan strings, as on the wire. */
 export interface LocalAlipayTrade {
@@ -37,6 +38,9 @@ const invalidArgument = (subMsg: string): AlipayAnswer => ({
   sub_msg: subMsg,
 });
 const tradeNotExist = () => businessFailed('ACQ.TRADE_NOT_EXIST', '交易不存在');
+
+/** Alipay's service fee on an amount: 0.6 %, rounded half up to the fen. */
+const serviceFee = (amountMinor: number) => Math.floor((amountMinor * 6 + 500) / 1000);
 
 function fen(yuan: unknown): number | undefined {
   try {
@@ -164,14 +168,43 @@ export class AlipayTradeBook {
     });
   }
 
-  /** The buyer pays: `WAIT_BUYER_PAY` → `TRADE_SUCCESS`. */
-  pay(outTradeNo: string): LocalAlipayTrade {
+  /** The buyer pays (now, or at `at`): `WAIT_BUYER_PAY` → `TRADE_SUCCESS`. */
+  pay(outTradeNo: string, at: Date = this.now()): LocalAlipayTrade {
     const trade = this.trades.get(outTradeNo);
     if (!trade) throw new Error(`no local Alipay trade ${outTradeNo}`);
     if (trade.status !== 'WAIT_BUYER_PAY') throw new Error(`trade ${outTradeNo} is ${trade.status}, not payable`);
     trade.status = 'TRADE_SUCCESS';
-    trade.paidAt = this.now();
+    trade.paidAt = at;
     return trade;
+  }
+
+  /**
+   * The trade bill (业务明细) lines of the Asia/Shanghai day `[from, to)`: each trade paid and each refund made in it,
+   * with Alipay's 0.6 % service fee (returned on a refund).
+   */
+  billRecords(from: string, to: string): BillRecord[] {
+    const inDay = (at: Date | undefined) => at !== undefined && at.toISOString() >= from && at.toISOString() < to;
+    const records: BillRecord[] = [];
+    for (const trade of this.trades.values()) {
+      const line = (kind: BillRecord['kind'], gatewayId: string, amountMinor: number, at: Date): BillRecord => ({
+        kind,
+        gatewayId,
+        paymentId: trade.outTradeNo,
+        channelTradeNo: trade.tradeNo,
+        amountMinor,
+        feeMinor: kind === 'PAYMENT' ? serviceFee(amountMinor) : -serviceFee(amountMinor),
+        status: 'SUCCESS',
+        occurredAt: at.toISOString(),
+        subject: trade.subject,
+      });
+      if (trade.paidAt && inDay(trade.paidAt)) {
+        records.push(line('PAYMENT', trade.outTradeNo, fen(trade.totalAmount) ?? 0, trade.paidAt));
+      }
+      for (const [requestNo, refund] of trade.refunds) {
+        if (inDay(refund.at)) records.push(line('REFUND', requestNo, fen(refund.refundAmount) ?? 0, refund.at));
+      }
+    }
+    return records.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
   }
 
   private find(biz: Record<string, unknown>): LocalAlipayTrade | undefined {

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { toWechatTime } from '#adapters/channels/wechat-pay/transformers.ts';
+import type { BillRecord } from '../bills.ts';
 
 /** An order held by the local WeChat Pay server, in the shape `GET …/out-trade-no/{no}` answers. */
 export interface LocalOrder {
@@ -129,16 +130,52 @@ export class LocalOrderBook {
     return { status: 204 };
   }
 
-  /** The payer pays: `SUCCESS` with a transaction id and success time. */
-  pay(outTradeNo: string): LocalOrder {
+  /** The payer pays (now, or at `at`): `SUCCESS` with a transaction id and success time. */
+  pay(outTradeNo: string, at: Date = new Date()): LocalOrder {
     const order = this.orders.get(outTradeNo);
     if (order?.trade_state !== 'NOTPAY') throw new Error(`order ${outTradeNo} is not payable`);
     return Object.assign(order, {
       trade_state: 'SUCCESS',
       trade_state_desc: '支付成功',
       transaction_id: `42000${digits(23)}`,
-      success_time: nowWechat(),
+      success_time: toWechatTime(at.toISOString()),
     });
+  }
+
+  /**
+   * The trade bill (ALL) lines of the Asia/Shanghai day `[from, to)`: each order paid and each refund succeeded in it,
+   * with WeChat Pay's 0.6 % fee (returned on a refund). Payment ids are `pay_` + `out_trade_no`, as the gateway's.
+   */
+  billRecords(from: string, to: string): BillRecord[] {
+    const inDay = (time: string | undefined) => {
+      const at = time === undefined ? undefined : new Date(time).toISOString();
+      return at !== undefined && at >= from && at < to;
+    };
+    const fee = (amount: number) => Math.floor((amount * 6 + 500) / 1000);
+    const line = (kind: BillRecord['kind'], order: LocalOrder, gatewayId: string, amount: number, time: string) => ({
+      kind,
+      gatewayId,
+      paymentId: `pay_${order.out_trade_no}`,
+      channelTradeNo: order.transaction_id ?? '',
+      amountMinor: amount,
+      feeMinor: kind === 'PAYMENT' ? fee(amount) : -fee(amount),
+      status: 'SUCCESS',
+      occurredAt: new Date(time).toISOString(),
+      subject: order.description,
+    });
+    const records: BillRecord[] = [];
+    for (const order of this.orders.values()) {
+      if (order.success_time && inDay(order.success_time)) {
+        records.push(line('PAYMENT', order, `pay_${order.out_trade_no}`, order.amount.total, order.success_time));
+      }
+    }
+    for (const refund of this.refunds.values()) {
+      const order = this.orders.get(refund.out_trade_no);
+      if (order && refund.status === 'SUCCESS' && refund.success_time && inDay(refund.success_time)) {
+        records.push(line('REFUND', order, refund.out_refund_no, refund.amount.refund, refund.success_time));
+      }
+    }
+    return records.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
   }
 
   /** `POST /v3/refund/domestic/refunds`: a new refund is `PROCESSING` and the order's state becomes `REFUND`. */

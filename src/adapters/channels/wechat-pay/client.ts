@@ -51,8 +51,35 @@ export class WechatPayClient {
    * @param payload JSON body of a POST
    */
   async request(method: 'GET' | 'POST', pathAndQuery: string, payload?: unknown): Promise<unknown> {
-    const url = new URL(`${this.config.baseUrl.replace(/\/+$/, '')}${pathAndQuery}`);
     const body = payload === undefined ? '' : JSON.stringify(payload);
+    const { status, headers, text } = await this.signedExchange(method, this.urlOf(pathAndQuery), body);
+    return this.verifiedJson(status, headers, text.toString('utf8'));
+  }
+
+  /**
+   * Downloads a file WeChat Pay handed out a `download_url` for (the bill download API), with the request signed like
+   * any other. WeChat Pay does not sign the file itself — its integrity is the caller's to check against the hash
+   * that came in the signed answer — but an error answer is verified like any other and thrown as
+   * {@link request} does. The URL must be on the configured API origin.
+   * @param maxBytes a longer file is refused ({@link WechatPayResponseInvalidError})
+   */
+  async download(downloadUrl: string, maxBytes: number): Promise<Buffer> {
+    const url = URL.canParse(downloadUrl) ? new URL(downloadUrl) : undefined;
+    if (url?.origin !== this.urlOf('/').origin) {
+      throw new WechatPayResponseInvalidError('download_url is not on the WeChat Pay API origin');
+    }
+    const { status, headers, text } = await this.signedExchange('GET', url, '', maxBytes);
+    if (status >= 200 && status <= 299) return text;
+    this.verifiedJson(status, headers, text.toString('utf8'));
+    throw new WechatPayResponseInvalidError(`download answered HTTP ${status}`);
+  }
+
+  private urlOf(pathAndQuery: string): URL {
+    return new URL(`${this.config.baseUrl.replace(/\/+$/, '')}${pathAndQuery}`);
+  }
+
+  /** Sends one request signed with the merchant key (`Authorization`); the answer's bytes, unverified. */
+  private signedExchange(method: 'GET' | 'POST', url: URL, body: string, maxBytes?: number) {
     const authorization = buildAuthorization(
       { mchId: this.config.mchId, serialNo: this.config.merchantSerialNo, privateKey: this.merchantKey },
       {
@@ -63,16 +90,24 @@ export class WechatPayClient {
         body,
       },
     );
-    const { status, headers, text } = await this.send(url, {
-      method,
-      headers: {
-        accept: 'application/json',
-        'content-type': 'application/json',
-        'user-agent': 'pay-gateway',
-        authorization,
+    return this.send(
+      url,
+      {
+        method,
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'user-agent': 'pay-gateway',
+          authorization,
+        },
+        body: method === 'GET' ? undefined : body,
       },
-      body: method === 'GET' ? undefined : body,
-    });
+      maxBytes,
+    );
+  }
+
+  /** Verifies an answer's `Wechatpay-*` signature, then returns its JSON or throws its business error. */
+  private verifiedJson(status: number, headers: Record<string, string>, text: string): unknown {
     if (status >= 500 || status === 429) throw new WechatPayUnavailableError('http_status', `HTTP ${status}`, status);
     const check = verifyWechatpaySignature(this.keyring, headers, text, this.clock());
     if (!check.ok) throw new WechatPayResponseInvalidError(check.reason);
@@ -89,19 +124,37 @@ export class WechatPayClient {
   private async send(
     url: URL,
     init: RequestInit,
-  ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<{ status: number; headers: Record<string, string>; text: Buffer }> {
+    let response: Response;
+    let bytes: Buffer;
     try {
       // One deadline for the whole exchange: connecting, the headers and reading the body.
-      const response = await this.fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
-      const text = await response.text();
-      return { status: response.status, headers: Object.fromEntries(response.headers), text };
+      response = await this.fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      bytes = await readAtMost(response, maxBytes);
     } catch (error) {
+      if (error instanceof WechatPayResponseInvalidError) throw error;
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       throw timedOut
         ? new WechatPayUnavailableError('timeout', `no answer within ${this.timeoutMs} ms`, undefined, { cause: error })
         : new WechatPayUnavailableError('network', 'network error', undefined, { cause: error });
     }
+    return { status: response.status, headers: Object.fromEntries(response.headers), text: bytes };
   }
+}
+
+/** The answer's body, refused once it passes `maxBytes`. */
+async function readAtMost(response: Response, maxBytes: number): Promise<Buffer> {
+  if (!Number.isFinite(maxBytes) || !response.body) return Buffer.from(await response.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  for await (const chunk of response.body) {
+    read += chunk.byteLength;
+    // Leaving the loop cancels the stream (and drops the connection).
+    if (read > maxBytes) throw new WechatPayResponseInvalidError(`the file is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseJson(text: string): unknown {

@@ -180,3 +180,10 @@ export function toRefundResult(refund: {
   const status = mapRefundStatus(refund.status);
   return status ? { refundId: refund.out_refund_no, status, channelRefundNo: refund.refund_id } : undefined;
 }
+
+/** `GET /v3/bill/tradebill` → where the day's trade bill is downloaded, and the SHA1 of its bytes. */
+export const tradeBillSchema = z.object({
+  hash_type: z.string(),
+  hash_value: z.string().min(1),
+  download_url: z.string().min(1),
+});
