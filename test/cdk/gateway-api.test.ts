@@ -147,9 +147,10 @@ describe('gateway API', () => {
     expect(variablesOf('GetReconciliation').FINANCE_MERCHANT_IDS).toBe('');
   });
 
-  it('gives the reconciler 15 minutes at 1,769 MB and every other function 512 MB', () => {
+  it('gives the reconciler 15 minutes and the bill downloader 10 at 1,769 MB, every other function 512 MB', () => {
     expect(propertiesOf('Reconcile')).toMatchObject({ Timeout: 900, MemorySize: 1769 });
-    for (const spec of everyFunction.filter((s) => s.id !== 'Reconcile')) {
+    expect(propertiesOf('FetchBills')).toMatchObject({ Timeout: 600, MemorySize: 1769 });
+    for (const spec of everyFunction.filter((s) => s.id !== 'Reconcile' && s.id !== 'FetchBills')) {
       expect(propertiesOf(spec.id).MemorySize, spec.id).toBe(512);
     }
   });

@@ -43,6 +43,8 @@ const CHANNEL_CALLERS = [
   'RelayRedrive',
   'ExpireBucket',
   'Reconcile',
+  // Downloads Alipay's and WeChat Pay's bills through their signed clients.
+  'FetchBills',
 ];
 /** The channel secrets' ARNs: Secrets Manager appends `-` and six random characters to the name. */
 const CHANNEL_SECRETS_ARN =
