@@ -21,7 +21,13 @@ const wire = wiring((config, db) => {
 export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => {
   const schema = createPaymentSchema({ allowLoopbackHttp: container.config.allowLoopbackHttp });
   const body = parseInput(schema, parseJsonBody(request));
-  const { payment, replayed } = await createPayment(container, merchant, body, idempotencyKeyOf(request.headers));
+  const { payment, replayed } = await createPayment(
+    container,
+    merchant,
+    body,
+    idempotencyKeyOf(request.headers),
+    request.sourceIp,
+  );
   const resource = paymentResource(payment, container.clock());
   return replayed ? json(200, resource, { 'idempotent-replayed': 'true' }) : json(201, resource);
 });

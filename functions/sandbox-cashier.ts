@@ -19,6 +19,7 @@ import {
   refundResultPage,
   resultPage,
 } from '#http/cashier-pages.ts';
+import { isHeld } from '#domain/risk.ts';
 import { httpHandler } from '#http/handler.ts';
 import type { HttpRequest } from '#http/request.ts';
 
@@ -46,7 +47,8 @@ export const handler = httpHandler({ auth: false, wire }, async (request, { cont
 
 async function checkout(request: HttpRequest, container: Wired): Promise<APIGatewayProxyStructuredResultV2> {
   const payment = await container.payments.get(request.pathParameters.payment_id ?? '');
-  if (payment?.channel !== 'SANDBOX') return notFoundPage();
+  // A payment held for risk review was never registered at the channel: there is no order here to pay.
+  if (payment?.channel !== 'SANDBOX' || isHeld(payment.risk)) return notFoundPage();
   const merchant = await container.merchants.get(payment.merchantId);
   const view: CashierView = { payment, merchantName: merchant?.name ?? payment.merchantId };
   if (request.method === 'GET') return checkoutPage(view, container.clock());

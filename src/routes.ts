@@ -117,7 +117,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/create-payment.ts',
     routes: ['POST /v1/payments'],
     // Routing reads the channel profiles and breaker states (BatchGetItem), reserves the daily volume (UpdateItem)
-    // and may claim a breaker probe (PutItem); a balance payment reads both wallets; the payment commits (PutItem).
+    // and may claim a breaker probe (PutItem); the risk check batch-reads its items (BatchGetItem); a balance payment
+    // reads both wallets; the payment commits (PutItem) with its risk counters and activity (UpdateItem).
     access: { ...merchantApi('BatchGetItem', 'PutItem', 'UpdateItem'), channelSecrets: true },
   },
   {
@@ -152,8 +153,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'ClosePayment',
     entry: 'functions/close-payment.ts',
     routes: ['POST /v1/payments/{id}/close'],
-    // Closes at the channel (the sandbox records it: PutItem), then commits the closed payment (PutItem).
-    access: { ...merchantApi('PutItem'), channelSecrets: true },
+    // Closes at the channel (the sandbox records it: PutItem), then commits the closed payment (PutItem) with its
+    // risk limits and channel volume given back (UpdateItem).
+    access: { ...merchantApi('PutItem', 'UpdateItem'), channelSecrets: true },
   },
   {
     id: 'GetEvent',
@@ -174,9 +176,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'Callback',
     entry: 'functions/callback.ts',
     routes: ['POST /v1/callbacks/{channel}'],
-    // Applies the verified result: reads, then ONE transaction of conditional Puts.
+    // Applies the verified result: reads, then ONE transaction of conditional Puts and the counter updates a
+    // failure (limits given back) or a late success (taken again) makes.
     access: {
-      table: { actions: ['GetItem', 'PutItem'] },
+      table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
       merchantKey: 'none',
       sandboxSecret: true,
       channelSecrets: true,
@@ -249,15 +252,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
 ];
 
-/** A worker that reads and commits (conditional Puts in one transaction) and holds no key or secret of its own. */
+/**
+ * A worker that reads and commits (conditional Puts in one transaction, with the risk and channel-volume counter
+ * updates a payment's close or failure makes) and holds no key or secret of its own.
+ */
 const TASK = {
-  table: { actions: ['GetItem', 'PutItem'] },
+  table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
   merchantKey: 'none',
   sandboxSecret: false,
 } as const satisfies FunctionSpec['access'];
 
 /** A notification delivery: reads the event and merchant, records the attempt (Put + Update of the event). */
-const DELIVERY = { ...TASK, table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } } as const;
+const DELIVERY = TASK;
 
 /**
  * The functions behind the table stream, the notify queue, the state machines' tasks and the reconciliation schedule.
@@ -298,7 +304,7 @@ export const WORKERS: readonly WorkerSpec[] = [
     // refunds with their channels, and arms a later minute's timer for what it could not settle yet.
     access: {
       ...TASK,
-      table: { actions: ['GetItem', 'PutItem'], indexes: ['GSI3'] },
+      table: { ...TASK.table, indexes: ['GSI3'] },
       channelSecrets: true,
       startOrderExpiry: true,
     },
@@ -343,7 +349,7 @@ export const WORKERS: readonly WorkerSpec[] = [
     // 100 per TransactWriteItems).
     access: {
       ...TASK,
-      table: { actions: ['GetItem', 'BatchGetItem', 'PutItem'], indexes: ['GSI2'] },
+      table: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI2'] },
       sandboxSecret: true,
       channelSecrets: true,
       billsRead: true,

@@ -8,6 +8,8 @@ import {
   type Payment,
   type ReconciliationRepair,
 } from '#domain/payment.ts';
+import { isHeld } from '#domain/risk.ts';
+import { counterChanges } from '#domain/risk-limits.ts';
 import { movements, type WalletChange } from '#domain/wallet.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
@@ -90,8 +92,9 @@ export interface ApplyResultOutcome {
  * 1. Read the payment; reject an amount/currency mismatch (alarmed, nothing changes).
  * 2. Decide: succeed (possibly late), fail, or duplicate (acknowledge, change nothing).
  * 3. In ONE transaction: payment transition (conditional on its version), wallet credit + ledger entry for a
- *    recharge (conditional on the wallet version), outbox event; for a reconciliation repair, the repair evidence on
- *    the payment ({@link repairOf}) and its audit entry.
+ *    recharge (conditional on the wallet version), outbox event, the risk limits and channel volume given back (a
+ *    failure) or taken again (a late success); for a reconciliation repair, the repair evidence on the payment
+ *    ({@link repairOf}) and its audit entry.
  * 4. A lost race re-reads and decides again ({@link untilNotStale}), so N concurrent identical callbacks credit once.
  */
 export function applyPaymentResult(
@@ -160,6 +163,8 @@ async function applyOnce(
     payments: [{ payment: next, expectedVersion: payment.version }],
     walletChanges,
     events: [event],
+    // Failing gives the reserved limits and channel volume back; a late success takes them again.
+    counters: counterChanges(payment, next),
     ...repairAudit(
       deps,
       repair,
@@ -168,5 +173,7 @@ async function applyOnce(
     ),
   });
   if (decision.kind === 'succeed' && decision.late) deps.alarms.count('LatePaymentSuccess');
+  // Never registered at a channel, yet verifiably paid: applied (money is never dropped), and raised for an operator.
+  if (decision.kind === 'succeed' && isHeld(payment.risk)) deps.alarms.count('HeldPaymentPaid');
   return { payment: next, applied: true };
 }

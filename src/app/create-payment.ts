@@ -1,11 +1,12 @@
-import type {
-  ChangeSet,
-  IdempotencyRepository,
-  NotifyUrlGuard,
-  PaymentChannel,
-  PaymentRepository,
-  TransactionStore,
-  WalletRepository,
+import {
+  type ChangeSet,
+  type IdempotencyRepository,
+  LimitExceededError,
+  type NotifyUrlGuard,
+  type PaymentChannel,
+  type PaymentRepository,
+  type TransactionStore,
+  type WalletRepository,
 } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
@@ -22,7 +23,8 @@ import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
-import { type ChannelRouter, routeCandidates } from './routing.ts';
+import { checkRisk, type RiskDeps, type RiskOutcome, rejectedAtCommit } from './risk-check.ts';
+import { type ChannelRouter, noChannelFor, type RouteDecision, routeCandidates } from './routing.ts';
 import { moveWallet } from './wallet-movements.ts';
 
 /** What the audit trail keeps of a new payment (its request's parameters, no payer-facing URLs or metadata). */
@@ -37,7 +39,7 @@ export const AUDITED_PAYMENT_FIELDS = [
   'payerAccountId',
 ] as const;
 
-export interface CreatePaymentDeps {
+export interface CreatePaymentDeps extends RiskDeps {
   /** Health-, limit- and weight-aware routing for payments that name no channel. */
   router: ChannelRouter;
   store: TransactionStore;
@@ -64,11 +66,14 @@ export interface CreatePaymentResult {
  * Output: the payment, and whether this was a replay.
  * 1. Check the amount against the merchant's limits and the `notify_url` against the egress policy.
  * 2. If the idempotency key or `(merchant, order_no)` is known: same parameters → replay; different → 409.
- * 3. Ask the channel how the payer pays (pay URL / QR code); a routed payment whose channel is down moves to the
- *    next candidate ({@link prepayWithFailover}).
- * 4. ONE transaction: payment + order guard + idempotency claim; for `BALANCE` also the payer's debit (and the
- *    recipient's credit), so it settles `SUCCEEDED` at once or not at all (`402 INSUFFICIENT_BALANCE`).
- * 5. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
+ * 3. Risk check ({@link checkRisk}, one batched read): BLOCK → `403 RISK_REJECTED`, nothing created or reserved.
+ * 4. Ask the channel how the payer pays (pay URL / QR code); a routed payment whose channel is down moves to the
+ *    next candidate ({@link prepayWithFailover}). A REVIEW payment is held instead: routed (its channel's volume
+ *    reserved) but not registered at the channel, so nothing can pay it until an operator approves it.
+ * 5. ONE transaction: payment + order guard + idempotency claim + the risk limits (conditional counters) and
+ *    activity; for `BALANCE` also the payer's debit (and the recipient's credit), so it settles `SUCCEEDED` at once
+ *    or not at all (`402 INSUFFICIENT_BALANCE`). A limit a racing payment used up → `403 RISK_REJECTED`.
+ * 6. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
  *    winner ({@link createOrReplay}); a wallet that moved without one is read again.
  */
 export async function createPayment(
@@ -76,6 +81,7 @@ export async function createPayment(
   merchant: Merchant,
   body: CreatePaymentBody,
   idempotencyKey?: string,
+  clientIp?: string,
 ): Promise<CreatePaymentResult> {
   assertWithinLimits(merchant, body);
   if (body.channel === 'BALANCE' || body.method === 'BALANCE') assertBalancePayment(body);
@@ -87,43 +93,84 @@ export async function createPayment(
     () => findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey),
     async () => {
       const now = deps.clock();
+      const checked = await checkRisk(
+        deps,
+        merchant,
+        { ...body, payerAccountId: body.payer_account_id ?? body.account_id ?? undefined },
+        { ip: body.payer_ip ?? clientIp, deviceId: body.device_id ?? undefined },
+        now,
+      );
       // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
       const request = { ...body, testMode: merchant.mode === 'test' };
       const route = await routeCandidates({ ...deps.router, clock: () => now }, request);
       const id = deps.newId('pay');
-      const prepaid = await prepayWithFailover(deps, route, request, (channel) =>
-        newPayment(merchant, body, id, channel, hash, now),
-      );
+      const draftFor = (channel: PaymentChannel) => newPayment(merchant, body, id, channel, hash, now);
+      const prepaid =
+        checked?.risk.decision === 'REVIEW'
+          ? await hold(route, request, draftFor)
+          : await prepayWithFailover(deps, route, request, draftFor);
       try {
-        return await commitNew(deps, merchant, body, prepaid, hash, idempotencyKey, now);
+        return await commitNew(deps, merchant, body, prepaid, hash, idempotencyKey, now, checked);
       } catch (error) {
         await releaseReservation(deps.router, prepaid.reservation);
+        if (error instanceof LimitExceededError) throw rejectedAtCommit(deps, error);
         throw error;
       }
     },
   );
 }
 
-/** Step 4: the payment the channel took, with its order guard and idempotency claim, in ONE transaction. */
+/**
+ * Step 4 for a REVIEW payment: the first candidate that can take it (its daily volume reserved), without calling
+ * the channel — the order is registered there only when an operator approves it.
+ */
+async function hold(
+  route: Awaited<ReturnType<typeof routeCandidates>>,
+  request: Parameters<typeof noChannelFor>[0],
+  draftFor: (channel: PaymentChannel) => Payment,
+): Promise<Prepaid> {
+  const decision: RouteDecision | undefined = await route.next();
+  if (!decision) throw noChannelFor(request);
+  const { channel, reservation } = decision;
+  return { draft: draftFor(channel), prepay: {}, channel, ...(reservation ? { reservation } : {}) };
+}
+
+/** Step 5: the payment the channel took, with its order guard, idempotency claim and risk writes, in ONE transaction. */
 async function commitNew(
   deps: CreatePaymentDeps,
   merchant: Merchant,
   body: CreatePaymentBody,
-  { draft, prepay, channel }: Prepaid,
+  { draft, prepay, channel, reservation }: Prepaid,
   hash: string,
   idempotencyKey: string | undefined,
   now: Date,
+  checked: RiskOutcome | undefined,
 ): Promise<CreatePaymentResult> {
+  const held = checked?.risk.decision === 'REVIEW';
   const pending: Payment = {
     ...draft,
     payUrl: prepay.payUrl,
     qrCode: prepay.qrCode,
     clientParams: prepay.clientParams,
+    ...(checked ? { risk: held ? { ...checked.risk, review: { status: 'PENDING' } } : checked.risk } : {}),
+    ...(reservation ? { channelVolume: { day: reservation.key.day, amountMinor: reservation.amountMinor } } : {}),
   };
   const { payment, changes } =
-    channel.code === 'BALANCE' ? await settleFromBalance(deps, pending, now) : { payment: pending, changes: {} };
+    channel.code === 'BALANCE' && !held
+      ? await settleFromBalance(deps, pending, now)
+      : { payment: pending, changes: {} };
   await deps.store.commit({
     ...changes,
+    ...(checked
+      ? {
+          risk: {
+            ...checked.writes,
+            ...(held
+              ? { review: { paymentId: payment.id, createdAt: payment.createdAt, expiresAt: payment.expiresAt } }
+              : {}),
+          },
+        }
+      : {}),
     audit: [
       auditRecord(deps, {
         actor: merchantActor(merchant.id),
@@ -180,8 +227,8 @@ function newPayment(
 }
 
 /** The payer's debit (and the recipient's credit for a balance-funded recharge) with the payment succeeded. */
-async function settleFromBalance(
-  deps: CreatePaymentDeps,
+export async function settleFromBalance(
+  deps: Pick<CreatePaymentDeps, 'wallets' | 'newId'>,
   pending: Payment,
   now: Date,
 ): Promise<{ payment: Payment; changes: ChangeSet }> {

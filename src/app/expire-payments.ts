@@ -1,3 +1,4 @@
+import { isHeld } from '#domain/risk.ts';
 import { logger } from '#shared/observability.ts';
 import { applyPaymentResult } from './apply-payment-result.ts';
 import { closeAtChannelAndCommit } from './close-payment.ts';
@@ -54,7 +55,8 @@ export async function expirePayment(deps: ExpiryDeps, paymentId: string): Promis
   const payment = await deps.payments.get(paymentId);
   if (payment?.status !== 'PENDING') return 'skipped';
   if (Date.parse(payment.syncAt ?? payment.expiresAt) > deps.clock().getTime()) return 'skipped';
-  const channel = deps.channels.get(payment.channel);
+  // A held payment was never registered at its channel: there is nothing to ask there.
+  const channel = isHeld(payment.risk) ? undefined : deps.channels.get(payment.channel);
   const paid = await channel?.queryPayment(payment);
   if (channel && paid?.status === 'SUCCEEDED') {
     // The callback was lost or is late: the channel's word settles it before we would have closed a paid order.

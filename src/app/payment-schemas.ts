@@ -74,6 +74,12 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
       return_url: url.nullish(),
       expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
       metadata: metadataSchema.default({}),
+      // Risk signals of the payer (signed with the body; not part of the payment's identity for idempotency).
+      device_id: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'device_id: 1-128 of [A-Za-z0-9._:-]')
+        .nullish(),
+      payer_ip: z.union([z.ipv4(), z.ipv6()]).nullish(),
     })
     .transform((body, ctx) => {
       if (!isSupportedCurrency(body.currency)) {

@@ -18,6 +18,17 @@ import type { RatePolicy, RouteClass } from '#domain/rate-limit.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
 import type { FailedStreamBatch } from '#domain/relay-redrive.ts';
+import type {
+  BlacklistEntry,
+  BlacklistKind,
+  LimitCounter,
+  RiskConfig,
+  RiskContext,
+  RiskDecision,
+  RiskSnapshot,
+  RuleId,
+} from '#domain/risk.ts';
+import type { ActivityWrite, CounterDelta, LimitRequest } from '#domain/risk-limits.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
 /** An `Idempotency-Key` claimed together with the resource it created or changed. */
@@ -56,6 +67,30 @@ export interface ChangeSet {
   idempotency?: IdempotencyClaim;
   /** Append-only audit entries of the change, committed with it. */
   audit?: AuditRecord[];
+  /** A new payment's risk writes: its limit reservations (conditional) and its subjects' activity (atomic adds). */
+  risk?: RiskWrites;
+  /** Counters that move with a payment's transition (limits and channel volume given back, or taken again). */
+  counters?: CounterDelta[];
+}
+
+/** What the creating transaction writes for the risk engine. */
+export interface RiskWrites {
+  merchantId: string;
+  amountMinor: number;
+  currency: string;
+  /** Each within its limit when it has one; a refusal is {@link LimitExceededError}, and nothing commits. */
+  limits: LimitRequest[];
+  activity: ActivityWrite[];
+  /** A held payment joins the operators' review queue (the entry lives until the payment expires). */
+  review?: { paymentId: string; createdAt: string; expiresAt: string };
+}
+
+/** A limit counter of the creating transaction would have gone over its limit: nothing was committed. */
+export class LimitExceededError extends Error {
+  constructor(readonly counter: LimitCounter) {
+    super(`limit ${counter} exceeded`);
+    this.name = 'LimitExceededError';
+  }
 }
 
 /** Raised by a repository when a conditional write lost a race; the caller re-reads and decides again. */
@@ -363,6 +398,7 @@ export interface AlarmMetrics {
       | 'NotificationFailed'
       | 'NotificationDelivered'
       | 'ExpiredPaymentPaidAtChannel'
+      | 'HeldPaymentPaid'
       | 'ReconciliationMissingBill'
       | 'BillDownloadFailed'
       | 'RateLimiterUnavailable'
@@ -380,6 +416,11 @@ export interface ChannelJournal {
   flush(timeoutMs?: number): Promise<void>;
   /** A payment's entries (its refunds' included), oldest first. */
   listByPayment(paymentId: string, limit?: number): Promise<JournalEntry[]>;
+}
+
+/** Metrics of the risk engine: every decision, and every rule that fired (dimension `rule`), for dashboards. */
+export interface RiskMetrics {
+  decided(decision: RiskDecision, rules: readonly RuleId[]): void;
 }
 
 /** A clock, so tests can move time. */
@@ -478,6 +519,33 @@ export interface FeeRecords {
   /** Records each line's fees; a record that a later-started run already wrote is kept (conditional writes). */
   put(records: readonly FeeRecord[]): Promise<void>;
   get(gatewayId: string): Promise<FeeRecord | undefined>;
+}
+
+// ── Risk: configuration, blacklists, what a check reads, the review queue ──
+
+/** The risk engine's storage (configuration and blacklists are operator-managed; counters move in transactions). */
+export interface RiskStore {
+  /** Everything the rules need for this context — config, blacklist entries, counters, activity — in ONE read. */
+  snapshot(context: RiskContext): Promise<RiskSnapshot>;
+  /** The gateway's configuration, or a merchant's own (undefined when it has none; the gateway's default: version 0). */
+  config(merchantId?: string): Promise<RiskConfig | undefined>;
+  /**
+   * Stores `config` (the gateway's, or `config.merchantId`'s) as the new version if the current one is still
+   * `config.version - 1`, with its audit entry; `StaleStateError` otherwise.
+   */
+  putConfig(config: RiskConfig, audit: AuditRecord): Promise<void>;
+  /** Adds or replaces a blacklist entry, with its audit entry. */
+  putBlacklist(entry: BlacklistEntry, audit: AuditRecord): Promise<void>;
+  /** Removes an entry with its audit entry; false if there was none. */
+  removeBlacklist(
+    kind: BlacklistKind,
+    value: string,
+    merchantId: string | undefined,
+    audit: AuditRecord,
+  ): Promise<boolean>;
+  listBlacklist(): Promise<BlacklistEntry[]>;
+  /** Held payments waiting for an operator (entries of payments that expired drop out). */
+  listReviews(now: Date): Promise<string[]>;
 }
 
 // ── Reconciliation: summaries, files, bill parsing ──

@@ -19,7 +19,12 @@ export type AuditAction =
   | 'refund.created'
   | 'reconciliation.repaired'
   | 'fees.schedule_changed'
-  | 'wallet.sub_balances_changed';
+  | 'wallet.sub_balances_changed'
+  | 'risk.config_changed'
+  | 'risk.blacklist_added'
+  | 'risk.blacklist_removed'
+  | 'risk.review_approved'
+  | 'risk.review_rejected';
 
 /**
  * One append-only audit entry: who, what, when, on which resource, under which request — and the state before and

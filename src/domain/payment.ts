@@ -1,4 +1,5 @@
 import { AppError, ConflictError } from '#shared/errors.ts';
+import type { PaymentRisk } from './risk.ts';
 
 export const CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY', 'BALANCE'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -52,6 +53,10 @@ export interface Payment {
   routingAttempts?: RoutingAttempt[];
   /** Set when a reconciliation run applied the channel's result (a lost callback, 掉单). */
   repair?: ReconciliationRepair;
+  /** The risk check's decision and the limit counters it reserved (absent on payments stored before risk existed). */
+  risk?: PaymentRisk;
+  /** The channel's daily volume this payment reserved (UTC day); given back when it closes or fails. */
+  channelVolume?: { day: string; amountMinor: number };
 }
 
 /**

@@ -40,10 +40,25 @@ export function paymentResource(payment: Payment, now: Date): z.output<typeof pa
     paid_at: payment.paidAt ?? null,
     channel_trade_no: payment.channelTradeNo ?? null,
     metadata: payment.metadata,
+    risk: riskResource(payment),
     // Additive: shown only when routing left a channel before the one that took the payment.
     ...(payment.routingAttempts?.length
       ? { routing_attempts: payment.routingAttempts.map(routingAttemptResource) }
       : {}),
+  };
+}
+
+/**
+ * `payment.risk`: the score, ALLOW or REVIEW, and the ids of the rules that fired (never thresholds). `review` is the
+ * state of a held payment's review (`PENDING` until an operator decides), null when it was not held.
+ */
+function riskResource(payment: Payment) {
+  const risk = payment.risk;
+  return {
+    score: risk?.score ?? 0,
+    decision: risk?.decision ?? 'ALLOW',
+    rules: risk?.rules ?? [],
+    review: risk?.review?.status ?? null,
   };
 }
 

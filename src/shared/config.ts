@@ -49,6 +49,8 @@ export interface GatewayConfig {
   channelSecretsDir?: string;
   /** Merchants allowed to read the gateway-wide reconciliation reports (`FINANCE_MERCHANT_IDS`, comma-separated). */
   financeMerchantIds: string[];
+  /** Whether payment creation runs the risk engine (`RISK_ENGINE=off` turns it off; the bench compares both). */
+  riskEnabled: boolean;
   /** Only the local stack may notify loopback URLs (`http://127.0.0.1/...`); never a Lambda function. */
   allowLoopbackHttp: boolean;
   /**
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     ),
     journalRetentionDays: nonNegative(env.JOURNAL_RETENTION_DAYS, 180, 'JOURNAL_RETENTION_DAYS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
+    riskEnabled: env.RISK_ENGINE !== 'off',
     // Never in a deployed function, whatever its environment says: loopback there is the Lambda sandbox itself.
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP === 'true' && !env.AWS_LAMBDA_FUNCTION_NAME,
     financeMerchantIds: (env.FINANCE_MERCHANT_IDS ?? '')

@@ -43,6 +43,16 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/**
+ * 403 `RISK_REJECTED`: risk control blocked the payment; nothing was created. `details.rules` names the rules that
+ * fired, never their thresholds or the counters behind them.
+ */
+export class RiskRejectedError extends AppError {
+  constructor(readonly rules: readonly string[]) {
+    super('RISK_REJECTED', 403, 'the payment was declined by risk control', { rules: [...rules] });
+  }
+}
+
 /** 404: the resource does not exist, or belongs to another merchant (never 403). */
 export class NotFoundError extends AppError {
   constructor(message = 'resource not found') {

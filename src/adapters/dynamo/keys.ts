@@ -356,3 +356,53 @@ export const eventIndexes = {
     GSI1SK: listingSort(createdAt, eventId),
   }),
 };
+
+/**
+ * Keys of the risk engine's items: its configuration (current + every version), the blacklist (one partition; IP
+ * addresses and ranges in one item, so one read matches an IP against every CIDR), subjects' activity, limit counters
+ * per period, and the review queue of held payments.
+ */
+export const riskKeys = {
+  /** The gateway's configuration, or a merchant's own. */
+  config: (merchantId?: string): Key => ({ PK: configPartition(merchantId), SK: 'CURRENT' }),
+  configVersion: (version: number, merchantId?: string): Key => ({
+    PK: configPartition(merchantId),
+    SK: `V#${String(version).padStart(9, '0')}`,
+  }),
+  blacklist: (kind: string, value: string, merchantId?: string): Key => ({
+    PK: BLACKLIST_PARTITION,
+    SK: merchantId === undefined ? `${part(kind)}#${part(value)}` : `${part(kind)}#${part(merchantId)}#${part(value)}`,
+  }),
+  ipBlacklist: (): Key => ({ PK: BLACKLIST_PARTITION, SK: 'IP_RANGES' }),
+  payerActivity: (merchantId: string, accountId: string): Key => ({
+    PK: payerPartition(merchantId, accountId),
+    SK: 'ACTIVITY',
+  }),
+  subjectActivity: (subject: 'device' | 'ip', value: string): Key => ({
+    PK: `RISK#${subject.toUpperCase()}#${part(value)}`,
+    SK: 'ACTIVITY',
+  }),
+  payerCounter: (merchantId: string, accountId: string, period: string): Key => ({
+    PK: payerPartition(merchantId, accountId),
+    SK: `LIMIT#${part(period)}`,
+  }),
+  merchantCounter: (merchantId: string, period: string): Key => ({
+    PK: `RISK#MERCHANT#${part(merchantId)}`,
+    SK: `LIMIT#${part(period)}`,
+  }),
+  review: (createdAt: string, paymentId: string): Key => ({
+    PK: REVIEW_PARTITION,
+    SK: `${createdAt}#${part(paymentId)}`,
+  }),
+};
+
+export const BLACKLIST_PARTITION = 'RISK#BLACKLIST';
+export const REVIEW_PARTITION = 'RISK#REVIEW';
+
+function configPartition(merchantId: string | undefined): string {
+  return merchantId === undefined ? 'RISK#CONFIG' : `RISK#CONFIG#${part(merchantId)}`;
+}
+
+function payerPartition(merchantId: string, accountId: string): string {
+  return `RISK#PAYER#${part(merchantId)}#${part(accountId)}`;
+}

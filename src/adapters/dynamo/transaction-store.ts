@@ -1,9 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChangeSet, IdempotencyClaim, NaturalKeyClaim, TransactionStore } from '#app/ports.ts';
+import {
+  type ChangeSet,
+  type IdempotencyClaim,
+  LimitExceededError,
+  type NaturalKeyClaim,
+  type TransactionStore,
+} from '#app/ports.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
 import { reachesChannel } from '#domain/refund.ts';
@@ -12,10 +20,16 @@ import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
 import { eventIndexes, keys, paymentIndexes, refundIndexes } from './keys.ts';
+import { activityItem, counterDeltaItem, reservationItem, reviewItem } from './risk-items.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * A transaction cancelled only by a concurrent transaction on one of its items (no condition failed) is sent again:
+ * every item in it is conditional, so DynamoDB decides afresh. Racing creations of one payer share its counters.
+ */
+const CONFLICT_ATTEMPTS = 8;
 
 /**
  * Commits a {@link ChangeSet} as ONE `TransactWriteItems`: every versioned item conditional on the version read
@@ -58,15 +72,45 @@ export class DynamoTransactionStore implements TransactionStore {
       ...(changes.claims ?? []).map((claim) => this.naturalKeyItem(claim)),
       ...(changes.idempotency ? [this.idempotencyItem(changes.idempotency)] : []),
       ...(changes.audit ?? []).map((record) => auditPut(this.tableName, record)),
+      ...(changes.counters ?? []).map((delta) => counterDeltaItem(this.tableName, delta)),
     ];
-    const output = await asStaleOnConflict(() =>
+    const now = this.clock();
+    const risk = changes.risk;
+    // Limit reservations go last, so a cancellation reason's index names the counter that refused.
+    if (risk) {
+      items.push(
+        ...risk.activity.map((activity) => activityItem(this.tableName, risk, activity, now)),
+        ...(risk.review ? [reviewItem(this.tableName, risk.review)] : []),
+      );
+    }
+    // `attribute_not_exists` would admit an amount over the whole limit into a fresh counter: refuse it here.
+    const tooLarge = risk?.limits.find((request) => request.amountMinor > request.limitMinor);
+    if (tooLarge) throw new LimitExceededError(tooLarge.counter);
+    const limitsAt = items.length;
+    if (risk) items.push(...risk.limits.map((request) => reservationItem(this.tableName, request, now)));
+    const send = () =>
       this.db.send(
         new TransactWriteCommand({
           TransactItems: items,
           ...(this.onConsumed ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
         }),
-      ),
-    );
+      );
+    const output = await asStaleOnConflict(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await send();
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException) || !risk) throw error;
+          const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+          const refused = reasons.findIndex((code, index) => index >= limitsAt && code === 'ConditionalCheckFailed');
+          if (refused >= 0) throw new LimitExceededError(risk.limits[refused - limitsAt]?.counter ?? 'PAYER_DAY');
+          const conflictOnly = reasons.every((code) => code === 'None' || code === 'TransactionConflict');
+          if (!conflictOnly || attempt >= CONFLICT_ATTEMPTS) throw error;
+          await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+        }
+      }
+    });
+
     if (this.onConsumed) {
       this.onConsumed(
         (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0),

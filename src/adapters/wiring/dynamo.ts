@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AlarmMetrics } from '#app/ports.ts';
+import type { AlarmMetrics, RiskMetrics } from '#app/ports.ts';
 import { RateLimiter } from '#app/rate-limiter.ts';
 import type { GatewayConfig } from '#shared/config.ts';
 import { newId } from '#shared/ids.ts';
@@ -19,6 +19,7 @@ import { DynamoNonceStore } from '../dynamo/nonce-store.ts';
 import { DynamoPaymentRepository, DynamoRefundRepository } from '../dynamo/payment-repository.ts';
 import { DynamoRateLimitStore } from '../dynamo/rate-limit-store.ts';
 import { DynamoReconciliationRepository } from '../dynamo/reconciliation-repository.ts';
+import { DynamoRiskRepository } from '../dynamo/risk-repository.ts';
 import { DynamoTransactionStore } from '../dynamo/transaction-store.ts';
 import { DynamoWalletRepository } from '../dynamo/wallet-repository.ts';
 
@@ -30,6 +31,7 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
   const clock = () => new Date();
   const table = config.tableName;
   const alarms: AlarmMetrics = { count: (name) => metrics.addMetric(name, MetricUnit.Count, 1) };
+  const riskStore = new DynamoRiskRepository(db, table);
   return {
     config,
     db,
@@ -59,8 +61,24 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
     feeSchedules: new DynamoFeeScheduleRepository(db, table),
     feeRecords: new DynamoFeeRecordRepository(db, table),
     settlementTimeZones: deploymentTimeZones(),
+    riskStore,
+    /** The risk engine of payment creation; `RISK_ENGINE=off` leaves it out (payments then carry an empty ALLOW). */
+    risk: config.riskEnabled ? riskStore : undefined,
+    riskMetrics,
   };
 }
+
+/** Every risk decision (`RiskAllow`/`RiskReview`/`RiskBlock`) and every fired rule (`RiskRuleFired`, dimension `rule`). */
+const riskMetrics: RiskMetrics = {
+  decided: (decision, rules) => {
+    metrics.addMetric(`Risk${decision[0]}${decision.slice(1).toLowerCase()}`, MetricUnit.Count, 1);
+    for (const rule of rules) {
+      const single = metrics.singleMetric();
+      single.addDimension('rule', rule);
+      single.addMetric('RiskRuleFired', MetricUnit.Count, 1);
+    }
+  },
+};
 
 /** What {@link dynamoParts} builds. */
 export type DynamoParts = ReturnType<typeof dynamoParts>;

@@ -1,0 +1,100 @@
+import type { Merchant } from '#domain/merchant.ts';
+import type { PaymentRisk, RiskAssessment, RiskContext, RuleId } from '#domain/risk.ts';
+import { activityWrites, limitRequests } from '#domain/risk-limits.ts';
+import { assessRisk } from '#domain/risk-rules.ts';
+import { RiskRejectedError } from '#shared/errors.ts';
+import { logger } from '#shared/observability.ts';
+import type { LimitExceededError, RiskMetrics, RiskStore, RiskWrites } from './ports.ts';
+
+/** The risk engine's ports; absent `risk` (`RISK_ENGINE=off`): no check, and payments carry an empty ALLOW. */
+export interface RiskDeps {
+  risk?: RiskStore;
+  riskMetrics: RiskMetrics;
+}
+
+/** What the payer's request says about who and where they are. */
+export interface PayerSignals {
+  ip?: string;
+  deviceId?: string;
+}
+
+/** An admitted check: what the payment keeps, and what its creating transaction must write. */
+export interface RiskOutcome {
+  risk: PaymentRisk;
+  writes: RiskWrites;
+}
+
+const LIMIT_RULES: Record<LimitExceededError['counter'], RuleId> = {
+  PAYER_DAY: 'limit.payer_day',
+  PAYER_MONTH: 'limit.payer_month',
+  MERCHANT_DAY: 'limit.merchant_day',
+};
+
+/**
+ * Checks a new payment before anything is created.
+ *
+ * Input: the merchant, the payment's amount/currency/payer and the payer's signals.
+ * Output: the decision to store on the payment and the writes to fold into its transaction; undefined when off.
+ * 1. ONE batched read: configuration, blacklist entries, counters, activity ({@link RiskStore.snapshot}).
+ * 2. Every rule judges it ({@link assessRisk}); each decision and fired rule is counted as a metric and logged.
+ * 3. BLOCK → `403 RISK_REJECTED` naming the rules; ALLOW / REVIEW → the reservations and activity to write.
+ */
+export async function checkRisk(
+  deps: RiskDeps,
+  merchant: Merchant,
+  payment: { amountMinor: number; currency: string; payerAccountId?: string },
+  signals: PayerSignals,
+  now: Date,
+): Promise<RiskOutcome | undefined> {
+  if (!deps.risk) return undefined;
+  const context: RiskContext = {
+    now,
+    merchantId: merchant.id,
+    amountMinor: payment.amountMinor,
+    currency: payment.currency,
+    ...(payment.payerAccountId !== undefined ? { payerAccountId: payment.payerAccountId } : {}),
+    ...(signals.ip !== undefined ? { ip: signals.ip } : {}),
+    ...(signals.deviceId !== undefined ? { deviceId: signals.deviceId } : {}),
+  };
+  const snapshot = await deps.risk.snapshot(context);
+  const assessment = assessRisk(context, snapshot);
+  record(deps, merchant.id, assessment);
+  if (assessment.decision === 'BLOCK') throw new RiskRejectedError(assessment.rules);
+  const limits = limitRequests(context, snapshot.config);
+  return {
+    risk: {
+      score: assessment.score,
+      decision: assessment.decision,
+      rules: assessment.rules,
+      configVersion: assessment.configVersion,
+      reservations: limits.map(({ limitMinor: _limit, ...reservation }) => reservation),
+    },
+    writes: {
+      merchantId: merchant.id,
+      amountMinor: payment.amountMinor,
+      currency: payment.currency,
+      limits,
+      activity: activityWrites(context, snapshot.config),
+    },
+  };
+}
+
+/** A limit a racing payment used up between the read and the commit: `403 RISK_REJECTED`, counted like a block. */
+export function rejectedAtCommit(deps: RiskDeps, error: LimitExceededError): RiskRejectedError {
+  const rule = LIMIT_RULES[error.counter];
+  deps.riskMetrics.decided('BLOCK', [rule]);
+  return new RiskRejectedError([rule]);
+}
+
+function record(deps: RiskDeps, merchantId: string, assessment: RiskAssessment): void {
+  deps.riskMetrics.decided(assessment.decision, assessment.rules);
+  if (assessment.decision === 'ALLOW' && assessment.rules.length === 0) return;
+  // The operator's explanation, rule by rule (thresholds included); merchants see only the rule ids.
+  logger.info('risk decision', {
+    merchant_id: merchantId,
+    decision: assessment.decision,
+    score: assessment.score,
+    config_version: assessment.configVersion,
+    verdicts: assessment.verdicts.filter((verdict) => verdict.fired),
+  });
+}
