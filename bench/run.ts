@@ -1,11 +1,11 @@
 /**
- * `npm run bench`: sections 1–13 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
+ * `npm run bench`: sections 1–14 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
  * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_RECON_LINES (1000000), BENCH_RECON_DYNAMO_LINES (100000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100),
  * BENCH_HEAT_LOAD (100000), BENCH_ONLY (`flows`: sections 1–4; `reconciliation`: sections 8 and 12, side by side;
- * `reconciliation-dynamo`: section 12; `heat`, `notifications`, `failover`, `bundles` or `hot-accounts` (section 13):
- * that section alone), BENCH_LOG_LEVEL
+ * `reconciliation-dynamo`: section 12; `heat`, `notifications`, `failover`, `bundles`, `hot-accounts` (section 13) or
+ * `risk` (section 14): that section alone), BENCH_LOG_LEVEL
  * (SILENT; e.g. ERROR shows the handlers' logs). Exits non-zero on any failure, including a balance that is not
  * exactly what the flows paid and refunded, or a notification not DELIVERED exactly as its merchant allowed.
  */
@@ -39,6 +39,7 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     'failover',
     'bundles',
     'hot-accounts',
+    'risk',
   ] as const;
   if (only !== undefined && !(sections as readonly string[]).includes(only))
     throw new Error(`BENCH_ONLY must be one of ${sections.join(', ')} (or unset for every section), got ${only}`);
@@ -150,6 +151,10 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     console.log(`pay-gateway benchmark, hot accounts only, ${machine}`);
     return { hot_accounts: await (await import('./hot-accounts.ts')).measureHotAccounts() };
   }
+  if (options.only === 'risk') {
+    console.log(`pay-gateway benchmark, risk engine only, ${machine}`);
+    return { risk: await (await import('./risk.ts')).measureRisk() };
+  }
   if (options.only === 'reconciliation') {
     console.log(
       `pay-gateway benchmark, reconciliation only: ${options.reconLines} lines in memory, ` +
@@ -185,6 +190,7 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
   if (stack.rate_limits) (await import('./rate-limits.ts')).printRateLimitSection(stack.rate_limits);
   if (heat) (await import('./heat.ts')).printHeatSection(heat);
   const hot_accounts = await (await import('./hot-accounts.ts')).measureHotAccounts();
+  const risk = await (await import('./risk.ts')).measureRisk();
   return {
     ...stack,
     heat,
@@ -195,6 +201,7 @@ async function runBenchmark(projectRoot: string, options: BenchOptions): Promise
     reconciliation,
     reconciliation_dynamo,
     hot_accounts,
+    risk,
   };
 }
 
