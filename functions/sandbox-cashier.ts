@@ -10,6 +10,7 @@ import { channelParts } from '#adapters/wiring/channels.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { parseInput } from '#app/validation.ts';
+import { isHeld } from '#domain/risk.ts';
 import {
   type CashierView,
   checkoutPage,
@@ -19,7 +20,6 @@ import {
   refundResultPage,
   resultPage,
 } from '#http/cashier-pages.ts';
-import { isHeld } from '#domain/risk.ts';
 import { httpHandler } from '#http/handler.ts';
 import type { HttpRequest } from '#http/request.ts';
 
