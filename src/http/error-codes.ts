@@ -37,6 +37,11 @@ export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[];
     description: '402: a BALANCE payment the wallet cannot pay; 409: a refund the wallet no longer holds.',
   },
   MERCHANT_DISABLED: { statuses: [403], description: 'The merchant is disabled.' },
+  RISK_REJECTED: {
+    statuses: [403],
+    description:
+      'Risk control declined the payment and nothing was created; `details.rules` names the rules that fired.',
+  },
   CALLBACK_SOURCE_FORBIDDEN: {
     statuses: [403],
     description: 'A callback from outside the channel’s source allowlist.',

@@ -3,6 +3,7 @@ import { EVENT_TYPES } from '#domain/events.ts';
 import { DELIVERY_STATUSES } from '#domain/notification.ts';
 import { CHANNELS, PAY_METHODS, PAYMENT_STATUSES } from '#domain/payment.ts';
 import { REFUND_STATUSES } from '#domain/refund.ts';
+import { RULE_IDS } from '#domain/risk.ts';
 import type { LedgerType } from '#domain/wallet.ts';
 import { ERROR_CODES } from './error-codes.ts';
 
@@ -38,6 +39,17 @@ export const paymentSchema = z.object({
   paid_at: timestamp.nullable(),
   channel_trade_no: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
+  risk: z
+    .object({
+      score: z.number().int().min(0).max(100),
+      decision: z.enum(['ALLOW', 'REVIEW']),
+      rules: z.array(z.enum(RULE_IDS)).meta({ description: 'The ids of the rules that fired (never thresholds).' }),
+      review: z
+        .enum(['PENDING', 'APPROVED', 'REJECTED'])
+        .nullable()
+        .meta({ description: 'A held (REVIEW) payment: PENDING until an operator approves or rejects it; else null.' }),
+    })
+    .meta({ description: 'The risk decision. A REVIEW payment cannot be paid until an operator approves it.' }),
   routing_attempts: z
     .array(
       z.object({
