@@ -1,5 +1,5 @@
 /**
- * Section 13: payment creation with the risk engine on and off, in the same run, on a DynamoDB Local started for it.
+ * Section 14: payment creation with the risk engine on and off, in the same run, on a DynamoDB Local started for it.
  * The use case runs in process (no HTTP), 16 concurrent clients, sandbox channel, 64 payers; the engine has a payer
  * day limit, a merchant day limit and payer/device/IP velocity configured, so its read and its writes are all there.
  * DynamoDB units are what DynamoDB Local reports per call (`ReturnConsumedCapacity: TOTAL`), summed per creation.
@@ -115,7 +115,7 @@ export async function measureRisk() {
     admin.destroy();
     const off = await measureMode(false, tableName);
     const on = await measureMode(true, tableName);
-    console.log(heading('13. Risk engine: payment creation on vs off'));
+    console.log(heading('14. Risk engine: payment creation on vs off'));
     const row = (r: typeof off) => [
       r.risk ? 'on' : 'off',
       num(r.per_second, 1),
