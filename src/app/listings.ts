@@ -30,6 +30,10 @@ export const paymentListQuerySchema = z
     status: z.enum(PAYMENT_STATUSES).optional(),
     channel: z.enum(CHANNELS).optional(),
     account_id: accountIdSchema.optional(),
+    risk_decision: z
+      .enum(['ALLOW', 'REVIEW'])
+      .optional()
+      .meta({ description: 'The risk decision: REVIEW lists the payments held for review (decided or not).' }),
     created_gte: timestampQuerySchema.optional().meta({ description: 'Created at or after (inclusive).' }),
     created_lt: timestampQuerySchema.optional().meta({ description: 'Created before (exclusive).' }),
   })
@@ -61,7 +65,13 @@ export function listPayments(
   return deps.payments.list(
     merchant.id,
     { limit: query.limit, cursor: query.cursor, createdGte: query.created_gte, createdLt: query.created_lt },
-    { status: query.status, channel: query.channel, accountId: query.account_id, now: deps.clock() },
+    {
+      status: query.status,
+      channel: query.channel,
+      accountId: query.account_id,
+      riskDecision: query.risk_decision,
+      now: deps.clock(),
+    },
   );
 }
 

@@ -129,6 +129,8 @@ export interface PaymentFilter {
   status?: PaymentStatus;
   channel?: Channel;
   accountId?: string;
+  /** `risk.decision`; a payment stored without a risk decision counts as `ALLOW` (as the API shows it). */
+  riskDecision?: 'ALLOW' | 'REVIEW';
   now: Date;
 }
 

@@ -50,8 +50,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
  * The stored attributes behind `GET /v1/payments` filters. `status` is the status the merchant sees: like
  * `visibleStatus`, a `PENDING` payment past its expiry shows as `CLOSED` (and is no longer `PENDING`).
  */
-function paymentFilter({ status, channel, accountId, now }: PaymentFilter): ListingFilter | undefined {
-  const others = equalityFilter({ channel, accountId });
+function paymentFilter({ status, channel, accountId, riskDecision, now }: PaymentFilter): ListingFilter | undefined {
+  const others = allOf(equalityFilter({ channel, accountId }), riskFilter(riskDecision));
   if (!status) return others;
   const expression =
     status === 'PENDING'
@@ -69,6 +69,27 @@ function paymentFilter({ status, channel, accountId, now }: PaymentFilter): List
       ...(status === 'CLOSED' ? { ':pending': 'PENDING' } : {}),
       ...others?.values,
     },
+  };
+}
+
+/** `risk.decision` as the API shows it: a payment stored without one (before the engine, or with it off) is ALLOW. */
+function riskFilter(decision: PaymentFilter['riskDecision']): ListingFilter | undefined {
+  if (!decision) return undefined;
+  const path = '#risk.#riskDecision = :riskDecision';
+  return {
+    expression: decision === 'ALLOW' ? `(attribute_not_exists(#risk) OR ${path})` : path,
+    names: { '#risk': 'risk', '#riskDecision': 'decision' },
+    values: { ':riskDecision': decision },
+  };
+}
+
+/** Both filters (either may be absent). */
+function allOf(a: ListingFilter | undefined, b: ListingFilter | undefined): ListingFilter | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    expression: `${a.expression} AND ${b.expression}`,
+    names: { ...a.names, ...b.names },
+    values: { ...a.values, ...b.values },
   };
 }
 
