@@ -28,20 +28,7 @@ const balanceOf = async (accountId: string) =>
 const paymentFault = (at: 'before-commit' | 'after-commit', field: 'id' | 'orderNo', value: string, status: string) =>
   ({ at, entity: 'PAYMENT', field, value, status }) satisfies Fault;
 
-/**
- * Arms `fault`, starts `action`, checks the gateway process died of exactly that fault, starts a fresh one, and
- * returns how `action` ended: interrupted (its connection lost) or answered (it retried past the restart).
- */
-async function crashDuring(fault: Fault, action: () => Promise<unknown>): Promise<'answered' | 'connection lost'> {
-  await stack.gateway.arm(fault);
-  const outcome = action().then(
-    () => 'answered' as const,
-    () => 'connection lost' as const,
-  );
-  await stack.gateway.crashedAt(fault);
-  await stack.gateway.restart();
-  return outcome;
-}
+const crashDuring = (fault: Fault, action: () => Promise<unknown>) => stack.crashDuring(fault, action);
 
 describe('recharge: creating the payment', () => {
   it('dies after the channel answered, before the commit: the merchant retries and gets one payment', async () => {

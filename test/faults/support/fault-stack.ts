@@ -10,7 +10,7 @@ import { createMerchant } from '#app/merchant-admin.ts';
 import type { Workflows } from '#app/ports.ts';
 import { loadConfig } from '#shared/config.ts';
 import { MerchantClient } from '../../../local/merchant-client.ts';
-import { createQueues, type QueueUrls } from '../../../local/sqs.ts';
+import { createQueues, type LocalSqs, type QueueUrls, startLocalSqs } from '../../../local/sqs.ts';
 import { channelTable } from '../../support/channel-table.ts';
 import { TEST_VISIBILITY_TIMEOUT_SECONDS } from '../../support/constants.ts';
 import { uniqueId } from '../../support/fixtures.ts';
@@ -20,6 +20,7 @@ import {
   type LocalChannels,
   startLocalChannels,
 } from '../../support/real-channels.ts';
+import type { Fault } from './faults.ts';
 import { GatewayChild } from './gateway-child.ts';
 import { type MerchantEndpoint, startMerchantEndpoint } from './merchant-endpoint.ts';
 
@@ -50,13 +51,26 @@ export interface FaultStack {
   notifyUntilAcknowledged(paymentId: string): Promise<number>;
   /** A merchant request re-sent until it gets an answer other than 5xx (the gateway may be down meanwhile). */
   requestUntilAnswered(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  /** A recharge created, paid at Alipay and notified: the wallet credited. */
+  paidRecharge(amount: string): Promise<{ id: string; accountId: string }>;
+  /**
+   * Arms `fault`, starts `action`, checks the gateway process died of exactly that fault, starts a fresh one, and
+   * returns how `action` ended: interrupted (its connection lost) or answered (it retried past the restart).
+   */
+  crashDuring(fault: Fault, action: () => Promise<unknown>): Promise<'answered' | 'connection lost'>;
+  /**
+   * Stops the stack's own SQS server while `during` runs, then starts it again on the same port with the same
+   * queues (local SQS keeps messages in memory, so it is stopped only once every event was delivered: what an
+   * outage of the service looks like, never a loss of its messages). Only for a stack started with `ownSqs`.
+   */
+  sqsOutage(during: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Options of {@link startFaultStack}. */
 export interface FaultStackOptions {
-  /** The SQS server the gateway's queues live on (the run's shared one by default). */
-  sqsEndpoint: string;
+  /** The run's shared SQS server for the gateway's queues; absent: an SQS server of the stack's own. */
+  sqsEndpoint?: string;
 }
 
 /**
@@ -69,22 +83,25 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   const saved = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]));
   const table = await channelTable();
   const secretsDir = mkdtempSync(join(tmpdir(), 'fault-secrets-'));
+  let ownSqs: LocalSqs | undefined = options.sqsEndpoint ? undefined : await startLocalSqs();
+  const sqsEndpoint = options.sqsEndpoint ?? (ownSqs?.endpoint as string);
   const sqs = new SQSClient({
-    endpoint: options.sqsEndpoint,
+    endpoint: sqsEndpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const queues: QueueUrls = await createQueues(sqs, {
+  const queueOptions = {
     suffix: `-${randomBytes(5).toString('hex')}`,
     visibilityTimeoutSeconds: TEST_VISIBILITY_TIMEOUT_SECONDS,
-  });
+  };
+  const queues: QueueUrls = await createQueues(sqs, queueOptions);
   const port = await freePort();
   const apiBase = `http://127.0.0.1:${port}`;
   const env = {
     TABLE_NAME: table.tableName,
     CHANNEL_SECRETS_DIR: secretsDir,
     PUBLIC_BASE_URL: apiBase,
-    AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
     NOTIFY_QUEUE_URL: queues.notifyQueueUrl,
     NOTIFY_DLQ_URL: queues.notifyDlqUrl,
   };
@@ -119,6 +136,24 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   await gateway.start();
 
   const notifyUrl = callbackUrls(apiBase).alipay;
+  const notifyUntilAcknowledged = async (paymentId: string) => {
+    const { attempts } = await untilAnswered(async () => {
+      const answer = await channels.alipay.server.sendNotification(notifyUrl, paymentId);
+      return answer.body === 'success' ? answer : undefined;
+    });
+    return attempts;
+  };
+  const createRecharge = async (fields: { order_no: string; account_id: string; amount: string }) => {
+    const answer = await client.request<Json>('POST', '/v1/payments', {
+      ...fields,
+      currency: 'CNY',
+      subject: 'Wallet top-up',
+      channel: 'ALIPAY',
+      method: 'QR',
+    });
+    if (answer.status !== 201) throw new Error(`create: ${JSON.stringify(answer)}`);
+    return answer.body;
+  };
   return {
     gateway,
     apiBase,
@@ -128,26 +163,11 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     channels,
     container,
     tableName: table.tableName,
-    async createRecharge(fields) {
-      const answer = await client.request<Json>('POST', '/v1/payments', {
-        ...fields,
-        currency: 'CNY',
-        subject: 'Wallet top-up',
-        channel: 'ALIPAY',
-        method: 'QR',
-      });
-      if (answer.status !== 201 && answer.status !== 200) throw new Error(`create: ${JSON.stringify(answer)}`);
-      return answer.body;
-    },
+    createRecharge,
     pay(paymentId) {
       channels.alipay.server.pay(paymentId);
     },
-    async notifyUntilAcknowledged(paymentId) {
-      return untilAnswered(async () => {
-        const answer = await channels.alipay.server.sendNotification(notifyUrl, paymentId);
-        return answer.body === 'success' ? answer : undefined;
-      }).then(({ attempts }) => attempts);
-    },
+    notifyUntilAcknowledged,
     async requestUntilAnswered(method, path, body) {
       // A 5xx is no answer either: the merchant retries it like a dropped connection.
       const { value } = await untilAnswered(async () => {
@@ -155,6 +175,35 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         return answer.status >= 500 ? undefined : answer;
       });
       return value;
+    },
+    async paidRecharge(amount) {
+      const accountId = uniqueId('user');
+      const id = String((await createRecharge({ order_no: uniqueId('ORD'), account_id: accountId, amount })).id);
+      channels.alipay.server.pay(id);
+      await notifyUntilAcknowledged(id);
+      return { id, accountId };
+    },
+    async crashDuring(fault, action) {
+      await gateway.arm(fault);
+      const outcome = action().then(
+        () => 'answered' as const,
+        () => 'connection lost' as const,
+      );
+      await gateway.crashedAt(fault);
+      await gateway.restart();
+      return outcome;
+    },
+    async sqsOutage(during) {
+      if (!ownSqs) throw new Error('sqsOutage needs a stack with an SQS server of its own');
+      const port = Number(new URL(ownSqs.endpoint).port);
+      await ownSqs.stop();
+      ownSqs = undefined;
+      try {
+        await during();
+      } finally {
+        ownSqs = await startLocalSqs({ port });
+        await createQueues(sqs, queueOptions);
+      }
     },
     async stop() {
       await gateway.stop();
@@ -164,6 +213,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
       }
       sqs.destroy();
+      await ownSqs?.stop();
       await table.drop();
       rmSync(secretsDir, { recursive: true, force: true });
       for (const [name, value] of Object.entries(saved)) {

@@ -1,0 +1,78 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueId } from '../support/fixtures.ts';
+import { type FaultStack, startFaultStack } from './support/fault-stack.ts';
+import type { Fault } from './support/faults.ts';
+import { assertInvariants, notificationsSettled, sweep } from './support/invariants.ts';
+
+type Json = Record<string, unknown>;
+
+let stack: FaultStack;
+
+beforeAll(async () => {
+  // An SQS server of its own: the outage tests stop and restart it.
+  stack = await startFaultStack({});
+});
+afterAll(() => stack?.stop());
+
+/** After every injected crash or outage: the timers' work, the notifications, then every invariant. */
+afterEach(async () => {
+  await sweep(stack);
+  await notificationsSettled(stack);
+  await assertInvariants(stack);
+});
+
+const refundFault = (at: 'before-commit' | 'after-commit', refundNo: string, status: string) =>
+  ({ at, entity: 'REFUND', field: 'refundNo', value: refundNo, status }) satisfies Fault;
+const refundBody = (paymentId: string, amount: string) => ({ payment_id: paymentId, refund_no: uniqueId('R'), amount });
+const balanceOf = async (accountId: string) =>
+  (await stack.client.request<Json>('GET', `/v1/accounts/${accountId}/balance?currency=CNY`)).body;
+
+describe('refund of a recharge (Alipay refunds synchronously)', () => {
+  it('dies after Alipay refunded, before the Confirm commit: the retry finds it PROCESSING, a GET settles it once', async () => {
+    const { id, accountId } = await stack.paidRecharge('50.00');
+    const body = refundBody(id, '20.00');
+    const fault = refundFault('before-commit', body.refund_no, 'SUCCEEDED');
+    expect(await stack.crashDuring(fault, () => stack.client.request('POST', '/v1/refunds', body))).toBe(
+      'connection lost',
+    );
+    expect(stack.channels.alipay.server.trades.get(id)?.refundedFen).toBe(2000);
+    expect(await balanceOf(accountId)).toMatchObject({ available: '30.00', frozen: '20.00' });
+
+    const retried = await stack.requestUntilAnswered('POST', '/v1/refunds', body);
+    expect(retried).toMatchObject({ status: 200, body: { status: 'PROCESSING' } });
+    const settled = await stack.requestUntilAnswered('GET', `/v1/refunds/${retried.body.id}`);
+    expect(settled.body).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await balanceOf(accountId)).toMatchObject({ available: '30.00', frozen: '0.00' });
+  });
+
+  it('dies after the Confirm commit, before the response: the retry replays the SUCCEEDED refund', async () => {
+    const { id, accountId } = await stack.paidRecharge('40.00');
+    const body = refundBody(id, '40.00');
+    const fault = refundFault('after-commit', body.refund_no, 'SUCCEEDED');
+    expect(await stack.crashDuring(fault, () => stack.client.request('POST', '/v1/refunds', body))).toBe(
+      'connection lost',
+    );
+    const retried = await stack.requestUntilAnswered('POST', '/v1/refunds', body);
+    expect(retried).toMatchObject({ status: 200, body: { status: 'SUCCEEDED', amount: '40.00' } });
+    expect(await balanceOf(accountId)).toMatchObject({ available: '0.00', frozen: '0.00' });
+    expect((await stack.container.payments.get(id))?.status).toBe('REFUNDED');
+  });
+});
+
+describe('emulator outages mid-run', () => {
+  it('local SQS stops while payments are paid: commits go on, the relay holds its place, all delivered after', async () => {
+    await notificationsSettled(stack);
+    const deliveredBefore = stack.merchant.received.size;
+    const accounts: string[] = [];
+    await stack.sqsOutage(async () => {
+      for (const amount of ['1.00', '2.00', '3.00']) accounts.push((await stack.paidRecharge(amount)).accountId);
+      // Committed and credited while the queue is down; nothing can have been delivered.
+      expect(await balanceOf(accounts[2] ?? '')).toMatchObject({ available: '3.00' });
+      expect(stack.merchant.received.size).toBe(deliveredBefore);
+    });
+    await notificationsSettled(stack);
+    for (const [index, accountId] of accounts.entries()) {
+      expect(await balanceOf(accountId)).toMatchObject({ available: `${index + 1}.00`, frozen: '0.00' });
+    }
+  });
+});
