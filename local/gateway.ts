@@ -10,17 +10,26 @@ import { invokeLocally } from './lambda-context.ts';
 /** API Gateway's own payload limit; the handlers enforce the contract's 64 KiB below it. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
-type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+/** An HTTP function's handler, as `functions/*.ts` export it. */
+export type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * A local HTTP API: turns each request into an API Gateway v2 (payload 2.0) event, invokes the SAME handler module
  * the CDK stack deploys for that route, and writes its result back — like API Gateway + Lambda, in one process.
+ * Handler modules are imported on first use from `projectRoot`, unless a bundled host (which has no TypeScript
+ * loader) hands them in as `bundled`, by entry (`functions/….ts`).
  */
 export class LocalGateway {
   private readonly handlers = new Map<string, Promise<LambdaHandler>>();
   private server?: Server;
 
-  constructor(private readonly projectRoot: string) {}
+  constructor(
+    private readonly projectRoot: string,
+    private readonly bundled: Readonly<Record<string, LambdaHandler>> = {},
+  ) {}
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
@@ -88,8 +97,11 @@ export class LocalGateway {
   private handlerFor(spec: FunctionSpec): Promise<LambdaHandler> {
     let loaded = this.handlers.get(spec.entry);
     if (!loaded) {
+      const bundled = this.bundled[spec.entry];
       const url = pathToFileURL(resolve(this.projectRoot, spec.entry)).href;
-      loaded = import(url).then((module: { handler: LambdaHandler }) => module.handler);
+      loaded = bundled
+        ? Promise.resolve(bundled)
+        : import(url).then((module: { handler: LambdaHandler }) => module.handler);
       this.handlers.set(spec.entry, loaded);
     }
     return loaded;

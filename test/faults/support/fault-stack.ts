@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createContainer } from '#adapters/container.ts';
@@ -21,6 +21,7 @@ import {
   startLocalChannels,
 } from '../../support/real-channels.ts';
 import type { Fault } from './faults.ts';
+import { buildGatewayBundle, GATEWAY_PROJECT_ROOT } from './gateway-bundle.ts';
 import { GatewayChild } from './gateway-child.ts';
 import { type MerchantEndpoint, startMerchantEndpoint } from './merchant-endpoint.ts';
 
@@ -132,7 +133,13 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   });
   secret = created.secret;
   const client = new MerchantClient({ apiBase, merchantId: created.merchant.id, merchantSecret: secret });
-  const gateway = new GatewayChild({ ...process.env, ...env, FAULT_PORT: String(port) });
+  const bundle = await buildGatewayBundle();
+  const gateway = new GatewayChild(bundle, {
+    ...process.env,
+    ...env,
+    FAULT_PORT: String(port),
+    FAULT_PROJECT_ROOT: GATEWAY_PROJECT_ROOT,
+  });
   await gateway.start();
 
   const notifyUrl = callbackUrls(apiBase).alipay;
@@ -216,6 +223,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
       await ownSqs?.stop();
       await table.drop();
       rmSync(secretsDir, { recursive: true, force: true });
+      rmSync(dirname(bundle), { recursive: true, force: true });
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;

@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
 import { type Fault, type FromGateway, faultLine, type ToGateway } from './faults.ts';
 
-const ENTRY = resolve(import.meta.dirname, 'gateway-process.ts');
-/** Generous: a cold start loads the SDK and every handler through tsx, on a machine shared with other work. */
+/** Generous: a cold start loads the SDK and every handler, on a machine shared with other work. */
 const START_TIMEOUT_MS = 90_000;
 /** The last lines of the process's stderr kept for a failure message. */
 const KEPT_LINES = 200;
@@ -16,8 +14,8 @@ export interface Exit {
 }
 
 /**
- * The gateway as a child process (`gateway-process.ts` under tsx) that a test can arm with a fault, kill with SIGKILL
- * and start again on the same port, like a Lambda environment dying mid-invocation and a fresh one taking over.
+ * The gateway as a child process (the bundle of `gateway-process.ts`) that a test can arm with a fault, kill with
+ * SIGKILL and start again on the same port, like a Lambda environment dying mid-invocation and a fresh one taking over.
  */
 export class GatewayChild {
   private child?: ChildProcess;
@@ -26,12 +24,15 @@ export class GatewayChild {
   /** How many processes were started, and how many died by SIGKILL. */
   readonly stats = { starts: 0, kills: 0 };
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly bundle: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /** Starts a process and resolves once it serves the API and consumes its stream and queue. */
   async start(): Promise<void> {
     if (this.child) throw new Error('the gateway process is already running');
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    const child = spawn(process.execPath, [this.bundle], {
       env: this.env,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -1,5 +1,6 @@
 /**
- * The gateway process of the fault-injection suite, started (and SIGKILLed) by `gateway-child.ts`: the local API on
+ * The gateway process of the fault-injection suite, bundled by `gateway-bundle.ts` and started (and SIGKILLed) by
+ * `gateway-child.ts`: the local API on
  * `FAULT_PORT`, the outbox relay on the table's stream (from its start, so a restarted process re-reads what its
  * predecessor never finished), the notify queue consumer and the state machines — the same handlers the CDK stack
  * deploys, wired like `npm start` wires them, against the environment the test hands in.
@@ -9,7 +10,6 @@
  * fires once, writes its line to stderr synchronously, and SIGKILLs this process.
  */
 import { writeSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
 import { setHostOverrides, sharedDocumentClient } from '#adapters/wiring/host.ts';
@@ -18,7 +18,7 @@ import { handler as notify } from '../../../functions/notify.ts';
 import { handler as notifyAttempt } from '../../../functions/notify-attempt.ts';
 import { handler as notifyFailed } from '../../../functions/notify-failed.ts';
 import { handler as outboxRelay } from '../../../functions/outbox-relay.ts';
-import { LocalGateway } from '../../../local/gateway.ts';
+import { type LambdaHandler, LocalGateway } from '../../../local/gateway.ts';
 import { LocalStepFunctions } from '../../../local/local-workflows.ts';
 import { pollQueue } from '../../../local/sqs-poller.ts';
 import { pollTableStream, type StreamLambdaHandler } from '../../../local/stream-poller.ts';
@@ -33,6 +33,11 @@ function crashIf(at: Fault['at'], matches: (fault: Fault) => boolean): void {
   if (!fault) return;
   writeSync(2, `${faultLine(fault)}\n`);
   process.kill(process.pid, 'SIGKILL');
+}
+
+/** Poller and handler failures go to stderr, which the test shows when a case fails. */
+function report(error: unknown): void {
+  console.error(String(error));
 }
 
 function send(message: FromGateway): void {
@@ -65,37 +70,43 @@ const relay: StreamLambdaHandler = async (event, context) => {
   return response;
 };
 
-process.on('message', (message: ToGateway) => {
-  if (message.type === 'arm') {
-    armed.push(message.fault);
-    send({ type: 'armed' });
-  }
-});
+/**
+ * Runs the gateway process: the API (with the bundled HTTP handlers, by entry), the stream and queue consumers and
+ * the state machines; tells the test it is ready, then serves until killed.
+ */
+export async function runGatewayProcess(handlers: Readonly<Record<string, LambdaHandler>>): Promise<void> {
+  process.on('message', (message: ToGateway) => {
+    if (message.type === 'arm') {
+      armed.push(message.fault);
+      send({ type: 'armed' });
+    }
+  });
 
-const sfn = new LocalStepFunctions(
-  [
-    {
-      ...STATE_MACHINES.notifyRetry,
-      tasks: { NotifyAttemptFunctionArn: notifyAttempt, NotifyFailedFunctionArn: notifyFailed },
-    },
-    { ...STATE_MACHINES.orderExpiry, tasks: { ExpireBucketFunctionArn: expireBucket } },
-  ],
-  TEST_WAIT_TIME_SCALE,
-);
-setHostOverrides({ workflows: sfn.workflows });
-const gateway = new LocalGateway(resolve(import.meta.dirname, '../../..'));
-const apiBase = await gateway.listen(Number(setting('FAULT_PORT')));
-pollQueue({
-  client: new SQSClient({}),
-  queueUrl: setting('NOTIFY_QUEUE_URL'),
-  handler: notify,
-  onError: () => undefined,
-});
-await pollTableStream({
-  endpoint: setting('AWS_ENDPOINT_URL_DYNAMODB'),
-  tableName: setting('TABLE_NAME'),
-  handler: relay,
-  startingPosition: 'TRIM_HORIZON',
-  onError: () => undefined,
-});
-send({ type: 'ready', apiBase });
+  const sfn = new LocalStepFunctions(
+    [
+      {
+        ...STATE_MACHINES.notifyRetry,
+        tasks: { NotifyAttemptFunctionArn: notifyAttempt, NotifyFailedFunctionArn: notifyFailed },
+      },
+      { ...STATE_MACHINES.orderExpiry, tasks: { ExpireBucketFunctionArn: expireBucket } },
+    ],
+    TEST_WAIT_TIME_SCALE,
+  );
+  setHostOverrides({ workflows: sfn.workflows });
+  const gateway = new LocalGateway(setting('FAULT_PROJECT_ROOT'), handlers);
+  const apiBase = await gateway.listen(Number(setting('FAULT_PORT')));
+  pollQueue({
+    client: new SQSClient({}),
+    queueUrl: setting('NOTIFY_QUEUE_URL'),
+    handler: notify,
+    onError: report,
+  });
+  await pollTableStream({
+    endpoint: setting('AWS_ENDPOINT_URL_DYNAMODB'),
+    tableName: setting('TABLE_NAME'),
+    handler: relay,
+    startingPosition: 'TRIM_HORIZON',
+    onError: report,
+  });
+  send({ type: 'ready', apiBase });
+}
