@@ -28,6 +28,26 @@ const balanceOf = async (accountId: string) =>
   (await stack.client.request<Json>('GET', `/v1/accounts/${accountId}/balance?currency=CNY`)).body;
 
 describe('refund of a recharge (Alipay refunds synchronously)', () => {
+  it('dies after the Try commit, before the channel heard of it: the status sync resubmits it, settled once', async () => {
+    const { id, accountId } = await stack.paidRecharge('30.00');
+    const body = refundBody(id, '30.00');
+    const fault = refundFault('after-commit', body.refund_no, 'PROCESSING');
+    expect(await stack.crashDuring(fault, () => stack.client.request('POST', '/v1/refunds', body))).toBe(
+      'connection lost',
+    );
+    // The money is held (frozen), the channel never received the refund, and a retry only replays it PROCESSING.
+    expect(stack.channels.alipay.server.trades.get(id)?.refundedFen).toBe(0);
+    expect(await balanceOf(accountId)).toMatchObject({ available: '0.00', frozen: '30.00' });
+    const retried = await stack.requestUntilAnswered('POST', '/v1/refunds', body);
+    expect(retried).toMatchObject({ status: 200, body: { status: 'PROCESSING' } });
+
+    expect(await sweep(stack)).toBeGreaterThanOrEqual(1);
+    const refund = await stack.client.request<Json>('GET', `/v1/refunds/${retried.body.id}`);
+    expect(refund.body).toMatchObject({ status: 'SUCCEEDED' });
+    expect(stack.channels.alipay.server.trades.get(id)?.refundedFen).toBe(3000);
+    expect(await balanceOf(accountId)).toMatchObject({ available: '0.00', frozen: '0.00' });
+  });
+
   it('dies after Alipay refunded, before the Confirm commit: the retry finds it PROCESSING, a GET settles it once', async () => {
     const { id, accountId } = await stack.paidRecharge('50.00');
     const body = refundBody(id, '20.00');
