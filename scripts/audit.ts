@@ -19,15 +19,7 @@ export const auditCli: CliSpec = {
 Each record holds redacted before/after views (never a secret).`,
       options: { since: { type: 'string' }, until: { type: 'string' }, merchant: { type: 'string' } },
       async run(values, { printLine }) {
-        if (!values.since) throw new UsageError('--since is required');
-        const since = new Date(values.since);
-        const until = values.until ? new Date(values.until) : new Date();
-        if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime()) || since >= until) {
-          throw new UsageError('--since and --until must be ISO times, since before until');
-        }
-        if (until.getTime() - since.getTime() > MAX_DAYS * 86_400_000) {
-          throw new UsageError(`at most ${MAX_DAYS} days per call`);
-        }
+        const { since, until } = timeRange(values);
         connectTarget();
         const log = new DynamoAuditLog(createDocumentClient(), process.env.TABLE_NAME ?? '');
         for (const record of await log.list({ since, until, merchantId: values.merchant })) printLine(record);
@@ -36,5 +28,22 @@ Each record holds redacted before/after views (never a secret).`,
     }),
   },
 };
+
+/**
+ * The `[--since, --until)` range of an audit read: ISO times, since before until, at most 31 days; `--until`
+ * defaults to now, `--since` to `defaultSinceMs` before it when given, else it is required.
+ */
+export function timeRange(values: { since?: string; until?: string }, defaultSinceMs?: number) {
+  if (!values.since && defaultSinceMs === undefined) throw new UsageError('--since is required');
+  const until = values.until ? new Date(values.until) : new Date();
+  const since = values.since ? new Date(values.since) : new Date(until.getTime() - (defaultSinceMs ?? 0));
+  if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime()) || since >= until) {
+    throw new UsageError('--since and --until must be ISO times, since before until');
+  }
+  if (until.getTime() - since.getTime() > MAX_DAYS * 86_400_000) {
+    throw new UsageError(`at most ${MAX_DAYS} days per call`);
+  }
+  return { since, until };
+}
 
 runIfMain(import.meta.filename, auditCli);

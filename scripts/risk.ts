@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createContainer } from '#adapters/container.ts';
+import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
+import { createDocumentClient } from '#adapters/dynamo/client.ts';
 import { addBlacklistEntry, configView, removeBlacklistEntry, setRiskConfig } from '#app/risk-admin.ts';
 import { approveReview, rejectReview } from '#app/risk-review.ts';
+import type { AuditRecord } from '#domain/audit.ts';
 import { formatAmount } from '#domain/money.ts';
 import type { Payment } from '#domain/payment.ts';
 import { DEFAULT_RISK_CONFIG, HARD_RULES, SOFT_RULES } from '#domain/risk.ts';
+import { timeRange } from './audit.ts';
 import { type CliSpec, command, connectTarget, runIfMain, UsageError } from './cli.ts';
 
 /** Points the CLI at its target and builds the container (the AWS environment needs no public URL). */
@@ -27,7 +31,8 @@ function action(positionals: string[], allowed: readonly string[]): string {
 /** `npm run risk`: the risk engine's configuration, blacklists and review queue. */
 export const riskCli: CliSpec = {
   name: 'risk',
-  summary: 'Risk control: rules and limits (versioned), blacklists (with expiry), held payments (review). Audited.',
+  summary:
+    'Risk control: rules and limits (versioned), blacklists (with expiry), held payments (review), blocked attempts. Audited.',
   footer: `Targets the running local stack (npm start) unless TABLE_NAME is set, in which case it uses the AWS
 environment. Every change is recorded in the audit trail. Model and configuration: docs/risk.md.`,
   verbatimKeys: ['limits', 'weights'],
@@ -115,8 +120,46 @@ environment. Every change is recorded in the audit trail. Model and configuratio
         return held;
       },
     }),
+    blocked: command({
+      summary: "a merchant's blocked attempts (403 RISK_REJECTED) from the audit trail, oldest first, one JSON a line",
+      usage: 'list --merchant ID [--since ISO_TIME] [--until ISO_TIME]',
+      details: `  --merchant ID      the merchant whose attempts were blocked (required)
+  --since ISO_TIME   start of the range (default: one day before --until)
+  --until ISO_TIME   end of the range (default now); at most 31 days after --since
+Each line: when, the order_no, amount, currency, requested channel, the rules that fired, the score and the request
+id (never a threshold, nor the payer's IP or device).`,
+      options: { merchant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' } },
+      async run(values, { positionals, printLine }) {
+        action(positionals, ['list']);
+        const merchantId = need(values.merchant, 'merchant');
+        const range = timeRange(values, 86_400_000);
+        connectTarget();
+        const log = new DynamoAuditLog(createDocumentClient(), process.env.TABLE_NAME ?? '');
+        for (const record of await log.list({ ...range, merchantId })) {
+          if (record.action === 'risk.blocked') printLine(blockedView(record));
+        }
+        return undefined;
+      },
+    }),
   },
 };
+
+/** A `risk.blocked` audit record as the CLI prints it. */
+function blockedView(record: AuditRecord) {
+  const after = record.after ?? {};
+  return {
+    at: record.at,
+    merchantId: record.merchantId,
+    orderNo: after.orderNo,
+    amount: formatAmount(Number(after.amountMinor), String(after.currency)),
+    currency: after.currency,
+    channel: after.channel,
+    rules: after.rules,
+    score: after.score,
+    requestId: record.requestId ?? null,
+    auditId: record.id,
+  };
+}
 
 function entryView(entry: { kind: string; value: string; merchantId?: string; reason?: string; expiresAt?: string }) {
   return {

@@ -14,7 +14,7 @@ import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { InsufficientBalanceError } from '#domain/refund.ts';
 import { InsufficientBalance, movements, type WalletChange } from '#domain/wallet.ts';
-import { ValidationError } from '#shared/errors.ts';
+import { RiskRejectedError, ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
 import { auditRecord, merchantActor } from './audit.ts';
 import { type Prepaid, prepayWithFailover, releaseReservation } from './channel-failover.ts';
@@ -23,7 +23,7 @@ import { createOrReplay, earlierResourceId } from './idempotency-key.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { type CreatePaymentBody, paymentParameters } from './payment-schemas.ts';
 import { requestHash } from './request-hash.ts';
-import { checkRisk, type RiskDeps, type RiskOutcome, rejectedAtCommit } from './risk-check.ts';
+import { auditBlocked, checkRisk, type RiskDeps, type RiskOutcome, rejectedAtCommit } from './risk-check.ts';
 import { type ChannelRouter, noChannelFor, type RouteDecision, routeCandidates } from './routing.ts';
 import { moveWallet } from './wallet-movements.ts';
 
@@ -75,6 +75,7 @@ export interface CreatePaymentResult {
  *    or not at all (`402 INSUFFICIENT_BALANCE`). A limit a racing payment used up → `403 RISK_REJECTED`.
  * 6. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
  *    winner ({@link createOrReplay}); a wallet that moved without one is read again.
+ * 7. A `403 RISK_REJECTED` that stands (not replayed) leaves ONE `risk.blocked` audit record ({@link auditBlocked}).
  */
 export async function createPayment(
   deps: CreatePaymentDeps,
@@ -88,7 +89,26 @@ export async function createPayment(
   if (body.notify_url) await assertNotifyUrl(deps.notifyUrls, body.notify_url);
   // The REQUESTED channel is hashed, not the routed one: routing is weighted-random, and a replay must still match.
   const hash = requestHash(paymentParameters(body, body.channel ?? 'AUTO'));
+  try {
+    return await createNewOrReplay(deps, merchant, body, hash, idempotencyKey, clientIp);
+  } catch (error) {
+    if (error instanceof RiskRejectedError) {
+      const attempt = { orderNo: body.order_no, amountMinor: body.amountMinor, currency: body.currency };
+      await auditBlocked(deps, merchant.id, { ...attempt, channel: body.channel ?? 'AUTO' }, error);
+    }
+    throw error;
+  }
+}
 
+/** Steps 2–6. */
+function createNewOrReplay(
+  deps: CreatePaymentDeps,
+  merchant: Merchant,
+  body: CreatePaymentBody,
+  hash: string,
+  idempotencyKey: string | undefined,
+  clientIp: string | undefined,
+): Promise<CreatePaymentResult> {
   return createOrReplay(
     () => findEarlier(deps, merchant.id, body.order_no, hash, idempotencyKey),
     async () => {
@@ -113,7 +133,7 @@ export async function createPayment(
         return await commitNew(deps, merchant, body, prepaid, hash, idempotencyKey, now, checked);
       } catch (error) {
         await releaseReservation(deps.router, prepaid.reservation);
-        if (error instanceof LimitExceededError) throw rejectedAtCommit(deps, error);
+        if (error instanceof LimitExceededError) throw rejectedAtCommit(deps, error, checked?.risk.score ?? 0);
         throw error;
       }
     },

@@ -4,7 +4,8 @@ import { activityWrites, limitRequests } from '#domain/risk-limits.ts';
 import { assessRisk } from '#domain/risk-rules.ts';
 import { RiskRejectedError } from '#shared/errors.ts';
 import { logger } from '#shared/observability.ts';
-import type { LimitExceededError, RiskMetrics, RiskStore, RiskWrites } from './ports.ts';
+import { type AuditDeps, auditRecord, merchantActor } from './audit.ts';
+import type { LimitExceededError, RiskMetrics, RiskStore, RiskWrites, TransactionStore } from './ports.ts';
 
 /** The risk engine's ports; absent `risk` (`RISK_ENGINE=off`): no check, and payments carry an empty ALLOW. */
 export interface RiskDeps {
@@ -59,7 +60,7 @@ export async function checkRisk(
   const snapshot = await deps.risk.snapshot(context);
   const assessment = assessRisk(context, snapshot);
   record(deps, merchant.id, assessment);
-  if (assessment.decision === 'BLOCK') throw new RiskRejectedError(assessment.rules);
+  if (assessment.decision === 'BLOCK') throw new RiskRejectedError(assessment.rules, assessment.score);
   const limits = limitRequests(context, snapshot.config);
   return {
     risk: {
@@ -79,11 +80,53 @@ export async function checkRisk(
   };
 }
 
-/** A limit a racing payment used up between the read and the commit: `403 RISK_REJECTED`, counted like a block. */
-export function rejectedAtCommit(deps: RiskDeps, error: LimitExceededError): RiskRejectedError {
+/**
+ * A limit a racing payment used up between the read and the commit: `403 RISK_REJECTED`, counted like a block;
+ * `score` is the one the check computed.
+ */
+export function rejectedAtCommit(deps: RiskDeps, error: LimitExceededError, score: number): RiskRejectedError {
   const rule = LIMIT_RULES[error.counter];
   deps.riskMetrics.decided('BLOCK', [rule]);
-  return new RiskRejectedError([rule]);
+  return new RiskRejectedError([rule], score);
+}
+
+/** The attempt a block refused, as the merchant sent it; the payer's IP and device stay out of the audit trail. */
+export interface BlockedAttempt {
+  orderNo: string;
+  amountMinor: number;
+  currency: string;
+  /** The channel the merchant asked for; `AUTO` when it let the gateway route. */
+  channel: string;
+}
+
+/**
+ * Records a blocked attempt (either path) in the audit trail: ONE `risk.blocked` record on the `payment_attempt`
+ * named by its `order_no`, with the rules that fired and the score, never a threshold nor the payer's signals.
+ * A blocked creation creates nothing else. Never throws: a failed write is logged and the caller still answers 403.
+ */
+export async function auditBlocked(
+  deps: AuditDeps & { store: TransactionStore },
+  merchantId: string,
+  attempt: BlockedAttempt,
+  rejection: RiskRejectedError,
+): Promise<void> {
+  try {
+    const record = auditRecord(deps, {
+      actor: merchantActor(merchantId),
+      action: 'risk.blocked',
+      merchantId,
+      resource: { type: 'payment_attempt', id: attempt.orderNo },
+      after: { ...attempt, rules: [...rejection.rules], score: rejection.score },
+    });
+    await deps.store.commit({ audit: [record] });
+  } catch (error) {
+    logger.error('blocked attempt not recorded in the audit trail', {
+      merchant_id: merchantId,
+      order_no: attempt.orderNo,
+      rules: rejection.rules,
+      error: String(error),
+    });
+  }
 }
 
 function record(deps: RiskDeps, merchantId: string, assessment: RiskAssessment): void {

@@ -24,7 +24,8 @@ export type AuditAction =
   | 'risk.blacklist_added'
   | 'risk.blacklist_removed'
   | 'risk.review_approved'
-  | 'risk.review_rejected';
+  | 'risk.review_rejected'
+  | 'risk.blocked';
 
 /**
  * One append-only audit entry: who, what, when, on which resource, under which request — and the state before and

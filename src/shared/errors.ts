@@ -48,7 +48,14 @@ export class ForbiddenError extends AppError {
  * fired, never their thresholds or the counters behind them.
  */
 export class RiskRejectedError extends AppError {
-  constructor(readonly rules: readonly string[]) {
+  /**
+   * @param rules the rule ids that fired (answered in `details.rules`)
+   * @param score the payment's risk score, kept for the audit trail (never answered)
+   */
+  constructor(
+    readonly rules: readonly string[],
+    readonly score: number,
+  ) {
     super('RISK_REJECTED', 403, 'the payment was declined by risk control', { rules: [...rules] });
   }
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
-import { CliError, runCliForJson } from '../../scripts/cli.ts';
+import { createPayment } from '#app/create-payment.ts';
+import { createPaymentSchema } from '#app/payment-schemas.ts';
+import { addBlacklistEntry } from '#app/risk-admin.ts';
+import { parseInput } from '#app/validation.ts';
+import { CliError, runCliCaptured, runCliForJson } from '../../scripts/cli.ts';
 import { riskCli } from '../../scripts/risk.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
 
@@ -48,6 +52,43 @@ describe('npm run risk', () => {
     expect(listed.map((entry) => entry.value)).toContain(device);
     expect(await risk('blacklist', 'remove', '--kind', 'device', '--value', device)).toMatchObject({ removed: true });
     await expect(risk('blacklist', 'remove', '--kind', 'device', '--value', device)).rejects.toThrow(/exit 1/);
+  });
+
+  it("lists a merchant's blocked attempts from the audit trail as snake_case JSON lines", async () => {
+    const { merchant } = await newMerchant(container);
+    const device = uniqueId('dev');
+    await addBlacklistEntry(container, { kind: 'device', value: device });
+    const orderNo = uniqueId('B');
+    const request = parseInput(createPaymentSchema({ allowLoopbackHttp: false }), {
+      order_no: orderNo,
+      subject: 'top-up',
+      amount: '12.34',
+      device_id: device,
+    });
+    await expect(createPayment(container, merchant, request)).rejects.toMatchObject({ code: 'RISK_REJECTED' });
+    const since = new Date(Date.now() - 600_000).toISOString();
+    const listed = await runCliCaptured(riskCli, ['blocked', 'list', '--merchant', merchant.id, '--since', since]);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      merchant_id: merchant.id,
+      order_no: orderNo,
+      amount: '12.34',
+      currency: 'CNY',
+      channel: 'AUTO',
+      rules: ['blacklist.device'],
+    });
+    expect(typeof lines[0]?.score).toBe('number');
+    const other = await runCliCaptured(riskCli, ['blocked', 'list', '--merchant', 'mch_nobody', '--since', since]);
+    expect([other.code, other.stdout]).toEqual([0, '']);
+    expect((await runCliCaptured(riskCli, ['blocked', 'list'])).code).toBe(2);
+    expect((await runCliCaptured(riskCli, ['blocked', 'list', '--merchant', merchant.id, '--since', 'x'])).code).toBe(
+      2,
+    );
   });
 
   it('answers a usage error with exit 2', async () => {

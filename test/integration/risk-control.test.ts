@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { closePayment } from '#app/close-payment.ts';
 import { createPayment } from '#app/create-payment.ts';
@@ -37,6 +38,16 @@ async function create(merchant: Merchant, fields: Record<string, unknown>) {
   }
 }
 
+/** The merchant's `risk.blocked` audit records of the last ten minutes. */
+async function blockedRecords(merchant: Merchant) {
+  const records = await new DynamoAuditLog(container.db, container.config.tableName).list({
+    since: new Date(container.clock().getTime() - 600_000),
+    until: new Date(container.clock().getTime() + 60_000),
+    merchantId: merchant.id,
+  });
+  return records.filter((record) => record.action === 'risk.blocked');
+}
+
 async function payerDayMinor(merchant: Merchant, accountId: string): Promise<number> {
   const snapshot = await risk.snapshot({
     now: container.clock(),
@@ -64,6 +75,13 @@ describe('risk control on DynamoDB Local', () => {
       expect(error.details).toEqual({ rules: ['limit.payer_day'] });
     }
     expect(await payerDayMinor(merchant, account)).toBe(9800);
+    // Every refusal (at the check or at the commit) left exactly one audit record naming the rule.
+    const audited = await blockedRecords(merchant);
+    expect(audited).toHaveLength(refused.length);
+    expect(new Set(audited.map((record) => record.resource.id)).size).toBe(refused.length);
+    for (const record of audited) {
+      expect(record.after).toMatchObject({ amountMinor: 700, currency: 'CNY', rules: ['limit.payer_day'] });
+    }
   });
 
   it('gives a closed payment amount back once, and a failed one', async () => {
@@ -101,10 +119,40 @@ describe('risk control on DynamoDB Local', () => {
       'RISK_REJECTED',
       { rules: ['blacklist.device'] },
     ]);
+    const [record, ...more] = await blockedRecords(merchant);
+    expect(more).toHaveLength(0);
+    expect(record).toMatchObject({
+      actor: { type: 'merchant', id: merchant.id },
+      resource: { type: 'payment_attempt' },
+      after: { amountMinor: 100, currency: 'CNY', channel: 'SANDBOX', rules: ['blacklist.device'] },
+    });
+    expect(typeof record?.after?.score).toBe('number');
+    expect(JSON.stringify(record)).not.toContain(device);
+    const attempt = await container.payments.findByOrderNo(merchant.id, String(record?.resource.id));
+    expect(attempt).toBeUndefined();
     const expired = uniqueId('dev');
     await addBlacklistEntry(container, { kind: 'device', value: expired, expiresAt: '2020-01-01T00:00:00Z' });
     const admitted = await create(merchant, { amount: '1.00', device_id: expired });
     expect(admitted).not.toBeInstanceOf(AppError);
+  });
+
+  it('still answers 403 when the audit record of a block cannot be written', async () => {
+    const { merchant } = await newMerchant(container);
+    const device = uniqueId('dev');
+    await addBlacklistEntry(container, { kind: 'device', value: device });
+    const failing = {
+      ...container,
+      store: {
+        commit: async () => {
+          throw new Error('table unavailable');
+        },
+      },
+    };
+    const refused = await createPayment(failing, merchant, body({ amount: '1.00', device_id: device })).catch(
+      (error: unknown) => error,
+    );
+    expect(refused instanceof AppError && [refused.httpStatus, refused.code]).toEqual([403, 'RISK_REJECTED']);
+    expect(await blockedRecords(merchant)).toHaveLength(0);
   });
 
   it('blocks an IP inside a blacklisted CIDR range', async () => {
