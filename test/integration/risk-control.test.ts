@@ -4,6 +4,7 @@ import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { closePayment } from '#app/close-payment.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
+import { type ChangeSet, LimitExceededError } from '#app/ports.ts';
 import { addBlacklistEntry, setRiskConfig } from '#app/risk-admin.ts';
 import { approveReview, rejectReview } from '#app/risk-review.ts';
 import { parseInput } from '#app/validation.ts';
@@ -134,6 +135,27 @@ describe('risk control on DynamoDB Local', () => {
     await addBlacklistEntry(container, { kind: 'device', value: expired, expiresAt: '2020-01-01T00:00:00Z' });
     const admitted = await create(merchant, { amount: '1.00', device_id: expired });
     expect(admitted).not.toBeInstanceOf(AppError);
+  });
+
+  it('records a limit used up between the check and the commit as one risk.blocked audit record', async () => {
+    const { merchant } = await newMerchant(container);
+    await setRiskConfig(container, { limits: { CNY: { payer_day: '100.00' } } }, merchant.id);
+    // The racing payment is simulated: the payment's own transaction finds the payer's day used up.
+    const racing = {
+      ...container,
+      store: {
+        commit: (changes: ChangeSet) =>
+          changes.payments ? Promise.reject(new LimitExceededError('PAYER_DAY')) : container.store.commit(changes),
+      },
+    };
+    const request = body({ amount: '5.00', account_id: uniqueId('acct') });
+    const refused = await createPayment(racing, merchant, request).catch((error: unknown) => error);
+    expect(refused instanceof AppError && refused.details).toEqual({ rules: ['limit.payer_day'] });
+    const records = await blockedRecords(merchant);
+    expect(records.map((record) => [record.resource.id, record.after?.rules])).toEqual([
+      [request.order_no, ['limit.payer_day']],
+    ]);
+    expect(await container.payments.findByOrderNo(merchant.id, request.order_no)).toBeUndefined();
   });
 
   it('still answers 403 when the audit record of a block cannot be written', async () => {
