@@ -341,7 +341,8 @@ export const WORKERS: readonly WorkerSpec[] = [
     id: 'Reconcile',
     entry: 'functions/reconcile.ts',
     // A stored bill is reconciled when it lands (S3); the daily run at 10:30 Asia/Shanghai reconciles every enabled
-    // channel's previous business day anyway (a bill still missing is MISSING_BILL and alarms).
+    // channel's previous business day anyway (a bill still missing is MISSING_BILL and alarms, unless the gateway
+    // settled nothing of that channel-day either: a day without trades, COMPLETED as NO_ACTIVITY).
     trigger: { kind: 'schedule', cron: 'cron(30 2 * * ? *)', billsCreated: '.csv' },
     // Repairs apply payment results (writes, outbox events) and confirm with the channels first.
     // The channel-day's settled payments and refunds (Query of GSI2), the bill's other ids (BatchGetItem), the

@@ -591,8 +591,11 @@ export interface ReconciliationRecord {
   problems: ReconciliationProblem[];
   /** The day's repairs (at most 100 listed), with the run that made each: this one or an earlier one. */
   repairs: ReconciliationRepairEntry[];
-  /** Why a `MISSING_BILL` run had no usable bill: none under the key, or one that is not this channel-day's. */
-  details?: { reason: 'NO_BILL' | 'WRONG_BILL' };
+  /**
+   * Why a `MISSING_BILL` run had no usable bill: none under the key, or one that is not this channel-day's; or why a
+   * `COMPLETED` run reconciled nothing: no bill and no settled record of the channel-day either (a day without trades).
+   */
+  details?: { reason: 'NO_BILL' | 'WRONG_BILL' | 'NO_ACTIVITY' };
   startedAt: string;
   completedAt?: string;
 }

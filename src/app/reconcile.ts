@@ -65,8 +65,11 @@ function runIdOf(startedAt: string, randomId: string): string {
  * Reconciles one channel's bill of one business day (the `date` in the channel's settlement time zone) against the
  * gateway's records, as a new run with its own reports; the channel-day's latest run is what the API answers with.
  *
- * 1. Records the run as `RUNNING`. No bill under `bills/{CHANNEL}/{date}.csv` → `MISSING_BILL` (reason `NO_BILL`),
- *    alarm metric `ReconciliationMissingBill`.
+ * 1. Records the run as `RUNNING`. No bill under `bills/{CHANNEL}/{date}.csv`: if the gateway holds no settled payment
+ *    nor completed refund of the channel-day either (its GSI2 business day, the sweep's own read), the day had no
+ *    trades — Alipay and WeChat Pay publish no bill for such a day — and is `COMPLETED` with nothing reconciled
+ *    (`details.reason = 'NO_ACTIVITY'`, all-zero summary, no alarm). Otherwise money of the day is unaccounted:
+ *    `MISSING_BILL` (reason `NO_BILL`), alarm metric `ReconciliationMissingBill`.
  * 2. Streams the bill through the parser (never whole), looking the lines' records up 100 ids per BatchGetItem, and
  *    classifies every line ({@link ReconciliationTally}); a record that a run of this day repaired is classified as
  *    it stood before (its repair evidence), so re-runs classify the day identically and keep showing the repair. A
@@ -110,6 +113,10 @@ export async function reconcileDay(
 
   const source = await deps.files.openBill(key);
   if (!source) {
+    if (!(await hasActivity(deps, channel, date, window))) {
+      const record = { ...base, summary: emptySummary(), details: { reason: 'NO_ACTIVITY' as const } };
+      return finish(deps, { ...record, status: 'COMPLETED' }, [], EMPTY_SETTLEMENT);
+    }
     deps.alarms.count('ReconciliationMissingBill');
     const problems = [{ code: 'NO_BILL', message: `no bill at ${key}` }];
     const record = { ...base, problems, summary: emptySummary(), details: { reason: 'NO_BILL' as const } };
@@ -222,6 +229,17 @@ export async function reconcileDay(
   };
   await settlement.flush();
   return finish(deps, record, written, settlement.tally.csv());
+}
+
+/** Whether the gateway settled any payment or refund of the channel-day (reads no further than the first). */
+async function hasActivity(
+  deps: ReconcileDeps,
+  channel: BillChannel,
+  date: string,
+  window: { from: string; to: string },
+): Promise<boolean> {
+  for await (const _record of deps.reconciliations.settledOn(channel, date, window.from, window.to)) return true;
+  return false;
 }
 
 function repairEntry(difference: Difference): ReconciliationRepairEntry {

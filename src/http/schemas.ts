@@ -206,7 +206,7 @@ export const reconciliationSchema = z.object({
       status_after: z.string(),
     }),
   ),
-  details: z.object({ reason: z.enum(['NO_BILL', 'WRONG_BILL']) }).optional(),
+  details: z.object({ reason: z.enum(['NO_BILL', 'WRONG_BILL', 'NO_ACTIVITY']) }).optional(),
   started_at: timestamp,
   completed_at: timestamp.nullable(),
   runs: z

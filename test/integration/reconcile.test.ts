@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
 import { createRefund } from '#app/create-refund.ts';
 import { createMerchant } from '#app/merchant-admin.ts';
-import { reconcileDay } from '#app/reconcile.ts';
+import { emptySummary, reconcileDay } from '#app/reconcile.ts';
 import { billKey, reportKey, runReportKey } from '#domain/buckets.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { MerchantClient } from '../../local/merchant-client.ts';
@@ -201,13 +201,53 @@ describe('reconcileDay (DynamoDB Local + s3rver)', () => {
     expect(csv).not.toContain(toWallet.refund.id);
   });
 
-  it('reports MISSING_BILL when there is no bill', async () => {
+  it('reports MISSING_BILL and alarms when there is no bill but the gateway settled a payment that day', async () => {
     const date = uniqueDate();
-    const record = await reconcileDay(container, { channel: 'SANDBOX', date });
+    const alarmed: string[] = [];
+    const alarming = testContainer({ alarms: { count: (name) => void alarmed.push(name) } });
+    const missingBill = () => alarmed.filter((name) => name === 'ReconciliationMissingBill');
+    const payment = await pendingPayment(alarming, merchant, '8.00');
+    await payAtChannel(alarming, payment, at(date, 3600), true);
+    const record = await reconcileDay(alarming, { channel: 'SANDBOX', date });
     expect(record).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'NO_BILL' } });
-    expect((await container.reconciliations.getRun(date, 'SANDBOX'))?.status).toBe('MISSING_BILL');
-    const summaryJson = JSON.parse(await readText(container, reportKey(date, 'SANDBOX', 'summary.json')));
+    expect(record.problems.map((problem) => problem.code)).toEqual(['NO_BILL']);
+    expect(missingBill()).toEqual(['ReconciliationMissingBill']);
+    expect((await alarming.reconciliations.getRun(date, 'SANDBOX'))?.status).toBe('MISSING_BILL');
+    const summaryJson = JSON.parse(await readText(alarming, reportKey(date, 'SANDBOX', 'summary.json')));
     expect(summaryJson).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'NO_BILL' } });
+  });
+
+  it('reconciles a day without trades (no bill, nothing settled) as empty: COMPLETED, NO_ACTIVITY, no alarm', async () => {
+    const date = uniqueDate();
+    const dayAfter = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const alarmed: string[] = [];
+    const quiet = testContainer({ alarms: { count: (name) => void alarmed.push(name) } });
+    // Paying at the sandbox this far ahead counts LatePaymentSuccess; only the reconciliation's alarm matters here.
+    const missingBill = () => alarmed.filter((name) => name === 'ReconciliationMissingBill');
+    // Activity on the neighbouring Beijing days only: paid 23:59:59 the day before, 00:00 the day after.
+    const before = await pendingPayment(quiet, merchant, '1.00');
+    const after = await pendingPayment(quiet, merchant, '2.00');
+    await payAtChannel(quiet, before, at(date, -8 * 3600 - 1), true);
+    await payAtChannel(quiet, after, at(date, 16 * 3600), true);
+    // A payment created that day but never paid holds no settled record.
+    await pendingPayment(quiet, merchant, '3.00');
+
+    const record = await reconcileDay(quiet, { channel: 'SANDBOX', date });
+
+    expect(record).toMatchObject({ status: 'COMPLETED', details: { reason: 'NO_ACTIVITY' }, lines: 0, errors: 0 });
+    expect(record.problems).toEqual([]);
+    expect(record.summary).toEqual(emptySummary());
+    expect(missingBill()).toEqual([]);
+    expect((await quiet.reconciliations.getRun(date, 'SANDBOX'))?.details).toEqual({ reason: 'NO_ACTIVITY' });
+    const summaryJson = JSON.parse(await readText(quiet, reportKey(date, 'SANDBOX', 'summary.json')));
+    expect(summaryJson).toMatchObject({ status: 'COMPLETED', details: { reason: 'NO_ACTIVITY' } });
+    expect(summaryJson.summary).toEqual(emptySummary());
+    const csv = await readText(quiet, reportKey(date, 'SANDBOX', 'differences.csv'));
+    expect(csv.trim().split('\n')).toHaveLength(1);
+    // The neighbouring day's payment is still missing its bill: that day alarms.
+    const next = await reconcileDay(quiet, { channel: 'SANDBOX', date: dayAfter });
+    expect(next).toMatchObject({ status: 'MISSING_BILL', details: { reason: 'NO_BILL' } });
+    expect(missingBill()).toEqual(['ReconciliationMissingBill']);
   });
 
   it('reports a malformed line with its line number and goes on', async () => {
