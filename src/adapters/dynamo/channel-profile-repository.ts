@@ -7,7 +7,7 @@ import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, secretLookingSettings } from '#domain/channel-fields.ts';
 import { auditPut } from './audit-log.ts';
 import { channelKeys } from './channel-keys.ts';
-import { asStaleOnConflict, fromItem } from './items.ts';
+import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
 
 /** The only attributes a profile item may hold besides its keys: no secret field can be smuggled in. */
 const PROFILE_FIELDS = [
@@ -73,18 +73,11 @@ export class DynamoChannelProfileRepository implements ChannelProfiles {
         this.db.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
-                  ...(expectedUpdatedAt === null
-                    ? { ConditionExpression: 'attribute_not_exists(PK)' }
-                    : {
-                        ConditionExpression: 'updatedAt = :expected',
-                        ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
-                      }),
-                },
-              },
+              guardedPut(
+                this.tableName,
+                { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
+                { attribute: 'updatedAt', expected: expectedUpdatedAt ?? undefined },
+              ),
               ...(audit ? [auditPut(this.tableName, audit)] : []),
             ],
           }),

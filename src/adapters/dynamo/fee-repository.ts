@@ -5,7 +5,7 @@ import { StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { FeeSchedule } from '#domain/fees.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem } from './items.ts';
+import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -34,18 +34,11 @@ export class DynamoFeeScheduleRepository implements FeeSchedules {
         this.db.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { ...keys.feeSchedule(schedule.scope), entity: 'FEE_SCHEDULE', ...schedule, latestVersion },
-                  ...(expectedVersion === 0
-                    ? { ConditionExpression: 'attribute_not_exists(PK)' }
-                    : {
-                        ConditionExpression: 'latestVersion = :expected',
-                        ExpressionAttributeValues: { ':expected': expectedVersion },
-                      }),
-                },
-              },
+              guardedPut(
+                this.tableName,
+                { ...keys.feeSchedule(schedule.scope), entity: 'FEE_SCHEDULE', ...schedule, latestVersion },
+                { attribute: 'latestVersion', expected: expectedVersion === 0 ? undefined : expectedVersion },
+              ),
               auditPut(this.tableName, audit),
             ],
           }),

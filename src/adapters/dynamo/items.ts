@@ -43,3 +43,27 @@ export async function asStaleOnConflict<T>(write: () => Promise<T>): Promise<T> 
     throw error;
   }
 }
+
+/**
+ * A transaction's `Put` of a versioned item: written only if it is new (`expected` undefined) or if its `attribute`
+ * still holds `expected` — the optimistic check every audited configuration change makes.
+ */
+export function guardedPut(
+  tableName: string,
+  item: Record<string, unknown>,
+  guard: { attribute: string; expected: string | number | undefined },
+) {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: item,
+      ...(guard.expected === undefined
+        ? { ConditionExpression: 'attribute_not_exists(PK)' }
+        : {
+            ConditionExpression: '#guard = :expected',
+            ExpressionAttributeNames: { '#guard': guard.attribute },
+            ExpressionAttributeValues: { ':expected': guard.expected },
+          }),
+    },
+  };
+}

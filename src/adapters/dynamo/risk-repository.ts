@@ -21,7 +21,7 @@ import {
 import { limitPeriods } from '#domain/risk-limits.ts';
 import { auditPut } from './audit-log.ts';
 import { dailyTotalAttribute } from './channel-keys.ts';
-import { asStaleOnConflict, ttlSeconds } from './items.ts';
+import { asStaleOnConflict, guardedPut, ttlSeconds } from './items.ts';
 import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './keys.ts';
 
 /**
@@ -92,18 +92,11 @@ export class DynamoRiskRepository implements RiskStore {
       this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...riskKeys.config(config.merchantId), entity: 'RISK_CONFIG', version: config.version, config },
-                ...(expected === 0
-                  ? { ConditionExpression: 'attribute_not_exists(PK)' }
-                  : {
-                      ConditionExpression: 'version = :expected',
-                      ExpressionAttributeValues: { ':expected': expected },
-                    }),
-              },
-            },
+            guardedPut(
+              this.tableName,
+              { ...riskKeys.config(config.merchantId), entity: 'RISK_CONFIG', version: config.version, config },
+              { attribute: 'version', expected: expected === 0 ? undefined : expected },
+            ),
             {
               Put: {
                 TableName: this.tableName,

@@ -4,7 +4,7 @@ import type { AuditRecord } from '#domain/audit.ts';
 import { totalOf } from '#domain/sub-balances.ts';
 import { emptyWallet, type LedgerEntry, type Wallet } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem } from './items.ts';
+import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
 import { keys, LEDGER_PREFIX, ledgerSort, walletPartition } from './keys.ts';
 
 /**
@@ -56,24 +56,17 @@ export class DynamoWalletRepository implements WalletRepository {
       this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
-                  entity: 'SUB_BALANCES',
-                  ...account,
-                  subBalances: count,
-                  updatedAt: audit.at,
-                },
-                ...(expectedCount === 1
-                  ? { ConditionExpression: 'attribute_not_exists(PK)' }
-                  : {
-                      ConditionExpression: 'subBalances = :expected',
-                      ExpressionAttributeValues: { ':expected': expectedCount },
-                    }),
+            guardedPut(
+              this.tableName,
+              {
+                ...keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
+                entity: 'SUB_BALANCES',
+                ...account,
+                subBalances: count,
+                updatedAt: audit.at,
               },
-            },
+              { attribute: 'subBalances', expected: expectedCount === 1 ? undefined : expectedCount },
+            ),
             auditPut(this.tableName, audit),
           ],
         }),
