@@ -1,4 +1,4 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChannelProfiles } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
@@ -7,7 +7,7 @@ import type { ChannelProfile } from '#domain/channel-config.ts';
 import { CONFIGURABLE_CHANNELS, type ConfigurableChannel, secretLookingSettings } from '#domain/channel-fields.ts';
 import { auditPut } from './audit-log.ts';
 import { channelKeys } from './channel-keys.ts';
-import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
+import { fromItem, guardedPut, transactOrStale } from './items.ts';
 
 /** The only attributes a profile item may hold besides its keys: no secret field can be smuggled in. */
 const PROFILE_FIELDS = [
@@ -69,20 +69,14 @@ export class DynamoChannelProfileRepository implements ChannelProfiles {
     assertProfile(profile);
     const item = Object.fromEntries(PROFILE_FIELDS.map((name) => [name, profile[name]]));
     try {
-      await asStaleOnConflict(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              guardedPut(
-                this.tableName,
-                { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
-                { attribute: 'updatedAt', expected: expectedUpdatedAt ?? undefined },
-              ),
-              ...(audit ? [auditPut(this.tableName, audit)] : []),
-            ],
-          }),
+      await transactOrStale(this.db, [
+        guardedPut(
+          this.tableName,
+          { ...channelKeys.profile(profile.channel), entity: 'CHANNEL_PROFILE', ...item },
+          { attribute: 'updatedAt', expected: expectedUpdatedAt ?? undefined },
         ),
-      );
+        ...(audit ? [auditPut(this.tableName, audit)] : []),
+      ]);
     } catch (error) {
       if (error instanceof StaleStateError) {
         throw new StaleStateError(`the ${profile.channel} profile changed concurrently`);

@@ -12,7 +12,7 @@ import type { EventType } from '#domain/events.ts';
 import type { DeliveryAttempt, DeliveryStatus, StoredEvent } from '#domain/notification.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem, ttlSeconds } from './items.ts';
+import { fromItem, transactOrStale, ttlSeconds } from './items.ts';
 import { keys } from './keys.ts';
 import { equalityFilter, listMerchantItems } from './merchant-listing.ts';
 
@@ -120,34 +120,28 @@ export class DynamoEventRepository implements EventRepository {
 
   async claimReplay(seen: StoredEvent, window: { start: string; count: number }, audit: AuditRecord) {
     try {
-      await asStaleOnConflict(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: keys.event(seen.id),
-                  UpdateExpression: 'SET deliveryStatus = :pending, replayWindowStart = :start, replayCount = :count',
-                  ConditionExpression: seen.replayWindowStart
-                    ? 'deliveryStatus = :seen AND replayWindowStart = :seenStart AND replayCount = :seenCount'
-                    : 'deliveryStatus = :seen AND attribute_not_exists(replayWindowStart)',
-                  ExpressionAttributeValues: {
-                    ':pending': 'PENDING',
-                    ':start': window.start,
-                    ':count': window.count,
-                    ':seen': seen.deliveryStatus,
-                    ...(seen.replayWindowStart
-                      ? { ':seenStart': seen.replayWindowStart, ':seenCount': seen.replayCount ?? 0 }
-                      : {}),
-                  },
-                },
-              },
-              auditPut(this.tableName, audit),
-            ],
-          }),
-        ),
-      );
+      await transactOrStale(this.db, [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.event(seen.id),
+            UpdateExpression: 'SET deliveryStatus = :pending, replayWindowStart = :start, replayCount = :count',
+            ConditionExpression: seen.replayWindowStart
+              ? 'deliveryStatus = :seen AND replayWindowStart = :seenStart AND replayCount = :seenCount'
+              : 'deliveryStatus = :seen AND attribute_not_exists(replayWindowStart)',
+            ExpressionAttributeValues: {
+              ':pending': 'PENDING',
+              ':start': window.start,
+              ':count': window.count,
+              ':seen': seen.deliveryStatus,
+              ...(seen.replayWindowStart
+                ? { ':seenStart': seen.replayWindowStart, ':seenCount': seen.replayCount ?? 0 }
+                : {}),
+            },
+          },
+        },
+        auditPut(this.tableName, audit),
+      ]);
       return true;
     } catch (error) {
       if (error instanceof StaleStateError) return false;

@@ -5,7 +5,7 @@ import { StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { FeeSchedule } from '#domain/fees.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
+import { fromItem, guardedPut, transactOrStale } from './items.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -30,20 +30,14 @@ export class DynamoFeeScheduleRepository implements FeeSchedules {
   async put(schedule: FeeSchedule, expectedVersion: number, audit: AuditRecord): Promise<void> {
     const latestVersion = schedule.versions.at(-1)?.version ?? 0;
     try {
-      await asStaleOnConflict(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              guardedPut(
-                this.tableName,
-                { ...keys.feeSchedule(schedule.scope), entity: 'FEE_SCHEDULE', ...schedule, latestVersion },
-                { attribute: 'latestVersion', expected: expectedVersion === 0 ? undefined : expectedVersion },
-              ),
-              auditPut(this.tableName, audit),
-            ],
-          }),
+      await transactOrStale(this.db, [
+        guardedPut(
+          this.tableName,
+          { ...keys.feeSchedule(schedule.scope), entity: 'FEE_SCHEDULE', ...schedule, latestVersion },
+          { attribute: 'latestVersion', expected: expectedVersion === 0 ? undefined : expectedVersion },
         ),
-      );
+        auditPut(this.tableName, audit),
+      ]);
     } catch (error) {
       if (error instanceof StaleStateError) {
         throw new StaleStateError(`the ${schedule.scope} fee schedule changed concurrently`, { cause: error });

@@ -1,4 +1,9 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { StaleStateError } from '#app/ports.ts';
 
 const KEY_ATTRIBUTES = new Set([
@@ -66,4 +71,12 @@ export function guardedPut(
           }),
     },
   };
+}
+
+/** Writes `items` in ONE transaction; a lost race becomes `StaleStateError` ({@link asStaleOnConflict}). */
+export function transactOrStale(
+  db: DynamoDBDocumentClient,
+  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+): Promise<unknown> {
+  return asStaleOnConflict(() => db.send(new TransactWriteCommand({ TransactItems: items })));
 }

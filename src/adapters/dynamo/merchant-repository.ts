@@ -1,14 +1,9 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { type MerchantRepository, StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem } from './items.ts';
+import { fromItem, transactOrStale } from './items.ts';
 import { keys } from './keys.ts';
 
 /** Merchant profiles (secrets stored as ciphertext only). */
@@ -57,13 +52,7 @@ export class DynamoMerchantRepository implements MerchantRepository {
     put: NonNullable<TransactWriteCommandInput['TransactItems']>[number]['Put'],
     audit?: AuditRecord,
   ) {
-    await asStaleOnConflict(() =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Put: put }, ...(audit ? [auditPut(this.tableName, audit)] : [])],
-        }),
-      ),
-    );
+    await transactOrStale(this.db, [{ Put: put }, ...(audit ? [auditPut(this.tableName, audit)] : [])]);
   }
 }
 

@@ -21,7 +21,7 @@ import {
 import { limitPeriods } from '#domain/risk-limits.ts';
 import { auditPut } from './audit-log.ts';
 import { dailyTotalAttribute } from './channel-keys.ts';
-import { asStaleOnConflict, guardedPut, ttlSeconds } from './items.ts';
+import { guardedPut, transactOrStale, ttlSeconds } from './items.ts';
 import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './keys.ts';
 
 /**
@@ -88,31 +88,25 @@ export class DynamoRiskRepository implements RiskStore {
 
   async putConfig(config: RiskConfig, audit: AuditRecord): Promise<void> {
     const expected = config.version - 1;
-    await asStaleOnConflict(() =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            guardedPut(
-              this.tableName,
-              { ...riskKeys.config(config.merchantId), entity: 'RISK_CONFIG', version: config.version, config },
-              { attribute: 'version', expected: expected === 0 ? undefined : expected },
-            ),
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...riskKeys.configVersion(config.version, config.merchantId),
-                  entity: 'RISK_CONFIG_VERSION',
-                  config,
-                },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            auditPut(this.tableName, audit),
-          ],
-        }),
+    await transactOrStale(this.db, [
+      guardedPut(
+        this.tableName,
+        { ...riskKeys.config(config.merchantId), entity: 'RISK_CONFIG', version: config.version, config },
+        { attribute: 'version', expected: expected === 0 ? undefined : expected },
       ),
-    );
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...riskKeys.configVersion(config.version, config.merchantId),
+            entity: 'RISK_CONFIG_VERSION',
+            config,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      auditPut(this.tableName, audit),
+    ]);
   }
 
   async putBlacklist(entry: BlacklistEntry, audit: AuditRecord): Promise<void> {
@@ -166,32 +160,26 @@ export class DynamoRiskRepository implements RiskStore {
     audit: AuditRecord,
   ): Promise<boolean> {
     try {
-      await asStaleOnConflict(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              kind === 'ip'
-                ? {
-                    Update: {
-                      TableName: this.tableName,
-                      Key: riskKeys.ipBlacklist(),
-                      UpdateExpression: 'REMOVE #entries.#value',
-                      ConditionExpression: 'attribute_exists(#entries.#value)',
-                      ExpressionAttributeNames: { '#entries': 'entries', '#value': value },
-                    },
-                  }
-                : {
-                    Delete: {
-                      TableName: this.tableName,
-                      Key: riskKeys.blacklist(kind, value, merchantId),
-                      ConditionExpression: 'attribute_exists(PK)',
-                    },
-                  },
-              auditPut(this.tableName, audit),
-            ],
-          }),
-        ),
-      );
+      await transactOrStale(this.db, [
+        kind === 'ip'
+          ? {
+              Update: {
+                TableName: this.tableName,
+                Key: riskKeys.ipBlacklist(),
+                UpdateExpression: 'REMOVE #entries.#value',
+                ConditionExpression: 'attribute_exists(#entries.#value)',
+                ExpressionAttributeNames: { '#entries': 'entries', '#value': value },
+              },
+            }
+          : {
+              Delete: {
+                TableName: this.tableName,
+                Key: riskKeys.blacklist(kind, value, merchantId),
+                ConditionExpression: 'attribute_exists(PK)',
+              },
+            },
+        auditPut(this.tableName, audit),
+      ]);
       return true;
     } catch (error) {
       if (error instanceof StaleStateError) return false;

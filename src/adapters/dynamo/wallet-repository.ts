@@ -1,10 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountRef, WalletRepository } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import { totalOf } from '#domain/sub-balances.ts';
 import { emptyWallet, type LedgerEntry, type Wallet } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
-import { asStaleOnConflict, fromItem, guardedPut } from './items.ts';
+import { fromItem, guardedPut, transactOrStale } from './items.ts';
 import { keys, LEDGER_PREFIX, ledgerSort, walletPartition } from './keys.ts';
 
 /**
@@ -52,26 +52,20 @@ export class DynamoWalletRepository implements WalletRepository {
   }
 
   async setSubBalanceCount(account: AccountRef, count: number, expectedCount: number, audit: AuditRecord) {
-    await asStaleOnConflict(() =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            guardedPut(
-              this.tableName,
-              {
-                ...keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
-                entity: 'SUB_BALANCES',
-                ...account,
-                subBalances: count,
-                updatedAt: audit.at,
-              },
-              { attribute: 'subBalances', expected: expectedCount === 1 ? undefined : expectedCount },
-            ),
-            auditPut(this.tableName, audit),
-          ],
-        }),
+    await transactOrStale(this.db, [
+      guardedPut(
+        this.tableName,
+        {
+          ...keys.subBalanceCount(account.merchantId, account.accountId, account.currency),
+          entity: 'SUB_BALANCES',
+          ...account,
+          subBalances: count,
+          updatedAt: audit.at,
+        },
+        { attribute: 'subBalances', expected: expectedCount === 1 ? undefined : expectedCount },
       ),
-    );
+      auditPut(this.tableName, audit),
+    ]);
     const key = walletPartition(account.merchantId, account.accountId, account.currency);
     this.counts.set(key, { count, until: Date.now() + COUNT_CACHE_MS });
   }
