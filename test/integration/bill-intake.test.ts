@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import { SandboxBillSource } from '#adapters/channels/sandbox-bill-source.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { fetchBill, storeBill, unpackBillArchive } from '#app/bill-intake.ts';
@@ -17,6 +16,7 @@ import type { Payment } from '#domain/payment.ts';
 import { createBuckets, type LocalS3, startLocalS3 } from '../../local/s3.ts';
 import { alipayBill, type BillRecord, encodeGbk, wechatPayBill } from '../support/bills.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
+import { payAtChannel } from '../support/reconcile-fixtures.ts';
 
 /** A business day no other test uses (the buckets are shared, keys are per channel-day). */
 function uniqueDate(): string {
@@ -45,17 +45,6 @@ describe('bill intake (DynamoDB Local + s3rver)', () => {
     return (await createPayment(container, merchant, body)).payment as Payment;
   }
 
-  async function paidAtSandbox(payment: Payment, decidedAt: string) {
-    await container.sandboxStore.decidePayment({
-      paymentId: payment.id,
-      status: 'SUCCESS',
-      amountMinor: payment.amountMinor,
-      currency: payment.currency,
-      channelTradeNo: sandboxTradeNo(payment.id),
-      decidedAt,
-    });
-  }
-
   it('publishes the sandbox bill of a finished day from its own records and reconciles it end to end', async () => {
     const date = uniqueDate();
     const to = inDay(date, 86_400);
@@ -63,8 +52,8 @@ describe('bill intake (DynamoDB Local + s3rver)', () => {
     const over = new SandboxBillSource(container.sandboxStore, SHANGHAI, () => new Date(to));
     const delivered = await pendingPayment('12.00');
     const dropped = await pendingPayment('8.00');
-    await paidAtSandbox(delivered, inDay(date, 60));
-    await paidAtSandbox(dropped, inDay(date, 120)); // its callback is lost
+    await payAtChannel(container, delivered, inDay(date, 60), false);
+    await payAtChannel(container, dropped, inDay(date, 120), false); // its callback is lost
     const result = await container.channels.get('SANDBOX')?.queryPayment(delivered);
     if (!result) throw new Error('the sandbox should report the payment');
     await applyPaymentResult(container, result, 'SANDBOX');
