@@ -65,7 +65,8 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const deadline = Date.now() + 60_000;
+  // A JVM on a busy 2-core machine can take minutes to start: the bound is for a JVM that never will.
+  const deadline = Date.now() + 300_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
     try {

@@ -129,7 +129,7 @@ describe('poll loop', () => {
       },
       { idleDelayMs: 0, onError: () => undefined, onStopped: () => events.push('stopped') },
     );
-    await sleep(20);
+    await eventually(() => events.includes('round'), { what: 'the first round to start' });
     await poller.stop();
     expect(events).toEqual(['round', 'round done', 'stopped']);
   });
