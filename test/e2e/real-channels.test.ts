@@ -367,7 +367,7 @@ describe('routing and the shared breaker with real channels', () => {
     expect(proxy.requests.slice(reached)).toEqual([PRECREATE, PRECREATE]);
 
     // Over HTTP too, once the gateway's own cached view of the breaker (TTL 1 s) has caught up.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     let chosen: unknown;
     while (chosen !== 'ALIPAY' && Date.now() < deadline) {
       const answer = await createQr({});

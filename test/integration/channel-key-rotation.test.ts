@@ -175,7 +175,7 @@ describe('channel configuration follows changes (DynamoDB Local, injected clock)
 
     const accounts = new ChannelAccounts(deps.profiles, deps.secrets, { ttlMs: 5_000, clock: clock.now });
     const channel = new WechatPayChannel(() => accounts.config('WECHAT_PAY', wechatPayConfig), {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
       clock: clock.now,
     });
     const paid = await paidWechatPayment(wechat); // created through the test's own channel on the same server

@@ -135,7 +135,7 @@ async function eventReaching(path: string, status: string) {
       const { event, attempts } = await getEvent(container, merchant, hit.eventId);
       return event.deliveryStatus === status ? { event, attempts } : undefined;
     },
-    { what: `delivery status ${status} for ${path}`, timeoutMs: 20_000 },
+    { what: `delivery status ${status} for ${path}`, timeoutMs: 60_000 },
   );
 }
 

@@ -135,10 +135,10 @@ function recordIn(sqs: SQSClient, queueUrls: QueueUrls) {
   };
 }
 
-/** Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`. */
+/** Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs` (generous: a busy machine). */
 export async function eventually<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 15_000, intervalMs = 50, what = 'condition' } = {},
+  { timeoutMs = 60_000, intervalMs = 50, what = 'condition' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
