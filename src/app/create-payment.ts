@@ -13,6 +13,7 @@ import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/m
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
 import { InsufficientBalanceError } from '#domain/refund.ts';
+import { asksChannelEarly, nextPaymentSyncAt } from '#domain/status-sync.ts';
 import { InsufficientBalance, movements, type WalletChange } from '#domain/wallet.ts';
 import { RiskRejectedError, ValidationError } from '#shared/errors.ts';
 import type { IdPrefix } from '#shared/ids.ts';
@@ -51,6 +52,8 @@ export interface CreatePaymentDeps extends RiskDeps {
   channels: ReadonlyMap<Channel, PaymentChannel>;
   clock: () => Date;
   newId: (prefix: IdPrefix) => string;
+  /** When a payment registered at its channel is first asked about there (status sync), ms after its creation. */
+  paymentSyncAfterMs: number;
 }
 
 export interface CreatePaymentResult {
@@ -175,6 +178,11 @@ async function commitNew(
     ...(checked ? { risk: held ? { ...checked.risk, review: { status: 'PENDING' } } : checked.risk } : {}),
     ...(reservation ? { channelVolume: { day: reservation.key.day, amountMinor: reservation.amountMinor } } : {}),
   };
+  // Its first status sync: only a payment registered at its channel is asked there before its expiry.
+  const syncAt = asksChannelEarly(pending)
+    ? nextPaymentSyncAt(pending.expiresAt, now, deps.paymentSyncAfterMs, 0)
+    : undefined;
+  if (syncAt) pending.syncAt = syncAt;
   const { payment, changes } =
     channel.code === 'BALANCE' && !held
       ? await settleFromBalance(deps, pending, now)

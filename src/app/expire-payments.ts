@@ -2,7 +2,7 @@ import { isHeld } from '#domain/risk.ts';
 import { logger } from '#shared/observability.ts';
 import { applyPaymentResult } from './apply-payment-result.ts';
 import { closeAtChannelAndCommit } from './close-payment.ts';
-import { postponePayment, type StatusSyncDeps, syncRefund } from './status-sync.ts';
+import { postponePayment, type StatusSyncDeps, syncPendingPayment, syncRefund } from './status-sync.ts';
 
 /** The minute timer's dependencies: expiry and status sync share them. */
 export type ExpiryDeps = StatusSyncDeps;
@@ -15,7 +15,9 @@ const PAGE_SIZE = 100;
  *
  * For each entry of the bucket (the sparse GSI3 holds only `PENDING` payments and `PROCESSING` refunds):
  * 1. A refund (`ref_…`) gets its status sync (`syncRefund`): asked at the channel, resubmitted, or postponed.
- * 2. A payment is expired: skipped if no longer `PENDING` or not yet due; otherwise the channel is asked first (a
+ * 2. A payment not yet expired whose early ask is due gets its status sync (`syncPendingPayment`): settled if the
+ *    channel has it paid or failed, otherwise moved to its next bucket.
+ * 3. A payment is expired: skipped if no longer `PENDING` or not yet due; otherwise the channel is asked first (a
  *    payment the payer completed must become `SUCCEEDED`, never `CLOSED`), then it is closed at the channel and in
  *    the gateway. If the channel cannot be reached, the payment is postponed to a later minute (`postponePayment`)
  *    instead of failing the page, so one channel outage cannot hold up the rest of the bucket.
@@ -50,11 +52,16 @@ async function expireOrPostpone(deps: ExpiryDeps, paymentId: string) {
   }
 }
 
-/** Expires one payment if it is still open and due. */
-export async function expirePayment(deps: ExpiryDeps, paymentId: string): Promise<'closed' | 'succeeded' | 'skipped'> {
+/** Expires one payment if it is still open and due — or, before its expiry, gives it its early status sync. */
+export async function expirePayment(
+  deps: ExpiryDeps,
+  paymentId: string,
+): Promise<'closed' | 'succeeded' | 'settled' | 'postponed' | 'skipped'> {
   const payment = await deps.payments.get(paymentId);
   if (payment?.status !== 'PENDING') return 'skipped';
-  if (Date.parse(payment.syncAt ?? payment.expiresAt) > deps.clock().getTime()) return 'skipped';
+  const now = deps.clock().getTime();
+  if (Date.parse(payment.syncAt ?? payment.expiresAt) > now) return 'skipped';
+  if (now < Date.parse(payment.expiresAt)) return syncPendingPayment(deps, payment);
   // A held payment was never registered at its channel: there is nothing to ask there.
   const channel = isHeld(payment.risk) ? undefined : deps.channels.get(payment.channel);
   const paid = await channel?.queryPayment(payment);

@@ -13,8 +13,8 @@ export interface RelayDeps extends StatusSyncDeps {
 /**
  * Relays one item the table stream reports as inserted — the outbox relay's work, shared by the stream consumer
  * and the automatic re-drive of its failures. Idempotent, so relaying an item twice changes nothing: an outbox event
- * is queued for its first delivery (the consumer skips an event already delivered); a new `PENDING` payment arms its
- * expiry minute's timer, a new `PROCESSING` refund its status-sync minute's (timers are named by their minute, a
+ * is queued for its first delivery (the consumer skips an event already delivered); a new `PENDING` payment arms the
+ * timer of its first status sync's minute (or its expiry's), a new `PROCESSING` refund its status-sync minute's (timers are named by their minute, a
  * second start is a no-op); every other item is ignored.
  */
 export async function relayInsert(deps: RelayDeps, item: Record<string, unknown>): Promise<void> {
@@ -24,7 +24,8 @@ export async function relayInsert(deps: RelayDeps, item: Record<string, unknown>
     // Normally the insert arrives long before its minute ends. If the stream lagged past that, the bucket's timer
     // may already have run (or be running) without this order: expire it directly — the close is conditional, so
     // racing the timer is harmless.
-    if ((await armMinute(deps, String(item.expiresAt))) === 'passed') await expirePayment(deps, String(item.id));
+    const dueAt = String(item.syncAt ?? item.expiresAt); // its first status sync, or its expiry when it has none
+    if ((await armMinute(deps, dueAt)) === 'passed') await expirePayment(deps, String(item.id));
   } else if (item.entity === 'REFUND' && item.status === 'PROCESSING' && item.GSI3PK) {
     // The status sync of a refund the channel has not settled by then (its minute timer; the same rule if late).
     if ((await armMinute(deps, firstSyncAt(String(item.createdAt)))) === 'passed') {

@@ -401,6 +401,7 @@ export interface AlarmMetrics {
       | 'NotificationDelivered'
       | 'ExpiredPaymentPaidAtChannel'
       | 'HeldPaymentPaid'
+      | 'PendingPaymentSettledBySync'
       | 'ReconciliationMissingBill'
       | 'BillDownloadFailed'
       | 'RateLimiterUnavailable'

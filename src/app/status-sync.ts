@@ -3,8 +3,9 @@ import { StaleStateError } from '#app/ports.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
-import { firstSyncAt, isPastHorizon, nextSyncAt } from '#domain/status-sync.ts';
+import { asksChannelEarly, firstSyncAt, isPastHorizon, nextPaymentSyncAt, nextSyncAt } from '#domain/status-sync.ts';
 import { logger } from '#shared/observability.ts';
+import { applyPaymentResult } from './apply-payment-result.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
 import type { ClosePaymentDeps } from './close-payment.ts';
 
@@ -12,6 +13,8 @@ import type { ClosePaymentDeps } from './close-payment.ts';
 export interface StatusSyncDeps extends ClosePaymentDeps, ApplyRefundDeps {
   expiryIndex: ExpiryIndex;
   workflows: Pick<Workflows, 'armExpiry'>;
+  /** The first delay of a `PENDING` payment's early asks, ms (`PAYMENT_SYNC_AFTER_SECONDS`); it doubles after each. */
+  paymentSyncAfterMs: number;
 }
 
 /** What one ask did. */
@@ -45,6 +48,47 @@ export async function syncRefund(deps: StatusSyncDeps, refundId: string): Promis
   }
   await postponeRefund(deps, refund);
   return 'postponed';
+}
+
+/**
+ * The early status sync of a `PENDING` payment whose `syncAt` has come before its expiry (the minute timer's task;
+ * the caller checked both): a payment the payer paid whose callback was lost is settled now, not at its expiry.
+ *
+ * 1. Ask the channel (`queryPayment`) — only for a payment registered there ({@link asksChannelEarly}).
+ * 2. A final answer (paid, or failed/closed there) is applied exactly once through the callback's own use case
+ *    ({@link applyPaymentResult}: wallet credit, ledger, event, notification); a callback racing it changes nothing
+ *    twice — the loser re-reads and finds it settled.
+ * 3. Still open (or the channel is down): moved to its next bucket — the doubling delay's, or its expiry's minute
+ *    once that comes first — in one conditional write (a lost race means it moved meanwhile: harmless), and that
+ *    minute's timer armed.
+ */
+export async function syncPendingPayment(deps: StatusSyncDeps, payment: Payment): Promise<SyncOutcome> {
+  const channel = asksChannelEarly(payment) ? deps.channels.get(payment.channel) : undefined;
+  try {
+    const result = channel ? await channel.queryPayment(payment) : undefined;
+    if (channel && result) {
+      const { applied } = await applyPaymentResult(deps, result, channel.code);
+      if (applied) deps.alarms.count('PendingPaymentSettledBySync');
+      return applied ? 'settled' : 'skipped';
+    }
+  } catch (error) {
+    logger.warn('payment status sync failed; asking again later', { payment_id: payment.id, error: String(error) });
+  }
+  await moveToNextAsk(deps, payment, channel !== undefined);
+  return 'postponed';
+}
+
+/** Step 3 of {@link syncPendingPayment}: the next early ask, or (none left, or none at all) its expiry's bucket. */
+async function moveToNextAsk(deps: StatusSyncDeps, payment: Payment, asksChannel: boolean): Promise<void> {
+  const asks = (payment.syncAttempts ?? 0) + 1;
+  const syncAt = asksChannel
+    ? nextPaymentSyncAt(payment.expiresAt, deps.clock(), deps.paymentSyncAfterMs, asks)
+    : undefined;
+  const { syncAt: _asked, syncAttempts: _asks, ...open } = payment;
+  const moved: Payment = { ...open, ...(syncAt ? { syncAt, syncAttempts: asks } : {}), version: payment.version + 1 };
+  if (await committed(() => deps.store.commit({ payments: [{ payment: moved, expectedVersion: payment.version }] }))) {
+    await deps.workflows.armExpiry(expiryBucket(syncAt ?? payment.expiresAt));
+  }
 }
 
 /**

@@ -39,9 +39,12 @@ export interface Payment {
   channelTradeNo?: string;
   expiresAt: string;
   createdAt: string;
-  /** When the timer asks the channel again about a `PENDING` payment it could not settle at expiry (status sync). */
+  /**
+   * When the minute timer next asks the channel about a `PENDING` payment (status sync): before `expiresAt`, an early
+   * ask of a payment registered at its channel; after it, a payment the expiry could not settle. Absent: at expiry.
+   */
   syncAt?: string;
-  /** Asks of the status sync that settled nothing. */
+  /** Asks of the status sync that settled nothing (before expiry; counted again from 0 after it). */
   syncAttempts?: number;
   updatedAt: string;
   paidAt?: string;

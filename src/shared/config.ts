@@ -43,6 +43,12 @@ export interface GatewayConfig {
    * rotation or rate limit reaches warm containers within it; the container's own writes drop its copy at once.
    */
   merchantCacheTtlMs: number;
+  /**
+   * How long after its creation a `PENDING` payment registered at its channel is first asked about there, ms
+   * (`PAYMENT_SYNC_AFTER_SECONDS`, default 300): the status sync settles a payment whose callback was lost before its
+   * expiry. Then again on a doubling delay, never later than the expiry (docs/operations.md).
+   */
+  paymentSyncAfterMs: number;
   /** How long channel message journal entries are kept, days (`JOURNAL_RETENTION_DAYS`, default 180; DynamoDB TTL). */
   journalRetentionDays: number;
   /** Channel secrets from `.local/channels/` (one machine) instead of Secrets Manager (AWS). */
@@ -78,6 +84,12 @@ export function requireSetting(value: string | undefined, name: string): string 
 const DEFAULT_RATE = 25;
 const DEFAULT_BURST = 50;
 const DEFAULT_LEASE_SIZE = 10;
+
+/**
+ * A payer scanning a QR code or opening a cashier page pays within a minute or two, and the channel's callback follows
+ * within seconds: five minutes lets the common case settle by callback, so the sync never asks about it.
+ */
+const DEFAULT_PAYMENT_SYNC_AFTER_SECONDS = 300;
 
 /** Reads the configuration once; a missing variable fails the cold start loudly instead of a request quietly. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -127,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       env.AWS_LAMBDA_FUNCTION_NAME ? 1000 : 0,
       'MERCHANT_CACHE_TTL_MS',
     ),
+    paymentSyncAfterMs: positive('PAYMENT_SYNC_AFTER_SECONDS', DEFAULT_PAYMENT_SYNC_AFTER_SECONDS, true) * 1000,
     journalRetentionDays: nonNegative(env.JOURNAL_RETENTION_DAYS, 180, 'JOURNAL_RETENTION_DAYS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     riskEnabled: env.RISK_ENGINE !== 'off',

@@ -260,9 +260,11 @@ describe('order expiry', () => {
       parseInput(schema, { order_no: uniqueId('F'), amount: '1.00', subject: 'later', channel: 'SANDBOX' });
     const first = (await createPayment(container, merchant, body())).payment;
     const second = (await createPayment(container, merchant, body())).payment;
-    const names = [first, second].map((p) => `expiry-${expiryBucket(p.expiresAt).replaceAll(':', '-')}`);
+    // Each arms the minute of its first status sync (5 minutes after creation, well before its 30-minute expiry).
+    expect(first.syncAt).toBeDefined();
+    const names = [first, second].map((p) => `expiry-${expiryBucket(p.syncAt ?? '').replaceAll(':', '-')}`);
     await eventually(() => names.every((name) => workflows.sfn?.executions().some((e) => e.name === name)));
-    await workflows.sfn?.idle(); // the local state machine scales the 30-minute wait down; the orders are not due yet
+    await workflows.sfn?.idle(); // the local state machine scales the 5-minute wait down; the orders are not due yet
     expect((await container.payments.get(first.id))?.status).toBe('PENDING');
     expect((await container.payments.get(second.id))?.status).toBe('PENDING');
     const timers = workflows.sfn?.executions(STATE_MACHINES.orderExpiry.name) ?? [];

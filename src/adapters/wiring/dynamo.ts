@@ -39,6 +39,7 @@ export function dynamoParts(config: GatewayConfig, db: DynamoDBDocumentClient) {
     newId,
     alarms,
     retrySchedule: config.retrySchedule,
+    paymentSyncAfterMs: config.paymentSyncAfterMs,
     sandboxStore: new SandboxStore(db, table),
     channelProfiles: new DynamoChannelProfileRepository(db, table, { cacheTtlMs: config.channelConfigTtlMs }),
     channelHealth: new DynamoChannelHealthRepository(db, table),

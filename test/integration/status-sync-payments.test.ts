@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
+import { applyPaymentResult } from '#app/apply-payment-result.ts';
+import { createPayment } from '#app/create-payment.ts';
+import { expireBucket } from '#app/expire-payments.ts';
+import { createPaymentSchema } from '#app/payment-schemas.ts';
+import type { PaymentChannel } from '#app/ports.ts';
+import { setRiskConfig } from '#app/risk-admin.ts';
+import { parseInput } from '#app/validation.ts';
+import { expiryBucket } from '#domain/expiry.ts';
+import type { Merchant } from '#domain/merchant.ts';
+import type { Channel, Payment } from '#domain/payment.ts';
+import { MAX_SYNC_DELAY_MS } from '#domain/status-sync.ts';
+import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
+
+/**
+ * The early status sync of `PENDING` payments (DynamoDB Local, the sandbox channel's own records, injected clock):
+ * a payment paid at the channel whose callback was lost is settled by the minute timer of its sync minute, before its
+ * expiry, exactly once; one still unpaid moves to later buckets and is closed at its expiry as before; a payment held
+ * for risk review, or a balance payment, is never asked.
+ */
+const container = testContainer();
+const schema = createPaymentSchema({ allowLoopbackHttp: false });
+const SYNC_AFTER_MS = 5 * 60_000;
+
+/** A random minute decades ahead, so the buckets this file uses hold only its own entries (the table is shared). */
+function uniqueFarMinute(): Date {
+  return new Date(Date.UTC(2095, 0, 1) + Math.floor(Math.random() * 5_000_000) * 60_000);
+}
+
+/** The container with a settable clock, recorded timers, and a SANDBOX channel that counts the queries it answers. */
+function syncDeps() {
+  const sandbox = container.channels.get('SANDBOX') as PaymentChannel;
+  const asked: string[] = [];
+  const channel: PaymentChannel = Object.assign(Object.create(sandbox) as PaymentChannel, {
+    async queryPayment(payment: Payment) {
+      asked.push(payment.id);
+      return sandbox.queryPayment(payment);
+    },
+  });
+  const armed: string[] = [];
+  const counted: string[] = [];
+  const clock = { now: uniqueFarMinute() };
+  const channels = new Map<Channel, PaymentChannel>([...container.channels, ['SANDBOX', channel]]);
+  const deps = {
+    ...container,
+    channels,
+    router: { ...container.router, channels },
+    clock: () => clock.now,
+    paymentSyncAfterMs: SYNC_AFTER_MS,
+    alarms: { count: (name: string) => counted.push(name) },
+    workflows: {
+      ...container.workflows,
+      armExpiry: async (bucket: string) => {
+        armed.push(bucket);
+        return 'armed' as const;
+      },
+    },
+  };
+  return { deps, clock, asked, armed, counted };
+}
+
+type Deps = ReturnType<typeof syncDeps>['deps'];
+
+/** A new sandbox recharge of 25.00 for `accountId`, created at the deps' clock. */
+async function recharge(deps: Deps, merchant: Merchant, accountId: string, fields: Record<string, unknown> = {}) {
+  const body = parseInput(schema, {
+    order_no: uniqueId('S'),
+    amount: '25.00',
+    subject: 'top-up',
+    channel: 'SANDBOX',
+    account_id: accountId,
+    ...fields,
+  });
+  const created = await createPayment(deps, merchant, body);
+  return created.payment;
+}
+
+/** The payer pays at the sandbox (its own record), and the callback never arrives. */
+async function paidAtChannelOnly(payment: Payment, at: Date) {
+  await container.sandboxStore.decidePayment({
+    paymentId: payment.id,
+    status: 'SUCCESS',
+    amountMinor: payment.amountMinor,
+    currency: payment.currency,
+    channelTradeNo: sandboxTradeNo(payment.id),
+    decidedAt: at.toISOString(),
+  });
+}
+
+/** Runs the minute timer of `syncAt`'s bucket at the end of that minute (when the timer fires). */
+async function runTimerOf(deps: Deps, clock: { now: Date }, dueAt: string) {
+  const bucket = expiryBucket(dueAt);
+  clock.now = new Date(Date.parse(`${bucket}:00.000Z`) + 60_000);
+  return expireBucket(deps, bucket);
+}
+
+/** The wallet's credits and the payment's `payment.succeeded` events. */
+async function creditsAndEvents(merchant: Merchant, accountId: string, paymentId: string) {
+  const wallet = await container.wallets.get(merchant.id, accountId, 'CNY');
+  const { entries } = await container.wallets.listLedger(merchant.id, accountId, 'CNY', 100);
+  const events = await container.events.list(merchant.id, { limit: 100 }, { type: 'payment.succeeded' });
+  return {
+    availableMinor: wallet.availableMinor,
+    ledgerEntries: entries.length,
+    ledgerSumMinor: entries.reduce((sum, entry) => sum + entry.availableDeltaMinor, 0),
+    events: events.items.filter((event) => event.paymentId === paymentId).length,
+  };
+}
+
+describe('early status sync of PENDING payments (DynamoDB Local, sandbox channel records, injected clock)', () => {
+  it('credits a payment paid at the channel whose callback was lost at its first sync, long before its expiry, once', async () => {
+    const { merchant } = await newMerchant(container);
+    const accountId = uniqueId('acct');
+    const { deps, clock, asked, counted } = syncDeps();
+    const payment = await recharge(deps, merchant, accountId, { expire_in_seconds: 86_400 });
+    expect(payment.syncAt).toBe(new Date(Date.parse(payment.createdAt) + SYNC_AFTER_MS).toISOString());
+    const stored = await container.payments.get(payment.id);
+    expect(stored?.syncAt).toBe(payment.syncAt);
+
+    await paidAtChannelOnly(payment, new Date(Date.parse(payment.createdAt) + 60_000));
+    const page = await runTimerOf(deps, clock, String(payment.syncAt));
+    expect(page).toMatchObject({ done: true, synced: 1, closed: 0, succeeded: 0, postponed: 0 });
+    expect(asked).toEqual([payment.id]);
+    expect(clock.now.getTime()).toBeLessThan(Date.parse(payment.expiresAt) - 23 * 3_600_000);
+    const settled = await container.payments.get(payment.id);
+    expect(settled).toMatchObject({ status: 'SUCCEEDED', late: false, channelTradeNo: sandboxTradeNo(payment.id) });
+    expect(counted).toEqual(['PendingPaymentSettledBySync']);
+    expect(await creditsAndEvents(merchant, accountId, payment.id)).toEqual({
+      availableMinor: 2_500,
+      ledgerEntries: 1,
+      ledgerSumMinor: 2_500,
+      events: 1,
+    });
+
+    // The same minute's timer again (a retried task), and the expiry's: nothing left to do, nothing applied twice.
+    expect(await expireBucket(deps, expiryBucket(String(payment.syncAt)))).toMatchObject({ synced: 0, postponed: 0 });
+    expect(await runTimerOf(deps, clock, payment.expiresAt)).toMatchObject({ synced: 0, closed: 0, succeeded: 0 });
+    expect(asked).toEqual([payment.id]);
+    expect(await creditsAndEvents(merchant, accountId, payment.id)).toMatchObject({ ledgerEntries: 1, events: 1 });
+  });
+
+  it('credits once when the late callback races the sync (10 rounds): one ledger entry, one event', async () => {
+    const { merchant } = await newMerchant(container);
+    const { deps, clock } = syncDeps();
+    for (let round = 0; round < 10; round++) {
+      const accountId = uniqueId('acct');
+      const payment = await recharge(deps, merchant, accountId);
+      await paidAtChannelOnly(payment, new Date(Date.parse(payment.createdAt) + 30_000));
+      const callback = {
+        paymentId: payment.id,
+        status: 'SUCCEEDED' as const,
+        amountMinor: payment.amountMinor,
+        currency: 'CNY',
+        channelTradeNo: sandboxTradeNo(payment.id),
+      };
+      const bucket = expiryBucket(String(payment.syncAt));
+      clock.now = new Date(Date.parse(`${bucket}:00.000Z`) + 60_000);
+      const [page, applied] = await Promise.all([
+        expireBucket(deps, bucket),
+        applyPaymentResult(deps, callback, 'SANDBOX'),
+      ]);
+      // Exactly one of the two applied it; the other found it settled.
+      expect(page.synced + (applied.applied ? 1 : 0)).toBe(1);
+      expect(await container.payments.get(payment.id)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await creditsAndEvents(merchant, accountId, payment.id)).toEqual({
+        availableMinor: 2_500,
+        ledgerEntries: 1,
+        ledgerSumMinor: 2_500,
+        events: 1,
+      });
+    }
+  });
+
+  it('moves a still-unpaid payment to later buckets on a doubling delay, then closes it at its expiry as before', async () => {
+    const { merchant } = await newMerchant(container);
+    const accountId = uniqueId('acct');
+    const { deps, clock, asked, armed } = syncDeps();
+    const payment = await recharge(deps, merchant, accountId, { expire_in_seconds: 3_600 });
+    const created = Date.parse(payment.createdAt);
+    const dues: string[] = [];
+    let current: Payment | undefined = payment;
+    while (current?.syncAt) {
+      const due: string = current.syncAt;
+      dues.push(due);
+      armed.length = 0;
+      expect(await runTimerOf(deps, clock, due)).toMatchObject({ synced: 0, postponed: 1, closed: 0 });
+      const moved: Payment | undefined = await container.payments.get(payment.id);
+      expect(moved?.status).toBe('PENDING');
+      expect(moved?.version).toBe((current.version ?? 0) + 1);
+      // Its next minute's timer is armed: the next ask's, or the expiry's once no ask comes before it.
+      expect(armed).toEqual([expiryBucket(moved?.syncAt ?? payment.expiresAt)]);
+      // Gone from the bucket it left.
+      expect(await expireBucket(deps, expiryBucket(due))).toMatchObject({ synced: 0, postponed: 0 });
+      current = moved;
+    }
+    // Asked at +5, +16 and +37 min (each timer runs at the end of its minute, then the wait doubles: 10, 20 min);
+    // the next (+78) would be past the expiry (+60), so the expiry's run is the last ask.
+    expect(dues.length).toBe(3);
+    expect(Date.parse(dues[0] ?? '') - created).toBe(SYNC_AFTER_MS);
+    for (let i = 1; i < dues.length; i++) {
+      const gap = Date.parse(dues[i] ?? '') - Date.parse(dues[i - 1] ?? '');
+      expect(gap).toBeGreaterThan(SYNC_AFTER_MS * 2 ** i);
+      expect(gap).toBeLessThanOrEqual(SYNC_AFTER_MS * 2 ** i + 60_000);
+      expect(gap).toBeLessThanOrEqual(MAX_SYNC_DELAY_MS + 60_000);
+    }
+    expect(current).toMatchObject({ status: 'PENDING' });
+    expect(current?.syncAt).toBeUndefined();
+    expect(current?.syncAttempts).toBeUndefined();
+    expect(asked).toEqual(dues.map(() => payment.id));
+
+    // The expiry's timer closes it at the channel and in the gateway, exactly as without the early asks.
+    expect(await runTimerOf(deps, clock, payment.expiresAt)).toMatchObject({ closed: 1, synced: 0 });
+    expect(await container.payments.get(payment.id)).toMatchObject({ status: 'CLOSED' });
+    expect((await container.sandboxStore.getPayment(payment.id))?.status).toBe('CLOSED');
+    expect(await creditsAndEvents(merchant, accountId, payment.id)).toMatchObject({ availableMinor: 0, events: 0 });
+  });
+
+  it('has no early ask when the first one would not come before the expiry minute', async () => {
+    const { merchant } = await newMerchant(container);
+    const { deps } = syncDeps();
+    const payment = await recharge(deps, merchant, uniqueId('acct'), { expire_in_seconds: 300 });
+    expect(payment.syncAt).toBeUndefined();
+    expect((await container.payments.get(payment.id))?.syncAt).toBeUndefined();
+  });
+
+  it('never asks the channel about a payment held for risk review', async () => {
+    const { merchant } = await newMerchant(container);
+    await setRiskConfig(
+      container,
+      { velocity: { payer: { max: 1, window_seconds: 3600 } }, weights: { 'velocity.payer': 60 } },
+      merchant.id,
+    );
+    const { deps, clock, asked, armed } = syncDeps();
+    const accountId = uniqueId('acct');
+    const first = await recharge(deps, merchant, accountId);
+    clock.now = new Date(clock.now.getTime() + 2 * 60_000); // its sync minute is not the first one's
+    const held = await recharge(deps, merchant, accountId);
+    expect(first.syncAt).toBeDefined();
+    expect(held.risk?.review?.status).toBe('PENDING');
+    expect(held.syncAt).toBeUndefined(); // its only bucket is its expiry's
+
+    // Even if one carried an early ask (written before it was held), its timer does not ask the channel.
+    const stored = (await container.payments.get(held.id)) as Payment;
+    const due = new Date(Date.parse(held.createdAt) + SYNC_AFTER_MS).toISOString();
+    await container.store.commit({
+      payments: [{ payment: { ...stored, syncAt: due, version: stored.version + 1 }, expectedVersion: stored.version }],
+    });
+    expect(await runTimerOf(deps, clock, due)).toMatchObject({ postponed: 1, synced: 0 });
+    expect(asked).toEqual([]);
+    expect(armed).toEqual([expiryBucket(held.expiresAt)]);
+    const moved = await container.payments.get(held.id);
+    expect(moved).toMatchObject({ status: 'PENDING' });
+    expect(moved?.syncAt).toBeUndefined();
+  });
+});
