@@ -4,6 +4,7 @@
  * sampled flows to a target load with a seeded Zipf-skewed merchant mix.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { subBucketCount } from '#domain/rate-limit.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -135,10 +136,19 @@ function pick(item: Item | undefined, table: TableKeys, index: IndexDefinition):
  * per channel; `global` = every flow of the window (a day, a minute) shares it. `shards` further divides it.
  */
 export type Scope = 'entity' | 'merchant' | 'channel' | 'global';
-export type KeyShape = { shape: string; scope: Scope; shards: number; channel?: string };
+export type KeyShape = { shape: string; scope: Scope; shards: number; channel?: string; byRate?: true };
 
-/** A rule: a concrete key matching `pattern` (on `index`, or any) has `shape`; `$n` in `shape` and `channel` takes group n. */
-export type ShapeRule = { index?: string; pattern: RegExp; shape: string; scope: Scope; shards?: number | 'n' } & {
+/**
+ * A rule: a concrete key matching `pattern` (on `index`, or any) has `shape`; `$n` in `shape` and `channel` takes group
+ * n. `shards: 'rate'` — a merchant's rate-limit sub-buckets — is counted per merchant from its projected rate.
+ */
+export type ShapeRule = {
+  index?: string;
+  pattern: RegExp;
+  shape: string;
+  scope: Scope;
+  shards?: number | 'n' | 'rate';
+} & {
   channel?: string;
 };
 
@@ -156,10 +166,16 @@ export function keyShape(
     if (rule.index !== undefined && rule.index !== index) continue;
     const match = rule.pattern.exec(key);
     if (!match) continue;
-    const count = rule.shards === 'n' ? shards(index) : (rule.shards ?? 1);
+    const count = rule.shards === 'n' ? shards(index) : rule.shards === 'rate' ? 1 : (rule.shards ?? 1);
     const fill = (template: string) => template.replace(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? '');
     const channel = rule.channel === undefined ? undefined : fill(rule.channel);
-    return { shape: fill(rule.shape), scope: rule.scope, shards: count, ...(channel ? { channel } : {}) };
+    return {
+      shape: fill(rule.shape),
+      scope: rule.scope,
+      shards: count,
+      ...(channel ? { channel } : {}),
+      ...(rule.shards === 'rate' ? { byRate: true as const } : {}),
+    };
   }
   return { shape: key, scope: 'global', shards: 1 };
 }
@@ -184,6 +200,7 @@ export function profileOf(accesses: readonly (KeyAccess & KeyShape)[], flows: nu
         shape: a.shape,
         scope: a.scope,
         shards: a.shards,
+        ...(a.byRate ? { byRate: true as const } : {}),
         kind: a.kind,
         unitsPerFlow: a.units / flows,
         ...(channel ? { channel } : {}),
@@ -282,16 +299,24 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
       shapes.set(id, { ...row, unitsPerFlow: { ...row.unitsPerFlow, [flowKind]: unitsPerFlow } });
     }
   }
+  // A merchant's rate-limit sub-buckets: configured at its own rate (one request of the class per payment, burst 2 s).
+  const perMerchant = new Map<number, number>();
+  for (const payment of payments) perMerchant.set(payment.merchant, (perMerchant.get(payment.merchant) ?? 0) + 1);
+  const subBuckets = (merchant: number) => {
+    const rate = perMerchant.get(merchant) ?? 1;
+    return subBucketCount({ rate, burst: 2 * rate });
+  };
   const rows = [...shapes.values()].map((shape): HeatRow => {
     const perKey = new Map<string, number>();
     for (const payment of payments) {
       const units = payment.mix ? shape.unitsPerFlow[payment.mix.kind] : undefined;
       if (!units || !payment.mix) continue;
+      const shards = shape.byRate ? subBuckets(payment.merchant) : shape.shards;
       const parts = [
         shape.scope === 'entity' ? 'one payment' : undefined,
         shape.scope === 'merchant' ? `merchant #${payment.merchant + 1}` : undefined,
         shape.scope === 'channel' ? (shape.channel ?? payment.mix.channel) : undefined,
-        shape.shards > 1 ? `shard ${Math.floor(payment.shard * shape.shards)}` : undefined,
+        shards > 1 ? `${shape.byRate ? 'sub-bucket' : 'shard'} ${Math.floor(payment.shard * shards)}` : undefined,
       ];
       const key = parts.filter(Boolean).join(', ') || 'one key';
       // An entity key is each payment's own: the hottest is the costliest single flow, not a sum.
@@ -302,7 +327,8 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     }
     const [hottest, unitsPerSecond] = maxEntry(perKey);
     const limit = PARTITION_LIMITS[shape.kind];
-    return { ...shape, hottest, unitsPerSecond, limit, utilisation: unitsPerSecond / limit };
+    const shards = shape.byRate ? subBuckets(0) : shape.shards;
+    return { ...shape, shards, hottest, unitsPerSecond, limit, utilisation: unitsPerSecond / limit };
   });
   return rows.sort((a, b) => b.utilisation - a.utilisation);
 }

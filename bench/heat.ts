@@ -75,7 +75,13 @@ export const SHAPE_RULES: readonly ShapeRule[] = [
   { index: 'table', pattern: /^MERCHANT#[^#]+$/, shape: 'MERCHANT#{m} (profile)', scope: 'merchant' },
   { index: 'table', pattern: /^MERCHANT#[^#]+#ORDER#/, shape: 'MERCHANT#{m}#ORDER#{order_no}', scope: 'entity' },
   { index: 'table', pattern: /^MERCHANT#[^#]+#REFUND#/, shape: 'MERCHANT#{m}#REFUND#{refund_no}', scope: 'entity' },
-  { index: 'table', pattern: /^RATE#[^#]+#([^#]+)$/, shape: 'RATE#{m}#$1', scope: 'merchant' },
+  {
+    index: 'table',
+    pattern: /^RATE#[^#]+#([^#]+)(#\d+)?$/,
+    shape: 'RATE#{m}#$1#{sub-bucket}',
+    scope: 'merchant',
+    shards: 'rate',
+  },
   {
     index: 'table',
     pattern: new RegExp(`^ACCOUNT#[^#]+#${SETTLEMENT_ACCOUNT}#[^#]+$`),
@@ -101,9 +107,6 @@ export const HEAT_EXCEPTIONS: Readonly<Record<string, string>> = {
     "the merchant's settlement account credited by every balance payment: hot-account sub-balances are helper #12a's",
   'table MERCHANT#{m} (profile) read':
     'the merchant profile, read through a per-container cache (MERCHANT_CACHE_TTL_MS, 1 s deployed): at most one read per warm container per TTL, whatever the request rate (this sample is one local container, its flows slower than the TTL)',
-  'table RATE#{m}#write write':
-    "OPEN: one rate bucket per merchant and route class; each take leases a few tokens, so the largest merchant's bucket needs bigger leases or per-container sub-buckets",
-  'table RATE#{m}#read write': 'OPEN: as RATE#{m}#write',
   'table CHANNEL#{channel} read':
     'channel health and profile, read through per-container caches (1 s and 5 s): at most one read per warm container per TTL, as above',
 };

@@ -214,6 +214,8 @@ export interface NonceStore {
 export interface RateBucketKey {
   merchantId: string;
   routeClass: RouteClass;
+  /** Which of the bucket's sub-buckets (0 = the unsplit bucket's item; see `subBucketCount`). */
+  subBucket: number;
 }
 
 /** The fleet-wide state of the rate-limit buckets (see `src/domain/rate-limit.ts`). */

@@ -11,6 +11,8 @@ import {
   type RouteClass,
   resetEpochSeconds,
   retryAfterSeconds,
+  subBucketCount,
+  subBucketPolicy,
 } from '#domain/rate-limit.ts';
 import type { RateBucketKey, RateLimitStore } from './ports.ts';
 
@@ -27,42 +29,61 @@ export interface RateDecision {
   retryAfterSeconds?: number;
 }
 
-/** This container's view of one bucket: the last shared state it saw and the tokens it leased and has not spent. */
+/** This container's view of one (sub-)bucket: the last shared state it saw and the tokens it leased and has not spent. */
 interface LocalBucket {
   /** The shared `tat` as last seen: a lower bound of the real one (it only ever grows). */
   tat?: number;
   tokens: number;
   tokensExpireAt: number;
-  /** The one lease in flight for this bucket in this container; other requests wait for it. */
-  leasing?: Promise<void>;
   /** The lease the tokens came from (sizes the next one). */
   lastLease?: LeaseHistory;
 }
 
+/** This container's view of one merchant's bucket of one class: its sub-buckets (by index) and the lease in flight. */
+interface LocalGroup {
+  subs: Map<number, LocalBucket>;
+  /** The one lease in flight for the whole group in this container; other requests wait for it. */
+  leasing?: Promise<void>;
+}
+
+/** One sub-bucket as a request sees it: its store key, its share of the policy and this container's view. */
+interface Sub {
+  key: RateBucketKey;
+  policy: RatePolicy;
+  bucket: LocalBucket;
+}
+
 /**
  * A failed lease always leaves this container seeing fewer tokens than before (another one took them), so leasing
- * again ends when the bucket is empty; this bound only guards against a store that answers nonsense.
+ * again ends when every sub-bucket is empty; this bound (plus one per sub-bucket) only guards against a store that
+ * answers nonsense.
  */
 const MAX_LEASES_PER_REQUEST = 8;
 
 /**
- * The per-merchant, per-route-class rate limiter of one container (one per Lambda execution environment). Tokens are
- * leased from the fleet-wide bucket in the store in batches sized by how fast this container spent the last one, and spent
- * locally; a bucket this container has seen empty refuses locally, at no DynamoDB cost, until its refill time. See
+ * The per-merchant, per-route-class rate limiter of one container (one per Lambda execution environment). A merchant's
+ * bucket of a class is split into {@link subBucketCount} sub-buckets (one, the unsplit bucket, up to 250 tokens/s),
+ * each with its share of the rate and burst. This container leases from the sub-bucket it sees fullest, its own
+ * (`home`, drawn once per container, so containers spread over them) first among equals: it refuses only when it sees
+ * every sub-bucket empty. Tokens are leased in batches sized by how fast this container
+ * spent the last one, and spent locally; one lease in flight per bucket, and leased tokens of one sub-bucket at a
+ * time. A bucket this container has seen empty refuses locally, at no DynamoDB cost, until a refill. See
  * docs/rate-limits.md for the overshoot bound and the cost per request.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, LocalBucket>();
+  private readonly groups = new Map<string, LocalGroup>();
 
   /**
    * @param onStoreError called when the store fails; the request is then admitted (fail open: API Gateway's stage
    *   throttling stays the outer guard, and the merchant already passed authentication)
+   * @param home where in `[0, 1)` this container's own sub-bucket lies (sub-bucket `⌊home × count⌋`); random by default
    */
   constructor(
     private readonly store: RateLimitStore,
     private readonly settings: RateLimitSettings,
     private readonly clock: () => Date,
     private readonly onStoreError: (error: unknown) => void,
+    private readonly home: number = Math.random(),
   ) {}
 
   /** Admits or refuses one authenticated request of a merchant; never throws for a store failure. */
@@ -71,36 +92,38 @@ export class RateLimiter {
     routeClass: RouteClass,
   ): Promise<RateDecision> {
     const policy = policyFor(this.settings, merchant.rateLimits, routeClass);
-    const key = { merchantId: merchant.id, routeClass };
-    const bucket = this.bucketOf(key);
+    const group = this.groupOf(merchant.id, routeClass);
+    const subs = this.subsOf(group, merchant.id, routeClass, policy);
     for (let leases = 0; ; ) {
       const nowUs = this.nowUs();
-      if (nowUs >= bucket.tokensExpireAt) bucket.tokens = 0;
-      if (bucket.tokens > 0 && bucket.lastLease) {
-        bucket.tokens--;
-        bucket.lastLease.spent++;
-        return this.decision(bucket, policy, nowUs, true);
+      for (const { bucket } of subs) if (nowUs >= bucket.tokensExpireAt) bucket.tokens = 0;
+      const holding = subs.find(({ bucket }) => bucket.tokens > 0 && bucket.lastLease);
+      if (holding?.bucket.lastLease) {
+        holding.bucket.tokens--;
+        holding.bucket.lastLease.spent++;
+        return this.decision(subs, policy, nowUs, true);
       }
-      if (availableTokens(bucket.tat, nowUs, policy) < 1 || leases >= MAX_LEASES_PER_REQUEST) {
-        return this.decision(bucket, policy, nowUs, false);
+      const next = fullest(subs, nowUs);
+      if (!next || leases >= MAX_LEASES_PER_REQUEST + subs.length) {
+        return this.decision(subs, policy, nowUs, false);
       }
-      if (!bucket.leasing) {
+      if (!group.leasing) {
         leases++;
-        bucket.leasing = this.lease(key, bucket, policy, nowUs).finally(() => {
-          bucket.leasing = undefined;
+        group.leasing = this.lease(next, nowUs).finally(() => {
+          group.leasing = undefined;
         });
       }
       try {
-        await bucket.leasing;
+        await group.leasing;
       } catch (error) {
         this.onStoreError(error);
-        return this.decision(bucket, policy, this.nowUs(), true);
+        return this.decision(subs, policy, this.nowUs(), true);
       }
     }
   }
 
-  /** Takes a batch of tokens from the shared bucket (fewer if it holds fewer) into this container's. */
-  private async lease(key: RateBucketKey, bucket: LocalBucket, policy: RatePolicy, nowUs: number): Promise<void> {
+  /** Takes a batch of tokens from one shared sub-bucket (fewer if it holds fewer) into this container's. */
+  private async lease({ key, bucket, policy }: Sub, nowUs: number): Promise<void> {
     const wanted = leaseCount(leaseCap(policy, this.settings.leaseSize), bucket.lastLease, nowUs);
     const count = Math.min(wanted, availableTokens(bucket.tat, nowUs, policy));
     if (count < 1) return;
@@ -115,27 +138,71 @@ export class RateLimiter {
     }
   }
 
-  private decision(bucket: LocalBucket, policy: RatePolicy, nowUs: number, admitted: boolean): RateDecision {
+  /**
+   * The headers' figures over the whole bucket: its capacity, the tokens this container sees in all sub-buckets, the
+   * time the last one is full again, and (refused) the time the first one holds a token again.
+   */
+  private decision(subs: readonly Sub[], policy: RatePolicy, nowUs: number, admitted: boolean): RateDecision {
+    const seen = subs.reduce((n, s) => n + s.bucket.tokens + availableTokens(s.bucket.tat, nowUs, s.policy), 0);
+    const retryAfter = Math.min(...subs.map((s) => retryAfterSeconds(s.bucket.tat, nowUs, s.policy)));
     return {
       admitted,
       limit: policy.burst,
-      remaining: Math.min(policy.burst, bucket.tokens + availableTokens(bucket.tat, nowUs, policy)),
-      resetAt: resetEpochSeconds(bucket.tat, nowUs),
-      ...(admitted ? {} : { retryAfterSeconds: retryAfterSeconds(bucket.tat, nowUs, policy) }),
+      remaining: Math.min(policy.burst, seen),
+      resetAt: Math.max(...subs.map((s) => resetEpochSeconds(s.bucket.tat, nowUs))),
+      ...(admitted ? {} : { retryAfterSeconds: retryAfter }),
     };
   }
 
-  private bucketOf(key: RateBucketKey): LocalBucket {
-    const name = `${key.routeClass} ${key.merchantId}`;
-    let bucket = this.buckets.get(name);
-    if (!bucket) {
-      bucket = { tokens: 0, tokensExpireAt: 0 };
-      this.buckets.set(name, bucket);
+  private groupOf(merchantId: string, routeClass: RouteClass): LocalGroup {
+    const name = `${routeClass} ${merchantId}`;
+    let group = this.groups.get(name);
+    if (!group) {
+      group = { subs: new Map() };
+      this.groups.set(name, group);
     }
-    return bucket;
+    return group;
+  }
+
+  /** The bucket's sub-buckets in this container's order of preference: its own first, then the next ones. */
+  private subsOf(group: LocalGroup, merchantId: string, routeClass: RouteClass, policy: RatePolicy): Sub[] {
+    const count = subBucketCount(policy);
+    const first = Math.min(count - 1, Math.floor(this.home * count));
+    return Array.from({ length: count }, (_, i) => {
+      const subBucket = (first + i) % count;
+      let bucket = group.subs.get(subBucket);
+      if (!bucket) {
+        bucket = { tokens: 0, tokensExpireAt: 0 };
+        group.subs.set(subBucket, bucket);
+      }
+      return {
+        key: { merchantId, routeClass, subBucket },
+        policy: subBucketPolicy(policy, count, subBucket),
+        bucket,
+      };
+    });
   }
 
   private nowUs(): number {
     return this.clock().getTime() * 1000;
   }
+}
+
+/**
+ * The sub-bucket holding the most tokens in this container's view (the first in lease order among equals, so a fresh
+ * container starts on its own), undefined when it sees every one empty. Drawing the fullest keeps the sub-buckets
+ * level: none sits full, wasting its refill, while another is drawn down — so the fleet, or a lone container, admits
+ * the whole bucket's rate.
+ */
+function fullest(subs: readonly Sub[], nowUs: number): Sub | undefined {
+  let best: Sub | undefined;
+  let most = 0;
+  for (const sub of subs) {
+    const tokens = availableTokens(sub.bucket.tat, nowUs, sub.policy);
+    if (tokens > most) {
+      best = sub;
+      most = tokens;
+    }
+  }
+  return best;
 }

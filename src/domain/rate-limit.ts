@@ -50,6 +50,31 @@ export function policyFor(settings: RateLimitSettings, overrides: RateLimitOverr
   return overrides?.[cls] ?? settings[cls];
 }
 
+/**
+ * The most tokens per second one sub-bucket refills: a take is one `UpdateItem` (1 WCU) and a quiet container takes
+ * one token per update, plus at most one failed guess, so a sub-bucket costs at most ~2 × 250 = 500 WCU/s — half of
+ * a partition key's 1,000 (docs/rate-limits.md, "Sub-buckets").
+ */
+export const SUB_BUCKET_MAX_RATE = 250;
+
+/**
+ * How many sub-buckets a merchant's bucket of this class is split into: `⌈rate / SUB_BUCKET_MAX_RATE⌉`, at most one
+ * per token of the burst (each holds at least one). 1 — the unsplit bucket — for every rate up to 250/s (the defaults).
+ */
+export function subBucketCount(policy: RatePolicy): number {
+  return Math.max(1, Math.min(Math.ceil(policy.rate / SUB_BUCKET_MAX_RATE), Math.floor(policy.burst)));
+}
+
+/**
+ * Sub-bucket `index`'s own policy out of `count`: the rate divided evenly, the burst split into whole tokens that sum
+ * to the bucket's (the first `burst mod count` hold one more).
+ */
+export function subBucketPolicy(policy: RatePolicy, count: number, index: number): RatePolicy {
+  if (count === 1) return policy;
+  const base = Math.floor(policy.burst / count);
+  return { rate: policy.rate / count, burst: base + (index < policy.burst - base * count ? 1 : 0) };
+}
+
 /** Microseconds per token, rounded up so a bucket never refills faster than its rate. */
 export function tokenInterval(policy: RatePolicy): number {
   return Math.ceil(MICROS_PER_SECOND / policy.rate);

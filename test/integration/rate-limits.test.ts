@@ -5,7 +5,7 @@ import { DynamoRateLimitStore } from '#adapters/dynamo/rate-limit-store.ts';
 import { setMerchantRateLimit } from '#app/merchant-admin.ts';
 import { RateLimiter } from '#app/rate-limiter.ts';
 import { withRequestContext } from '#app/request-context.ts';
-import { leaseCap, maxOvershoot, tokenInterval } from '#domain/rate-limit.ts';
+import { leaseCap, maxOvershoot, subBucketCount, subBucketPolicy, tokenInterval } from '#domain/rate-limit.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { TEST_TABLE } from '../support/constants.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 function containers(count: number, clock: { now: number }) {
-  return Array.from({ length: count }, () => {
+  return Array.from({ length: count }, (_, i) => {
     const db = createDocumentClient();
     clients.push(db);
     return new RateLimiter(
@@ -33,6 +33,7 @@ function containers(count: number, clock: { now: number }) {
       (error) => {
         throw error;
       },
+      (i + 0.5) / count, // containers' own sub-buckets spread evenly, as random homes do on average
     );
   });
 }
@@ -56,7 +57,10 @@ describe('fleet-wide rate limit on DynamoDB Local', () => {
     const probe = new DynamoRateLimitStore(clients[0] as ReturnType<typeof createDocumentClient>, TEST_TABLE);
     const policy = merchant.rateLimits.write;
     expect(
-      await probe.take({ merchantId: merchant.id, routeClass: 'write' }, { count: 1, nowUs: T0 * 1000, policy }),
+      await probe.take(
+        { merchantId: merchant.id, routeClass: 'write', subBucket: 0 },
+        { count: 1, nowUs: T0 * 1000, policy },
+      ),
     ).toEqual({ taken: false, tat: T0 * 1000 + 100 * tokenInterval(policy) });
   }, 120_000);
 
@@ -96,7 +100,7 @@ describe('fleet-wide rate limit on DynamoDB Local', () => {
 
   it('takes from a bucket another container left busy, learning its state from the failed condition', async () => {
     const store = new DynamoRateLimitStore(createDocumentClient(), TEST_TABLE);
-    const key = { merchantId: uniqueId('mch'), routeClass: 'write' as const };
+    const key = { merchantId: uniqueId('mch'), routeClass: 'write' as const, subBucket: 0 };
     const policy = { rate: 1, burst: 3 };
     const nowUs = T0 * 1000;
     expect(await store.take(key, { count: 2, nowUs, policy })).toEqual({
@@ -154,4 +158,58 @@ describe('fleet-wide rate limit on DynamoDB Local', () => {
       expect.arrayContaining([{ write: policy }, null]),
     );
   }, 60_000);
+});
+
+describe('sub-buckets on DynamoDB Local (a merchant configured above 250 tokens/s)', () => {
+  // 600 tokens/s → ⌈600 / 250⌉ = 3 sub-buckets (RATE#{m}#read, #1, #2), each 200/s holding 100 of the 300.
+  const policy = { rate: 600, burst: 300 };
+
+  it('admits the whole burst across its sub-buckets when 16 containers race and time stands still', async () => {
+    expect(subBucketCount(policy)).toBe(3);
+    const clock = { now: T0 };
+    const merchant = { id: uniqueId('mch'), rateLimits: { read: policy } };
+    const fleet = containers(16, clock);
+    const decisions = await Promise.all(
+      fleet.flatMap((limiter) => Array.from({ length: 25 }, () => limiter.admit(merchant, 'read'))),
+    );
+    const admitted = decisions.filter((decision) => decision.admitted).length;
+    const cap = leaseCap(subBucketPolicy(policy, 3, 0), SETTINGS.leaseSize);
+    expect(admitted).toBeLessThanOrEqual(policy.burst);
+    expect(admitted).toBeGreaterThanOrEqual(policy.burst - maxOvershoot(16, cap));
+    for (const refused of decisions.filter((decision) => !decision.admitted)) {
+      expect(refused).toMatchObject({ limit: 300, remaining: 0, retryAfterSeconds: 1 });
+    }
+    // Every sub-bucket was drawn down to empty, each under its own key.
+    const probe = new DynamoRateLimitStore(clients[0] as ReturnType<typeof createDocumentClient>, TEST_TABLE);
+    for (const subBucket of [0, 1, 2]) {
+      const own = subBucketPolicy(policy, 3, subBucket);
+      const key = { merchantId: merchant.id, routeClass: 'read' as const, subBucket };
+      expect(await probe.take(key, { count: 1, nowUs: T0 * 1000, policy: own })).toEqual({
+        taken: false,
+        tat: T0 * 1000 + own.burst * tokenInterval(own),
+      });
+    }
+  }, 180_000);
+
+  it('lets a lone container use the whole rate: it draws every sub-bucket, not only its own', async () => {
+    const clock = { now: T0 };
+    const merchant = { id: uniqueId('mch'), rateLimits: { read: policy } };
+    const [lone] = containers(1, clock);
+    if (!lone) throw new Error('no container');
+    const stepMs = 100;
+    const steps = 11;
+    let admitted = 0;
+    for (let step = 0; step < steps; step++) {
+      // Demand (90 per 100 ms) exceeds the 60 tokens the whole bucket refills in 100 ms.
+      for (let i = 0; i < 90; i++) if ((await lone.admit(merchant, 'read')).admitted) admitted++;
+      if (step < steps - 1) clock.now += stepMs;
+    }
+    const elapsedS = ((steps - 1) * stepMs) / 1000;
+    // Burst + rate × elapsed of the whole bucket, not of one sub-bucket (100 + 200 × 1 s).
+    expect(admitted).toBeLessThanOrEqual(policy.burst + policy.rate * elapsedS);
+    // ... and no less but for a lease it may still hold unspent: it drew the fullest sub-bucket each time, so none sat
+    // full, wasting its refill, while another was drawn down.
+    const cap = leaseCap(subBucketPolicy(policy, 3, 0), SETTINGS.leaseSize);
+    expect(admitted).toBeGreaterThanOrEqual(policy.burst + policy.rate * elapsedS - (cap - 1));
+  }, 180_000);
 });

@@ -125,7 +125,8 @@ describe('key shapes', () => {
     ['table', 'MERCHANT#mch_1', 'MERCHANT#{m} (profile)', 'merchant', 1],
     ['table', 'MERCHANT#mch_1#ORDER#o-1', 'MERCHANT#{m}#ORDER#{order_no}', 'entity', 1],
     ['table', 'PAYMENT#pay_1', 'PAYMENT#{id}', 'entity', 1],
-    ['table', 'RATE#mch_1#write', 'RATE#{m}#write', 'merchant', 1],
+    ['table', 'RATE#mch_1#write', 'RATE#{m}#write#{sub-bucket}', 'merchant', 1],
+    ['table', 'RATE#mch_1#read#17', 'RATE#{m}#read#{sub-bucket}', 'merchant', 1],
     ['table', 'ACCOUNT#mch_1#settlement#CNY', 'ACCOUNT#{m}#{settlement}#{cur}', 'merchant', 1],
     ['table', 'ACCOUNT#mch_1#user-7#CNY', 'ACCOUNT#{m}#{payer or user}#{cur}', 'entity', 1],
     ['table', 'AUDIT#2026-12-02#5', 'AUDIT#{day}#{shard}', 'global', AUDIT_SHARDS],
@@ -207,6 +208,16 @@ describe('projectHeat', () => {
     const got = units(rows, 'K');
     expect(got).toBeGreaterThanOrEqual(expected * (1 - tolerance));
     expect(got).toBeLessThanOrEqual(expected * (1 + tolerance));
+  });
+
+  it("divides a rate bucket over the merchant's own sub-buckets, counted from its projected rate", () => {
+    const bucket = { ...row('RATE', 'merchant', 1, 1), byRate: true as const };
+    const [projected] = project([bucket]);
+    // The largest merchant: ~4,000 payments/s (20 % of 20,000) → 16 sub-buckets; its ~3,800 channel flows over them.
+    expect(projected?.shards).toBe(16);
+    expect(projected?.hottest).toMatch(/^merchant #1, sub-bucket \d+$/);
+    expect(projected?.unitsPerSecond).toBeGreaterThan(3800 / 16);
+    expect(projected?.unitsPerSecond).toBeLessThan(1.5 * (3800 / 16));
   });
 
   it('an entity key carries one flow, and flow kinds sharing a key add up', () => {

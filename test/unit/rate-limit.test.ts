@@ -10,6 +10,9 @@ import {
   resetEpochSeconds,
   retryAfterSeconds,
   routeClassOf,
+  SUB_BUCKET_MAX_RATE,
+  subBucketCount,
+  subBucketPolicy,
   tokenInterval,
 } from '#domain/rate-limit.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -163,5 +166,36 @@ describe('route classes and policies', () => {
     ] as const) {
       expect(() => loadConfig({ ...env, [name]: value }), name).toThrow(name);
     }
+  });
+});
+
+describe('sub-buckets', () => {
+  it('splits a bucket by its rate, 250 tokens/s each, never into more sub-buckets than tokens of burst', () => {
+    expect(subBucketCount({ rate: 25, burst: 50 })).toBe(1);
+    expect(subBucketCount({ rate: 250, burst: 500 })).toBe(1);
+    expect(subBucketCount({ rate: 251, burst: 500 })).toBe(2);
+    expect(subBucketCount({ rate: 20_000, burst: 40_000 })).toBe(80);
+    expect(subBucketCount({ rate: 100_000, burst: 3 })).toBe(3);
+  });
+
+  it("gives each sub-bucket an even share of the rate and whole tokens summing to the bucket's burst (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 100_000, noNaN: true }),
+        fc.integer({ min: 1, max: 100_000 }),
+        (rate, burst) => {
+          const policy = { rate, burst };
+          const count = subBucketCount(policy);
+          const subs = Array.from({ length: count }, (_, i) => subBucketPolicy(policy, count, i));
+          expect(subs.reduce((n, s) => n + s.burst, 0)).toBe(burst);
+          for (const sub of subs) {
+            expect(Number.isInteger(sub.burst) && sub.burst >= 1).toBe(true);
+            expect(sub.rate).toBeCloseTo(rate / count, 9);
+            if (Math.ceil(rate / SUB_BUCKET_MAX_RATE) <= burst)
+              expect(sub.rate).toBeLessThanOrEqual(SUB_BUCKET_MAX_RATE);
+          }
+        },
+      ),
+    );
   });
 });

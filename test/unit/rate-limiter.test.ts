@@ -20,7 +20,7 @@ class MemoryStore implements RateLimitStore {
     this.calls++;
     await Promise.resolve();
     if (this.failWith) throw this.failWith;
-    const name = `${key.merchantId}/${key.routeClass}`;
+    const name = `${key.merchantId}/${key.routeClass}/${key.subBucket}`;
     const tat = this.tats.get(name);
     const { idleTat, busyMaxTat, cost } = leaseUpdate(request.nowUs, request.count, request.policy);
     const next = tat === undefined || tat <= request.nowUs ? idleTat : tat <= busyMaxTat ? tat + cost : undefined;
@@ -30,12 +30,13 @@ class MemoryStore implements RateLimitStore {
   }
 }
 
-function limiter(store: RateLimitStore, clock: { now: number }, errors: unknown[] = []) {
+function limiter(store: RateLimitStore, clock: { now: number }, errors: unknown[] = [], home = 0) {
   return new RateLimiter(
     store,
     SETTINGS,
     () => new Date(clock.now),
     (error) => errors.push(error),
+    home,
   );
 }
 
@@ -96,7 +97,7 @@ describe('RateLimiter (one container)', () => {
     expect(decisions.filter((d) => d.admitted)).toHaveLength(20);
     // The first lease takes one token (no demand seen yet); the rest take the lease cap (a tenth of the burst: 2).
     expect(store.calls).toBe(1 + Math.ceil(19 / 2));
-    expect(store.tats.get('mch_unit/write')).toBe(T0 * 1000 + 20 * 100_000);
+    expect(store.tats.get('mch_unit/write/0')).toBe(T0 * 1000 + 20 * 100_000);
   });
 
   it('drops leased tokens it has not spent within a second (never spent late)', async () => {
@@ -138,5 +139,64 @@ describe('RateLimiter (one container)', () => {
     const rl = limiter(store, clock, errors);
     expect((await rl.admit(merchant, 'write')).admitted).toBe(true);
     expect(errors).toEqual([store.failWith]);
+  });
+});
+
+describe('RateLimiter with sub-buckets (a merchant above 250 tokens/s)', () => {
+  // 1,000 tokens/s, burst 100 → 4 sub-buckets of 250/s holding 25 each.
+  const big = { id: 'mch_big', rateLimits: { write: { rate: 1000, burst: 100 } } };
+
+  it('lets a lone container take the whole burst, starting on its own sub-bucket and keeping them level', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const rl = limiter(store, clock, [], 0.6); // its own sub-bucket is ⌊0.6 × 4⌋ = 2
+    expect((await rl.admit(big, 'write')).admitted).toBe(true);
+    expect([...store.tats.keys()]).toEqual(['mch_big/write/2']);
+    const decisions = [];
+    for (let i = 0; i < 100; i++) decisions.push(await rl.admit(big, 'write'));
+    expect(decisions.filter((d) => d.admitted)).toHaveLength(99);
+    expect(decisions[0]).toMatchObject({ admitted: true, limit: 100 });
+    expect(decisions[99]).toMatchObject({ admitted: false, limit: 100, remaining: 0, retryAfterSeconds: 1 });
+    // Every sub-bucket was drawn down to empty: 25 tokens × 40 ms each.
+    expect([...store.tats.entries()].sort()).toEqual(
+      [0, 1, 2, 3].map((k) => [`mch_big/write/${k}`, T0 * 1000 + 25 * 4000]),
+    );
+  });
+
+  it('admits the whole rate to a lone container under sustained demand (no sub-bucket left full)', async () => {
+    const clock = { now: T0 };
+    const rl = limiter(new MemoryStore(), clock, [], 0.3);
+    let admitted = 0;
+    for (let step = 0; step < 21; step++) {
+      for (let i = 0; i < 80; i++) if ((await rl.admit(big, 'write')).admitted) admitted++;
+      if (step < 20) clock.now += 50;
+    }
+    // Burst + rate × 1 s, less at most a lease's worth held unspent at the end (cap 2 = a tenth of 25).
+    expect(admitted).toBeLessThanOrEqual(100 + 1000);
+    expect(admitted).toBeGreaterThanOrEqual(100 + 1000 - 1);
+  });
+
+  it('admits at most burst + rate × elapsed over a fleet whose containers start on different sub-buckets', async () => {
+    const clock = { now: T0 };
+    const store = new MemoryStore();
+    const fleet = Array.from({ length: 6 }, (_, i) => limiter(store, clock, [], i / 6));
+    let admitted = 0;
+    for (let step = 0; step < 20; step++) {
+      const decisions = await Promise.all(
+        fleet.flatMap((rl) => Array.from({ length: 30 }, () => rl.admit(big, 'write'))),
+      );
+      admitted += decisions.filter((d) => d.admitted).length;
+      clock.now += 50;
+    }
+    const supply = 100 + 1000 * 0.95; // 19 steps of 50 ms after the first
+    expect(admitted).toBeLessThanOrEqual(supply);
+    expect(admitted).toBeGreaterThanOrEqual(0.9 * supply);
+  });
+
+  it('keeps the unsplit bucket (sub-bucket 0 only) for merchants at or under 250 tokens/s', async () => {
+    const store = new MemoryStore();
+    const rl = limiter(store, { now: T0 }, [], 0.99);
+    await rl.admit({ id: 'mch_small', rateLimits: { write: { rate: 250, burst: 500 } } }, 'write');
+    expect([...store.tats.keys()]).toEqual(['mch_small/write/0']);
   });
 });

@@ -65,8 +65,8 @@ export const keys = {
   nonce: (merchantId: string, nonce: string): Key => ({ PK: `NONCE#${part(merchantId)}#${part(nonce)}`, SK: 'NONCE' }),
   idempotency: (merchantId: string, key: string): Key => ({ PK: `IDEM#${part(merchantId)}#${part(key)}`, SK: 'IDEM' }),
   /** A merchant's rate-limit bucket of one route class (`write` | `read`): one small item, updated in place. */
-  rateBucket: (merchantId: string, routeClass: string): Key => ({
-    PK: `RATE#${part(merchantId)}#${part(routeClass)}`,
+  rateBucket: (merchantId: string, routeClass: string, subBucket = 0): Key => ({
+    PK: `RATE#${part(merchantId)}#${part(routeClass)}${subBucket === 0 ? '' : `#${subBucket}`}`,
     SK: 'BUCKET',
   }),
   /** A fee schedule with all its versions: a merchant's (`scope` = merchant id) or the `DEFAULT` one. */

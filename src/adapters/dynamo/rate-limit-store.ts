@@ -8,8 +8,8 @@ import { keys } from './keys.ts';
 type Take = { count: number; nowUs: number; policy: RatePolicy; knownTat?: number };
 
 /**
- * The rate-limit buckets (`RATE#{merchant}#{class}` / `BUCKET`, one `tat` number): a take is ONE conditional
- * `UpdateItem` (1 WCU, also when its condition fails). A busy bucket's update is an ADD guarded by "still room",
+ * The rate-limit buckets (`RATE#{merchant}#{class}[#{sub-bucket}]` / `BUCKET`, one `tat` number; sub-bucket 0 is
+ * the unsplit key): a take is ONE conditional `UpdateItem` (1 WCU, also when its condition fails). A busy bucket's update is an ADD guarded by "still room",
  * so concurrent containers never conflict while tokens last; a failed condition returns the item as it was
  * (`ALL_OLD`), which picks the other case when the bucket was idle after all.
  */
@@ -38,7 +38,7 @@ export class DynamoRateLimitStore implements RateLimitStore {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.rateBucket(key.merchantId, key.routeClass),
+          Key: keys.rateBucket(key.merchantId, key.routeClass, key.subBucket),
           ...(idle
             ? {
                 UpdateExpression: 'SET #tat = :idleTat, #entity = :entity',
