@@ -133,13 +133,21 @@ export async function configureRealChannels(options: {
   apiBase: string;
   channels: LocalChannels;
   weights: { ALIPAY: number; WECHAT_PAY: number };
+  /** A daily limit on both profiles (minor units); absent: none. */
+  dailyLimitMinor?: number;
 }): Promise<ChannelProfile[]> {
   const { alipay, wechat } = options.channels;
   const secrets = new LocalChannelSecrets(options.secretsDir);
   const profiles = new DynamoChannelProfileRepository(options.db, options.tableName);
   const notify = callbackUrls(options.apiBase);
   const updatedAt = new Date().toISOString();
-  const common = { enabled: true, methods: ['QR' as const], currencies: ['CNY'], updatedAt };
+  const common = {
+    enabled: true,
+    methods: ['QR' as const],
+    currencies: ['CNY'],
+    updatedAt,
+    ...(options.dailyLimitMinor === undefined ? {} : { dailyLimitMinor: options.dailyLimitMinor }),
+  };
   const configured: ChannelProfile[] = [
     {
       ...common,

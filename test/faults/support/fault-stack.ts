@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { outTradeNoOf } from '#adapters/channels/wechat-pay/transformers.ts';
 import { createContainer } from '#adapters/container.ts';
 import { createMerchant } from '#app/merchant-admin.ts';
 import type { Workflows } from '#app/ports.ts';
@@ -39,21 +40,26 @@ export interface FaultStack {
   merchantId: string;
   client: MerchantClient;
   merchant: MerchantEndpoint;
-  /** The local Alipay the payments go through (its trade book is the channel's side of the money). */
+  /** The local Alipay and WeChat Pay the payments go through (their books are the channels' side of the money). */
   channels: LocalChannels;
   /** The test's own view of the gateway's table (its own table, so it holds only this stack's data). */
   container: ReturnType<typeof createContainer>;
   tableName: string;
-  /** `POST /v1/payments` of an Alipay QR recharge of `account_id`. */
-  createRecharge(fields: { order_no: string; account_id: string; amount: string }): Promise<Json>;
-  /** The payer pays the trade at Alipay. */
-  pay(paymentId: string): void;
-  /** Alipay's async notification of the trade, re-sent (as Alipay does) until the gateway answers `success`. */
-  notifyUntilAcknowledged(paymentId: string): Promise<number>;
+  /** `POST /v1/payments` of a QR recharge of `account_id` at `channel` (default Alipay; `AUTO`: routed). */
+  createRecharge(fields: RechargeFields, channel?: ExternalChannel | 'AUTO'): Promise<Json>;
+  /** The payer pays the trade at its channel (default Alipay). */
+  pay(paymentId: string, channel?: ExternalChannel): void;
+  /**
+   * The channel's notification of the paid trade (default Alipay), re-sent as the channels do until the gateway
+   * acknowledges it (Alipay: `success`; WeChat Pay: `204`).
+   */
+  notifyUntilAcknowledged(paymentId: string, channel?: ExternalChannel): Promise<number>;
+  /** WeChat Pay's `REFUND.*` callback of a refund it finished, re-sent until the gateway acknowledges it (`204`). */
+  notifyRefundUntilAcknowledged(refundId: string): Promise<number>;
   /** A merchant request re-sent until it gets an answer other than 5xx (the gateway may be down meanwhile). */
   requestUntilAnswered(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
-  /** A recharge created, paid at Alipay and notified: the wallet credited. */
-  paidRecharge(amount: string): Promise<{ id: string; accountId: string }>;
+  /** A recharge created, paid at its channel (default Alipay) and notified: the wallet credited. */
+  paidRecharge(amount: string, channel?: ExternalChannel): Promise<{ id: string; accountId: string }>;
   /**
    * Arms `fault`, starts `action`, checks the gateway process died of exactly that fault, starts a fresh one, and
    * returns how `action` ended: interrupted (its connection lost) or answered (it retried past the restart).
@@ -72,6 +78,19 @@ export interface FaultStack {
 export interface FaultStackOptions {
   /** The run's shared SQS server for the gateway's queues; absent: an SQS server of the stack's own. */
   sqsEndpoint?: string;
+  /** A daily limit on both channels' profiles (minor units), so every payment reserves routed daily volume. */
+  dailyLimitMinor?: number;
+}
+
+/** The external channels the fault suite pays through. */
+export type ExternalChannel = 'ALIPAY' | 'WECHAT_PAY';
+
+/** The merchant's fields of a recharge. */
+export interface RechargeFields {
+  order_no: string;
+  account_id: string;
+  amount: string;
+  expire_in_seconds?: number;
 }
 
 /**
@@ -115,6 +134,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     apiBase,
     channels,
     weights: { ALIPAY: 1, WECHAT_PAY: 1 },
+    dailyLimitMinor: options.dailyLimitMinor,
   });
   // The test's container never starts a workflow: it drives the timers' handlers itself.
   const workflows: Workflows = {
@@ -142,20 +162,37 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   });
   await gateway.start();
 
-  const notifyUrl = callbackUrls(apiBase).alipay;
-  const notifyUntilAcknowledged = async (paymentId: string) => {
+  const notifyUrls = callbackUrls(apiBase);
+  const untilAcknowledged = async (
+    send: () => Promise<{ status: number; body: string }>,
+    ok: (answer: { status: number; body: string }) => boolean,
+  ) => {
     const { attempts } = await untilAnswered(async () => {
-      const answer = await channels.alipay.server.sendNotification(notifyUrl, paymentId);
-      return answer.body === 'success' ? answer : undefined;
+      const answer = await send();
+      return ok(answer) ? answer : undefined;
     });
     return attempts;
   };
-  const createRecharge = async (fields: { order_no: string; account_id: string; amount: string }) => {
+  const notifyUntilAcknowledged = (paymentId: string, channel: ExternalChannel = 'ALIPAY') =>
+    channel === 'ALIPAY'
+      ? untilAcknowledged(
+          () => channels.alipay.server.sendNotification(notifyUrls.alipay, paymentId),
+          (answer) => answer.body === 'success',
+        )
+      : untilAcknowledged(
+          () => channels.wechat.server.sendTransactionNotification(notifyUrls.wechat, outTradeNoOf(paymentId)),
+          (answer) => answer.status === 204,
+        );
+  const pay = (paymentId: string, channel: ExternalChannel = 'ALIPAY') => {
+    if (channel === 'ALIPAY') channels.alipay.server.pay(paymentId);
+    else channels.wechat.server.pay(outTradeNoOf(paymentId));
+  };
+  const createRecharge = async (fields: RechargeFields, channel: ExternalChannel | 'AUTO' = 'ALIPAY') => {
     const answer = await client.request<Json>('POST', '/v1/payments', {
       ...fields,
       currency: 'CNY',
       subject: 'Wallet top-up',
-      channel: 'ALIPAY',
+      ...(channel === 'AUTO' ? {} : { channel }),
       method: 'QR',
     });
     if (answer.status !== 201) throw new Error(`create: ${JSON.stringify(answer)}`);
@@ -171,10 +208,13 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     container,
     tableName: table.tableName,
     createRecharge,
-    pay(paymentId) {
-      channels.alipay.server.pay(paymentId);
-    },
+    pay,
     notifyUntilAcknowledged,
+    notifyRefundUntilAcknowledged: (refundId) =>
+      untilAcknowledged(
+        () => channels.wechat.server.sendRefundNotification(notifyUrls.wechat, refundId),
+        (answer) => answer.status === 204,
+      ),
     async requestUntilAnswered(method, path, body) {
       // A 5xx is no answer either: the merchant retries it like a dropped connection.
       const { value } = await untilAnswered(async () => {
@@ -183,11 +223,12 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
       });
       return value;
     },
-    async paidRecharge(amount) {
+    async paidRecharge(amount, channel = 'ALIPAY') {
       const accountId = uniqueId('user');
-      const id = String((await createRecharge({ order_no: uniqueId('ORD'), account_id: accountId, amount })).id);
-      channels.alipay.server.pay(id);
-      await notifyUntilAcknowledged(id);
+      const fields = { order_no: uniqueId('ORD'), account_id: accountId, amount };
+      const id = String((await createRecharge(fields, channel)).id);
+      pay(id, channel);
+      await notifyUntilAcknowledged(id, channel);
       return { id, accountId };
     },
     async crashDuring(fault, action) {

@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { ExpiryCounts } from './timers.ts';
 
 /**
  * Where the gateway process kills itself (SIGKILL, so nothing of it runs afterwards: no `finally`, no flush).
@@ -9,6 +10,9 @@ import type { DynamoDBRecord } from 'aws-lambda';
  * - `relay-before` / `relay-after`: around the outbox relay's handling of a stream batch holding the insert of the
  *   event `eventType` of payment `paymentId` (before it reached the queue; after it did but before the stream
  *   position moved past it).
+ * - `channel-answered`: after the channel's HTTP answer to a `method` request on `path` whose body holds
+ *   `bodyIncludes` reached the process, before the process acted on it — e.g. WeChat Pay accepted a refund
+ *   (`PROCESSING`), the gateway never heard of it and never answered the merchant.
  */
 export type Fault =
   | {
@@ -18,13 +22,21 @@ export type Fault =
       value: string;
       status: string;
     }
-  | { at: 'relay-before' | 'relay-after'; paymentId: string; eventType: string };
+  | { at: 'relay-before' | 'relay-after'; paymentId: string; eventType: string }
+  | { at: 'channel-answered'; method: string; path: string; bodyIncludes: string };
 
-/** Messages the test sends the gateway process. */
-export type ToGateway = { type: 'arm'; fault: Fault };
+/**
+ * Messages the test sends the gateway process: arm a fault; run the minute timers' task over `buckets` with a clock
+ * `aheadMs` ahead (what the order-expiry state machine's task does when its minute has passed).
+ */
+export type ToGateway = { type: 'arm'; fault: Fault } | { type: 'expire'; buckets: string[]; aheadMs: number };
 
 /** Messages the gateway process sends the test. */
-export type FromGateway = { type: 'ready'; apiBase: string } | { type: 'armed' };
+export type FromGateway =
+  | { type: 'ready'; apiBase: string }
+  | { type: 'armed' }
+  | { type: 'expired'; counts: ExpiryCounts[] }
+  | { type: 'expire-failed'; error: string };
 
 /** The line the gateway process writes (synchronously) to stderr just before it kills itself. */
 export function faultLine(fault: Fault): string {
@@ -53,4 +65,14 @@ export function relayMatches(fault: Fault, records: DynamoDBRecord[]): boolean {
       image.type?.S === fault.eventType
     );
   });
+}
+
+/** Whether a channel request (method, URL, body) is the one the `channel-answered` fault names. */
+export function channelCallMatches(fault: Fault, request: { method: string; url: string; body: string }): boolean {
+  if (fault.at !== 'channel-answered') return false;
+  return (
+    request.method === fault.method &&
+    new URL(request.url).pathname === fault.path &&
+    request.body.includes(fault.bodyIncludes)
+  );
 }

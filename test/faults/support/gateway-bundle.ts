@@ -32,7 +32,10 @@ export async function buildGatewayBundle(): Promise<string> {
     target: 'node20',
     outfile,
     // CommonJS dependencies inside an ES module bundle still call `require` for Node's built-ins.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    // (Under a name of its own: a bundled module may import `createRequire` itself.)
+    banner: {
+      js: "import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);",
+    },
     // The local Step Functions read the ASL files relative to their own folder (`local/`).
     define: { 'import.meta.dirname': JSON.stringify(join(GATEWAY_PROJECT_ROOT, 'local')) },
     logLevel: 'error',

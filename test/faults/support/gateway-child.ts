@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type Fault, type FromGateway, faultLine, type ToGateway } from './faults.ts';
+import type { ExpiryCounts } from './timers.ts';
 
 /** Generous: a cold start loads the SDK and every handler, on a machine shared with other work. */
 const START_TIMEOUT_MS = 90_000;
@@ -64,6 +65,21 @@ export class GatewayChild {
     const armed = this.next((message) => message.type === 'armed');
     this.send({ type: 'arm', fault });
     await armed;
+  }
+
+  /**
+   * Has the running process run the minute timers' task over `buckets` with a clock `aheadMs` ahead; resolves with
+   * what it did per bucket; rejects if the run fails or the process dies first.
+   */
+  async expire(buckets: string[], aheadMs: number): Promise<ExpiryCounts[]> {
+    const exit = this.exited();
+    const done = this.next((message) => message.type === 'expired' || message.type === 'expire-failed');
+    this.send({ type: 'expire', buckets, aheadMs });
+    const outcome = await Promise.race([done, exit]);
+    if (!('type' in outcome) || outcome.type !== 'expired') {
+      throw new Error(`the expiry run did not finish: ${JSON.stringify(outcome)}\n${this.output()}`);
+    }
+    return outcome.counts;
   }
 
   /**

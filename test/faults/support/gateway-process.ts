@@ -6,11 +6,16 @@
  * deploys, wired like `npm start` wires them, against the environment the test hands in.
  *
  * Faults are injected at adapter boundaries only, never in product code: a middleware on this process's shared
- * DynamoDB client (every handler's table calls go through it) and a wrapper around the relay handler. An armed fault
- * fires once, writes its line to stderr synchronously, and SIGKILLs this process.
+ * DynamoDB client (every handler's table calls go through it), a wrapper around the relay handler, and one around the
+ * global `fetch` the channel clients call. An armed fault fires once, writes its line to stderr synchronously, and
+ * SIGKILLs this process.
+ *
+ * On request it also runs the minute timers' task (`expireBucket`, paged like the state machine pages it) with a
+ * clock ahead, so a test can crash the process that is expiring a bucket without waiting minutes for the timer.
  */
 import { writeSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { getContainer } from '#adapters/container.ts';
 import { STATE_MACHINES } from '#adapters/queue-definitions.ts';
 import { setHostOverrides, sharedDocumentClient } from '#adapters/wiring/host.ts';
 import { handler as expireBucket } from '../../../functions/expire-bucket.ts';
@@ -23,7 +28,16 @@ import { LocalStepFunctions } from '../../../local/local-workflows.ts';
 import { pollQueue } from '../../../local/sqs-poller.ts';
 import { pollTableStream, type StreamLambdaHandler } from '../../../local/stream-poller.ts';
 import { TEST_WAIT_TIME_SCALE } from '../../support/constants.ts';
-import { commitMatches, type Fault, type FromGateway, faultLine, relayMatches, type ToGateway } from './faults.ts';
+import {
+  channelCallMatches,
+  commitMatches,
+  type Fault,
+  type FromGateway,
+  faultLine,
+  relayMatches,
+  type ToGateway,
+} from './faults.ts';
+import { expireWholeBucket } from './timers.ts';
 
 const armed: Fault[] = [];
 
@@ -63,6 +77,25 @@ sharedDocumentClient().middlewareStack.add(
   { step: 'initialize', name: 'faultInjection' },
 );
 
+// The channel clients call the global fetch when they are built (on first use, after this ran): a channel's answer
+// reaches the process here first.
+const channelFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const response = await channelFetch(input, init);
+  const url = input instanceof Request ? input.url : String(input);
+  const body = typeof init?.body === 'string' ? init.body : '';
+  crashIf('channel-answered', (fault) => channelCallMatches(fault, { method: init?.method ?? 'GET', url, body }));
+  return response;
+};
+
+/** The minute timers' task over `buckets`, as their state machine runs it once the minute passed (clock ahead). */
+async function expire(buckets: string[], aheadMs: number): Promise<void> {
+  const deps = { ...getContainer(), clock: () => new Date(Date.now() + aheadMs) };
+  const counts = [];
+  for (const bucket of buckets) counts.push(await expireWholeBucket(deps, bucket));
+  send({ type: 'expired', counts });
+}
+
 const relay: StreamLambdaHandler = async (event, context) => {
   crashIf('relay-before', (fault) => relayMatches(fault, event.Records));
   const response = await outboxRelay(event, context);
@@ -79,6 +112,9 @@ export async function runGatewayProcess(handlers: Readonly<Record<string, Lambda
     if (message.type === 'arm') {
       armed.push(message.fault);
       send({ type: 'armed' });
+    }
+    if (message.type === 'expire') {
+      expire(message.buckets, message.aheadMs).catch((error) => send({ type: 'expire-failed', error: String(error) }));
     }
   });
 

@@ -1,8 +1,8 @@
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import { expireBucket } from '#app/expire-payments.ts';
 import { eventually } from '../../support/local-workflows.ts';
 import type { FaultStack } from './fault-stack.ts';
+import { expireWholeBucket } from './timers.ts';
 
 type Item = Record<string, unknown>;
 
@@ -39,13 +39,7 @@ export async function sweep(stack: FaultStack): Promise<number> {
       if (typeof item.GSI3PK === 'string') buckets.add(item.GSI3PK.split('#')[1] ?? '');
     }
   }
-  for (const bucket of buckets) {
-    let cursor: string | undefined;
-    do {
-      const page = await expireBucket(deps, bucket, cursor);
-      cursor = page.done ? undefined : page.cursor;
-    } while (cursor);
-  }
+  for (const bucket of buckets) await expireWholeBucket(deps, bucket);
   return buckets.size;
 }
 
@@ -64,6 +58,36 @@ export async function notificationsSettled(stack: FaultStack): Promise<void> {
   });
 }
 
+/** A trade as its channel's book holds it, by gateway payment id. */
+interface ChannelTrade {
+  paid: boolean;
+  /** What the channel refunded (succeeded refunds). */
+  refundedMinor: number;
+  /** The gateway refund ids of the channel's succeeded refunds, sorted (each refund id is the channel's key). */
+  refundIds: string[];
+}
+
+/** Both local channels' books: Alipay's trades and WeChat Pay's orders and refunds, by gateway payment id. */
+function channelBooks(stack: FaultStack): Map<string, ChannelTrade> {
+  const books = new Map<string, ChannelTrade>();
+  for (const [id, trade] of stack.channels.alipay.server.trades) {
+    const refundIds = [...trade.refunds.keys()].sort();
+    books.set(id, { paid: trade.paidAt !== undefined, refundedMinor: trade.refundedFen, refundIds });
+  }
+  const { orders, refunds } = stack.channels.wechat.server;
+  for (const order of orders.values()) {
+    const done = [...refunds.values()].filter(
+      (refund) => refund.out_trade_no === order.out_trade_no && refund.status === 'SUCCESS',
+    );
+    books.set(`pay_${order.out_trade_no}`, {
+      paid: order.transaction_id !== undefined,
+      refundedMinor: done.reduce((total, refund) => total + refund.amount.refund, 0),
+      refundIds: done.map((refund) => refund.out_refund_no).sort(),
+    });
+  }
+  return books;
+}
+
 /** What {@link assertInvariants} counted. */
 export interface InvariantReport {
   wallets: number;
@@ -80,8 +104,9 @@ export interface InvariantReport {
  * - nothing is left in an intermediate state: no payment `PENDING`, no refund `PROCESSING`, nothing reserved;
  * - every paid payment credited its wallet exactly once, every refund froze once and then deducted (succeeded) or
  *   unfroze (failed) exactly once, and the payment's refunded sum is its succeeded refunds';
- * - the gateway and the channel agree on the money: a trade paid at Alipay is a paid payment, and Alipay refunded
- *   exactly what the gateway recorded as refunded;
+ * - the gateway and the channel (Alipay or WeChat Pay) agree on the money: a trade paid there is a paid payment,
+ *   and the channel refunded exactly the refunds the gateway recorded as succeeded (each once, the same sum);
+ * - a closed (expired) payment has exactly one `payment.closed` event;
  * - one event per state change, each `DELIVERED`, each received by the merchant (at least once, correctly signed).
  */
 export async function assertInvariants(stack: FaultStack): Promise<InvariantReport> {
@@ -114,7 +139,7 @@ export async function assertInvariants(stack: FaultStack): Promise<InvariantRepo
     expect(eventsOf(succeeded ? 'refund.succeeded' : 'refund.failed', 'refundId', refund.id)).toBe(1);
   }
 
-  const trades = stack.channels.alipay.server.trades;
+  const atChannel = channelBooks(stack);
   for (const payment of payments) {
     expect(payment.status, `payment ${payment.id}`).not.toBe('PENDING');
     const paid = PAID.has(String(payment.status));
@@ -122,19 +147,24 @@ export async function assertInvariants(stack: FaultStack): Promise<InvariantRepo
       paid && payment.accountId ? 1 : 0,
     );
     expect(eventsOf('payment.succeeded', 'paymentId', payment.id), `events of ${payment.id}`).toBe(paid ? 1 : 0);
-    const refunded = refunds
-      .filter((refund) => refund.paymentId === payment.id && refund.status === 'SUCCEEDED')
-      .reduce((total, refund) => total + Number(refund.amountMinor), 0);
+    const closed = payment.status === 'CLOSED' ? 1 : 0;
+    expect(eventsOf('payment.closed', 'paymentId', payment.id), `closed events of ${payment.id}`).toBe(closed);
+    const succeeded = refunds.filter((refund) => refund.paymentId === payment.id && refund.status === 'SUCCEEDED');
+    const refunded = succeeded.reduce((total, refund) => total + Number(refund.amountMinor), 0);
     expect(payment.refundedMinor, `refunded of ${payment.id}`).toBe(refunded);
     expect(payment.refundingMinor ?? 0, `reserved of ${payment.id}`).toBe(0);
-    const trade = trades.get(String(payment.id));
-    expect(trade?.paidAt !== undefined, `paid at Alipay vs gateway: ${payment.id}`).toBe(paid);
-    expect(trade?.refundedFen ?? 0, `refunded at Alipay: ${payment.id}`).toBe(refunded);
+    const trade = atChannel.get(String(payment.id));
+    expect(trade?.paid ?? false, `paid at the channel vs gateway: ${payment.id}`).toBe(paid);
+    // Refunded at the channel exactly as recorded: the same refunds (by refund id), each once, the same sum.
+    expect(trade?.refundedMinor ?? 0, `refunded at the channel: ${payment.id}`).toBe(refunded);
+    expect(trade?.refundIds ?? [], `refunds at the channel: ${payment.id}`).toEqual(
+      succeeded.map((refund) => String(refund.id)).sort(),
+    );
   }
   const known = new Set(payments.map((payment) => String(payment.id)));
-  for (const [id, trade] of trades) {
+  for (const [id, trade] of atChannel) {
     // A trade the gateway never committed (it died after the channel answered) must never have been paid.
-    if (!known.has(id)) expect(trade.paidAt, `orphan trade ${id}`).toBeUndefined();
+    if (!known.has(id)) expect(trade.paid, `orphan trade ${id}`).toBe(false);
   }
 
   const eventIds = new Set(events.map((event) => String(event.id)));
