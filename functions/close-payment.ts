@@ -1,6 +1,6 @@
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { paymentFlowParts, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { closePayment } from '#app/close-payment.ts';
 import { idempotencyKeyOf } from '#app/idempotency-key.ts';
@@ -10,7 +10,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentFlowParts(table) };
   return { ...base, ...cipherParts(config), ...channelParts(base) };
 });
 

@@ -1,6 +1,6 @@
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { paymentFlowParts, riskParts, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { egressParts } from '#adapters/wiring/notify.ts';
 import { createPayment } from '#app/create-payment.ts';
@@ -13,7 +13,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentFlowParts(table), ...riskParts(table) };
   return { ...base, ...cipherParts(config), ...channelParts(base), ...egressParts(config) };
 });
 

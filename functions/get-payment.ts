@@ -1,5 +1,5 @@
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { paymentRecords, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { journalParts } from '#adapters/wiring/journal.ts';
 import { getPayment } from '#app/payment-queries.ts';
@@ -10,7 +10,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentRecords(table) };
   return { ...base, ...cipherParts(config), ...journalParts(base) };
 });
 

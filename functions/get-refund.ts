@@ -1,6 +1,6 @@
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { eventRecords, paymentFlowParts, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { getRefund } from '#app/refund-queries.ts';
 import { httpHandler } from '#http/handler.ts';
@@ -9,7 +9,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentFlowParts(table), ...eventRecords(table) };
   return { ...base, ...cipherParts(config), ...channelParts(base) };
 });
 

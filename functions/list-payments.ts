@@ -1,5 +1,5 @@
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { paymentRecords, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { listPayments, paymentListQuerySchema } from '#app/listings.ts';
 import { getPaymentByOrderNo } from '#app/payment-queries.ts';
@@ -11,7 +11,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentRecords(table) };
   return { ...base, ...cipherParts(config) };
 });
 

@@ -3,12 +3,15 @@
  * parts in `./wiring/` — so its bundle carries only those adapters' SDK clients:
  *
  *   const wire = wiring((config, db) => {
- *     const base = dynamoParts(config, db);            // table repositories, clock, ids, alarms (DynamoDB only)
+ *     const table = tableParts(config, db);                    // config, clock, ids, alarms, merchant auth + rate limit
+ *     const base = { ...table, ...paymentFlowParts(table) };   // + only the table adapters this function calls
  *     return { ...base, ...cipherParts(config), ...channelParts(base) };  // + KMS, + channels (Secrets Manager)
  *   });
  *   export const handler = httpHandler({ auth: true, wire }, async (request, { container, merchant }) => …);
  *
- * Parts: `dynamoParts` (every table adapter), `cipherParts` (KMS merchant-secret cipher: every authenticated route),
+ * Parts: `tableParts` and the table-adapter groups beside it in `./wiring/dynamo.ts` (`paymentRecords`, `walletRecords`,
+ * `eventRecords`, `writeParts`, `channelStateParts`, `riskParts`, `feeParts`, `reconciliationRecords`,
+ * `paymentFlowParts`; `dynamoParts` is all of them), `cipherParts` (KMS merchant-secret cipher: every authenticated route),
  * `channelParts` (payment channels + router), `egressParts` (merchant notify HTTP), `queueParts` (SQS),
  * `workflowParts` (Step Functions, or the host's in-process ones), `fileParts` (S3 + bill parsers), `billIntakeParts`
  * (bill check, unzip, bill sources). A new adapter

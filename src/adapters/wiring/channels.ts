@@ -11,14 +11,14 @@ import { BalanceChannel } from '../channels/balance.ts';
 import { journaled, journalingFetch } from '../channels/journaling.ts';
 import { SandboxChannel } from '../channels/sandbox.ts';
 import { WechatPayChannel } from '../channels/wechat-pay/wechat-pay-channel.ts';
-import type { DynamoParts } from './dynamo.ts';
+import type { channelStateParts, TableParts } from './dynamo.ts';
 import { journalParts } from './journal.ts';
 
 /**
  * The payment channels (sandbox when enabled, balance, Alipay, WeChat Pay), their secrets and the router over them:
  * what creates, closes, refunds, queries or settles a payment at its channel.
  */
-export function channelParts(base: DynamoParts) {
+export function channelParts(base: TableParts & ReturnType<typeof channelStateParts>) {
   const { config, channelProfiles, channelHealth, dailyVolume, sandboxStore, clock } = base;
   const sandboxSecret = sandboxSecretProvider(config);
   const { channelSecrets, accounts } = channelAccountParts(base);
@@ -50,7 +50,9 @@ export function channelParts(base: DynamoParts) {
  * The external channels' accounts (profile + secret, cached): what every Alipay / WeChat Pay adapter is configured
  * from — the payment channels here, the bill downloads (`billIntakeParts`).
  */
-export function channelAccountParts(base: Pick<DynamoParts, 'config' | 'channelProfiles' | 'clock'>) {
+export function channelAccountParts(
+  base: Pick<TableParts & ReturnType<typeof channelStateParts>, 'config' | 'channelProfiles' | 'clock'>,
+) {
   const { config, channelProfiles, clock } = base;
   const channelSecrets = config.channelSecretsDir
     ? new LocalChannelSecrets(config.channelSecretsDir)
