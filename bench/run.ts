@@ -213,6 +213,7 @@ Object.assign(process.env, {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   // As in a deployed function (the local default is 0: tests change merchants and expect the next request to see it).
   MERCHANT_CACHE_TTL_MS: process.env.MERCHANT_CACHE_TTL_MS || '1000',
+  RISK_CACHE_TTL_MS: process.env.RISK_CACHE_TTL_MS || '5000',
 });
 
 try {

@@ -128,3 +128,31 @@ export function activityWrites(context: RiskContext, config: RiskConfig): Activi
   // Nothing configured reads a subject's activity: no write at all.
   return writes.filter((w) => w.counts.length + w.ips.length + w.devices.length > 0 || w.average);
 }
+
+/** The per-payment items a check reads besides the configuration and the blacklist (each true = read it). */
+export interface SnapshotReads {
+  payerDay: boolean;
+  payerMonth: boolean;
+  merchantDay: boolean;
+  payerActivity: boolean;
+  deviceActivity: boolean;
+  ipActivity: boolean;
+}
+
+/**
+ * What a check must read for `config`: the counters of the limits it configures and the activity its rules read —
+ * nothing for rules that are not configured (a merchant-wide counter read by every payment is a hot key at scale).
+ */
+export function snapshotReads(context: RiskContext, config: RiskConfig): SnapshotReads {
+  const counters = new Set(limitRequests(context, config).map((request) => request.counter));
+  const { velocity, anomaly } = config;
+  const payerRules = velocity.payer ?? anomaly.payerIps ?? anomaly.payerDevices ?? anomaly.amountMultiple;
+  return {
+    payerDay: counters.has('PAYER_DAY'),
+    payerMonth: counters.has('PAYER_MONTH'),
+    merchantDay: counters.has('MERCHANT_DAY'),
+    payerActivity: context.payerAccountId !== undefined && payerRules !== undefined,
+    deviceActivity: context.deviceId !== undefined && velocity.device !== undefined,
+    ipActivity: context.ip !== undefined && velocity.ip !== undefined,
+  };
+}

@@ -44,6 +44,12 @@ export interface GatewayConfig {
    */
   merchantCacheTtlMs: number;
   /**
+   * How long a container uses the risk configuration and its copy of the blacklist before checking them again, ms
+   * (`RISK_CACHE_TTL_MS`; default 5000 in a deployed function, 0 = off elsewhere). A configuration change or blacklist
+   * entry reaches every warm container within it (docs/risk.md); the container's own writes drop its copy at once.
+   */
+  riskCacheTtlMs: number;
+  /**
    * How long after its creation a `PENDING` payment registered at its channel is first asked about there, ms
    * (`PAYMENT_SYNC_AFTER_SECONDS`, default 300): the status sync settles a payment whose callback was lost before its
    * expiry. Then again on a doubling delay, never later than the expiry (docs/operations.md).
@@ -140,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       'MERCHANT_CACHE_TTL_MS',
     ),
     paymentSyncAfterMs: positive('PAYMENT_SYNC_AFTER_SECONDS', DEFAULT_PAYMENT_SYNC_AFTER_SECONDS, true) * 1000,
+    riskCacheTtlMs: nonNegative(env.RISK_CACHE_TTL_MS, env.AWS_LAMBDA_FUNCTION_NAME ? 5000 : 0, 'RISK_CACHE_TTL_MS'),
     journalRetentionDays: nonNegative(env.JOURNAL_RETENTION_DAYS, 180, 'JOURNAL_RETENTION_DAYS'),
     channelSecretsDir: env.CHANNEL_SECRETS_DIR,
     riskEnabled: env.RISK_ENGINE !== 'off',

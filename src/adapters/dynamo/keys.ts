@@ -374,6 +374,8 @@ export const riskKeys = {
     SK: merchantId === undefined ? `${part(kind)}#${part(value)}` : `${part(kind)}#${part(merchantId)}#${part(value)}`,
   }),
   ipBlacklist: (): Key => ({ PK: BLACKLIST_PARTITION, SK: 'IP_RANGES' }),
+  /** A number every blacklist change adds one to, in its transaction: containers reload their copy when it moved. */
+  blacklistVersion: (): Key => ({ PK: BLACKLIST_PARTITION, SK: 'VERSION' }),
   payerActivity: (merchantId: string, accountId: string): Key => ({
     PK: payerPartition(merchantId, accountId),
     SK: 'ACTIVITY',

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, type TransactWriteCommandInput
 import { type MerchantRepository, StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { Merchant } from '#domain/merchant.ts';
+import { TtlCache } from '#shared/ttl-cache.ts';
 import { auditPut } from './audit-log.ts';
 import { fromItem, transactOrStale } from './items.ts';
 import { keys } from './keys.ts';
@@ -62,30 +63,26 @@ export class DynamoMerchantRepository implements MerchantRepository {
  * own writes drop the id's copy; other containers' writes are seen within `ttlMs`. Bounded to `maxEntries` merchants.
  */
 export class CachedMerchantRepository implements MerchantRepository {
-  private readonly cache = new Map<string, { merchant: Merchant | undefined; until: number }>();
+  private readonly cache: TtlCache<Merchant | undefined>;
 
   constructor(
     private readonly inner: MerchantRepository,
-    private readonly ttlMs: number,
-    private readonly now: () => number = () => performance.now(),
-    private readonly maxEntries = 1000,
-  ) {}
+    ttlMs: number,
+    now: () => number = () => performance.now(),
+    maxEntries = 1000,
+  ) {
+    this.cache = new TtlCache(ttlMs, now, maxEntries);
+  }
 
   async get(id: string): Promise<Merchant | undefined> {
-    const hit = this.cache.get(id);
-    if (hit && hit.until > this.now()) return hit.merchant;
-    const merchant = await this.inner.get(id);
-    this.cache.delete(id);
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value ?? '');
-    this.cache.set(id, { merchant, until: this.now() + this.ttlMs });
-    return merchant;
+    return this.cache.get(id, () => this.inner.get(id));
   }
 
   async create(merchant: Merchant, audit?: AuditRecord): Promise<boolean> {
     try {
       return await this.inner.create(merchant, audit);
     } finally {
-      this.cache.delete(merchant.id);
+      this.cache.drop(merchant.id);
     }
   }
 
@@ -93,7 +90,7 @@ export class CachedMerchantRepository implements MerchantRepository {
     try {
       await this.inner.update(merchant, expectedUpdatedAt, audit);
     } finally {
-      this.cache.delete(merchant.id);
+      this.cache.drop(merchant.id);
     }
   }
 }

@@ -18,39 +18,56 @@ import {
   type RiskSnapshot,
   type WindowActivity,
 } from '#domain/risk.ts';
-import { limitPeriods } from '#domain/risk-limits.ts';
+import { limitPeriods, snapshotReads } from '#domain/risk-limits.ts';
+import { TtlCache } from '#shared/ttl-cache.ts';
 import { auditPut } from './audit-log.ts';
 import { dailyTotalAttribute } from './channel-keys.ts';
 import { guardedPut, transactOrStale, ttlSeconds } from './items.ts';
 import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './keys.ts';
 
 /**
- * The risk engine's items in the single table. A check's reads are ONE `BatchGetItem` (configuration, the context's
- * blacklist entries, the IP ranges, limit counters, activity of payer, device and IP); writes happen in the payment's
- * own transaction (`risk-items.ts`). Operator changes are transactions with their audit entry.
+ * The risk engine's items in the single table. A check reads the configuration and the blacklist through this
+ * container's caches ({@link TtlCache}, `RISK_CACHE_TTL_MS`), then — in ONE `BatchGetItem`, and only when a configured
+ * rule needs them — the limit counters and the activity of payer, device and IP; writes happen in the payment's own
+ * transaction (`risk-items.ts`). Operator changes are transactions with their audit entry; a blacklist change also
+ * adds one to the blacklist's version, which containers check once per TTL before reloading the whole list.
  */
 export class DynamoRiskRepository implements RiskStore {
+  private readonly configs: TtlCache<RiskConfig | undefined>;
+  private readonly blacklists: TtlCache<CachedBlacklist>;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: { cacheTtlMs?: number; now?: () => number } = {},
+  ) {
+    this.configs = new TtlCache(options.cacheTtlMs ?? 0, options.now);
+    this.blacklists = new TtlCache(options.cacheTtlMs ?? 0, options.now);
+  }
 
   async snapshot(context: RiskContext): Promise<RiskSnapshot> {
+    const [gatewayConfig, merchantConfig, blacklist] = await Promise.all([
+      this.cachedConfig(undefined),
+      this.cachedConfig(context.merchantId),
+      this.cachedBlacklist(),
+    ]);
+    const config = merchantConfig ?? gatewayConfig ?? DEFAULT_RISK_CONFIG;
     const { day, month } = limitPeriods(context.now);
     const payer = context.payerAccountId;
+    const reads = snapshotReads(context, config);
     const wanted: Record<string, Key | undefined> = {
-      config: riskKeys.config(),
-      merchantConfig: riskKeys.config(context.merchantId),
-      ipRanges: riskKeys.ipBlacklist(),
-      merchantBlacklist: riskKeys.blacklist('merchant', context.merchantId),
-      payerBlacklist: payer === undefined ? undefined : riskKeys.blacklist('payer', payer, context.merchantId),
-      deviceBlacklist: context.deviceId === undefined ? undefined : riskKeys.blacklist('device', context.deviceId),
-      payerActivity: payer === undefined ? undefined : riskKeys.payerActivity(context.merchantId, payer),
-      payerDay: payer === undefined ? undefined : riskKeys.payerCounter(context.merchantId, payer, day),
-      payerMonth: payer === undefined ? undefined : riskKeys.payerCounter(context.merchantId, payer, month),
-      merchantDay: riskKeys.merchantCounter(context.merchantId, day),
-      deviceActivity: context.deviceId === undefined ? undefined : riskKeys.subjectActivity('device', context.deviceId),
-      ipActivity: context.ip === undefined ? undefined : riskKeys.subjectActivity('ip', context.ip),
+      payerActivity:
+        reads.payerActivity && payer !== undefined ? riskKeys.payerActivity(context.merchantId, payer) : undefined,
+      payerDay:
+        reads.payerDay && payer !== undefined ? riskKeys.payerCounter(context.merchantId, payer, day) : undefined,
+      payerMonth:
+        reads.payerMonth && payer !== undefined ? riskKeys.payerCounter(context.merchantId, payer, month) : undefined,
+      merchantDay: reads.merchantDay ? riskKeys.merchantCounter(context.merchantId, day) : undefined,
+      deviceActivity:
+        reads.deviceActivity && context.deviceId !== undefined
+          ? riskKeys.subjectActivity('device', context.deviceId)
+          : undefined,
+      ipActivity: reads.ipActivity && context.ip !== undefined ? riskKeys.subjectActivity('ip', context.ip) : undefined,
     };
     const items = await this.batchGet(Object.values(wanted).filter((key): key is Key => key !== undefined));
     const item = (name: string) => {
@@ -59,13 +76,15 @@ export class DynamoRiskRepository implements RiskStore {
     };
     const total = (name: string) => Number(item(name)?.[dailyTotalAttribute(context.currency)] ?? 0);
     const payerActivity = item('payerActivity');
+    const listed = (key: Key | undefined) => (key ? blacklist.entries.get(key.SK) : undefined);
     return {
-      config: configOf(item('merchantConfig')) ?? configOf(item('config')) ?? DEFAULT_RISK_CONFIG,
-      blacklist: ['merchantBlacklist', 'payerBlacklist', 'deviceBlacklist'].flatMap((name) => {
-        const entry = item(name)?.entry as BlacklistEntry | undefined;
-        return entry ? [entry] : [];
-      }),
-      ipRanges: Object.values((item('ipRanges')?.entries ?? {}) as Record<string, BlacklistEntry>),
+      config,
+      blacklist: [
+        listed(riskKeys.blacklist('merchant', context.merchantId)),
+        listed(payer === undefined ? undefined : riskKeys.blacklist('payer', payer, context.merchantId)),
+        listed(context.deviceId === undefined ? undefined : riskKeys.blacklist('device', context.deviceId)),
+      ].filter((entry): entry is BlacklistEntry => entry !== undefined),
+      ipRanges: blacklist.ipRanges,
       payerDayMinor: total('payerDay'),
       payerMonthMinor: total('payerMonth'),
       merchantDayMinor: total('merchantDay'),
@@ -77,6 +96,45 @@ export class DynamoRiskRepository implements RiskStore {
         sumMinor: Number(payerActivity?.[`s_${context.currency}`] ?? 0),
       },
     };
+  }
+
+  /** The gateway's (`undefined`) or a merchant's configuration as stored, through this container's cache. */
+  private cachedConfig(merchantId: string | undefined): Promise<RiskConfig | undefined> {
+    return this.configs.get(merchantId ?? '', async () => {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: riskKeys.config(merchantId) }),
+      );
+      return configOf(Item);
+    });
+  }
+
+  /**
+   * Every blacklist entry, through this container's cache: once its copy is older than the TTL, it reads the
+   * blacklist's version (one strongly consistent `GetItem`) and reloads the partition only when the version moved.
+   * The version is read BEFORE the entries, so a change landing during the reload moves it past the copy's: the next
+   * check reloads again, and no entry is missed for longer than one TTL.
+   */
+  private cachedBlacklist(): Promise<CachedBlacklist> {
+    return this.blacklists.get('', async (expired) => {
+      const version = await this.blacklistVersion();
+      if (expired && expired.version === version) return expired;
+      const entries = new Map<string, BlacklistEntry>();
+      let ipRanges: BlacklistEntry[] = [];
+      for await (const item of this.query(BLACKLIST_PARTITION, true)) {
+        const sk = String(item.SK);
+        if (sk === riskKeys.ipBlacklist().SK) {
+          ipRanges = Object.values((item.entries ?? {}) as Record<string, BlacklistEntry>);
+        } else if (item.entry) entries.set(sk, item.entry as BlacklistEntry);
+      }
+      return { version, entries, ipRanges };
+    });
+  }
+
+  private async blacklistVersion(): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: riskKeys.blacklistVersion(), ConsistentRead: true }),
+    );
+    return Number(Item?.version ?? 0);
   }
 
   async config(merchantId?: string): Promise<RiskConfig | undefined> {
@@ -107,6 +165,7 @@ export class DynamoRiskRepository implements RiskStore {
       },
       auditPut(this.tableName, audit),
     ]);
+    this.configs.drop(config.merchantId ?? '');
   }
 
   async putBlacklist(entry: BlacklistEntry, audit: AuditRecord): Promise<void> {
@@ -147,10 +206,12 @@ export class DynamoRiskRepository implements RiskStore {
                   },
                 },
               },
+          this.blacklistVersionBump(),
           auditPut(this.tableName, audit),
         ],
       }),
     );
+    this.blacklists.drop();
   }
 
   async removeBlacklist(
@@ -178,13 +239,29 @@ export class DynamoRiskRepository implements RiskStore {
                 ConditionExpression: 'attribute_exists(PK)',
               },
             },
+        this.blacklistVersionBump(),
         auditPut(this.tableName, audit),
       ]);
       return true;
     } catch (error) {
       if (error instanceof StaleStateError) return false;
       throw error;
+    } finally {
+      this.blacklists.drop();
     }
+  }
+
+  /** Adds one to the blacklist's version: part of every change's transaction. */
+  private blacklistVersionBump() {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: riskKeys.blacklistVersion(),
+        UpdateExpression: 'SET #entity = :entity ADD #version :one',
+        ExpressionAttributeNames: { '#entity': 'entity', '#version': 'version' },
+        ExpressionAttributeValues: { ':entity': 'RISK_BLACKLIST_VERSION', ':one': 1 },
+      },
+    };
   }
 
   async listBlacklist(): Promise<BlacklistEntry[]> {
@@ -205,21 +282,23 @@ export class DynamoRiskRepository implements RiskStore {
     return ids;
   }
 
-  private async *query(partition: string): AsyncGenerator<Record<string, unknown>> {
+  private async *query(partition: string, consistent = false): AsyncGenerator<Record<string, unknown>> {
     const pages = paginateQuery(
       { client: this.db },
       {
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk',
         ExpressionAttributeValues: { ':pk': partition },
+        ConsistentRead: consistent,
       },
     );
     for await (const page of pages) yield* page.Items ?? [];
   }
 
-  /** One `BatchGetItem` (a throttled remainder is fetched again); items by `PK\nSK`. */
+  /** One `BatchGetItem` (a throttled remainder is fetched again), none for no keys; items by `PK\nSK`. */
   private async batchGet(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
     const found = new Map<string, Record<string, unknown>>();
+    if (keys.length === 0) return found;
     let pending: Record<string, unknown>[] | undefined = keys.map((key) => ({ ...key }));
     for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
       const output: BatchGetCommandOutput = await this.db.send(
@@ -231,6 +310,13 @@ export class DynamoRiskRepository implements RiskStore {
     if (pending?.length) throw new Error('risk snapshot: keys left unprocessed after retries');
     return found;
   }
+}
+
+/** A container's copy of the blacklist: entries by sort key, the IP addresses and ranges, and the version read. */
+interface CachedBlacklist {
+  version: number;
+  entries: Map<string, BlacklistEntry>;
+  ipRanges: BlacklistEntry[];
 }
 
 function configOf(item: Record<string, unknown> | undefined): RiskConfig | undefined {

@@ -96,7 +96,7 @@ export function channelStateParts({ db, table, config }: TableParts) {
 
 /** The risk engine's store and metrics; `RISK_ENGINE=off` leaves `risk` out (payments then carry an empty ALLOW). */
 export function riskParts({ db, table, config }: TableParts) {
-  const riskStore = new DynamoRiskRepository(db, table);
+  const riskStore = new DynamoRiskRepository(db, table, { cacheTtlMs: config.riskCacheTtlMs });
   return { riskStore, risk: config.riskEnabled ? riskStore : undefined, riskMetrics };
 }
 
