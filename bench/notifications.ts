@@ -521,7 +521,7 @@ async function createPayments(config: SampleConfig, merchantBase: string, spacin
     const paid = await applyPaymentResult(paidAt, result, 'SANDBOX');
     if (paid.payment.status !== 'SUCCEEDED') throw new Error(`payment ${payment.id} is ${paid.payment.status}`);
     created.paths.set(path, failsFirst);
-    created.buckets.add(expiryBucket(payment.expiresAt));
+    created.buckets.add(expiryBucket(payment.syncAt ?? payment.expiresAt)); // the minute its insert arms
     if (failsFirst) created.failing++;
     if (created.paths.size % 50 === 0)
       progress(`created and paid ${created.paths.size} of ${config.payments} payments`);
