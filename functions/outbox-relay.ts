@@ -21,7 +21,8 @@ const wire = wiring((config, db) => {
  * so a handler that dies between its commit and any queue send loses nothing: the stream still holds the insert,
  * and a failed batch is retried from the failed record (partial batch failures); one that keeps failing is recorded
  * in the relay failure queue and re-driven on schedule (`functions/relay-redrive.ts`).
- * It also arms the minute timer of each new pending payment's expiry and of each new processing refund's status sync.
+ * It also arms the minute timer of each new pending payment's first status sync (or expiry) and of each new
+ * processing refund's status sync.
  */
 async function relay(record: DynamoDBRecord): Promise<void> {
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;

@@ -14,8 +14,8 @@ export interface RelayDeps extends StatusSyncDeps {
  * Relays one item the table stream reports as inserted — the outbox relay's work, shared by the stream consumer
  * and the automatic re-drive of its failures. Idempotent, so relaying an item twice changes nothing: an outbox event
  * is queued for its first delivery (the consumer skips an event already delivered); a new `PENDING` payment arms the
- * timer of its first status sync's minute (or its expiry's), a new `PROCESSING` refund its status-sync minute's (timers are named by their minute, a
- * second start is a no-op); every other item is ignored.
+ * timer of its first status sync's minute (or its expiry's), a new `PROCESSING` refund its status-sync minute's
+ * (timers are named by their minute, a second start is a no-op); every other item is ignored.
  */
 export async function relayInsert(deps: RelayDeps, item: Record<string, unknown>): Promise<void> {
   if (item.entity === 'EVENT') {
