@@ -90,6 +90,11 @@ export const SHAPE_RULES: readonly ShapeRule[] = [
   },
   { index: 'table', pattern: /^ACCOUNT#/, shape: 'ACCOUNT#{m}#{payer or user}#{cur}', scope: 'entity' },
   { index: 'table', pattern: /^CHANNEL#([^#]+)$/, shape: 'CHANNEL#{channel}', scope: 'channel', channel: '$1' },
+  { index: 'table', pattern: /^RISK#CONFIG$/, shape: 'RISK#CONFIG', scope: 'global' },
+  { index: 'table', pattern: /^RISK#CONFIG#[^#]+$/, shape: 'RISK#CONFIG#{m}', scope: 'merchant' },
+  { index: 'table', pattern: /^RISK#BLACKLIST$/, shape: 'RISK#BLACKLIST', scope: 'global' },
+  { index: 'table', pattern: /^RISK#MERCHANT#[^#]+$/, shape: 'RISK#MERCHANT#{m}', scope: 'merchant' },
+  { index: 'table', pattern: /^RISK#(PAYER|IP|DEVICE)#/, shape: 'RISK#$1#{subject}', scope: 'entity' },
   { index: 'table', pattern: /^AUDIT#[^#]+#\d+$/, shape: 'AUDIT#{day}#{shard}', scope: 'global', shards: AUDIT_SHARDS },
   { index: 'table', pattern: /^RECON#/, shape: 'RECON#{day}#{channel}', scope: 'global' },
   { index: 'table', pattern: /^(PAYMENT|REFUND|JOURNAL|EVENT|NONCE|IDEM)#/, shape: '$1#{id}', scope: 'entity' },
@@ -107,6 +112,13 @@ export const HEAT_EXCEPTIONS: Readonly<Record<string, string>> = {
     "the merchant's settlement account credited by every balance payment: hot-account sub-balances are helper #12a's",
   'table MERCHANT#{m} (profile) read':
     'the merchant profile, read through a per-container cache (MERCHANT_CACHE_TTL_MS, 1 s deployed): at most one read per warm container per TTL, whatever the request rate (this sample is one local container, its flows slower than the TTL)',
+  'table RISK#CONFIG read':
+    'the risk configuration, read through a per-container cache (RISK_CACHE_TTL_MS, 5 s deployed): at most one read per warm container per TTL, as above',
+  'table RISK#CONFIG#{m} read': 'as RISK#CONFIG',
+  'table RISK#BLACKLIST read':
+    "the blacklist's version, read once per warm container per TTL (RISK_CACHE_TTL_MS); the list itself only after a change",
+  'table CHANNEL#{channel} write':
+    "OPEN: the routed payment's daily-volume reservation (CHANNEL#{channel} / DAILY#{day}), one conditional update per routed payment on one key per channel and day: not sharded",
   'table CHANNEL#{channel} read':
     'channel health and profile, read through per-container caches (1 s and 5 s): at most one read per warm container per TTL, as above',
 };
@@ -138,6 +150,11 @@ export async function measureKeyHeat(target: FlowTarget, options: { flows: numbe
       for (let i = 0; i < options.flows; i++) {
         const flow = { orderNo: `heat-${i}`, accountId: `heat-user-${i}`, amountMinor: 100 + i, before: 0 };
         await runPaymentFlow(target, flow);
+        // The routing step of a payment that names no channel, when its channel has a daily limit: its volume
+        // reservation, made by the gateway's own repository (the local stack has no Alipay to route to). The
+        // stand-in channel's key is projected onto each flow's channel, as the flow's other channel keys are.
+        const key = { channel: 'SANDBOX' as const, day: new Date().toISOString().slice(0, 10), currency: CURRENCY };
+        await container.dailyVolume.reserveDailyVolume(key, flow.amountMinor, Number.MAX_SAFE_INTEGER);
       }
     });
     const balance = await recorder.during(async () => {
@@ -357,7 +374,7 @@ export function printHeatSection(f: HeatFigures): void {
     keyValues([
       [
         'sample',
-        `${f.sample_flows.channel} sandbox recharge flows + ${f.sample_flows.balance} balance payments, one at a time`,
+        `${f.sample_flows.channel} sandbox recharge flows (each with a routed payment's daily-volume reservation) + ${f.sample_flows.balance} balance payments, one at a time`,
       ],
       ['recorded calls', `${num(f.recorded_calls)} (${num(f.sample_elapsed_ms / 1000, 1)} s)`],
       ['load', `${num(f.load.paymentsPerSecond)} payments/s: ${mix}`],
