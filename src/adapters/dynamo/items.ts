@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -79,4 +80,36 @@ export function transactOrStale(
   items: NonNullable<TransactWriteCommandInput['TransactItems']>,
 ): Promise<unknown> {
   return asStaleOnConflict(() => db.send(new TransactWriteCommand({ TransactItems: items })));
+}
+
+/** The most keys one `BatchGetItem` takes. */
+export const BATCH_GET_LIMIT = 100;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+/** An item's table key as a map key: `PK`, a newline, `SK`. */
+export const itemKeyOf = (key: { PK?: unknown; SK?: unknown }): string => `${String(key.PK)}\n${String(key.SK)}`;
+
+/**
+ * Strongly consistent reads of up to {@link BATCH_GET_LIMIT} items in ONE `BatchGetItem` (keys DynamoDB leaves
+ * unprocessed are asked for again, with backoff): the items found, by {@link itemKeyOf}. Each item is read as
+ * consistently as a `GetItem` with `ConsistentRead` would read it; like separate reads, not as one snapshot.
+ */
+export async function consistentBatchGet(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly { PK: string; SK: string }[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (keys.length > BATCH_GET_LIMIT) throw new RangeError(`one BatchGetItem reads at most ${BATCH_GET_LIMIT} keys`);
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
+  for (let round = 0; pending.length > 0; round += 1) {
+    if (round > MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept leaving keys unprocessed');
+    if (round > 0) await new Promise((done) => setTimeout(done, 50 * 2 ** round));
+    const response = await db.send(
+      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of response.Responses?.[tableName] ?? []) found.set(itemKeyOf(item), item);
+    pending = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
+  }
+  return found;
 }

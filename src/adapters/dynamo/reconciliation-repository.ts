@@ -1,15 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReconciliationRecord, ReconciliationStore } from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
-import { fromItem } from './items.ts';
+import { BATCH_GET_LIMIT, consistentBatchGet, fromItem } from './items.ts';
 import {
   type Key,
   keys,
@@ -20,10 +14,6 @@ import {
   settlementDayPartitions,
 } from './keys.ts';
 import { mergedQuery } from './sharded-query.ts';
-
-/** BatchGetItem's limit of keys per request. */
-const BATCH_SIZE = 100;
-const MAX_UNPROCESSED_ROUNDS = 8;
 
 /** Reconciliation runs, plus the batched and per-day reads a reconcile run makes of payments and refunds. */
 export class DynamoReconciliationRepository implements ReconciliationStore {
@@ -88,19 +78,11 @@ export class DynamoReconciliationRepository implements ReconciliationStore {
     const wanted = [...new Set(ids)].flatMap((id): Key[] =>
       id.startsWith('pay_') ? [keys.payment(id)] : id.startsWith('ref_') ? [keys.refund(id)] : [],
     );
-    for (let start = 0; start < wanted.length; start += BATCH_SIZE) {
-      let pending: Record<string, unknown>[] = wanted.slice(start, start + BATCH_SIZE).map((key) => ({ ...key }));
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept leaving keys unprocessed');
-        if (round > 0) await new Promise((done) => setTimeout(done, 50 * 2 ** round));
-        const response = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) {
-          const record = fromItem<Payment | Refund>(item);
-          found.set(record.id, record);
-        }
-        pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    for (let start = 0; start < wanted.length; start += BATCH_GET_LIMIT) {
+      const items = await consistentBatchGet(this.db, this.tableName, wanted.slice(start, start + BATCH_GET_LIMIT));
+      for (const item of items.values()) {
+        const record = fromItem<Payment | Refund>(item);
+        found.set(record.id, record);
       }
     }
     return found;

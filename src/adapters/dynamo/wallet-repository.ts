@@ -4,7 +4,7 @@ import type { AuditRecord } from '#domain/audit.ts';
 import { totalOf } from '#domain/sub-balances.ts';
 import { emptyWallet, type LedgerEntry, type Wallet } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
-import { fromItem, guardedPut, transactOrStale } from './items.ts';
+import { consistentBatchGet, fromItem, guardedPut, itemKeyOf, transactOrStale } from './items.ts';
 import { keys, LEDGER_PREFIX, ledgerSort, walletPartition } from './keys.ts';
 
 /**
@@ -20,10 +20,24 @@ export class DynamoWalletRepository implements WalletRepository {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * The balance: the count item and the sub-balances this container last knew of, in ONE consistent `BatchGetItem`
+   * (an ordinary account: its count, absent, and its one wallet item); the rest only if the count has grown since.
+   */
   async get(merchantId: string, accountId: string, currency: string): Promise<Wallet> {
     const account = { merchantId, accountId, currency };
-    const count = await this.subBalanceCount(account, true);
-    return totalOf(await this.subBalances(account, range(count)));
+    const countKey = keys.subBalanceCount(merchantId, accountId, currency);
+    const walletKey = (sub: number) => keys.wallet(merchantId, accountId, currency, sub);
+    const known = this.counts.get(walletPartition(merchantId, accountId, currency))?.count ?? 1;
+    const items = await consistentBatchGet(this.db, this.tableName, [countKey, ...range(known).map(walletKey)]);
+    const count = this.remember(account, items.get(itemKeyOf(countKey)));
+    const grown = range(count).filter((sub) => sub >= known);
+    if (grown.length) {
+      for (const [key, item] of await consistentBatchGet(this.db, this.tableName, grown.map(walletKey))) {
+        items.set(key, item);
+      }
+    }
+    return totalOf(range(count).map((sub) => walletOf(account, sub, items.get(itemKeyOf(walletKey(sub))))));
   }
 
   /**
@@ -41,9 +55,17 @@ export class DynamoWalletRepository implements WalletRepository {
         ConsistentRead: consistent,
       }),
     );
-    const count = typeof Item?.subBalances === 'number' ? Item.subBalances : 1;
+    return this.remember(account, Item);
+  }
+
+  /** The count an account's count item holds (absent: 1), kept for movements ({@link subBalanceCount}). */
+  private remember(account: AccountRef, item: Record<string, unknown> | undefined): number {
+    const count = typeof item?.subBalances === 'number' ? item.subBalances : 1;
     if (this.counts.size >= COUNT_CACHE_ENTRIES) this.counts.clear();
-    this.counts.set(key, { count, until: Date.now() + COUNT_CACHE_MS });
+    this.counts.set(walletPartition(account.merchantId, account.accountId, account.currency), {
+      count,
+      until: Date.now() + COUNT_CACHE_MS,
+    });
     return count;
   }
 
@@ -106,9 +128,7 @@ export class DynamoWalletRepository implements WalletRepository {
         ConsistentRead: true,
       }),
     );
-    if (Item) return fromItem<Wallet>(Item);
-    const empty = emptyWallet(account.merchantId, account.accountId, account.currency);
-    return sub === 0 ? empty : { ...empty, subBalance: sub };
+    return walletOf(account, sub, Item);
   }
 
   /** Up to `limit` entries of one sub-ledger, newest first, below `beforeSeq` when given. */
@@ -134,6 +154,13 @@ export class DynamoWalletRepository implements WalletRepository {
 
 const COUNT_CACHE_MS = 60_000;
 const COUNT_CACHE_ENTRIES = 10_000;
+
+/** A sub-balance's item as a wallet; one never written is empty. */
+function walletOf(account: AccountRef, sub: number, item: Record<string, unknown> | undefined): Wallet {
+  if (item) return fromItem<Wallet>(item);
+  const empty = emptyWallet(account.merchantId, account.accountId, account.currency);
+  return sub === 0 ? empty : { ...empty, subBalance: sub };
+}
 
 /** `[0, 1, …, count - 1]`. */
 function range(count: number): number[] {
