@@ -4,7 +4,7 @@ import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
-import { journalCallback } from '#app/callback-journal.ts';
+import { journalCallback, type ReceivedCallback } from '#app/callback-journal.ts';
 import { assertCallbackSource } from '#app/callback-source.ts';
 import type { CallbackAnswer, ChannelCallback, PaymentChannel } from '#app/ports.ts';
 import type { Channel } from '#domain/payment.ts';
@@ -20,6 +20,8 @@ const wire = wiring((config, db) => {
   return { ...base, ...channelParts(base) };
 });
 type Wired = ReturnType<typeof wire>;
+/** What verifying and applying a callback learnt, for its journal entry. */
+type Seen = Pick<ReceivedCallback, 'callback' | 'refundPaymentId'>;
 
 /** Callback path segment → channel code. */
 const CALLBACK_CHANNELS: Record<string, Channel> = { sandbox: 'SANDBOX', alipay: 'ALIPAY', 'wechat-pay': 'WECHAT_PAY' };
@@ -37,7 +39,7 @@ export const handler = httpHandler({ auth: false, wire }, async (request, { cont
   await assertCallbackSource(container, channel.code, request.sourceIp);
   const at = container.clock().toISOString();
   const started = performance.now();
-  const seen: { callback?: ChannelCallback } = {};
+  const seen: Seen = {};
   let answer: APIGatewayProxyStructuredResultV2 | CallbackAnswer;
   let failure: unknown;
   try {
@@ -57,6 +59,7 @@ export const handler = httpHandler({ auth: false, wire }, async (request, { cont
     at,
     latencyMs: Math.round(performance.now() - started),
     callback: seen.callback,
+    refundPaymentId: seen.refundPaymentId,
     answerStatus: answer.statusCode ?? 200,
     answerBody: answer.body ?? '',
     error: failure,
@@ -68,7 +71,7 @@ async function verifyAndApply(
   container: Wired,
   channel: PaymentChannel,
   request: HttpRequest,
-  seen: { callback?: ChannelCallback },
+  seen: Seen,
 ): Promise<void> {
   let callback: ChannelCallback;
   try {
@@ -79,5 +82,8 @@ async function verifyAndApply(
   }
   seen.callback = callback;
   if (callback.kind === 'payment') await applyPaymentResult(container, callback.result, channel.code);
-  else if (callback.kind === 'refund') await applyRefundResult(container, callback.result, channel.code);
+  else if (callback.kind === 'refund') {
+    const { refund } = await applyRefundResult(container, callback.result, channel.code);
+    seen.refundPaymentId = refund.paymentId;
+  }
 }

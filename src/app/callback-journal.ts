@@ -14,6 +14,8 @@ export interface ReceivedCallback {
   latencyMs: number;
   /** The verified callback; absent when verification failed (nothing in it can be trusted, not even its ids). */
   callback?: ChannelCallback;
+  /** The payment of a refund callback's refund, when applying it read the refund (else it is read here). */
+  refundPaymentId?: string;
   answerStatus: number;
   answerBody: string;
   error?: unknown;
@@ -35,7 +37,7 @@ export async function journalCallback(
       callback?.kind === 'payment'
         ? callback.result.paymentId
         : refundId
-          ? (await deps.refunds.get(refundId))?.paymentId
+          ? (received.refundPaymentId ?? (await deps.refunds.get(refundId))?.paymentId)
           : undefined;
     if (!paymentId) return;
     const { error } = received;
