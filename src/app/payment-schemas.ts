@@ -52,12 +52,27 @@ const metadataSchema = z
       .refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs'),
   );
 
+const paymentSchemas = new Map<boolean, ReturnType<typeof buildPaymentSchema>>();
+
+/**
+ * The `POST /v1/payments` body schema of a host that does (the local stack) or does not allow loopback `http:` URLs:
+ * built once per value and reused (zod schemas are immutable; building one costs more than a parse with it).
+ */
+export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
+  let schema = paymentSchemas.get(options.allowLoopbackHttp);
+  if (!schema) {
+    schema = buildPaymentSchema(options.allowLoopbackHttp);
+    paymentSchemas.set(options.allowLoopbackHttp, schema);
+  }
+  return schema;
+}
+
 /**
  * `POST /v1/payments` body. Unknown fields are rejected (like Stripe's `parameter_unknown`), so a misspelt optional
  * field never silently falls back to a default. `amount` becomes integer minor units here.
  */
-export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
-  const url = callbackUrlSchema(options.allowLoopbackHttp);
+function buildPaymentSchema(allowLoopbackHttp: boolean) {
+  const url = callbackUrlSchema(allowLoopbackHttp);
   const body = z
     .strictObject({
       order_no: orderNoSchema,
@@ -70,7 +85,7 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
       method: z.enum(PAY_METHODS).nullish(),
       account_id: accountIdSchema.nullish(),
       payer_account_id: accountIdSchema.nullish(),
-      notify_url: notifyUrlSchema({ allowLoopback: options.allowLoopbackHttp }).nullish(),
+      notify_url: notifyUrlSchema({ allowLoopback: allowLoopbackHttp }).nullish(),
       return_url: url.nullish(),
       expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
       metadata: metadataSchema.default({}),

@@ -167,6 +167,15 @@ describe('createPaymentSchema', () => {
     },
   );
 
+  it('is built once per loopback setting and reused, each keeping its own URL rule', () => {
+    expect(createPaymentSchema({ allowLoopbackHttp: false })).toBe(cloudSchema);
+    expect(createPaymentSchema({ allowLoopbackHttp: true })).toBe(localSchema);
+    expect(localSchema).not.toBe(cloudSchema);
+    const loopback = { ...VALID, return_url: 'http://127.0.0.1:9000/return' };
+    expect(parse(loopback, createPaymentSchema({ allowLoopbackHttp: true })).return_url).toBe(loopback.return_url);
+    expectRejected(loopback, 'VALIDATION_FAILED', createPaymentSchema({ allowLoopbackHttp: false }));
+  });
+
   it('applies the same URL rule to return_url', () => {
     expectRejected({ ...VALID, return_url: 'http://example.com/return' }, 'VALIDATION_FAILED');
     expect(parse({ ...VALID, return_url: 'https://example.com/return' }).return_url).toBe('https://example.com/return');
