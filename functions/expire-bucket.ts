@@ -1,10 +1,10 @@
-import * as z from 'zod';
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { expireBucket } from '#app/expire-payments.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+import * as z from '#shared/zod.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
@@ -14,8 +14,8 @@ const wire = wiring((config, db) => {
 });
 
 const input = z.object({
-  bucket: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/),
-  cursor: z.string().optional(),
+  bucket: z.string().check(z.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/)),
+  cursor: z.optional(z.string()),
 });
 
 /** `order-expiry` task: one page of a minute bucket — expires its open orders, status-syncs its processing refunds. */

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
@@ -6,6 +5,7 @@ import { egressParts, queueParts } from '#adapters/wiring/notify.ts';
 import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { giveUpOnEvent } from '#app/notifications.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+import * as z from '#shared/zod.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
@@ -13,7 +13,7 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config), ...egressParts(config), ...queueParts(config), ...workflowParts(config) };
 });
 
-const input = z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]+$/) });
+const input = z.object({ eventId: z.string().check(z.regex(/^evt_[A-Za-z0-9]+$/)) });
 
 /** `notify-retry` task after the last retry: the event becomes FAILED, goes to the DLQ, and the alarm metric fires. */
 export const handler = workerHandler(async (event: unknown) => {

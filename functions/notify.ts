@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { cipherParts } from '#adapters/wiring/cipher.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
@@ -8,6 +7,7 @@ import { egressParts, queueParts } from '#adapters/wiring/notify.ts';
 import { workflowParts } from '#adapters/wiring/workflows.ts';
 import { notifyFromQueue } from '#app/notifications.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
+import * as z from '#shared/zod.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
@@ -15,7 +15,10 @@ const wire = wiring((config, db) => {
   return { ...base, ...cipherParts(config), ...egressParts(config), ...queueParts(config), ...workflowParts(config) };
 });
 
-const message = z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]+$/), trigger: z.enum(['first', 'replay']) });
+const message = z.object({
+  eventId: z.string().check(z.regex(/^evt_[A-Za-z0-9]+$/)),
+  trigger: z.enum(['first', 'replay']),
+});
 
 /**
  * The notify queue's consumer: first attempts and replays. A record fails (and SQS redelivers it, then parks it in

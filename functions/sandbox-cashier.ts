@@ -1,5 +1,4 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import * as z from 'zod';
 import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
 import {
   postSandboxCallback,
@@ -22,6 +21,7 @@ import {
 } from '#http/cashier-pages.ts';
 import { httpHandler } from '#http/handler.ts';
 import type { HttpRequest } from '#http/request.ts';
+import * as z from '#shared/zod.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import {
   DEFAULT_FEE_SCOPE,
   FEE_BEARERS,
@@ -13,6 +12,7 @@ import {
 import { CHANNELS, PAY_METHODS, type Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { NotFoundError, ValidationError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import type { FeeSchedules, MerchantRepository } from './ports.ts';
 import { parseInput } from './validation.ts';
@@ -22,7 +22,7 @@ export interface FeeAdminDeps extends AuditDeps {
   merchants: Pick<MerchantRepository, 'get'>;
 }
 
-const scopeSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'scope: DEFAULT or a merchant id');
+const scopeSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'scope: DEFAULT or a merchant id'));
 const ruleKeySchema = { channel: z.enum(CHANNELS), method: z.enum([...PAY_METHODS, '*']) };
 
 /** `fees set`: one rule of a scope's schedule (strings as typed by the operator; the domain checks the decimals). */
@@ -30,16 +30,16 @@ export const feeRuleChangeSchema = z.strictObject({
   scope: scopeSchema,
   ...ruleKeySchema,
   percent: z.string(),
-  fixed: z.string().default('0'),
+  fixed: z._default(z.string(), '0'),
   bearer: z.enum(FEE_BEARERS),
-  effectiveFrom: z.iso.datetime({ offset: true }).optional(),
+  effectiveFrom: z.optional(z.iso.datetime({ offset: true })),
 });
 
 /** `fees remove`: drop a scope's rule of a channel and method from a new version on. */
 export const feeRuleRemovalSchema = z.strictObject({
   scope: scopeSchema,
   ...ruleKeySchema,
-  effectiveFrom: z.iso.datetime({ offset: true }).optional(),
+  effectiveFrom: z.optional(z.iso.datetime({ offset: true })),
 });
 
 /** A change as an operator typed it (every value is validated): set a rule, or `remove` one. */

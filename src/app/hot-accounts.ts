@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import type { MerchantRepository, WalletRepository } from '#app/ports.ts';
 import { MAX_SUB_BALANCES } from '#domain/sub-balances.ts';
 import { ConflictError, NotFoundError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import { untilNotStale } from './stale-retry.ts';
 import { accountIdSchema, parseInput, supportedCurrencySchema } from './validation.ts';
@@ -12,10 +12,10 @@ export interface HotAccountDeps extends AuditDeps {
 }
 
 const hotAccountSchema = z.strictObject({
-  merchantId: z.string().min(1),
+  merchantId: z.string().check(z.minLength(1)),
   accountId: accountIdSchema,
   currency: supportedCurrencySchema,
-  subBalances: z.number().int().min(1).max(MAX_SUB_BALANCES),
+  subBalances: z.number().check(z.int(), z.gte(1), z.lte(MAX_SUB_BALANCES)),
 });
 
 /**

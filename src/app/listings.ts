@@ -1,59 +1,60 @@
-import * as z from 'zod';
 import { EVENT_TYPES } from '#domain/events.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { DELIVERY_STATUSES, type StoredEvent } from '#domain/notification.ts';
 import { CHANNELS, PAYMENT_STATUSES, type Payment } from '#domain/payment.ts';
 import { REFUND_STATUSES, type Refund } from '#domain/refund.ts';
+import * as z from '#shared/zod.ts';
 import type { EventRepository, ListPage, PaymentRepository, RefundRepository } from './ports.ts';
 import { accountIdSchema, queryIntegerSchema } from './validation.ts';
 
 /** An ISO 8601 timestamp in a query (`2026-12-01T00:00:00Z`, an offset allowed), normalised to UTC with milliseconds. */
-const timestampQuerySchema = z.iso
-  .datetime({ offset: true })
-  .transform((value) => new Date(value).toISOString())
-  .meta({ description: 'ISO 8601 timestamp, e.g. 2026-12-01T00:00:00.000Z' });
+const timestampQuerySchema = z
+  .pipe(
+    z.iso.datetime({ offset: true }),
+    z.transform((value) => new Date(value).toISOString()),
+  )
+  .check(z.meta({ description: 'ISO 8601 timestamp, e.g. 2026-12-01T00:00:00.000Z' }));
 
 /** `limit` and `cursor`, common to every listing. */
 const pageFields = {
-  limit: queryIntegerSchema(1, 100).default(50).meta({ description: 'Page size, 1–100 (default 50).' }),
+  limit: z._default(queryIntegerSchema(1, 100), 50).check(z.meta({ description: 'Page size, 1–100 (default 50).' })),
   cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .meta({ description: 'Opaque: the `next_cursor` of the previous page, with the same filters.' }),
+    .optional(z.string().check(z.maxLength(512)))
+    .check(z.meta({ description: 'Opaque: the `next_cursor` of the previous page, with the same filters.' })),
 };
 
 /** `GET /v1/payments` without `order_no`: filters and page. */
 export const paymentListQuerySchema = z
   .strictObject({
     ...pageFields,
-    status: z.enum(PAYMENT_STATUSES).optional(),
-    channel: z.enum(CHANNELS).optional(),
-    account_id: accountIdSchema.optional(),
+    status: z.optional(z.enum(PAYMENT_STATUSES)),
+    channel: z.optional(z.enum(CHANNELS)),
+    account_id: z.optional(accountIdSchema),
     risk_decision: z
-      .enum(['ALLOW', 'REVIEW'])
-      .optional()
-      .meta({ description: 'The risk decision: REVIEW lists the payments held for review (decided or not).' }),
-    created_gte: timestampQuerySchema.optional().meta({ description: 'Created at or after (inclusive).' }),
-    created_lt: timestampQuerySchema.optional().meta({ description: 'Created before (exclusive).' }),
+      .optional(z.enum(['ALLOW', 'REVIEW']))
+      .check(z.meta({ description: 'The risk decision: REVIEW lists the payments held for review (decided or not).' })),
+    created_gte: z.optional(timestampQuerySchema).check(z.meta({ description: 'Created at or after (inclusive).' })),
+    created_lt: z.optional(timestampQuerySchema).check(z.meta({ description: 'Created before (exclusive).' })),
   })
-  .refine((query) => !query.created_gte || !query.created_lt || query.created_gte < query.created_lt, {
-    message: 'created_gte must be before created_lt',
-    path: ['created_gte'],
-  });
+  .check(
+    z.refine((query) => !query.created_gte || !query.created_lt || query.created_gte < query.created_lt, {
+      message: 'created_gte must be before created_lt',
+      path: ['created_gte'],
+    }),
+  );
 
 /** `GET /v1/refunds`: filters and page. */
 export const refundListQuerySchema = z.strictObject({
   ...pageFields,
-  payment_id: z.string().min(1).max(255).optional(),
-  status: z.enum(REFUND_STATUSES).optional(),
+  payment_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  status: z.optional(z.enum(REFUND_STATUSES)),
 });
 
 /** `GET /v1/events`: filters and page. */
 export const eventListQuerySchema = z.strictObject({
   ...pageFields,
-  type: z.enum(EVENT_TYPES).optional(),
-  delivery_status: z.enum(DELIVERY_STATUSES).optional(),
+  type: z.optional(z.enum(EVENT_TYPES)),
+  delivery_status: z.optional(z.enum(DELIVERY_STATUSES)),
 });
 
 /** A page of the merchant's own payments, newest first; `status` filters by the status the merchant sees. */

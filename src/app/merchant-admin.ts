@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
 import { type AuditAction, auditView } from '#domain/audit.ts';
 import { MERCHANT_ID_PATTERN, type Merchant, type MerchantMode } from '#domain/merchant.ts';
@@ -11,6 +10,7 @@ import {
   type RouteClass,
 } from '#domain/rate-limit.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import { assertNotifyUrl } from './notify-url.ts';
 import { parseInput } from './validation.ts';
@@ -99,13 +99,13 @@ export async function setMerchantStatus(
 }
 
 const ratePolicySchema = z.strictObject({
-  rate: z.number().min(RATE_BOUNDS.minRate).max(RATE_BOUNDS.maxRate),
-  burst: z.number().int().min(1).max(RATE_BOUNDS.maxBurst),
+  rate: z.number().check(z.gte(RATE_BOUNDS.minRate), z.lte(RATE_BOUNDS.maxRate)),
+  burst: z.number().check(z.int(), z.gte(1), z.lte(RATE_BOUNDS.maxBurst)),
 });
 const rateLimitChangeSchema = z.strictObject({
   routeClass: z.enum(ROUTE_CLASSES),
   /** null: back to the gateway's default. */
-  policy: ratePolicySchema.nullable(),
+  policy: z.nullable(ratePolicySchema),
 });
 
 /**

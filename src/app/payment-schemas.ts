@@ -1,35 +1,37 @@
-import * as z from 'zod';
 import { type EgressPolicy, urlProblem } from '#domain/egress-policy.ts';
 import { exponentOf, isSupportedCurrency, parseAmount } from '#domain/money.ts';
 import { CHANNELS, PAY_METHODS } from '#domain/payment.ts';
 import { AppError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import { accountIdSchema, codedIssue, currencySchema } from './validation.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** `https:` URLs; plain `http:` only to a loopback host, and only when the local stack allows it. */
 export function callbackUrlSchema(allowLoopbackHttp: boolean) {
-  return z
-    .string()
-    .max(2048)
-    .refine((value) => {
+  return z.string().check(
+    z.maxLength(2048),
+    z.refine((value) => {
       if (!URL.canParse(value)) return false;
       const url = new URL(value);
       if (url.protocol === 'https:') return true;
       return allowLoopbackHttp && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-    }, 'must be an https URL');
+    }, 'must be an https URL'),
+  );
 }
 
 /** A URL the gateway will POST to: `400 NOTIFY_URL_INVALID` unless the egress policy allows it (names checked later). */
 export function notifyUrlSchema(policy: EgressPolicy) {
-  return z.string().superRefine((value, ctx) => {
-    const problem = urlProblem(value, policy);
-    if (problem) codedIssue(ctx, 'NOTIFY_URL_INVALID', `notify_url ${problem}`, []);
-  });
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      const problem = urlProblem(value, policy);
+      if (problem) codedIssue(ctx, 'NOTIFY_URL_INVALID', `notify_url ${problem}`, []);
+    }),
+  );
 }
 
 /** A merchant's order number: 1–64 of `[A-Za-z0-9_-]`. */
-const orderNoSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]');
+const orderNoSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'order_no: 1-64 of [A-Za-z0-9_-]'));
 
 /** `GET /v1/payments?order_no=…`: the one payment of that order number (no listing parameters beside it). */
 export const paymentByOrderNoQuerySchema = z.strictObject({ order_no: orderNoSchema });
@@ -39,18 +41,18 @@ export const paymentByOrderNoQuerySchema = z.strictObject({ order_no: orderNoSch
  * ordinary keys. `__proto__` is refused by name: JSON keeps it as a key, but an object built by assignment (zod's
  * output, the DynamoDB marshaller) cannot, so it could never be stored and returned as sent.
  */
-const metadataSchema = z
-  .unknown()
-  .superRefine((value, ctx) => {
-    if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
-      ctx.addIssue({ code: 'custom', message: 'the key "__proto__" is reserved', path: ['__proto__'] });
-    }
-  })
-  .pipe(
-    z
-      .record(z.string().min(1).max(40), z.string().max(500))
-      .refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs'),
-  );
+const metadataSchema = z.pipe(
+  z.unknown().check(
+    z.superRefine((value, ctx) => {
+      if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: 'the key "__proto__" is reserved', path: ['__proto__'] });
+      }
+    }),
+  ),
+  z
+    .record(z.string().check(z.minLength(1), z.maxLength(40)), z.string().check(z.maxLength(500)))
+    .check(z.refine((value) => Object.keys(value).length <= 20, 'metadata holds at most 20 pairs')),
+);
 
 const paymentSchemas = new Map<boolean, ReturnType<typeof buildPaymentSchema>>();
 
@@ -73,30 +75,29 @@ export function createPaymentSchema(options: { allowLoopbackHttp: boolean }) {
  */
 function buildPaymentSchema(allowLoopbackHttp: boolean) {
   const url = callbackUrlSchema(allowLoopbackHttp);
-  const body = z
-    .strictObject({
+  const body = z.pipe(
+    z.strictObject({
       order_no: orderNoSchema,
       // Optional here only so that a missing amount reaches parseAmount and gets AMOUNT_INVALID like an empty one.
-      amount: z.unknown().optional(),
-      currency: currencySchema.default('CNY'),
-      subject: z.string().min(1).max(128),
-      description: z.string().max(512).nullish(),
-      channel: z.enum(CHANNELS).nullish(),
-      method: z.enum(PAY_METHODS).nullish(),
-      account_id: accountIdSchema.nullish(),
-      payer_account_id: accountIdSchema.nullish(),
-      notify_url: notifyUrlSchema({ allowLoopback: allowLoopbackHttp }).nullish(),
-      return_url: url.nullish(),
-      expire_in_seconds: z.number().int().min(60).max(86_400).default(1800),
-      metadata: metadataSchema.default({}),
+      amount: z.optional(z.unknown()),
+      currency: z._default(currencySchema, 'CNY'),
+      subject: z.string().check(z.minLength(1), z.maxLength(128)),
+      description: z.nullish(z.string().check(z.maxLength(512))),
+      channel: z.nullish(z.enum(CHANNELS)),
+      method: z.nullish(z.enum(PAY_METHODS)),
+      account_id: z.nullish(accountIdSchema),
+      payer_account_id: z.nullish(accountIdSchema),
+      notify_url: z.nullish(notifyUrlSchema({ allowLoopback: allowLoopbackHttp })),
+      return_url: z.nullish(url),
+      expire_in_seconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 1800),
+      metadata: z._default(metadataSchema, {}),
       // Risk signals of the payer (signed with the body; not part of the payment's identity for idempotency).
-      device_id: z
-        .string()
-        .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'device_id: 1-128 of [A-Za-z0-9._:-]')
-        .nullish(),
-      payer_ip: z.union([z.ipv4(), z.ipv6()]).nullish(),
-    })
-    .transform((body, ctx) => {
+      device_id: z.nullish(
+        z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, 'device_id: 1-128 of [A-Za-z0-9._:-]')),
+      ),
+      payer_ip: z.nullish(z.union([z.ipv4(), z.ipv6()])),
+    }),
+    z.transform((body, ctx) => {
       if (!isSupportedCurrency(body.currency)) {
         codedIssue(ctx, 'CURRENCY_UNSUPPORTED', `currency ${body.currency} is not supported`, ['currency']);
         return z.NEVER;
@@ -109,9 +110,10 @@ function buildPaymentSchema(allowLoopbackHttp: boolean) {
         codedIssue(ctx, error.code, error.message, ['amount']);
         return z.NEVER;
       }
-    });
+    }),
+  );
   // `null` means "not given" for every optional field (the contract's example sends `"payer_account_id": null`).
-  return z.preprocess(dropNullFields, body);
+  return z.pipe(z.transform(dropNullFields), body);
 }
 
 function dropNullFields(value: unknown): unknown {

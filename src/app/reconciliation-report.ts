@@ -1,15 +1,15 @@
-import * as z from 'zod';
 import { isCalendarDate, isRunId, REPORT_FILES, type ReportFile, runReportKey } from '#domain/buckets.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { NotFoundError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import type { ReconciliationRecord, ReconciliationStore } from './ports.ts';
 import { RECONCILED_CHANNELS } from './reconcile.ts';
 
 /** `GET /v1/reconciliations/{date}?channel=…[&run_id=…]`: the path's date and the query, validated together. */
 export const reconciliationQuerySchema = z.strictObject({
-  date: z.string().refine(isCalendarDate, 'date must be a calendar date written YYYY-MM-DD'),
+  date: z.string().check(z.refine(isCalendarDate, 'date must be a calendar date written YYYY-MM-DD')),
   channel: z.enum(RECONCILED_CHANNELS),
-  run_id: z.string().refine(isRunId, 'run_id must be a run id (run_…)').optional(),
+  run_id: z.optional(z.string().check(z.refine(isRunId, 'run_id must be a run id (run_…)'))),
 });
 
 export interface ReconciliationReportDeps {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '#shared/zod.ts';
 import { accountIdSchema } from './validation.ts';
 
 /**
@@ -7,25 +7,27 @@ import { accountIdSchema } from './validation.ts';
  */
 export const createRefundSchema = z
   .strictObject({
-    payment_id: z.string().regex(/^pay_[A-Za-z0-9]{1,64}$/, 'payment_id must be a pay_… id'),
-    refund_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'refund_no: 1-64 of [A-Za-z0-9_-]'),
+    payment_id: z.string().check(z.regex(/^pay_[A-Za-z0-9]{1,64}$/, 'payment_id must be a pay_… id')),
+    refund_no: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'refund_no: 1-64 of [A-Za-z0-9_-]')),
     // Optional here only so that a missing amount reaches parseAmount and gets AMOUNT_INVALID.
-    amount: z.unknown().optional(),
-    reason: z.string().min(1).max(256).nullish(),
-    destination: z.enum(['ORIGINAL', 'BALANCE']).nullish(),
-    account_id: accountIdSchema.nullish(),
+    amount: z.optional(z.unknown()),
+    reason: z.nullish(z.string().check(z.minLength(1), z.maxLength(256))),
+    destination: z.nullish(z.enum(['ORIGINAL', 'BALANCE'])),
+    account_id: z.nullish(accountIdSchema),
   })
-  .superRefine((body, ctx) => {
-    if (body.destination === 'BALANCE' && !body.account_id) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'a BALANCE refund needs the account_id to credit',
-        path: ['account_id'],
-      });
-    }
-    if (body.destination !== 'BALANCE' && body.account_id) {
-      ctx.addIssue({ code: 'custom', message: 'account_id is only for destination BALANCE', path: ['account_id'] });
-    }
-  });
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.destination === 'BALANCE' && !body.account_id) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a BALANCE refund needs the account_id to credit',
+          path: ['account_id'],
+        });
+      }
+      if (body.destination !== 'BALANCE' && body.account_id) {
+        ctx.addIssue({ code: 'custom', message: 'account_id is only for destination BALANCE', path: ['account_id'] });
+      }
+    }),
+  );
 
 export type CreateRefundBody = z.output<typeof createRefundSchema>;

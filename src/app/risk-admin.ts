@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { formatAmount, isSupportedCurrency, limitToMinor } from '#domain/money.ts';
 import {
   type AmountLimits,
@@ -12,6 +11,7 @@ import {
 } from '#domain/risk.ts';
 import { ipMatches } from '#domain/risk-rules.ts';
 import { NotFoundError, ValidationError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
 import type { RiskStore } from './ports.ts';
 import { currentRequestContext } from './request-context.ts';
@@ -21,40 +21,42 @@ export interface RiskAdminDeps extends AuditDeps {
   riskStore: RiskStore;
 }
 
-const amount = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'a decimal amount in major units');
+const amount = z.string().check(z.regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'a decimal amount in major units'));
 const windowRule = z.strictObject({
-  max: z.number().int().min(1).max(1_000_000),
-  window_seconds: z.number().int().min(1).max(86_400),
+  max: z.number().check(z.int(), z.gte(1), z.lte(1_000_000)),
+  window_seconds: z.number().check(z.int(), z.gte(1), z.lte(86_400)),
 });
 const limits = z.strictObject({
-  payment: amount.optional(),
-  payer_day: amount.optional(),
-  payer_month: amount.optional(),
-  merchant_day: amount.optional(),
+  payment: z.optional(amount),
+  payer_day: z.optional(amount),
+  payer_month: z.optional(amount),
+  merchant_day: z.optional(amount),
 });
-const score = z.number().int().min(0).max(100);
+const score = z.number().check(z.int(), z.gte(0), z.lte(100));
 
 /** The configuration as operators write it (snake_case, decimal amounts per currency); every section optional. */
 export const riskConfigSchema = z
   .strictObject({
-    limits: z.record(z.string().regex(/^[A-Z]{3}$/), limits).optional(),
-    velocity: z
-      .strictObject({ payer: windowRule.optional(), device: windowRule.optional(), ip: windowRule.optional() })
-      .optional(),
-    anomaly: z
-      .strictObject({
-        amount_multiple: z.number().min(1).max(1000).optional(),
-        min_payments: z.number().int().min(1).max(10_000).optional(),
-        payer_ips: windowRule.optional(),
-        payer_devices: windowRule.optional(),
-      })
-      .optional(),
-    weights: z.partialRecord(z.enum(SOFT_RULES), score).optional(),
-    thresholds: z.strictObject({ review: score.min(1), block: score.min(1) }).optional(),
+    limits: z.optional(z.record(z.string().check(z.regex(/^[A-Z]{3}$/)), limits)),
+    velocity: z.optional(
+      z.strictObject({ payer: z.optional(windowRule), device: z.optional(windowRule), ip: z.optional(windowRule) }),
+    ),
+    anomaly: z.optional(
+      z.strictObject({
+        amount_multiple: z.optional(z.number().check(z.gte(1), z.lte(1000))),
+        min_payments: z.optional(z.number().check(z.int(), z.gte(1), z.lte(10_000))),
+        payer_ips: z.optional(windowRule),
+        payer_devices: z.optional(windowRule),
+      }),
+    ),
+    weights: z.optional(z.partialRecord(z.enum(SOFT_RULES), score)),
+    thresholds: z.optional(z.strictObject({ review: score.check(z.gte(1)), block: score.check(z.gte(1)) })),
   })
-  .refine((config) => !config.thresholds || config.thresholds.review <= config.thresholds.block, {
-    message: 'thresholds: review must not exceed block',
-  });
+  .check(
+    z.refine((config) => !config.thresholds || config.thresholds.review <= config.thresholds.block, {
+      message: 'thresholds: review must not exceed block',
+    }),
+  );
 
 export type RiskConfigInput = z.input<typeof riskConfigSchema>;
 

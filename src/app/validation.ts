@@ -1,12 +1,12 @@
-import * as z from 'zod';
 import { isSupportedCurrency } from '#domain/money.ts';
 import { ValidationError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 
 /**
  * Parses untrusted input with a zod schema. An issue that carries its own contract code (`params.code`, e.g.
  * `AMOUNT_INVALID`) decides the error code; anything else is `VALIDATION_FAILED`. Never a 500.
  */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues;
@@ -28,9 +28,12 @@ export function parseJsonText(text: string, what: string): unknown {
   }
 }
 
-/** Adds an issue that maps to a specific contract code. */
-export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, path: (string | number)[]): void {
-  ctx.addIssue({ code: 'custom', message, path, params: { code } });
+/**
+ * Adds an issue that maps to a specific contract code, from a refinement or a transform (both are handed the parse
+ * payload; zod/mini's transforms have no `addIssue`).
+ */
+export function codedIssue(ctx: z.core.ParsePayload, code: string, message: string, path: PropertyKey[]): void {
+  ctx.issues.push({ code: 'custom', message, path, params: { code }, input: ctx.value, continue: true });
 }
 
 /**
@@ -38,22 +41,28 @@ export function codedIssue(ctx: z.RefinementCtx, code: string, message: string, 
  * or leading zeros (`1e2`, `0x10`, `10.0`, ` 10`, `+10`, `010` are `VALIDATION_FAILED`), then bounded.
  */
 export function queryIntegerSchema(min: number, max: number) {
-  return z
-    .string()
-    .regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number written in decimal digits')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  return z.pipe(
+    z.pipe(
+      z.string().check(z.regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number written in decimal digits')),
+      z.transform(Number),
+    ),
+    z.number().check(z.int(), z.gte(min), z.lte(max)),
+  );
 }
 
-export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'account id: 1-64 of [A-Za-z0-9_.:@-]');
+export const accountIdSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'account id: 1-64 of [A-Za-z0-9_.:@-]'));
 const CURRENCY_CODE = /^[A-Z]{3}$/;
 
-export const currencySchema = z.string().regex(CURRENCY_CODE, 'currency must be an ISO 4217 alpha-3 code');
+export const currencySchema = z.string().check(z.regex(CURRENCY_CODE, 'currency must be an ISO 4217 alpha-3 code'));
 
 /** A currency the gateway accepts: malformed → `VALIDATION_FAILED`, well-formed but unknown → `CURRENCY_UNSUPPORTED`. */
-export const supportedCurrencySchema = currencySchema.superRefine((currency, ctx) => {
-  // zod runs refinements even after the format check failed: a malformed code stays VALIDATION_FAILED.
-  if (CURRENCY_CODE.test(currency) && !isSupportedCurrency(currency)) {
-    codedIssue(ctx, 'CURRENCY_UNSUPPORTED', `currency ${currency} is not supported`, []);
-  }
-});
+export const supportedCurrencySchema = currencySchema.check(
+  z.superRefine((currency, ctx) => {
+    // zod runs refinements even after the format check failed: a malformed code stays VALIDATION_FAILED.
+    if (CURRENCY_CODE.test(currency) && !isSupportedCurrency(currency)) {
+      codedIssue(ctx, 'CURRENCY_UNSUPPORTED', `currency ${currency} is not supported`, []);
+    }
+  }),
+);

@@ -1,5 +1,5 @@
 // Over 250 lines: the whole API surface, one operation per route, in one readable table.
-import * as z from 'zod';
+
 import { sandboxPaymentCallbackSchema, sandboxRefundCallbackSchema } from '#adapters/channels/sandbox.ts';
 import { eventListQuerySchema, paymentListQuerySchema, refundListQuerySchema } from '#app/listings.ts';
 import { createPaymentSchema, paymentByOrderNoQuerySchema } from '#app/payment-schemas.ts';
@@ -8,6 +8,7 @@ import { reconciliationQuerySchema } from '#app/reconciliation-report.ts';
 import { createRefundSchema } from '#app/refund-schemas.ts';
 import { EVENT_TYPES } from '#domain/events.ts';
 import { FUNCTIONS } from '#routes';
+import * as z from '#shared/zod.ts';
 import { codesOf, ERROR_CODES } from './error-codes.ts';
 import {
   balanceSchema,
@@ -82,7 +83,7 @@ function requireAmount(schema: Json): Json {
 }
 
 /** Query parameters from a query-string schema (every value is a string on the wire). */
-function queryParameters(schema: z.ZodType, omit: string[] = []): Json[] {
+function queryParameters(schema: z.ZodMiniType, omit: string[] = []): Json[] {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, Json>;
     required?: string[];

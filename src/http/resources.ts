@@ -1,9 +1,9 @@
-import type { z } from 'zod';
 import { formatAmount } from '#domain/money.ts';
 import type { DeliveryAttempt, StoredEvent } from '#domain/notification.ts';
 import { type Payment, type RoutingAttempt, visibleStatus } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import type { LedgerEntry, Wallet } from '#domain/wallet.ts';
+import type * as z from '#shared/zod.ts';
 import type {
   balanceSchema,
   eventSchema,

@@ -1,8 +1,8 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
 import type { RelayFailure, RelayFailureQueue } from '#app/ports.ts';
 import { type FailedStreamBatch, REDRIVE_MAX_DELAY_SECONDS } from '#domain/relay-redrive.ts';
 import { requireSetting } from '#shared/config.ts';
+import * as z from '#shared/zod.ts';
 
 /** The message attribute that counts a record's failed re-drives (absent on the mapping's original record). */
 const ATTEMPTS_ATTRIBUTE = 'redriveAttempts';
@@ -13,10 +13,10 @@ const ATTEMPTS_ATTRIBUTE = 'redriveAttempts';
  */
 const streamFailureRecord = z.object({
   DDBStreamBatchInfo: z.object({
-    streamArn: z.string().min(1),
-    shardId: z.string().min(1),
-    startSequenceNumber: z.string().regex(/^\d+$/),
-    endSequenceNumber: z.string().regex(/^\d+$/),
+    streamArn: z.string().check(z.minLength(1)),
+    shardId: z.string().check(z.minLength(1)),
+    startSequenceNumber: z.string().check(z.regex(/^\d+$/)),
+    endSequenceNumber: z.string().check(z.regex(/^\d+$/)),
   }),
 });
 

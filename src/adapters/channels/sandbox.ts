@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import type { ChannelCallback, ChannelPrepay, PaymentChannel, RefundSubmission } from '#app/ports.ts';
 import { currencySchema, parseInput, parseJsonText } from '#app/validation.ts';
 import { parseAmount } from '#domain/money.ts';
@@ -6,6 +5,7 @@ import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import type { ChannelRefundResult, Refund } from '#domain/refund.ts';
 import { verifySandboxCallback } from '#domain/signing.ts';
 import { AuthError } from '#shared/errors.ts';
+import * as z from '#shared/zod.ts';
 import type { SandboxStore } from './sandbox-store.ts';
 
 /** The sandbox channel's trade number of a payment. */
@@ -15,22 +15,19 @@ export function sandboxTradeNo(paymentId: string): string {
 
 /** The sandbox channel's payment callback body, exactly as API.md defines it. */
 export const sandboxPaymentCallbackSchema = z.strictObject({
-  payment_id: z.string().regex(/^pay_[A-Za-z0-9]{1,64}$/),
-  channel_trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  payment_id: z.string().check(z.regex(/^pay_[A-Za-z0-9]{1,64}$/)),
+  channel_trade_no: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
   status: z.enum(['SUCCESS', 'FAILED']),
   amount: z.string(),
   currency: currencySchema,
-  paid_at: z.iso.datetime().optional(),
+  paid_at: z.optional(z.iso.datetime()),
 });
 
 /** The sandbox channel's refund callback body: `{refund_id, status}`. */
 export const sandboxRefundCallbackSchema = z.strictObject({
-  refund_id: z.string().regex(/^ref_[A-Za-z0-9]{1,64}$/),
+  refund_id: z.string().check(z.regex(/^ref_[A-Za-z0-9]{1,64}$/)),
   status: z.enum(['SUCCESS', 'FAILED']),
-  channel_refund_no: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .optional(),
+  channel_refund_no: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/))),
 });
 
 /**

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import type { BillSource, DownloadedBill } from '#app/ports.ts';
 import { checkDate } from '#domain/buckets.ts';
 import type { AlipayConfig } from '#domain/channel-config.ts';
+import * as z from '#shared/zod.ts';
 import { AlipayClient, type AlipayClientOptions } from './client.ts';
 import { AlipayBusinessError, AlipayResponseInvalidError } from './errors.ts';
 
@@ -11,7 +11,7 @@ export const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
 const METHOD = 'alipay.data.dataservice.bill.downloadurl.query';
 
 /** The answer of {@link METHOD}: where the day's `.csv.zip` is, for 30 seconds. */
-const downloadUrlResponse = z.looseObject({ bill_download_url: z.string().min(1) });
+const downloadUrlResponse = z.looseObject({ bill_download_url: z.string().check(z.minLength(1)) });
 
 /**
  * Alipay's answers for a bill that does not exist (yet): the documented `BILL_NOT_EXIST` and the observed

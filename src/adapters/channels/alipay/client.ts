@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import type * as z from 'zod';
 import type { AlipayConfig } from '#domain/channel-config.ts';
+import type * as z from '#shared/zod.ts';
 import { AlipayResponseInvalidError, AlipayUnavailableError } from './errors.ts';
 import { rawMember, responseKey } from './response-text.ts';
 import { loadPrivateKey, loadPublicKey, rsa2Verify, signRequest, verifyNotification } from './signing.ts';
@@ -85,7 +85,7 @@ export class AlipayClient {
    * timeout, non-200 status or "system busy", and {@link AlipayResponseInvalidError} on an unsigned, forged or
    * malformed body.
    */
-  async call<S extends z.ZodType>(
+  async call<S extends z.ZodMiniType>(
     method: string,
     bizContent: Record<string, unknown>,
     schema: S,

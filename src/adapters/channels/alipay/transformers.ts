@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { ChannelPaymentResult, Payment } from '#domain/payment.ts';
 import { logger } from '#shared/observability.ts';
+import * as z from '#shared/zod.ts';
 
 /**
  * Alipay wire types (what its open-platform API answers and notifies) and the ONE mapping of its `trade_status` to
@@ -39,56 +39,56 @@ export function tradeCreateBiz(payment: Payment, now: Date): Record<string, unkn
 /** Every response member carries these; `code` `10000` is success, anything else a (sub-coded) error. */
 export const commonResponse = z.looseObject({
   code: z.string(),
-  msg: z.string().optional(),
-  sub_code: z.string().optional(),
-  sub_msg: z.string().optional(),
+  msg: z.optional(z.string()),
+  sub_code: z.optional(z.string()),
+  sub_msg: z.optional(z.string()),
 });
 /** A verified error answer: `code` (`40004` business failure, `40002` invalid arguments…) and `sub_code`. */
 export type AlipayErrorBody = z.output<typeof commonResponse>;
 
 /** `alipay.trade.precreate` success. */
-export const precreateResponse = z.looseObject({ out_trade_no: z.string(), qr_code: z.string().min(1) });
+export const precreateResponse = z.looseObject({ out_trade_no: z.string(), qr_code: z.string().check(z.minLength(1)) });
 
 /** `alipay.trade.query` success. `trade_status` stays a string: unknown values go through the mapping's default. */
 export const queryResponse = z.looseObject({
   out_trade_no: z.string(),
-  trade_no: z.string().min(1),
+  trade_no: z.string().check(z.minLength(1)),
   trade_status: z.string(),
   total_amount: z.string(),
-  send_pay_date: z.string().optional(),
+  send_pay_date: z.optional(z.string()),
 });
 
 /** `alipay.trade.close` success. */
-export const closeResponse = z.looseObject({ out_trade_no: z.string().optional(), trade_no: z.string().optional() });
+export const closeResponse = z.looseObject({ out_trade_no: z.optional(z.string()), trade_no: z.optional(z.string()) });
 
 /** `alipay.trade.refund` success: `fund_change` `Y` means this call moved the money (the refund is done). */
 export const refundResponse = z.looseObject({
-  out_trade_no: z.string().optional(),
-  trade_no: z.string().optional(),
-  refund_fee: z.string().optional(),
-  fund_change: z.string().optional(),
+  out_trade_no: z.optional(z.string()),
+  trade_no: z.optional(z.string()),
+  refund_fee: z.optional(z.string()),
+  fund_change: z.optional(z.string()),
 });
 
 /** `alipay.trade.fastpay.refund.query` success; an empty one means Alipay has no such refund (yet). */
 export const refundQueryResponse = z.looseObject({
-  out_request_no: z.string().optional(),
-  refund_amount: z.string().optional(),
-  refund_status: z.string().optional(),
+  out_request_no: z.optional(z.string()),
+  refund_amount: z.optional(z.string()),
+  refund_status: z.optional(z.string()),
 });
 
 /** The async notification form (`application/x-www-form-urlencoded`), after its signature verified. */
 export const notificationForm = z.looseObject({
-  notify_type: z.string().optional(),
+  notify_type: z.optional(z.string()),
   app_id: z.string(),
-  trade_no: z.string().min(1),
-  out_trade_no: z.string().min(1),
+  trade_no: z.string().check(z.minLength(1)),
+  out_trade_no: z.string().check(z.minLength(1)),
   trade_status: z.string(),
   total_amount: z.string(),
-  gmt_payment: z.string().optional(),
+  gmt_payment: z.optional(z.string()),
   /** On a refund notification: the refund's `out_request_no`. */
-  out_biz_no: z.string().optional(),
-  refund_fee: z.string().optional(),
-  gmt_refund: z.string().optional(),
+  out_biz_no: z.optional(z.string()),
+  refund_fee: z.optional(z.string()),
+  gmt_refund: z.optional(z.string()),
 });
 /** The fields of a verified notification the adapter reads. */
 export type AlipayNotification = z.output<typeof notificationForm>;

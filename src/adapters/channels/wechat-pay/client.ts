@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type * as z from 'zod';
 import type { WechatPayConfig } from '#domain/channel-config.ts';
+import type * as z from '#shared/zod.ts';
 import { WechatPayBusinessError, WechatPayResponseInvalidError, WechatPayUnavailableError } from './errors.ts';
 import { buildAuthorization, newNonce, PlatformKeyring, verifyWechatpaySignature } from './signing.ts';
 import { errorBodySchema } from './transformers.ts';
@@ -166,7 +166,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Parses a verified answer with its wire schema; a mismatch is {@link WechatPayResponseInvalidError}. */
-export function decodeAnswer<S extends z.ZodType>(schema: S, answer: unknown): z.output<S> {
+export function decodeAnswer<S extends z.ZodMiniType>(schema: S, answer: unknown): z.output<S> {
   const parsed = schema.safeParse(answer);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import type { ChannelPaymentResult } from '#domain/payment.ts';
 import type { ChannelRefundResult } from '#domain/refund.ts';
 import { logger } from '#shared/observability.ts';
+import * as z from '#shared/zod.ts';
 import { WechatPayResponseInvalidError } from './errors.ts';
 
 // Wire types of WeChat Pay API v3. Objects are not strict: WeChat Pay adds fields over time. State fields are plain
@@ -12,23 +12,25 @@ const wechatTime = z.iso.datetime({ offset: true });
 /** The body of every non-2xx answer. */
 export const errorBodySchema = z.object({ code: z.string(), message: z.string() });
 /** `POST /v3/pay/transactions/native` → the QR code content. */
-export const nativePrepaySchema = z.object({ code_url: z.string().min(1) });
+export const nativePrepaySchema = z.object({ code_url: z.string().check(z.minLength(1)) });
 /** `POST /v3/pay/transactions/jsapi` → the prepay id the payer's WeChat client pays. */
-export const jsapiPrepaySchema = z.object({ prepay_id: z.string().min(1) });
+export const jsapiPrepaySchema = z.object({ prepay_id: z.string().check(z.minLength(1)) });
 /** `POST /v3/pay/transactions/h5` → the mobile-browser payment page. */
-export const h5PrepaySchema = z.object({ h5_url: z.string().min(1) });
+export const h5PrepaySchema = z.object({ h5_url: z.string().check(z.minLength(1)) });
 
 /** A transaction, as queried by `out-trade-no` and as decrypted from a `TRANSACTION.SUCCESS` callback. */
 export const transactionSchema = z.object({
   appid: z.string(),
   mchid: z.string(),
   out_trade_no: z.string(),
-  transaction_id: z.string().optional(),
-  trade_type: z.string().optional(),
+  transaction_id: z.optional(z.string()),
+  trade_type: z.optional(z.string()),
   trade_state: z.string(),
-  trade_state_desc: z.string().optional(),
-  success_time: wechatTime.optional(),
-  amount: z.object({ total: z.number().int().nonnegative().optional(), currency: z.string().optional() }).optional(),
+  trade_state_desc: z.optional(z.string()),
+  success_time: z.optional(wechatTime),
+  amount: z.optional(
+    z.object({ total: z.optional(z.number().check(z.int(), z.nonnegative())), currency: z.optional(z.string()) }),
+  ),
 });
 export type WechatTransaction = z.infer<typeof transactionSchema>;
 
@@ -36,11 +38,13 @@ export type WechatTransaction = z.infer<typeof transactionSchema>;
 export const refundSchema = z.object({
   refund_id: z.string(),
   out_refund_no: z.string(),
-  out_trade_no: z.string().optional(),
-  transaction_id: z.string().optional(),
+  out_trade_no: z.optional(z.string()),
+  transaction_id: z.optional(z.string()),
   status: z.string(),
-  success_time: wechatTime.optional(),
-  amount: z.object({ refund: z.number().int(), total: z.number().int(), currency: z.string().optional() }).optional(),
+  success_time: z.optional(wechatTime),
+  amount: z.optional(
+    z.object({ refund: z.number().check(z.int()), total: z.number().check(z.int()), currency: z.optional(z.string()) }),
+  ),
 });
 export type WechatRefund = z.infer<typeof refundSchema>;
 
@@ -48,12 +52,12 @@ export type WechatRefund = z.infer<typeof refundSchema>;
 export const refundNotificationSchema = z.object({
   mchid: z.string(),
   out_trade_no: z.string(),
-  transaction_id: z.string().optional(),
+  transaction_id: z.optional(z.string()),
   out_refund_no: z.string(),
   refund_id: z.string(),
   refund_status: z.string(),
-  success_time: wechatTime.optional(),
-  amount: z.object({ total: z.number().int(), refund: z.number().int() }).optional(),
+  success_time: z.optional(wechatTime),
+  amount: z.optional(z.object({ total: z.number().check(z.int()), refund: z.number().check(z.int()) })),
 });
 export type WechatRefundNotification = z.infer<typeof refundNotificationSchema>;
 
@@ -63,12 +67,12 @@ export const notificationSchema = z.object({
   create_time: z.string(),
   event_type: z.string(),
   resource_type: z.string(),
-  summary: z.string().optional(),
+  summary: z.optional(z.string()),
   resource: z.object({
-    original_type: z.string().optional(),
+    original_type: z.optional(z.string()),
     algorithm: z.string(),
     ciphertext: z.string(),
-    associated_data: z.string().optional(),
+    associated_data: z.optional(z.string()),
     nonce: z.string(),
   }),
 });
@@ -184,6 +188,6 @@ export function toRefundResult(refund: {
 /** `GET /v3/bill/tradebill` → where the day's trade bill is downloaded, and the SHA1 of its bytes. */
 export const tradeBillSchema = z.object({
   hash_type: z.string(),
-  hash_value: z.string().min(1),
-  download_url: z.string().min(1),
+  hash_value: z.string().check(z.minLength(1)),
+  download_url: z.string().check(z.minLength(1)),
 });
