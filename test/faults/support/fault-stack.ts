@@ -90,7 +90,6 @@ export interface RechargeFields {
   order_no: string;
   account_id: string;
   amount: string;
-  expire_in_seconds?: number;
 }
 
 /**
