@@ -14,8 +14,11 @@ type Json = Record<string, unknown>;
 let stack: FaultStack;
 
 beforeAll(async () => {
-  // A daily limit on both channels: every payment reserves routed daily volume, which a close must give back.
+  // A daily limit on both channels: every routed payment reserves daily volume, which a close must give back.
   stack = await startFaultStack({ sqsEndpoint: inject('sqsEndpoint'), dailyLimitMinor: 100_000_000 });
+  // And payer and merchant daily limits, set before the gateway process reads (and caches) the merchant's rules.
+  const limits = { payer_day: '1000.00', merchant_day: '100000.00' };
+  await setRiskConfig(stack.container, { limits: { CNY: limits } }, stack.merchantId);
 });
 afterAll(() => stack?.stop());
 
@@ -130,10 +133,8 @@ describe('WeChat Pay refund (accepted PROCESSING, settled later by REFUND.SUCCES
 
 describe('the expiry run (the minute timer)', () => {
   it('dies after closing some of a bucket of 20 expired payments: the restarted run closes the rest, each once', async () => {
-    // Limits in force: every payment reserves its payer's and the merchant's daily amounts; routed (no channel named),
-    // each also reserves its channel's daily volume.
-    const limits = { payer_day: '1000.00', merchant_day: '100000.00' };
-    await setRiskConfig(stack.container, { limits: { CNY: limits } }, stack.merchantId);
+    // Limits in force (see beforeAll): every payment reserves its payer's and the merchant's daily amounts; routed (no
+    // channel named), each also reserves its channel's daily volume.
     const payers = Array.from({ length: 4 }, () => uniqueId('user'));
     const created = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
