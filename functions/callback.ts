@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { channelParts } from '#adapters/wiring/channels.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { eventRecords, paymentFlowParts, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { applyRefundResult } from '#app/apply-refund-result.ts';
@@ -16,7 +16,8 @@ import { logger } from '#shared/observability.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentFlowParts(table), ...eventRecords(table) };
   return { ...base, ...channelParts(base) };
 });
 type Wired = ReturnType<typeof wire>;

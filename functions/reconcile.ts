@@ -1,6 +1,6 @@
 import { channelParts } from '#adapters/wiring/channels.ts';
 import { dynamoParts } from '#adapters/wiring/dynamo.ts';
-import { fileParts } from '#adapters/wiring/files.ts';
+import { billParserParts, fileParts } from '#adapters/wiring/files.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import type { ReconciliationRecord } from '#app/ports.ts';
 import { reconcileDay } from '#app/reconcile.ts';
@@ -11,7 +11,7 @@ import { workerHandler } from '#shared/worker-handler.ts';
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
   const base = dynamoParts(config, db);
-  return { ...base, ...channelParts(base), ...fileParts(config) };
+  return { ...base, ...channelParts(base), ...fileParts(config), ...billParserParts() };
 });
 
 /** Reconcile worker: each channel-day its trigger asks for, one after another; each run is idempotent. */

@@ -1,5 +1,5 @@
 import { cipherParts } from '#adapters/wiring/cipher.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { eventRecords, paymentRecords, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { queueParts } from '#adapters/wiring/notify.ts';
 import { getEvent, replayEvent } from '#app/notifications.ts';
@@ -9,7 +9,8 @@ import { json } from '#http/respond.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...eventRecords(table), ...paymentRecords(table) };
   return { ...base, ...cipherParts(config), ...queueParts(config) };
 });
 

@@ -6,7 +6,7 @@ import {
   sandboxRefundCallbackFor,
 } from '#adapters/channels/sandbox-cashier.ts';
 import { channelParts } from '#adapters/wiring/channels.ts';
-import { dynamoParts } from '#adapters/wiring/dynamo.ts';
+import { eventRecords, paymentFlowParts, tableParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { parseInput } from '#app/validation.ts';
 import { isHeld } from '#domain/risk.ts';
@@ -25,7 +25,8 @@ import * as z from '#shared/zod.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
 const wire = wiring((config, db) => {
-  const base = dynamoParts(config, db);
+  const table = tableParts(config, db);
+  const base = { ...table, ...paymentFlowParts(table), ...eventRecords(table) };
   return { ...base, ...channelParts(base) };
 });
 type Wired = ReturnType<typeof wire>;

@@ -13,7 +13,7 @@
  * `eventRecords`, `writeParts`, `channelStateParts`, `riskParts`, `feeParts`, `reconciliationRecords`,
  * `paymentFlowParts`; `dynamoParts` is all of them), `cipherParts` (KMS merchant-secret cipher: every authenticated route),
  * `channelParts` (payment channels + router), `egressParts` (merchant notify HTTP), `queueParts` (SQS),
- * `workflowParts` (Step Functions, or the host's in-process ones), `fileParts` (S3 + bill parsers), `billIntakeParts`
+ * `workflowParts` (Step Functions, or the host's in-process ones), `fileParts` (S3), `billParserParts` (bill parsers), `billIntakeParts`
  * (bill check, unzip, bill sources). A new adapter
  * goes into the part whose SDK client it uses (or a new part file), and only the functions that call it add that part.
  * A function entry must never import this module: it would bundle every part.

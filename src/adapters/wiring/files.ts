@@ -16,12 +16,14 @@ import type { DynamoParts } from './dynamo.ts';
 /** How long one bill file download may take (a zipped day of a busy merchant is tens of MB). */
 const BILL_DOWNLOAD_TIMEOUT_MS = 120_000;
 
-/** The bills and reports buckets (S3) and the channel bill parsers: reconciliation only. */
+/** The bills and reports buckets (S3): the reconciliation runs, the bill intake and the report URLs. */
 export function fileParts(config: GatewayConfig) {
-  return {
-    files: new S3Files({ bills: config.billsBucket, reports: config.reportsBucket }),
-    bills: { parse: parseBill, sniff: sniffBillChannel },
-  };
+  return { files: new S3Files({ bills: config.billsBucket, reports: config.reportsBucket }) };
+}
+
+/** The channel bill parsers: what a reconciliation run reads a bill with (`GetReconciliation` never parses one). */
+export function billParserParts() {
+  return { bills: { parse: parseBill, sniff: sniffBillChannel } };
 }
 
 /**
@@ -48,7 +50,7 @@ export function billIntakeParts(
     sources.set('SANDBOX', new SandboxBillSource(base.sandboxStore, base.settlementTimeZones.SANDBOX, base.clock));
   }
   return {
-    bills: { parse: parseBill, sniff: sniffBillChannel, inspect: inspectBill, unzip: unzipTradeBill },
+    bills: { ...billParserParts().bills, inspect: inspectBill, unzip: unzipTradeBill },
     sources,
   };
 }
