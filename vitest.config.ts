@@ -11,8 +11,9 @@ export default defineConfig({
     // The JSON report lets CI print a plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: 'coverage/vitest-report.json' },
-    // Generous bounds against a hang, never speed claims: CI shares 2 cores with other work.
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // Generous bounds against a hang, never speed claims: CI shares 2 cores with other work (tests that took 60–90 s
+    // at a load average of 30 would fail a 120 s bound at a heavier one).
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
   },
 });
