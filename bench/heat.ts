@@ -10,6 +10,7 @@ import {
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_SHARDS, SHARD_PLAN } from '#adapters/dynamo/keys.ts';
 import { TABLE_DEFINITION } from '#adapters/dynamo/table-definition.ts';
+import { DAILY_VOLUME_PLAN } from '#domain/daily-volume.ts';
 import { formatAmount } from '#domain/money.ts';
 import { CURRENCY, type FlowTarget, runPaymentFlow, timed } from './flows.ts';
 import {
@@ -90,6 +91,14 @@ export const SHAPE_RULES: readonly ShapeRule[] = [
   },
   { index: 'table', pattern: /^ACCOUNT#/, shape: 'ACCOUNT#{m}#{payer or user}#{cur}', scope: 'entity' },
   { index: 'table', pattern: /^CHANNEL#([^#]+)$/, shape: 'CHANNEL#{channel}', scope: 'channel', channel: '$1' },
+  {
+    index: 'table',
+    pattern: /^VOLUME#([^#]+)#[^#]+#\d+$/,
+    shape: 'VOLUME#{channel}#{day}#{shard}',
+    scope: 'channel',
+    shards: DAILY_VOLUME_PLAN.at(-1)?.shards ?? 1,
+    channel: '$1',
+  },
   { index: 'table', pattern: /^RISK#CONFIG$/, shape: 'RISK#CONFIG', scope: 'global' },
   { index: 'table', pattern: /^RISK#CONFIG#[^#]+$/, shape: 'RISK#CONFIG#{m}', scope: 'merchant' },
   { index: 'table', pattern: /^RISK#BLACKLIST$/, shape: 'RISK#BLACKLIST', scope: 'global' },
@@ -118,7 +127,7 @@ export const HEAT_EXCEPTIONS: Readonly<Record<string, string>> = {
   'table RISK#BLACKLIST read':
     "the blacklist's version, read once per warm container per TTL (RISK_CACHE_TTL_MS); the list itself only after a change",
   'table CHANNEL#{channel} write':
-    "OPEN: the routed payment's daily-volume reservation (CHANNEL#{channel} / DAILY#{day}), one conditional update per routed payment on one key per channel and day: not sharded",
+    "the routed payment's daily-volume reservation on a day before DAILY_VOLUME_PLAN: one counter per channel and day (sharded days: VOLUME#{channel}#{day}#{shard})",
   'table CHANNEL#{channel} read':
     'channel health and profile, read through per-container caches (1 s and 5 s): at most one read per warm container per TTL, as above',
 };
@@ -153,7 +162,9 @@ export async function measureKeyHeat(target: FlowTarget, options: { flows: numbe
         // The routing step of a payment that names no channel, when its channel has a daily limit: its volume
         // reservation, made by the gateway's own repository (the local stack has no Alipay to route to). The
         // stand-in channel's key is projected onto each flow's channel, as the flow's other channel keys are.
-        const key = { channel: 'SANDBOX' as const, day: new Date().toISOString().slice(0, 10), currency: CURRENCY };
+        // On the first day of the plan's latest count, as the index keys take their latest count (`plannedShards`).
+        const day = DAILY_VOLUME_PLAN.at(-1)?.from ?? new Date().toISOString().slice(0, 10);
+        const key = { channel: 'SANDBOX' as const, day, currency: CURRENCY };
         await container.dailyVolume.reserveDailyVolume(key, flow.amountMinor, Number.MAX_SAFE_INTEGER);
       }
     });

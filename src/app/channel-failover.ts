@@ -96,7 +96,9 @@ export async function releaseReservation(
   reservation: RouteDecision['reservation'],
 ): Promise<void> {
   if (reservation)
-    await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor).catch(() => undefined);
+    await router.volume
+      .releaseDailyVolume(reservation.key, reservation.amountMinor, reservation.shares)
+      .catch(() => undefined);
 }
 
 /** Best effort: whether the order is closed at the channel now (it never existed, or can no longer be paid). */

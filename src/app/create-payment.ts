@@ -176,7 +176,15 @@ async function commitNew(
     qrCode: prepay.qrCode,
     clientParams: prepay.clientParams,
     ...(checked ? { risk: held ? { ...checked.risk, review: { status: 'PENDING' } } : checked.risk } : {}),
-    ...(reservation ? { channelVolume: { day: reservation.key.day, amountMinor: reservation.amountMinor } } : {}),
+    ...(reservation
+      ? {
+          channelVolume: {
+            day: reservation.key.day,
+            amountMinor: reservation.amountMinor,
+            ...(reservation.shares ? { shares: reservation.shares } : {}),
+          },
+        }
+      : {}),
   };
   // Its first status sync: only a payment registered at its channel is asked there before its expiry.
   const syncAt = asksChannelEarly(pending)

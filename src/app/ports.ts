@@ -13,7 +13,7 @@ import type { EventType, OutboxEvent } from '#domain/events.ts';
 import type { FeeCharge, FeeSchedule } from '#domain/fees.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryStatus, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
-import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#domain/payment.ts';
+import type { Channel, ChannelPaymentResult, Payment, PaymentStatus, VolumeShare } from '#domain/payment.ts';
 import type { RatePolicy, RouteClass } from '#domain/rate-limit.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
@@ -469,10 +469,17 @@ export interface DailyVolumeKey {
  * increment (`total + amount <= limit`), so concurrent payments can never overshoot the limit together.
  */
 export interface DailyVolume {
-  /** Adds `amountMinor` to the day's total if it stays within `limitMinor`; false (nothing added) otherwise. */
-  reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number): Promise<boolean>;
-  /** Gives a reservation back (a payment that was never created, failed or closed). Never goes below zero. */
-  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number): Promise<void>;
+  /**
+   * Adds `amountMinor` to the day's total if it stays within `limitMinor`: where it was taken (`shares`: the counter
+   * shards, absent for an unsharded day), or false (nothing added).
+   */
+  reserveDailyVolume(
+    key: DailyVolumeKey,
+    amountMinor: number,
+    limitMinor: number,
+  ): Promise<{ shares?: VolumeShare[] } | false>;
+  /** Gives a reservation back to where it was taken (a payment never created). Never goes below zero. */
+  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly VolumeShare[]): Promise<void>;
   /** The day's reserved total in minor units. */
   dailyTotal(key: DailyVolumeKey): Promise<number>;
 }

@@ -3,7 +3,7 @@ import type { Clock, PaymentChannel } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/channel-score.ts';
 import { type Admission, admission, successRate } from '#domain/circuit-breaker.ts';
-import type { Channel, PayMethod } from '#domain/payment.ts';
+import type { Channel, PayMethod, VolumeShare } from '#domain/payment.ts';
 import { UnavailableError, ValidationError } from '#shared/errors.ts';
 import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './ports.ts';
 
@@ -55,7 +55,7 @@ export interface ChannelRouter {
 export interface RouteDecision {
   channel: PaymentChannel;
   /** The daily volume reserved for it; give it back with `volume.releaseDailyVolume` if the payment is not created. */
-  reservation?: { key: DailyVolumeKey; amountMinor: number };
+  reservation?: { key: DailyVolumeKey; amountMinor: number; shares?: VolumeShare[] };
 }
 
 const DEFAULT_UNGUARDED: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX', 'BALANCE']);
@@ -138,7 +138,9 @@ export async function routeCandidates(
     const reservation = await reserve(router.volume, candidate, request, now);
     if (reservation === false) return undefined;
     if (candidate.admission === 'PROBE' && !(await router.health.claimProbe(candidate.code, now))) {
-      if (reservation) await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor);
+      if (reservation) {
+        await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor, reservation.shares);
+      }
       return undefined;
     }
     return { channel: candidate.channel, ...(reservation ? { reservation } : {}) };
@@ -222,7 +224,8 @@ async function reserve(
   if (limit === undefined) return undefined;
   const key: DailyVolumeKey = { channel: candidate.code, day: utcDay(now), currency: request.currency };
   const reserved = await volume.reserveDailyVolume(key, request.amountMinor, limit);
-  return reserved ? { key, amountMinor: request.amountMinor } : false;
+  if (reserved === false) return false;
+  return { key, amountMinor: request.amountMinor, ...(reserved.shares ? { shares: reserved.shares } : {}) };
 }
 
 /** Whether calls to this channel go through the shared circuit breaker (in-process channels do not). */

@@ -58,8 +58,17 @@ export interface Payment {
   repair?: ReconciliationRepair;
   /** The risk check's decision and the limit counters it reserved (absent on payments stored before risk existed). */
   risk?: PaymentRisk;
-  /** The channel's daily volume this payment reserved (UTC day); given back when it closes or fails. */
-  channelVolume?: { day: string; amountMinor: number };
+  /**
+   * The channel's daily volume this payment reserved (UTC day); given back when it closes or fails. `shares`: the
+   * counter shards it was taken from (absent: the day's one unsharded counter).
+   */
+  channelVolume?: { day: string; amountMinor: number; shares?: VolumeShare[] };
+}
+
+/** A part of a daily-volume reservation: the counter shard it was taken from, and how much. */
+export interface VolumeShare {
+  shard: number;
+  amountMinor: number;
 }
 
 /**

@@ -47,7 +47,7 @@ export function limitRequests(context: RiskContext, config: RiskConfig): LimitRe
 /** A signed change of a counter that goes with a payment's state change (never conditional: the money moved). */
 export type CounterDelta =
   | { kind: 'limit'; reservation: LimitReservation; deltaMinor: number }
-  | { kind: 'channel'; channel: Channel; day: string; currency: string; deltaMinor: number };
+  | { kind: 'channel'; channel: Channel; day: string; shard?: number; currency: string; deltaMinor: number };
 
 /** Open or paid: the payment holds its limits and its channel's daily volume. */
 const HOLDS: ReadonlySet<PaymentStatus> = new Set(['PENDING', 'SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
@@ -67,18 +67,22 @@ export function counterChanges(before: Payment, after: Payment): CounterDelta[] 
     deltaMinor: sign * reservation.amountMinor,
   }));
   const volume = before.channelVolume;
-  return volume
-    ? [
-        ...limits,
-        {
-          kind: 'channel',
-          channel: before.channel,
-          day: volume.day,
-          currency: before.currency,
-          deltaMinor: sign * volume.amountMinor,
-        },
-      ]
-    : limits;
+  if (!volume) return limits;
+  // Each share goes back to (or is taken again from) the counter shard it was reserved on.
+  const shares = volume.shares ?? [{ amountMinor: volume.amountMinor }];
+  return [
+    ...limits,
+    ...shares.map(
+      (share): CounterDelta => ({
+        kind: 'channel',
+        channel: before.channel,
+        day: volume.day,
+        ...('shard' in share ? { shard: share.shard } : {}),
+        currency: before.currency,
+        deltaMinor: sign * share.amountMinor,
+      }),
+    ),
+  ];
 }
 
 /** What a new payment adds to one subject's activity windows (folded into the creating transaction). */

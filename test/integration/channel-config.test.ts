@@ -34,10 +34,10 @@ describe('daily volume (DynamoDB Local)', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => volume.reserveDailyVolume(key, 7_000, 100_000)));
     expect(results.filter(Boolean)).toHaveLength(14);
     expect(await volume.dailyTotal(key)).toBe(98_000);
-    expect(await volume.reserveDailyVolume({ ...key, currency: 'USD' }, 7_000, 100_000)).toBe(true);
+    expect(await volume.reserveDailyVolume({ ...key, currency: 'USD' }, 7_000, 100_000)).toEqual({});
     await volume.releaseDailyVolume(key, 7_000);
     expect(await volume.dailyTotal(key)).toBe(91_000);
-    expect(await volume.reserveDailyVolume(key, 9_000, 100_000)).toBe(true);
+    expect(await volume.reserveDailyVolume(key, 9_000, 100_000)).toEqual({});
     expect(await volume.reserveDailyVolume(key, 1, 100_000)).toBe(false);
     expect(await volume.reserveDailyVolume({ ...key, day: '2025-11-25' }, 100_001, 100_000)).toBe(false);
   });

@@ -96,11 +96,11 @@ export class InMemoryProfiles implements ChannelProfiles {
 export class InMemoryDailyVolume implements DailyVolume {
   readonly totals = new Map<string, number>();
 
-  async reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number): Promise<boolean> {
+  async reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number) {
     const total = this.totals.get(id(key)) ?? 0;
-    if (total + amountMinor > limitMinor) return false;
+    if (total + amountMinor > limitMinor) return false as const;
     this.totals.set(id(key), total + amountMinor);
-    return true;
+    return {};
   }
 
   async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number): Promise<void> {

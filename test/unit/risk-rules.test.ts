@@ -366,4 +366,30 @@ describe('limit reservations and their release', () => {
     expect(counterChanges(open, { ...open, status: 'SUCCEEDED' })).toEqual([]);
     expect(counterChanges(closed, { ...closed, status: 'FAILED' })).toEqual([]);
   });
+
+  it("gives a sharded day's volume back to (and takes it again from) the very counters it was reserved on", () => {
+    const shares = [
+      { shard: 7, amountMinor: 6_000 },
+      { shard: 90, amountMinor: 4_000 },
+    ];
+    const open = paymentFixture({
+      status: 'PENDING',
+      amountMinor: 10_000,
+      channelVolume: { day: '2026-12-05', amountMinor: 10_000, shares },
+    });
+    const closed = { ...open, status: 'CLOSED' as const };
+    expect(counterChanges(open, closed)).toEqual([
+      { kind: 'channel', channel: open.channel, day: '2026-12-05', shard: 7, currency: 'CNY', deltaMinor: -6_000 },
+      { kind: 'channel', channel: open.channel, day: '2026-12-05', shard: 90, currency: 'CNY', deltaMinor: -4_000 },
+    ]);
+    expect(
+      counterChanges(closed, { ...closed, status: 'SUCCEEDED' }).map((d) => [
+        d.kind === 'channel' && d.shard,
+        d.deltaMinor,
+      ]),
+    ).toEqual([
+      [7, 6_000],
+      [90, 4_000],
+    ]);
+  });
 });

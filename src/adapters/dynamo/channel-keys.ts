@@ -9,8 +9,14 @@ export const channelKeys = {
   profile: (channel: string): Key => ({ PK: channelPartition(channel), SK: 'PROFILE' }),
   /** The channel's circuit breaker, shared by every container. */
   health: (channel: string): Key => ({ PK: channelPartition(channel), SK: 'HEALTH' }),
-  /** The channel's reserved volume of one UTC day (`yyyy-mm-dd`); one attribute per currency. */
-  daily: (channel: string, day: string): Key => ({ PK: channelPartition(channel), SK: `DAILY#${part(day)}` }),
+  /**
+   * The channel's reserved volume of one UTC day (`yyyy-mm-dd`); one attribute per currency. A sharded day's counter
+   * `shard` is an item (and partition key) of its own, `VOLUME#{code}#{day}#{shard}`.
+   */
+  daily: (channel: string, day: string, shard?: number): Key =>
+    shard === undefined
+      ? { PK: channelPartition(channel), SK: `DAILY#${part(day)}` }
+      : { PK: `VOLUME#${part(channel)}#${part(day)}#${shard}`, SK: 'DAILY' },
 };
 
 /** `CHANNEL#{code}`. */

@@ -1,43 +1,105 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { DailyVolume, DailyVolumeKey } from '#app/ports.ts';
+import { dailyVolumeShards, shardCap, splitShares } from '#domain/daily-volume.ts';
+import type { VolumeShare } from '#domain/payment.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
 import { ttlSeconds } from './items.ts';
 
 /** Daily counters are kept a few days after their day (reconciliation and support look at them), then expire. */
 const KEEP_DAYS = 7;
 
+/** A split reservation that loses a race to another one is planned again this many times, then refused. */
+const SPLIT_ATTEMPTS = 3;
+
 /**
- * Per-channel, per-UTC-day volume counters (`CHANNEL#{code}` / `DAILY#{yyyy-mm-dd}`, one `total_{CUR}` attribute per
- * currency). A reservation is ONE `UpdateItem`: `ADD total :amount` with the condition `total <= limit - amount`
- * (DynamoDB conditions cannot add, so the subtraction is done here), so no number of concurrent reservations can
- * take the day over its limit.
+ * Per-channel, per-UTC-day volume counters (one `total_{CUR}` attribute per currency). A day before sharding has one
+ * counter (`CHANNEL#{code}` / `DAILY#{day}`); a sharded day has N (`VOLUME#{code}#{day}#{k}`, `DAILY_VOLUME_PLAN`),
+ * counter k limited to its share of the limit (`shardCap`: the shares sum to the limit). A reservation is ONE
+ * conditional `UpdateItem` — `ADD total :amount` if `total <= cap - amount` — on one counter (a random one on a sharded
+ * day); only when that counter lacks room, it reads every counter of the day and takes the amount from those with the
+ * most room in ONE transaction, each part conditional the same way. No number of concurrent reservations can take the
+ * day over its limit; one is refused only when the counters together lack room (or it lost its split 3 times).
  */
 export class DynamoDailyVolumeRepository implements DailyVolume {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly random: () => number = Math.random,
   ) {}
 
-  async reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number): Promise<boolean> {
+  async reserveDailyVolume(
+    key: DailyVolumeKey,
+    amountMinor: number,
+    limitMinor: number,
+  ): Promise<{ shares?: VolumeShare[] } | false> {
     assertAmount(amountMinor);
     if (amountMinor > limitMinor) return false;
+    const shards = dailyVolumeShards(key.day);
+    if (shards === 1) return (await this.take(key, undefined, amountMinor, limitMinor)) ? {} : false;
+    const shard = Math.min(shards - 1, Math.floor(this.random() * shards));
+    if (await this.take(key, shard, amountMinor, shardCap(limitMinor, shards, shard))) {
+      return { shares: [{ shard, amountMinor }] };
+    }
+    for (let attempt = 0; attempt < SPLIT_ATTEMPTS; attempt++) {
+      const shares = splitShares(await this.totals(key, shards), limitMinor, amountMinor);
+      if (!shares) return false;
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: shares.map((share) => ({
+              Update: this.takeUpdate(key, share.shard, share.amountMinor, shardCap(limitMinor, shards, share.shard)),
+            })),
+          }),
+        );
+        return { shares };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+      }
+    }
+    return false;
+  }
+
+  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly VolumeShare[]): Promise<void> {
+    assertAmount(amountMinor);
+    for (const share of shares ?? [{ amountMinor }]) {
+      const shard = 'shard' in share ? share.shard : undefined;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: channelKeys.daily(key.channel, key.day, shard),
+            UpdateExpression: 'ADD #total :negative',
+            ConditionExpression: '#total >= :amount',
+            ExpressionAttributeNames: { '#total': dailyTotalAttribute(key.currency) },
+            ExpressionAttributeValues: { ':negative': -share.amountMinor, ':amount': share.amountMinor },
+          }),
+        );
+      } catch (error) {
+        // Nothing (or less) reserved: there is nothing to give back; the total never goes below zero.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+  }
+
+  /** The day's reserved total: the sum of its counters (strongly consistent reads). */
+  async dailyTotal(key: DailyVolumeKey): Promise<number> {
+    const shards = dailyVolumeShards(key.day);
+    const totals = await this.totals(key, shards);
+    return totals.reduce((sum, total) => sum + total, 0);
+  }
+
+  /** One conditional ADD on one counter (`shard` undefined: the unsharded one); false when it lacks room. */
+  private async take(key: DailyVolumeKey, shard: number | undefined, amountMinor: number, capMinor: number) {
+    if (amountMinor > capMinor) return false;
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: channelKeys.daily(key.channel, key.day),
-          UpdateExpression: 'SET #entity = :entity, #ttl = if_not_exists(#ttl, :ttl) ADD #total :amount',
-          ConditionExpression: 'attribute_not_exists(#total) OR #total <= :max',
-          ExpressionAttributeNames: { '#entity': 'entity', '#ttl': 'ttl', '#total': dailyTotalAttribute(key.currency) },
-          ExpressionAttributeValues: {
-            ':entity': 'CHANNEL_DAILY',
-            ':ttl': expiry(key.day),
-            ':amount': amountMinor,
-            ':max': limitMinor - amountMinor,
-          },
-        }),
-      );
+      await this.db.send(new UpdateCommand(this.takeUpdate(key, shard, amountMinor, capMinor)));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -45,34 +107,42 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     }
   }
 
-  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number): Promise<void> {
-    assertAmount(amountMinor);
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: channelKeys.daily(key.channel, key.day),
-          UpdateExpression: 'ADD #total :negative',
-          ConditionExpression: '#total >= :amount',
-          ExpressionAttributeNames: { '#total': dailyTotalAttribute(key.currency) },
-          ExpressionAttributeValues: { ':negative': -amountMinor, ':amount': amountMinor },
-        }),
-      );
-    } catch (error) {
-      // Nothing (or less) reserved: there is nothing to give back; the total never goes below zero.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  private takeUpdate(key: DailyVolumeKey, shard: number | undefined, amountMinor: number, capMinor: number) {
+    return {
+      TableName: this.tableName,
+      Key: channelKeys.daily(key.channel, key.day, shard),
+      UpdateExpression: 'SET #entity = :entity, #ttl = if_not_exists(#ttl, :ttl) ADD #total :amount',
+      ConditionExpression: 'attribute_not_exists(#total) OR #total <= :max',
+      ExpressionAttributeNames: { '#entity': 'entity', '#ttl': 'ttl', '#total': dailyTotalAttribute(key.currency) },
+      ExpressionAttributeValues: {
+        ':entity': 'CHANNEL_DAILY',
+        ':ttl': expiry(key.day),
+        ':amount': amountMinor,
+        ':max': capMinor - amountMinor,
+      },
+    };
   }
 
-  async dailyTotal(key: DailyVolumeKey): Promise<number> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: channelKeys.daily(key.channel, key.day),
-        ConsistentRead: true,
-      }),
+  /** Every counter's total of the day (one for an unsharded day), by shard, strongly consistent. */
+  private async totals(key: DailyVolumeKey, shards: number): Promise<number[]> {
+    const keys = Array.from({ length: shards }, (_, shard) =>
+      channelKeys.daily(key.channel, key.day, shards === 1 ? undefined : shard),
     );
-    return Number(Item?.[dailyTotalAttribute(key.currency)] ?? 0);
+    const found = new Map<string, number>();
+    for (let from = 0; from < keys.length; from += 100) {
+      let pending: Record<string, unknown>[] | undefined = keys.slice(from, from + 100).map((k) => ({ ...k }));
+      for (let attempt = 0; pending?.length; attempt++) {
+        if (attempt === 5) throw new Error('daily volume: keys left unprocessed after retries');
+        const output: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of output.Responses?.[this.tableName] ?? []) {
+          found.set(`${item.PK}\n${item.SK}`, Number(item[dailyTotalAttribute(key.currency)] ?? 0));
+        }
+        pending = output.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return keys.map((k) => found.get(`${k.PK}\n${k.SK}`) ?? 0);
   }
 }
 

@@ -119,7 +119,8 @@ export function reviewItem(tableName: string, review: NonNullable<RiskWrites['re
  * unconditional, since the transition itself is the conditional write that makes it happen exactly once.
  */
 export function counterDeltaItem(tableName: string, delta: CounterDelta): TransactItem {
-  const key = delta.kind === 'limit' ? counterKey(delta.reservation) : channelKeys.daily(delta.channel, delta.day);
+  const key =
+    delta.kind === 'limit' ? counterKey(delta.reservation) : channelKeys.daily(delta.channel, delta.day, delta.shard);
   const currency = delta.kind === 'limit' ? delta.reservation.currency : delta.currency;
   return {
     Update: {

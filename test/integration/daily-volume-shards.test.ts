@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repository.ts';
+import { DAILY_VOLUME_PLAN, shardCap } from '#domain/daily-volume.ts';
+import { channelTable } from '../support/channel-table.ts';
+
+/**
+ * A sharded day's routed volume on DynamoDB Local: racing reservations never take the day over its limit, whatever
+ * counters they land on or split over; a release gives each share back to its own counter once. A table of its own:
+ * channel counters are keyed by channel code and day, which every file would share.
+ */
+const DAY = '2027-01-15';
+const SHARDS = DAILY_VOLUME_PLAN.at(-1)?.shards ?? 1;
+let own: Awaited<ReturnType<typeof channelTable>>;
+beforeAll(async () => {
+  own = await channelTable();
+}, 60_000);
+afterAll(() => own?.drop());
+
+describe('sharded daily volume (DynamoDB Local)', () => {
+  it('admits no more than the limit when 40 routed payments race, and exactly up to it afterwards', async () => {
+    expect(SHARDS).toBeGreaterThan(1);
+    const volume = new DynamoDailyVolumeRepository(own.db, own.tableName);
+    const key = { channel: 'ALIPAY' as const, day: DAY, currency: 'CNY' };
+    const limit = 100_000; // ~781 per counter: every 7,000 reservation is split over several counters
+    const results = await Promise.all(Array.from({ length: 40 }, () => volume.reserveDailyVolume(key, 7_000, limit)));
+    const admitted = results.filter((result) => result !== false);
+    expect(admitted.length).toBeLessThanOrEqual(14);
+    expect(await volume.dailyTotal(key)).toBe(admitted.length * 7_000);
+    for (const result of admitted) {
+      expect(result.shares?.reduce((sum, share) => sum + share.amountMinor, 0)).toBe(7_000);
+    }
+    // Uncontended, a reservation is refused only when the counters together lack room: top it up to the limit exactly.
+    while ((await volume.reserveDailyVolume(key, 7_000, limit)) !== false);
+    const left = limit - (await volume.dailyTotal(key));
+    expect(left).toBeLessThan(7_000);
+    expect(await volume.reserveDailyVolume(key, left + 1, limit)).toBe(false);
+    expect(await volume.reserveDailyVolume(key, left, limit)).not.toBe(false);
+    expect(await volume.dailyTotal(key)).toBe(limit);
+  }, 300_000);
+
+  it('takes a payment that fits one counter from one random counter, and gives every share back to its own', async () => {
+    const draws = [0.5, 0.5];
+    const volume = new DynamoDailyVolumeRepository(own.db, own.tableName, () => draws.shift() ?? 0.25);
+    const key = { channel: 'WECHAT_PAY' as const, day: DAY, currency: 'CNY' };
+    const limit = 128_000_000; // 1,000,000 per counter
+    const one = await volume.reserveDailyVolume(key, 600_000, limit);
+    expect(one).toEqual({ shares: [{ shard: SHARDS / 2, amountMinor: 600_000 }] });
+    // The same counter lacks room for another 600,000: it is split, from the counters with the most room.
+    const split = await volume.reserveDailyVolume(key, 600_000, limit);
+    expect(split).not.toBe(false);
+    if (split === false || one === false) throw new Error('refused');
+    expect(split.shares).toHaveLength(1);
+    expect(split.shares?.[0]?.shard).not.toBe(SHARDS / 2);
+    expect(await volume.dailyTotal(key)).toBe(1_200_000);
+    await volume.releaseDailyVolume(key, 600_000, split.shares);
+    await volume.releaseDailyVolume(key, 600_000, one.shares);
+    expect(await volume.dailyTotal(key)).toBe(0);
+    // A payment larger than any one counter's share is taken across several, in one transaction.
+    const large = await volume.reserveDailyVolume(key, 2_500_000, limit);
+    if (large === false) throw new Error('refused');
+    expect(large.shares?.length).toBe(3);
+    for (const share of large.shares ?? [])
+      expect(share.amountMinor).toBeLessThanOrEqual(shardCap(limit, SHARDS, share.shard));
+    await volume.releaseDailyVolume(key, 2_500_000, large.shares);
+    expect(await volume.dailyTotal(key)).toBe(0);
+  }, 120_000);
+});
