@@ -126,8 +126,6 @@ export const HEAT_EXCEPTIONS: Readonly<Record<string, string>> = {
   'table RISK#CONFIG#{m} read': 'as RISK#CONFIG',
   'table RISK#BLACKLIST read':
     "the blacklist's version, read once per warm container per TTL (RISK_CACHE_TTL_MS); the list itself only after a change",
-  'table CHANNEL#{channel} write':
-    "the routed payment's daily-volume reservation on a day before DAILY_VOLUME_PLAN: one counter per channel and day (sharded days: VOLUME#{channel}#{day}#{shard})",
   'table CHANNEL#{channel} read':
     'channel health and profile, read through per-container caches (1 s and 5 s): at most one read per warm container per TTL, as above',
 };
