@@ -42,7 +42,7 @@ describe('sharded daily volume (DynamoDB Local)', () => {
     const draws = [0.5, 0.5];
     const volume = new DynamoDailyVolumeRepository(own.db, own.tableName, () => draws.shift() ?? 0.25);
     const key = { channel: 'WECHAT_PAY' as const, day: DAY, currency: 'CNY' };
-    const limit = 128_000_000; // 1,000,000 per counter
+    const limit = SHARDS * 1_000_000; // 1,000,000 per counter
     const one = await volume.reserveDailyVolume(key, 600_000, limit);
     expect(one).toEqual({ shares: [{ shard: SHARDS / 2, amountMinor: 600_000 }] });
     // The same counter lacks room for another 600,000: it is split, from the counters with the most room.
