@@ -9,9 +9,11 @@ import { setRiskConfig } from '#app/risk-admin.ts';
 import { parseInput } from '#app/validation.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import type { Channel, Payment } from '#domain/payment.ts';
+import type { Payment } from '#domain/payment.ts';
 import { MAX_SYNC_DELAY_MS } from '#domain/status-sync.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
+import { minuteTimerDeps } from '../support/minute-timer.ts';
+import { payAtChannel } from '../support/reconcile-fixtures.ts';
 
 /**
  * The early status sync of `PENDING` payments (DynamoDB Local, the sandbox channel's own records, injected clock):
@@ -23,12 +25,7 @@ const container = testContainer();
 const schema = createPaymentSchema({ allowLoopbackHttp: false });
 const SYNC_AFTER_MS = 5 * 60_000;
 
-/** A random minute decades ahead, so the buckets this file uses hold only its own entries (the table is shared). */
-function uniqueFarMinute(): Date {
-  return new Date(Date.UTC(2095, 0, 1) + Math.floor(Math.random() * 5_000_000) * 60_000);
-}
-
-/** The container with a settable clock, recorded timers, and a SANDBOX channel that counts the queries it answers. */
+/** The minute timer's deps with a SANDBOX channel that counts the queries it answers, and the alarms counted. */
 function syncDeps() {
   const sandbox = container.channels.get('SANDBOX') as PaymentChannel;
   const asked: string[] = [];
@@ -38,24 +35,12 @@ function syncDeps() {
       return sandbox.queryPayment(payment);
     },
   });
-  const armed: string[] = [];
   const counted: string[] = [];
-  const clock = { now: uniqueFarMinute() };
-  const channels = new Map<Channel, PaymentChannel>([...container.channels, ['SANDBOX', channel]]);
+  const { deps: timerDeps, clock, armed } = minuteTimerDeps(container, channel);
   const deps = {
-    ...container,
-    channels,
-    router: { ...container.router, channels },
-    clock: () => clock.now,
+    ...timerDeps,
     paymentSyncAfterMs: SYNC_AFTER_MS,
     alarms: { count: (name: string) => counted.push(name) },
-    workflows: {
-      ...container.workflows,
-      armExpiry: async (bucket: string) => {
-        armed.push(bucket);
-        return 'armed' as const;
-      },
-    },
   };
   return { deps, clock, asked, armed, counted };
 }
@@ -74,18 +59,6 @@ async function recharge(deps: Deps, merchant: Merchant, accountId: string, field
   });
   const created = await createPayment(deps, merchant, body);
   return created.payment;
-}
-
-/** The payer pays at the sandbox (its own record), and the callback never arrives. */
-async function paidAtChannelOnly(payment: Payment, at: Date) {
-  await container.sandboxStore.decidePayment({
-    paymentId: payment.id,
-    status: 'SUCCESS',
-    amountMinor: payment.amountMinor,
-    currency: payment.currency,
-    channelTradeNo: sandboxTradeNo(payment.id),
-    decidedAt: at.toISOString(),
-  });
 }
 
 /** Runs the minute timer of `syncAt`'s bucket at the end of that minute (when the timer fires). */
@@ -120,7 +93,7 @@ describe('early status sync of PENDING payments (DynamoDB Local, sandbox channel
     const stored = await container.payments.get(payment.id);
     expect(stored?.syncAt).toBe(payment.syncAt);
 
-    await paidAtChannelOnly(payment, new Date(Date.parse(payment.createdAt) + 60_000));
+    await payAtChannel(container, payment, new Date(Date.parse(payment.createdAt) + 60_000).toISOString(), false);
     const page = await runTimerOf(deps, clock, String(payment.syncAt));
     expect(page).toMatchObject({ done: true, synced: 1, closed: 0, succeeded: 0, postponed: 0 });
     expect(asked).toEqual([payment.id]);
@@ -151,7 +124,7 @@ describe('early status sync of PENDING payments (DynamoDB Local, sandbox channel
     for (let round = 0; round < 6; round++) {
       const accountId = uniqueId('acct');
       const payment = await recharge(deps, merchant, accountId);
-      await paidAtChannelOnly(payment, new Date(Date.parse(payment.createdAt) + 30_000));
+      await payAtChannel(container, payment, new Date(Date.parse(payment.createdAt) + 30_000).toISOString(), false);
       const callback = {
         paymentId: payment.id,
         status: 'SUCCEEDED' as const,

@@ -8,12 +8,13 @@ import type { PaymentChannel } from '#app/ports.ts';
 import { parseInput } from '#app/validation.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 import type { Merchant } from '#domain/merchant.ts';
-import type { Channel, Payment } from '#domain/payment.ts';
+import type { Payment } from '#domain/payment.ts';
 import type { Refund } from '#domain/refund.ts';
 import { FIRST_SYNC_AFTER_MS, firstSyncAt, UNSETTLED_HORIZON_MS } from '#domain/status-sync.ts';
 import { UnavailableError } from '#shared/errors.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
+import { minuteTimerDeps, uniqueFarMinute } from '../support/minute-timer.ts';
 
 const container = testContainer();
 
@@ -46,33 +47,6 @@ function refundChannel(sandbox: PaymentChannel) {
     },
   });
   return { channel, state, received };
-}
-
-/** A random minute decades ahead, so buckets this file uses hold only its own entries. */
-function uniqueFarMinute(): Date {
-  return new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 5_000_000) * 60_000);
-}
-
-/** A container whose SANDBOX is `channel`, whose timers are recorded, and whose clock the test sets. */
-function depsWith(channel: PaymentChannel) {
-  const armed: string[] = [];
-  // A minute of its own far ahead: the table is shared, so no other test's refunds or timers share these buckets.
-  const clock = { now: uniqueFarMinute() };
-  const channels = new Map<Channel, PaymentChannel>([...container.channels, ['SANDBOX', channel]]);
-  const deps = {
-    ...container,
-    channels,
-    router: { ...container.router, channels },
-    clock: () => clock.now,
-    workflows: {
-      ...container.workflows,
-      armExpiry: async (bucket: string) => {
-        armed.push(bucket);
-        return 'armed' as const;
-      },
-    },
-  };
-  return { deps, armed, clock };
 }
 
 async function paidRecharge(merchant: Merchant, accountId: string): Promise<Payment> {
@@ -110,7 +84,7 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
     const accountId = uniqueId('user');
     const payment = await paidRecharge(merchant, accountId);
     const { channel, state, received } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
-    const { deps, armed, clock } = depsWith(channel);
+    const { deps, armed, clock } = minuteTimerDeps(container, channel);
 
     const { refund } = await createRefund(deps, merchant, { payment_id: payment.id, refund_no: 'R1', amount: '30.00' });
     expect(refund.status).toBe('PROCESSING'); // the submission failed: the amount stays frozen
@@ -151,7 +125,7 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
     const accountId = uniqueId('user');
     const payment = await paidRecharge(merchant, accountId);
     const { channel, state, received } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
-    const { deps, clock } = depsWith(channel);
+    const { deps, clock } = minuteTimerDeps(container, channel);
     const { refund } = await createRefund(deps, merchant, { payment_id: payment.id, refund_no: 'R2', amount: '10.00' });
     received.add(refund.id); // the channel got it; only its answer was lost
     state.down = false;
@@ -167,7 +141,7 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
     const { merchant } = await newMerchant(container);
     const payment = await paidRecharge(merchant, uniqueId('user'));
     const { channel } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
-    const { deps, clock } = depsWith(channel);
+    const { deps, clock } = minuteTimerDeps(container, channel);
     const counted: string[] = [];
     const watched = { ...deps, alarms: { count: (name: string) => counted.push(name) } };
     const { refund } = await createRefund(deps, merchant, { payment_id: payment.id, refund_no: 'R3', amount: '1.00' });
@@ -186,7 +160,7 @@ describe('status sync: the minute timer settles what a channel left open (Dynamo
     const payment = paymentFixture({ merchantId: merchant.id, expiresAt, version: 0 });
     await container.store.commit({ payments: [{ payment: { ...payment, version: 1 }, expectedVersion: 0 }] });
     const { channel, state } = refundChannel(container.channels.get('SANDBOX') as PaymentChannel);
-    const { deps, armed, clock } = depsWith(channel);
+    const { deps, armed, clock } = minuteTimerDeps(container, channel);
     clock.now = new Date(Date.parse(payment.expiresAt) + 60_000);
     expect(await expireBucket(deps, expiryBucket(payment.expiresAt))).toMatchObject({ closed: 0, postponed: 1 });
     const postponed = await container.payments.get(payment.id);
