@@ -1,7 +1,13 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channelKeys, dailyTotalAttribute } from '#adapters/dynamo/channel-keys.ts';
 import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repository.ts';
+import { DynamoTransactionStore } from '#adapters/dynamo/transaction-store.ts';
 import { DAILY_VOLUME_PLAN, shardCap } from '#domain/daily-volume.ts';
+import type { PaymentStatus } from '#domain/payment.ts';
+import { counterChanges } from '#domain/risk-limits.ts';
 import { channelTable } from '../support/channel-table.ts';
+import { paymentFixture } from '../support/domain-fixtures.ts';
 
 /**
  * A sharded day's routed volume on DynamoDB Local: racing reservations never take the day over its limit, whatever
@@ -64,4 +70,39 @@ describe('sharded daily volume (DynamoDB Local)', () => {
     await volume.releaseDailyVolume(key, 2_500_000, large.shares);
     expect(await volume.dailyTotal(key)).toBe(0);
   }, 120_000);
+
+  it('gives each share of a split reservation back to its own counter in the transition that closes the payment, once', async () => {
+    const volume = new DynamoDailyVolumeRepository(own.db, own.tableName);
+    const store = new DynamoTransactionStore(own.db, own.tableName, () => new Date());
+    const key = { channel: 'ALIPAY' as const, day: '2027-02-20', currency: 'CNY' };
+    const limit = SHARDS * 1_000_000;
+    const reserved = await volume.reserveDailyVolume(key, 2_500_000, limit);
+    if (reserved === false) throw new Error('refused');
+    const shares = reserved.shares ?? [];
+    expect(shares.length).toBeGreaterThan(1);
+    const counter = async (shard: number) =>
+      Number(
+        (
+          await own.db.send(
+            new GetCommand({
+              TableName: own.tableName,
+              Key: channelKeys.daily(key.channel, key.day, shard),
+              ConsistentRead: true,
+            }),
+          )
+        ).Item?.[dailyTotalAttribute(key.currency)] ?? 0,
+      );
+    const open = paymentFixture({
+      channel: 'ALIPAY',
+      amountMinor: 2_500_000,
+      channelVolume: { day: key.day, amountMinor: 2_500_000, shares },
+    });
+    const transition = (status: PaymentStatus) => counterChanges(open, { ...open, status, version: open.version + 1 });
+    // The close's transaction carries one delta per share, each on the counter the share was taken from.
+    await store.commit({ counters: transition('CLOSED') });
+    for (const share of shares) expect(await counter(share.shard)).toBe(0);
+    expect(await volume.dailyTotal(key)).toBe(0);
+    // A transition that keeps the payment open or paid moves nothing.
+    expect(transition('SUCCEEDED')).toEqual([]);
+  }, 300_000);
 });
