@@ -3,30 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#adapters/dynamo/client.ts';
 import { consistentBatchGet } from '#adapters/dynamo/items.ts';
 import { DynamoWalletRepository } from '#adapters/dynamo/wallet-repository.ts';
-import { applyPaymentResult } from '#app/apply-payment-result.ts';
-import { createPayment } from '#app/create-payment.ts';
 import { setHotAccount } from '#app/hot-accounts.ts';
-import { createPaymentSchema } from '#app/payment-schemas.ts';
-import { parseInput } from '#app/validation.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
+import { payAtChannel, pendingPayment } from '../support/reconcile-fixtures.ts';
 
 const container = testContainer();
-const schema = createPaymentSchema({ allowLoopbackHttp: false });
-
 /** Pays `yuan` into `accountId` through the sandbox channel and applies its success callback. */
 async function recharge(merchant: Merchant, accountId: string, yuan: number) {
-  const body = parseInput(schema, {
-    order_no: uniqueId('W'),
-    amount: `${yuan}.00`,
-    subject: 'wallet read',
-    channel: 'SANDBOX',
-    account_id: accountId,
-  });
-  const { payment } = await createPayment(container, merchant, body);
-  const { id: paymentId, amountMinor } = payment;
-  const result = { paymentId, status: 'SUCCEEDED', amountMinor, currency: 'CNY', channelTradeNo: 'sbx_w' } as const;
-  await applyPaymentResult(container, result, 'SANDBOX');
+  const payment = await pendingPayment(container, merchant, `${yuan}.00`, accountId);
+  await payAtChannel(container, payment, new Date().toISOString(), true);
 }
 
 /** A wallet repository of its own (a fresh container's view) over a client that records every DynamoDB call. */
