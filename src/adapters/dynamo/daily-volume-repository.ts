@@ -1,16 +1,10 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DailyVolume, DailyVolumeKey } from '#app/ports.ts';
 import { dailyVolumeShards, shardCap, splitShares } from '#domain/daily-volume.ts';
 import type { VolumeShare } from '#domain/payment.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
-import { ttlSeconds } from './items.ts';
+import { BATCH_GET_LIMIT, consistentBatchGet, itemKeyOf, ttlSeconds } from './items.ts';
 
 /** Daily counters are kept a few days after their day (reconciliation and support look at them), then expire. */
 const KEEP_DAYS = 7;
@@ -128,21 +122,12 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     const keys = Array.from({ length: shards }, (_, shard) =>
       channelKeys.daily(key.channel, key.day, shards === 1 ? undefined : shard),
     );
-    const found = new Map<string, number>();
-    for (let from = 0; from < keys.length; from += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys.slice(from, from + 100).map((k) => ({ ...k }));
-      for (let attempt = 0; pending?.length; attempt++) {
-        if (attempt === 5) throw new Error('daily volume: keys left unprocessed after retries');
-        const output: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of output.Responses?.[this.tableName] ?? []) {
-          found.set(`${item.PK}\n${item.SK}`, Number(item[dailyTotalAttribute(key.currency)] ?? 0));
-        }
-        pending = output.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
+    const found = new Map<string, Record<string, unknown>>();
+    for (let from = 0; from < keys.length; from += BATCH_GET_LIMIT) {
+      const chunk = keys.slice(from, from + BATCH_GET_LIMIT);
+      for (const [at, item] of await consistentBatchGet(this.db, this.tableName, chunk)) found.set(at, item);
     }
-    return keys.map((k) => found.get(`${k.PK}\n${k.SK}`) ?? 0);
+    return keys.map((k) => Number(found.get(itemKeyOf(k))?.[dailyTotalAttribute(key.currency)] ?? 0));
   }
 }
 
