@@ -90,14 +90,15 @@ const MAX_UNPROCESSED_ROUNDS = 8;
 export const itemKeyOf = (key: { PK?: unknown; SK?: unknown }): string => `${String(key.PK)}\n${String(key.SK)}`;
 
 /**
- * Strongly consistent reads of up to {@link BATCH_GET_LIMIT} items in ONE `BatchGetItem` (keys DynamoDB leaves
- * unprocessed are asked for again, with backoff): the items found, by {@link itemKeyOf}. Each item is read as
- * consistently as a `GetItem` with `ConsistentRead` would read it; like separate reads, not as one snapshot.
+ * Reads up to {@link BATCH_GET_LIMIT} items in ONE `BatchGetItem` (keys DynamoDB leaves unprocessed are asked for
+ * again, with backoff): the items found, by {@link itemKeyOf}. `consistent` reads each item as a `GetItem` with
+ * `ConsistentRead` would; either way the items are read like separate reads, not as one snapshot.
  */
-export async function consistentBatchGet(
+export async function batchGetItems(
   db: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly { PK: string; SK: string }[],
+  options: { consistent: boolean },
 ): Promise<Map<string, Record<string, unknown>>> {
   if (keys.length > BATCH_GET_LIMIT) throw new RangeError(`one BatchGetItem reads at most ${BATCH_GET_LIMIT} keys`);
   const found = new Map<string, Record<string, unknown>>();
@@ -106,10 +107,21 @@ export async function consistentBatchGet(
     if (round > MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept leaving keys unprocessed');
     if (round > 0) await new Promise((done) => setTimeout(done, 50 * 2 ** round));
     const response = await db.send(
-      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+      new BatchGetCommand({
+        RequestItems: { [tableName]: { Keys: pending, ...(options.consistent ? { ConsistentRead: true } : {}) } },
+      }),
     );
     for (const item of response.Responses?.[tableName] ?? []) found.set(itemKeyOf(item), item);
     pending = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
   }
   return found;
+}
+
+/** {@link batchGetItems} with strongly consistent reads. */
+export function consistentBatchGet(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly { PK: string; SK: string }[],
+): Promise<Map<string, Record<string, unknown>>> {
+  return batchGetItems(db, tableName, keys, { consistent: true });
 }

@@ -1,6 +1,4 @@
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
@@ -22,7 +20,7 @@ import { limitPeriods, snapshotReads } from '#domain/risk-limits.ts';
 import { TtlCache } from '#shared/ttl-cache.ts';
 import { auditPut } from './audit-log.ts';
 import { dailyTotalAttribute } from './channel-keys.ts';
-import { guardedPut, transactOrStale, ttlSeconds } from './items.ts';
+import { batchGetItems, guardedPut, itemKeyOf, transactOrStale, ttlSeconds } from './items.ts';
 import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './keys.ts';
 
 /**
@@ -72,7 +70,7 @@ export class DynamoRiskRepository implements RiskStore {
     const items = await this.batchGet(Object.values(wanted).filter((key): key is Key => key !== undefined));
     const item = (name: string) => {
       const key = wanted[name];
-      return key ? items.get(`${key.PK}\n${key.SK}`) : undefined;
+      return key ? items.get(itemKeyOf(key)) : undefined;
     };
     const total = (name: string) => Number(item(name)?.[dailyTotalAttribute(context.currency)] ?? 0);
     const payerActivity = item('payerActivity');
@@ -295,20 +293,10 @@ export class DynamoRiskRepository implements RiskStore {
     for await (const page of pages) yield* page.Items ?? [];
   }
 
-  /** One `BatchGetItem` (a throttled remainder is fetched again), none for no keys; items by `PK\nSK`. */
+  /** One eventually consistent `BatchGetItem` (a throttled remainder is fetched again), none for no keys. */
   private async batchGet(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
-    const found = new Map<string, Record<string, unknown>>();
-    if (keys.length === 0) return found;
-    let pending: Record<string, unknown>[] | undefined = keys.map((key) => ({ ...key }));
-    for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-      const output: BatchGetCommandOutput = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
-      );
-      for (const item of output.Responses?.[this.tableName] ?? []) found.set(`${item.PK}\n${item.SK}`, item);
-      pending = output.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
-    if (pending?.length) throw new Error('risk snapshot: keys left unprocessed after retries');
-    return found;
+    if (keys.length === 0) return new Map();
+    return batchGetItems(this.db, this.tableName, keys, { consistent: false });
   }
 }
 
