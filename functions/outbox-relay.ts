@@ -7,7 +7,7 @@ import { dynamoParts } from '#adapters/wiring/dynamo.ts';
 import { wiring } from '#adapters/wiring/host.ts';
 import { queueParts } from '#adapters/wiring/notify.ts';
 import { workflowParts } from '#adapters/wiring/workflows.ts';
-import { relayInsert } from '#app/outbox-relay.ts';
+import { relayChange } from '#app/outbox-relay.ts';
 import { workerHandler } from '#shared/worker-handler.ts';
 
 /** This function's composition root: only what it uses (see `src/adapters/container.ts`). */
@@ -21,12 +21,13 @@ const wire = wiring((config, db) => {
  * so a handler that dies between its commit and any queue send loses nothing: the stream still holds the insert,
  * and a failed batch is retried from the failed record (partial batch failures); one that keeps failing is recorded
  * in the relay failure queue and re-driven on schedule (`functions/relay-redrive.ts`).
- * It also arms the minute timer of each new pending payment's first status sync (or expiry) and of each new
- * processing refund's status sync.
+ * It also arms the minute timer of each new pending payment's first status sync (or expiry), of an approved held
+ * payment's first status sync, and of each new processing refund's status sync.
  */
 async function relay(record: DynamoDBRecord): Promise<void> {
-  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return;
-  await relayInsert(wire(), unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+  const kind = record.eventName;
+  if ((kind !== 'INSERT' && kind !== 'MODIFY') || !record.dynamodb?.NewImage) return;
+  await relayChange(wire(), { kind, item: unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) });
 }
 
 export const handler = workerHandler((event: DynamoDBStreamEvent, context) =>

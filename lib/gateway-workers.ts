@@ -102,8 +102,9 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
         bisectBatchOnError: true,
         retryAttempts: RELAY_RETRY_ATTEMPTS,
         onFailure: new SqsDlq(data.relayFailures),
-        // Only inserts of outbox events, pending payments and processing refunds do anything; filtering them here means the relay is
-        // not invoked (nor billed) for the ledger, wallet, attempt and status-update records that make up most writes.
+        // Only inserts of outbox events, pending payments and processing refunds, and approvals of held payments, do
+        // anything; filtering them here means the relay is not invoked (nor billed) for the ledger, wallet, attempt
+        // and status-update records that make up most writes.
         filters: [
           FilterCriteria.filter({
             eventName: FilterRule.isEqual('INSERT'),
@@ -113,6 +114,20 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
             eventName: FilterRule.isEqual('INSERT'),
             dynamodb: {
               NewImage: { entity: { S: FilterRule.isEqual('PAYMENT') }, status: { S: FilterRule.isEqual('PENDING') } },
+            },
+          }),
+          // An operator's approval of a held payment: the write that put it on the status sync's schedule
+          // (`approvedIntoFirstAsk`, src/app/outbox-relay.ts) — review APPROVED, a first ask, no asks yet.
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('MODIFY'),
+            dynamodb: {
+              NewImage: {
+                entity: { S: FilterRule.isEqual('PAYMENT') },
+                status: { S: FilterRule.isEqual('PENDING') },
+                risk: { M: { review: { M: { status: { S: FilterRule.isEqual('APPROVED') } } } } },
+                syncAt: { S: FilterRule.exists() },
+                syncAttempts: { N: FilterRule.notExists() },
+              },
             },
           }),
           FilterCriteria.filter({

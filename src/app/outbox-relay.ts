@@ -1,4 +1,4 @@
-import type { NotificationQueues } from '#app/ports.ts';
+import type { NotificationQueues, StreamChange } from '#app/ports.ts';
 import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
 import { firstSyncAt } from '#domain/status-sync.ts';
 import { expirePayment } from './expire-payments.ts';
@@ -11,27 +11,42 @@ export interface RelayDeps extends StatusSyncDeps {
 }
 
 /**
- * Relays one item the table stream reports as inserted — the outbox relay's work, shared by the stream consumer
- * and the automatic re-drive of its failures. Idempotent, so relaying an item twice changes nothing: an outbox event
+ * Relays one item the table stream reports as written — the outbox relay's work, shared by the stream consumer and
+ * the automatic re-drive of its failures. Idempotent, so relaying an item twice changes nothing: an outbox event
  * is queued for its first delivery (the consumer skips an event already delivered); a new `PENDING` payment arms the
- * timer of its first status sync's minute (or its expiry's), a new `PROCESSING` refund its status-sync minute's
- * (timers are named by their minute, a second start is a no-op); every other item is ignored.
+ * timer of its first status sync's minute (or its expiry's), and so does an operator's approval of a held payment
+ * ({@link approvedIntoFirstAsk}: the write that put it on the sync schedule); a new `PROCESSING` refund arms its
+ * status-sync minute's (timers are named by their minute, a second start is a no-op); every other change is ignored.
  */
-export async function relayInsert(deps: RelayDeps, item: Record<string, unknown>): Promise<void> {
-  if (item.entity === 'EVENT') {
+export async function relayChange(deps: RelayDeps, { kind, item }: StreamChange): Promise<void> {
+  if (kind === 'INSERT' && item.entity === 'EVENT') {
     await deps.queues.enqueue(String(item.id), 'first');
-  } else if (item.entity === 'PAYMENT' && item.status === 'PENDING') {
-    // Normally the insert arrives long before its minute ends. If the stream lagged past that, the bucket's timer
-    // may already have run (or be running) without this order: expire it directly — the close is conditional, so
-    // racing the timer is harmless.
+  } else if (
+    item.entity === 'PAYMENT' &&
+    item.status === 'PENDING' &&
+    (kind === 'INSERT' || approvedIntoFirstAsk(item))
+  ) {
+    // Normally the write arrives long before its minute ends. If the stream lagged past that, the bucket's timer
+    // may already have run (or be running) without this order: expire (or ask) it directly — the close and the
+    // move are conditional, so racing the timer is harmless.
     const dueAt = String(item.syncAt ?? item.expiresAt); // its first status sync, or its expiry when it has none
     if ((await armMinute(deps, dueAt)) === 'passed') await expirePayment(deps, String(item.id));
-  } else if (item.entity === 'REFUND' && item.status === 'PROCESSING' && item.GSI3PK) {
+  } else if (kind === 'INSERT' && item.entity === 'REFUND' && item.status === 'PROCESSING' && item.GSI3PK) {
     // The status sync of a refund the channel has not settled by then (its minute timer; the same rule if late).
     if ((await armMinute(deps, firstSyncAt(String(item.createdAt)))) === 'passed') {
       await syncRefund(deps, String(item.id));
     }
   }
+}
+
+/**
+ * Whether a modified `PENDING` payment is an approved one waiting for its first early ask — what the operator's
+ * approval writes (`review: APPROVED`, a `syncAt`, no asks yet). Later moves carry `syncAttempts` (and arm their own
+ * minute). The deployed stream filter (`lib/gateway-workers.ts`) selects the same images.
+ */
+function approvedIntoFirstAsk(item: Record<string, unknown>): boolean {
+  const review = (item.risk as { review?: { status?: unknown } } | undefined)?.review;
+  return review?.status === 'APPROVED' && typeof item.syncAt === 'string' && item.syncAttempts === undefined;
 }
 
 /** Arms the minute timer of `dueAt`; `passed` when that minute's timer may already have run. */

@@ -367,10 +367,16 @@ export interface RelayFailureQueue {
   giveUp(failure: RelayFailure): Promise<void>;
 }
 
+/** One record of the table stream the relay reads: an inserted or modified item's new image. */
+export interface StreamChange {
+  kind: 'INSERT' | 'MODIFY';
+  item: Record<string, unknown>;
+}
+
 /** Reads a skipped stream batch back from the table stream (retained for 24 hours). */
 export interface StreamBatchReader {
-  /** The new images of the batch's `INSERT` records, in stream order. */
-  inserted(batch: FailedStreamBatch): Promise<Record<string, unknown>[]>;
+  /** The batch's `INSERT` and `MODIFY` records (new images), in stream order. */
+  changes(batch: FailedStreamBatch): Promise<StreamChange[]>;
 }
 
 /** The Step Functions workflows: notification retries and order-expiry timers. */

@@ -1,7 +1,7 @@
 import type { RelayFailure, RelayFailureQueue, StreamBatchReader } from '#app/ports.ts';
 import { REDRIVE_BATCHES_PER_RUN, REDRIVE_MAX_ATTEMPTS, redriveDelaySeconds } from '#domain/relay-redrive.ts';
 import { logger } from '#shared/observability.ts';
-import { type RelayDeps, relayInsert } from './outbox-relay.ts';
+import { type RelayDeps, relayChange } from './outbox-relay.ts';
 
 /** What the re-drive needs: the relay's own dependencies, the failure queue, and the stream to read batches back. */
 export interface RedriveDeps extends RelayDeps {
@@ -33,8 +33,8 @@ export interface RedriveRun {
  * The scheduled re-drive of the outbox relay's failures.
  *
  * For each due record of the relay failure queue (at most `maxBatches` per run):
- * 1. Read the skipped batch's inserted items back from the table stream.
- * 2. Relay each one again ({@link relayInsert}: idempotent, so items the relay had already handled change nothing
+ * 1. Read the skipped batch's inserted and modified items back from the table stream.
+ * 2. Relay each one again ({@link relayChange}: idempotent, so items the relay had already handled change nothing
  *    — an event already delivered is skipped by the notify consumer, a timer already armed is not armed twice).
  * 3. All relayed → the record is removed. Any failure → it is put back with its attempt count, due again after a
  *    growing delay (2, 4, 8, 15 minutes) for a later run; after {@link REDRIVE_MAX_ATTEMPTS} failed attempts it is
@@ -80,8 +80,8 @@ export async function redriveRelayFailures(deps: RedriveDeps, options: RedriveOp
 async function redriveOne(deps: RedriveDeps, failure: RelayFailure): Promise<number | undefined> {
   try {
     if (!failure.batch) throw new Error('not a stream batch failure record');
-    const items = await deps.streamBatches.inserted(failure.batch);
-    for (const item of items) await relayInsert(deps, item);
+    const items = await deps.streamBatches.changes(failure.batch);
+    for (const change of items) await relayChange(deps, change);
     return items.length;
   } catch (error) {
     logger.warn('relay failure re-drive failed; retrying later', {

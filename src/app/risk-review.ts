@@ -1,5 +1,6 @@
 import { type Payment, visibleStatus } from '#domain/payment.ts';
 import { isHeld } from '#domain/risk.ts';
+import { asksChannelEarly, nextPaymentSyncAt } from '#domain/status-sync.ts';
 import { ConflictError, NotFoundError } from '#shared/errors.ts';
 import { auditRecord } from './audit.ts';
 import { type ClosePaymentDeps, closeAtChannelAndCommit, reviewDecision } from './close-payment.ts';
@@ -9,6 +10,8 @@ import { untilNotStale } from './stale-retry.ts';
 
 export interface ReviewDeps extends ClosePaymentDeps {
   wallets: WalletRepository;
+  /** The first delay of a `PENDING` payment's early asks, ms (`PAYMENT_SYNC_AFTER_SECONDS`). */
+  paymentSyncAfterMs: number;
 }
 
 /**
@@ -18,8 +21,12 @@ export interface ReviewDeps extends ClosePaymentDeps {
  * 1. Read it: it must be held and still open (`409 INVALID_STATE` otherwise — decided, closed or expired).
  * 2. Register it at its channel now (its pay URL / QR code); a `BALANCE` payment instead settles from the payer's
  *    wallet, as its creation would have (`402 INSUFFICIENT_BALANCE` leaves it held).
- * 3. ONE transaction: the payment (conditional on its version) with `review: APPROVED` and the audit entry. If it
- *    moved meanwhile (closed by the merchant or the timer), the order just registered is closed at the channel again.
+ * 3. ONE transaction: the payment (conditional on its version) with `review: APPROVED`, put on the status sync's
+ *    schedule — registered at its channel from now on, its first early ask is due `paymentSyncAfterMs` after the
+ *    approval (`syncAt`: it moves to that minute's GSI3 bucket; none when that is not before its expiry's minute) —
+ *    and the audit entry. The outbox relay arms that minute's timer when the stream reports this write, so the
+ *    operator needs no Step Functions permission. If the payment moved meanwhile (closed by the merchant or the
+ *    timer), the order just registered is closed at the channel again.
  */
 export async function approveReview(deps: ReviewDeps, paymentId: string, note?: string): Promise<Payment> {
   const payment = await heldPayment(deps, paymentId);
@@ -31,8 +38,9 @@ export async function approveReview(deps: ReviewDeps, paymentId: string, note?: 
       const current = await heldPayment(deps, paymentId);
       const now = deps.clock();
       const at = now.toISOString();
+      const { syncAt: _asked, syncAttempts: _asks, ...open } = current;
       const approved: Payment = {
-        ...current,
+        ...open,
         payUrl: prepay.payUrl,
         qrCode: prepay.qrCode,
         clientParams: prepay.clientParams,
@@ -40,6 +48,10 @@ export async function approveReview(deps: ReviewDeps, paymentId: string, note?: 
         version: current.version + 1,
         ...(current.risk ? { risk: { ...current.risk, review: reviewDecision('APPROVED', at, note) } } : {}),
       };
+      const syncAt = asksChannelEarly(approved)
+        ? nextPaymentSyncAt(approved.expiresAt, now, deps.paymentSyncAfterMs, 0)
+        : undefined;
+      if (syncAt) approved.syncAt = syncAt;
       const { payment: next, changes }: { payment: Payment; changes: ChangeSet } =
         current.channel === 'BALANCE'
           ? await settleFromBalance(deps, approved, now)

@@ -53,11 +53,23 @@ describe('gateway workers and workflows', () => {
     });
   });
 
-  it('invokes the relay only for inserted outbox events, pending payments and processing refunds', () => {
+  it('invokes the relay only for inserted outbox events, pending payments and processing refunds, and approvals', () => {
     const { Filters } = mappingOf('OutboxRelay').FilterCriteria as { Filters: { Pattern: string }[] };
     expect(Filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['EVENT'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['PAYMENT'] }, status: { S: ['PENDING'] } } } },
+      {
+        eventName: ['MODIFY'],
+        dynamodb: {
+          NewImage: {
+            entity: { S: ['PAYMENT'] },
+            status: { S: ['PENDING'] },
+            risk: { M: { review: { M: { status: { S: ['APPROVED'] } } } } },
+            syncAt: { S: [{ exists: true }] },
+            syncAttempts: { N: [{ exists: false }] },
+          },
+        },
+      },
       { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['REFUND'] }, status: { S: ['PROCESSING'] } } } },
     ]);
   });

@@ -1,11 +1,15 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { sandboxTradeNo } from '#adapters/channels/sandbox.ts';
+import { keys } from '#adapters/dynamo/keys.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { expireBucket } from '#app/expire-payments.ts';
+import { relayChange } from '#app/outbox-relay.ts';
 import { createPaymentSchema } from '#app/payment-schemas.ts';
 import type { PaymentChannel } from '#app/ports.ts';
 import { setRiskConfig } from '#app/risk-admin.ts';
+import { approveReview, rejectReview } from '#app/risk-review.ts';
 import { parseInput } from '#app/validation.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 import type { Merchant } from '#domain/merchant.ts';
@@ -19,7 +23,8 @@ import { payAtChannel } from '../support/reconcile-fixtures.ts';
  * The early status sync of `PENDING` payments (DynamoDB Local, the sandbox channel's own records, injected clock):
  * a payment paid at the channel whose callback was lost is settled by the minute timer of its sync minute, before its
  * expiry, exactly once; one still unpaid moves to later buckets and is closed at its expiry as before; a payment held
- * for risk review, or a balance payment, is never asked.
+ * for risk review, or a balance payment, is never asked — until an operator approves it: then it is on the same
+ * schedule from the approval on, and the relay arms its first ask's minute from the approval's stream record.
  */
 const container = testContainer();
 const schema = createPaymentSchema({ allowLoopbackHttp: false });
@@ -230,5 +235,148 @@ describe('early status sync of PENDING payments (DynamoDB Local, sandbox channel
     const moved = await container.payments.get(held.id);
     expect(moved).toMatchObject({ status: 'PENDING' });
     expect(moved?.syncAt).toBeUndefined();
+  });
+});
+
+/** The payment's table item as the stream's new image carries it (what the relay reads). */
+async function storedImage(paymentId: string): Promise<Record<string, unknown>> {
+  const { Item } = await container.db.send(
+    new GetCommand({ TableName: container.config.tableName, Key: keys.payment(paymentId) }),
+  );
+  return Item ?? {};
+}
+
+/** A merchant whose second payment from the same payer within an hour is held for review (score 60). */
+async function merchantHoldingRepeats() {
+  const { merchant } = await newMerchant(container);
+  await setRiskConfig(
+    container,
+    { velocity: { payer: { max: 1, window_seconds: 3600 } }, weights: { 'velocity.payer': 60 } },
+    merchant.id,
+  );
+  return merchant;
+}
+
+/** A payment held for review, created at the deps' clock (after an allowed first one from the same payer). */
+async function heldRecharge(
+  deps: Deps,
+  clock: { now: Date },
+  merchant: Merchant,
+  fields: Record<string, unknown> = {},
+) {
+  const accountId = uniqueId('acct');
+  await recharge(deps, merchant, accountId);
+  clock.now = new Date(clock.now.getTime() + 2 * 60_000); // not the first payment's sync minute
+  const held = await recharge(deps, merchant, accountId, fields);
+  expect(held.risk?.review?.status).toBe('PENDING');
+  expect(held.syncAt).toBeUndefined();
+  return { held, accountId };
+}
+
+describe('an approved held payment joins the early status sync (DynamoDB Local, injected clock)', () => {
+  it('moves to its first ask minute at approval; the relay arms that minute; a paid one is settled there once', {
+    timeout: 300_000,
+  }, async () => {
+    const merchant = await merchantHoldingRepeats();
+    const { deps, clock, asked, armed, counted } = syncDeps();
+    const { held, accountId } = await heldRecharge(deps, clock, merchant, { expire_in_seconds: 86_400 });
+    // Its insert armed only its expiry's minute (it has no early ask while held).
+    armed.length = 0;
+    await relayChange(deps, { kind: 'INSERT', item: await storedImage(held.id) });
+    expect(armed).toEqual([expiryBucket(held.expiresAt)]);
+
+    clock.now = new Date(clock.now.getTime() + 3 * 3_600_000); // the operator approves three hours later
+    const approvedAt = clock.now.getTime();
+    const approved = await approveReview(deps, held.id, 'known payer');
+    expect(approved.payUrl).toBeDefined(); // registered at its channel by the approval itself
+    const due = new Date(approvedAt + SYNC_AFTER_MS).toISOString();
+    expect(approved.syncAt).toBe(due);
+    const image = await storedImage(held.id);
+    expect(image).toMatchObject({ syncAt: due, status: 'PENDING', risk: { review: { status: 'APPROVED' } } });
+    expect(image.syncAttempts).toBeUndefined();
+    // In the first ask's bucket, gone from its expiry's.
+    expect((await container.expiryIndex.listPending(expiryBucket(due), 100)).paymentIds).toContain(held.id);
+    expect((await container.expiryIndex.listPending(expiryBucket(held.expiresAt), 100)).paymentIds).not.toContain(
+      held.id,
+    );
+    // The approval's stream record (a MODIFY) arms the first ask's minute.
+    armed.length = 0;
+    await relayChange(deps, { kind: 'MODIFY', item: image });
+    expect(armed).toEqual([expiryBucket(due)]);
+
+    await payAtChannel(container, approved, new Date(approvedAt + 60_000).toISOString(), false);
+    expect(await runTimerOf(deps, clock, due)).toMatchObject({ synced: 1, closed: 0, succeeded: 0, postponed: 0 });
+    expect(asked).toEqual([held.id]);
+    expect(counted).toEqual(['PendingPaymentSettledBySync']);
+    expect(await container.payments.get(held.id)).toMatchObject({ status: 'SUCCEEDED' });
+    const settled = { availableMinor: 2_500, ledgerEntries: 1, ledgerSumMinor: 2_500, events: 1 };
+    expect(await creditsAndEvents(merchant, accountId, held.id)).toEqual(settled);
+
+    // A retried timer, the expiry's, and the approval's record relayed again (re-drive): nothing applied twice.
+    expect(await expireBucket(deps, expiryBucket(due))).toMatchObject({ synced: 0, postponed: 0 });
+    expect(await runTimerOf(deps, clock, held.expiresAt)).toMatchObject({ synced: 0, closed: 0, succeeded: 0 });
+    armed.length = 0;
+    await relayChange(deps, { kind: 'MODIFY', item: image });
+    await relayChange(deps, { kind: 'MODIFY', item: await storedImage(held.id) }); // its success: not relayed
+    expect(armed).toEqual([]); // the minute has passed: the relay runs the (conditional) sync itself, which skips it
+    expect(asked).toEqual([held.id]);
+    expect(await creditsAndEvents(merchant, accountId, held.id)).toEqual(settled);
+  });
+
+  it('asks an unpaid approved payment on the doubling schedule, then closes it at its expiry; later moves are not relayed', async () => {
+    const merchant = await merchantHoldingRepeats();
+    const { deps, clock, asked, armed } = syncDeps();
+    const { held } = await heldRecharge(deps, clock, merchant, { expire_in_seconds: 3_600 });
+    clock.now = new Date(clock.now.getTime() + 10 * 60_000);
+    const approvedAt = clock.now.getTime();
+    const approved = await approveReview(deps, held.id);
+    expect(approved.syncAt).toBe(new Date(approvedAt + SYNC_AFTER_MS).toISOString());
+
+    const dues: string[] = [];
+    let current: Payment | undefined = approved;
+    while (current?.syncAt) {
+      dues.push(current.syncAt);
+      expect(await runTimerOf(deps, clock, current.syncAt)).toMatchObject({ synced: 0, postponed: 1 });
+      current = await container.payments.get(held.id);
+      // A move's record is not the approval's: the relay ignores it (the move armed its own minute).
+      armed.length = 0;
+      await relayChange(deps, { kind: 'MODIFY', item: await storedImage(held.id) });
+      expect(armed).toEqual([]);
+    }
+    // +5, +16 and +37 min after the approval (the clock is on a minute boundary; each timer runs at the end of its
+    // minute, then the wait doubles); the next (+78) would be past the expiry (+60 after creation).
+    expect(dues.map((due) => Date.parse(due) - approvedAt)).toEqual([5 * 60_000, 16 * 60_000, 37 * 60_000]);
+    expect(asked).toEqual([held.id, held.id, held.id]);
+
+    expect(await runTimerOf(deps, clock, held.expiresAt)).toMatchObject({ closed: 1, synced: 0 });
+    expect(await container.payments.get(held.id)).toMatchObject({ status: 'CLOSED' });
+    expect((await container.sandboxStore.getPayment(held.id))?.status).toBe('CLOSED');
+  });
+
+  it('stays in its expiry bucket when the first ask would not come before the expiry minute', async () => {
+    const merchant = await merchantHoldingRepeats();
+    const { deps, clock, armed } = syncDeps();
+    const { held } = await heldRecharge(deps, clock, merchant, { expire_in_seconds: 600 });
+    clock.now = new Date(Date.parse(held.expiresAt) - 4 * 60_000);
+    const approved = await approveReview(deps, held.id);
+    expect(approved.syncAt).toBeUndefined();
+    expect((await container.expiryIndex.listPending(expiryBucket(held.expiresAt), 100)).paymentIds).toContain(held.id);
+    await relayChange(deps, { kind: 'MODIFY', item: await storedImage(held.id) });
+    expect(armed).toEqual([]); // its expiry's minute was armed by its insert
+  });
+
+  it('still closes a rejected payment, in no bucket afterwards and never asked', async () => {
+    const merchant = await merchantHoldingRepeats();
+    const { deps, clock, asked, armed } = syncDeps();
+    const { held } = await heldRecharge(deps, clock, merchant, { expire_in_seconds: 3_600 });
+    const rejected = await rejectReview(deps, held.id, 'stolen card');
+    expect(rejected).toMatchObject({ status: 'CLOSED', risk: { review: { status: 'REJECTED' } } });
+    await relayChange(deps, { kind: 'MODIFY', item: await storedImage(held.id) });
+    expect(armed).toEqual([]);
+    expect((await container.expiryIndex.listPending(expiryBucket(held.expiresAt), 100)).paymentIds).not.toContain(
+      held.id,
+    );
+    expect(await runTimerOf(deps, clock, held.expiresAt)).toMatchObject({ closed: 0, synced: 0 });
+    expect(asked).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { StreamBatchReader } from '#app/ports.ts';
+import type { StreamBatchReader, StreamChange } from '#app/ports.ts';
 import { type FailedStreamBatch, inBatch, pastBatch } from '#domain/relay-redrive.ts';
 
 /** `GetRecords` calls one batch may take: a batch is at most a few hundred records, far less than this many pages. */
@@ -14,7 +14,7 @@ const MAX_PAGES = 50;
 export class DynamoStreamBatches implements StreamBatchReader {
   constructor(private readonly streams = new DynamoDBStreamsClient({})) {}
 
-  async inserted(batch: FailedStreamBatch): Promise<Record<string, unknown>[]> {
+  async changes(batch: FailedStreamBatch): Promise<StreamChange[]> {
     const start = await this.streams.send(
       new GetShardIteratorCommand({
         StreamArn: batch.streamArn,
@@ -23,7 +23,7 @@ export class DynamoStreamBatches implements StreamBatchReader {
         SequenceNumber: batch.startSequenceNumber,
       }),
     );
-    const items: Record<string, unknown>[] = [];
+    const items: StreamChange[] = [];
     let iterator = start.ShardIterator;
     for (let page = 0; iterator && page < MAX_PAGES; page++) {
       const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
@@ -31,8 +31,9 @@ export class DynamoStreamBatches implements StreamBatchReader {
         const sequenceNumber = record.dynamodb?.SequenceNumber;
         if (!sequenceNumber) continue;
         if (pastBatch(batch, sequenceNumber)) return items;
-        if (inBatch(batch, sequenceNumber) && record.eventName === 'INSERT' && record.dynamodb?.NewImage) {
-          items.push(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+        const kind = record.eventName;
+        if (inBatch(batch, sequenceNumber) && (kind === 'INSERT' || kind === 'MODIFY') && record.dynamodb?.NewImage) {
+          items.push({ kind, item: unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) });
         }
         if (sequenceNumber === batch.endSequenceNumber) return items;
       }
