@@ -9,6 +9,7 @@ import {
   type WalletRepository,
 } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
+import { listingShardsAt } from '#domain/listing-shards.ts';
 import { DEFAULT_MAX_AMOUNT, DEFAULT_MIN_AMOUNT, type Merchant } from '#domain/merchant.ts';
 import { formatAmount, limitToMinor } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
@@ -256,6 +257,7 @@ function newPayment(
     late: false,
     expiresAt: new Date(now.getTime() + body.expire_in_seconds * 1000).toISOString(),
     createdAt: now.toISOString(),
+    listingShards: listingShardsAt(merchant.listingShardSteps, now.toISOString()),
     updatedAt: now.toISOString(),
     requestHash: hash,
     version: 1,

@@ -8,6 +8,7 @@ import type {
 } from '#app/ports.ts';
 import { StaleStateError } from '#app/ports.ts';
 import { auditView } from '#domain/audit.ts';
+import { listingShardsAt } from '#domain/listing-shards.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import { formatAmount, parseAmount } from '#domain/money.ts';
 import type { Channel, Payment } from '#domain/payment.ts';
@@ -112,6 +113,7 @@ function newRefund(
     destination: body.destination ?? 'ORIGINAL',
     ...(body.account_id ? { accountId: body.account_id } : {}),
     createdAt: at,
+    listingShards: listingShardsAt(merchant.listingShardSteps, at),
     updatedAt: at,
     requestHash: hash,
     version: 1,

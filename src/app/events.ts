@@ -17,6 +17,7 @@ export function paymentEvent(
     paymentId: payment.id,
     notifyUrl: payment.notifyUrl,
     createdAt: now.toISOString(),
+    ...(payment.listingShards === undefined ? {} : { listingShards: payment.listingShards }),
     data: paymentResource(payment, now),
   };
 }
@@ -37,6 +38,7 @@ export function refundEvent(
     refundId: refund.id,
     notifyUrl: payment.notifyUrl,
     createdAt: now.toISOString(),
+    ...(refund.listingShards === undefined ? {} : { listingShards: refund.listingShards }),
     data: refundResource(refund),
   };
 }

@@ -64,7 +64,7 @@ export function listPayments(
   query: z.output<typeof paymentListQuerySchema>,
 ): Promise<ListPage<Payment>> {
   return deps.payments.list(
-    merchant.id,
+    merchant,
     { limit: query.limit, cursor: query.cursor, createdGte: query.created_gte, createdLt: query.created_lt },
     {
       status: query.status,
@@ -95,7 +95,7 @@ export async function listRefunds(
     createdGte = payment.createdAt;
   }
   return deps.refunds.list(
-    merchant.id,
+    merchant,
     { limit: query.limit, cursor: query.cursor, createdGte },
     { paymentId: query.payment_id, status: query.status },
   );
@@ -108,7 +108,7 @@ export function listEvents(
   query: z.output<typeof eventListQuerySchema>,
 ): Promise<ListPage<StoredEvent>> {
   return deps.events.list(
-    merchant.id,
+    merchant,
     { limit: query.limit, cursor: query.cursor },
     { type: query.type, deliveryStatus: query.delivery_status },
   );

@@ -118,6 +118,12 @@ export interface ListQuery {
   createdLt?: string;
 }
 
+/**
+ * Whose listing a page reads: the merchant, its own listing shard steps (GSI1; see keys.ts) and, when known, its
+ * creation time (none of its items is older).
+ */
+export type ListingMerchant = Pick<Merchant, 'id' | 'listingShardSteps'> & Partial<Pick<Merchant, 'createdAt'>>;
+
 /** A listing page; `nextCursor` is absent exactly when nothing older can match. */
 export interface ListPage<T> {
   items: T[];
@@ -139,7 +145,7 @@ export interface PaymentRepository {
   /** The payment a merchant's `order_no` points to. */
   findByOrderNo(merchantId: string, orderNo: string): Promise<IdempotencyRecord | undefined>;
   /** A page of the merchant's payments, newest first. */
-  list(merchantId: string, query: ListQuery, filter: PaymentFilter): Promise<ListPage<Payment>>;
+  list(merchant: ListingMerchant, query: ListQuery, filter: PaymentFilter): Promise<ListPage<Payment>>;
 }
 
 export interface RefundRepository {
@@ -148,7 +154,7 @@ export interface RefundRepository {
   findByRefundNo(merchantId: string, refundNo: string): Promise<IdempotencyRecord | undefined>;
   /** A page of the merchant's refunds, newest first. */
   list(
-    merchantId: string,
+    merchant: ListingMerchant,
     query: ListQuery,
     filter: { paymentId?: string; status?: RefundStatus },
   ): Promise<ListPage<Refund>>;
@@ -301,7 +307,7 @@ export interface EventRepository {
   get(eventId: string): Promise<StoredEvent | undefined>;
   /** A page of the merchant's events, newest first. */
   list(
-    merchantId: string,
+    merchant: ListingMerchant,
     query: ListQuery,
     filter: { type?: EventType; deliveryStatus?: DeliveryStatus },
   ): Promise<ListPage<StoredEvent>>;

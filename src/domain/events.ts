@@ -19,6 +19,8 @@ export interface OutboxEvent {
   refundId?: string;
   notifyUrl?: string;
   createdAt: string;
+  /** Its GSI1 shard count: its payment's or refund's (absent on events stored before: the default). */
+  listingShards?: number;
   /** The payment or refund object exactly as the merchant will receive it. */
   data: Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import type { ListingShardStep } from './listing-shards.ts';
 import type { RateLimitOverrides } from './rate-limit.ts';
 
 /** A merchant account. Its HMAC secret is only ever stored encrypted (`secretCiphertext`). */
@@ -18,6 +19,8 @@ export interface Merchant {
   rateLimits?: RateLimitOverrides;
   /** `test`: its routed payments may land on the built-in sandbox (free test money); absent means `live`. */
   mode?: MerchantMode;
+  /** Its own GSI1 listing shard counts over time, append-only (`npm run merchant -- listing-shards`); absent: 1. */
+  listingShardSteps?: ListingShardStep[];
   createdAt: string;
   updatedAt: string;
 }

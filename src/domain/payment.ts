@@ -40,6 +40,11 @@ export interface Payment {
   expiresAt: string;
   createdAt: string;
   /**
+   * The merchant's GSI1 shard count when it was created (`listingShardsAt`): its listing key, its refunds' and events'
+   * too when those are created by code that has no merchant profile. Absent on payments stored before: the default.
+   */
+  listingShards?: number;
+  /**
    * When the minute timer next asks the channel about a `PENDING` payment (status sync): before `expiresAt`, an early
    * ask of a payment registered at its channel; after it, a payment the expiry could not settle. Absent: at expiry.
    */

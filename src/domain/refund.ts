@@ -25,6 +25,8 @@ export interface Refund {
   accountId?: string;
   channelRefundNo?: string;
   createdAt: string;
+  /** The merchant's GSI1 shard count when it was created (absent on refunds stored before: the default). */
+  listingShards?: number;
   updatedAt: string;
   completedAt?: string;
   /** When the status sync next asks the channel about this `PROCESSING` refund (absent: `firstSyncAt(createdAt)`). */

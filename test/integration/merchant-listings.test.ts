@@ -38,7 +38,7 @@ describe('merchant payment listing (GSI1)', () => {
     const merchantId = uniqueId('mch');
     const payments = await seed(merchantId, 23, (index) => ({ channel: index % 4 === 0 ? 'ALIPAY' : 'SANDBOX' }));
     const pages = await allPages((cursor) =>
-      container.payments.list(merchantId, { limit: 2, cursor }, { channel: 'ALIPAY', now }),
+      container.payments.list({ id: merchantId }, { limit: 2, cursor }, { channel: 'ALIPAY', now }),
     );
     const expected = payments.filter((payment) => payment.channel === 'ALIPAY').reverse();
     expect(pages.flat().map((payment) => payment.id)).toEqual(expected.map((payment) => payment.id));
@@ -51,7 +51,7 @@ describe('merchant payment listing (GSI1)', () => {
     const createdGte = payments[2]?.createdAt;
     const createdLt = payments[6]?.createdAt;
     const pages = await allPages((cursor) =>
-      container.payments.list(merchantId, { limit: 3, cursor, createdGte, createdLt }, { now }),
+      container.payments.list({ id: merchantId }, { limit: 3, cursor, createdGte, createdLt }, { now }),
     );
     expect(pages.flat().map((payment) => payment.orderNo)).toEqual(['O5', 'O4', 'O3', 'O2']);
   });
@@ -62,7 +62,9 @@ describe('merchant payment listing (GSI1)', () => {
       expiresAt: new Date(now.getTime() + (index === 0 ? -1 : 1) * 60_000).toISOString(),
     }));
     const ids = async (status: Payment['status']) =>
-      (await container.payments.list(merchantId, { limit: 10 }, { status, now })).items.map((payment) => payment.id);
+      (await container.payments.list({ id: merchantId }, { limit: 10 }, { status, now })).items.map(
+        (payment) => payment.id,
+      );
     expect(await ids('PENDING')).toEqual([live?.id]);
     expect(await ids('CLOSED')).toEqual([expired?.id]);
   });
@@ -72,15 +74,15 @@ describe('merchant payment listing (GSI1)', () => {
     await seed(mine, 2);
     const other = await seed(theirs, 3);
     // A cursor naming a position of the other merchant's listing still reads the caller's own partition only.
-    const page = await container.payments.list(theirs, { limit: 1 }, { now });
-    const listed = await container.payments.list(mine, { limit: 10, cursor: page.nextCursor }, { now });
+    const page = await container.payments.list({ id: theirs }, { limit: 1 }, { now });
+    const listed = await container.payments.list({ id: mine }, { limit: 10, cursor: page.nextCursor }, { now });
     expect(listed.items.every((payment) => payment.merchantId === mine)).toBe(true);
     expect(listed.items.map((payment) => payment.id)).not.toContain(other[1]?.id);
   });
 
   it('refuses a cursor it did not issue as VALIDATION_FAILED', async () => {
     for (const cursor of ['nonsense', Buffer.from('v1:x').toString('base64url'), '%%%']) {
-      await expect(container.payments.list('mch_x', { limit: 1, cursor }, { now })).rejects.toBeInstanceOf(
+      await expect(container.payments.list({ id: 'mch_x' }, { limit: 1, cursor }, { now })).rejects.toBeInstanceOf(
         ValidationError,
       );
     }

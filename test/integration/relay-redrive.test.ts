@@ -98,7 +98,7 @@ async function paidRecharge(): Promise<string> {
 
 /** The events of this merchant for one payment. */
 async function eventsOf(paymentId: string) {
-  const { items } = await getContainer().events.list(merchant.id, { limit: 50 }, {});
+  const { items } = await getContainer().events.list(merchant, { limit: 50 }, {});
   return items.filter((event) => event.paymentId === paymentId);
 }
 

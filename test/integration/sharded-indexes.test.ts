@@ -138,7 +138,11 @@ describe('sharded index keys, read across every shard', () => {
       const listed: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await container.payments.list(merchantId, { limit: 25, cursor, ...query }, { now: new Date() });
+        const page = await container.payments.list(
+          { id: merchantId },
+          { limit: 25, cursor, ...query },
+          { now: new Date() },
+        );
         expect(page.items.length).toBeLessThanOrEqual(25);
         listed.push(...page.items.map((payment) => payment.id));
         cursor = page.nextCursor;

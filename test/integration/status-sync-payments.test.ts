@@ -77,7 +77,7 @@ async function runTimerOf(deps: Deps, clock: { now: Date }, dueAt: string) {
 async function creditsAndEvents(merchant: Merchant, accountId: string, paymentId: string) {
   const wallet = await container.wallets.get(merchant.id, accountId, 'CNY');
   const { entries } = await container.wallets.listLedger(merchant.id, accountId, 'CNY', 100);
-  const events = await container.events.list(merchant.id, { limit: 100 }, { type: 'payment.succeeded' });
+  const events = await container.events.list(merchant, { limit: 100 }, { type: 'payment.succeeded' });
   return {
     availableMinor: wallet.availableMinor,
     ledgerEntries: entries.length,

@@ -4,7 +4,7 @@ import {
   EXPIRY_SHARDED_SINCE,
   expiryPartitions,
   keys,
-  merchantListingPartitions,
+  merchantListingRegimes,
   part,
   settlementDayPartitions,
   shardCount,
@@ -89,10 +89,15 @@ describe('write-sharded index keys', () => {
     } finally {
       process.env.EXPIRY_SHARD_CAP = cap;
     }
-    const listing = merchantListingPartitions('mch_1', 'payments');
-    expect(listing).toContain('MERCHANT#mch_1');
-    expect(listing).toContain('MERCHANT#mch_1#255');
-    // Every count the plan ever had (1, 128, 256): the 128 shards are among the 256.
-    expect(listing).toHaveLength(257);
+    // GSI1: the global plan's regimes (1, 128, 256) before the per-merchant cutover, then the merchant's own count.
+    const regimes = merchantListingRegimes('mch_1', 'payments', undefined);
+    expect(regimes.map((regime) => [regime.from, regime.to, regime.partitions.length])).toEqual([
+      ['2026-12-05', undefined, 1],
+      ['2026-12-03', '2026-12-05', 256],
+      ['2026-12-01', '2026-12-03', 128],
+      [undefined, '2026-12-01', 1],
+    ]);
+    expect(regimes[0]?.partitions).toEqual(['MERCHANT#mch_1#0']);
+    expect(regimes[3]?.partitions).toEqual(['MERCHANT#mch_1']);
   });
 });

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type EventRepository, type ListQuery, StaleStateError } from '#app/ports.ts';
+import { type EventRepository, type ListingMerchant, type ListQuery, StaleStateError } from '#app/ports.ts';
 import type { AuditRecord } from '#domain/audit.ts';
 import type { EventType } from '#domain/events.ts';
 import type { DeliveryAttempt, DeliveryStatus, StoredEvent } from '#domain/notification.ts';
@@ -46,11 +46,11 @@ export class DynamoEventRepository implements EventRepository {
     return Item ? fromItem<StoredEvent>(Item) : undefined;
   }
 
-  list(merchantId: string, query: ListQuery, filter: { type?: EventType; deliveryStatus?: DeliveryStatus }) {
+  list(merchant: ListingMerchant, query: ListQuery, filter: { type?: EventType; deliveryStatus?: DeliveryStatus }) {
     return listMerchantItems<StoredEvent>(
       this.db,
       this.tableName,
-      { merchantId, kind: 'events' },
+      { merchantId: merchant.id, kind: 'events', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
       query,
       equalityFilter({ type: filter.type, deliveryStatus: filter.deliveryStatus }),
     );

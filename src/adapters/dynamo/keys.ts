@@ -1,5 +1,11 @@
 import { businessDayOf, type SettlementTimeZones, settlementTimeZones } from '#domain/business-day.ts';
 import { expiryBucket } from '#domain/expiry.ts';
+import {
+  DEFAULT_LISTING_SHARDS,
+  type ListingShardStep,
+  listingShardsAt,
+  MERCHANT_LISTING_SHARDS_SINCE,
+} from '#domain/listing-shards.ts';
 import { shardOf } from '#domain/shard.ts';
 
 /**
@@ -141,6 +147,8 @@ export const EXPIRY_SHARDED_SINCE = '2026-12-04';
  */
 export const SHARD_PLAN: ShardPlan = {
   // 256 from 2026-12-03 (bench section 11: with transactions' 2× units, 128 took the largest merchant to ~73 %).
+  // Items created from MERCHANT_LISTING_SHARDS_SINCE on ignore this plan: each merchant has its own count
+  // (merchantListingRegimes).
   merchantListing: [
     { from: '0000-01-01', shards: 1 },
     { from: SHARDED_SINCE, shards: 128 },
@@ -287,25 +295,61 @@ function merchantListingBase(merchantId: string, listing: MerchantListing): stri
   return listing === 'payments' ? merchant : `${merchant}#${listing.toUpperCase()}`;
 }
 
-/**
- * Every GSI1 shard of a merchant's payments, refunds or events: those of every count the plan ever had (a listing
- * spans all time), so items written before a count changed are still listed.
- */
-export function merchantListingPartitions(
-  merchantId: string,
-  listing: MerchantListing,
-  plan: ShardPlan = SHARD_PLAN,
-): string[] {
-  return allShards(
-    merchantListingBase(merchantId, listing),
-    plan.merchantListing.map((step) => step.shards),
-  );
+/** A span of creation times `[from, to)` (absent: unbounded) whose GSI1 items lie in `partitions`. */
+export interface ListingRegime {
+  readonly from?: string;
+  readonly to?: string;
+  readonly partitions: readonly string[];
 }
 
-/** The GSI1 shard of one listed item, by its creation time's count. */
-function merchantListingPartition(merchantId: string, listing: MerchantListing, createdAt: string, id: string): string {
-  const count = shardCount(SHARD_PLAN.merchantListing, createdAt);
-  return shardedPartition(merchantListingBase(merchantId, listing), id, count);
+/**
+ * Where a merchant's payments, refunds or events can be, by creation time, NEWEST first: each step of the global plan
+ * before {@link MERCHANT_LISTING_SHARDS_SINCE} (its count's partitions, the unsharded key for a count of 1), then from
+ * that day on each of the merchant's own counts (`base#0 … base#{count-1}`, even for 1). An item of a regime is in one
+ * of its partitions: it was written with the regime's count or, for a refund or event keyed by the count its payment
+ * recorded earlier, a smaller one (counts only grow, and `shardOf(id, c) < c`). Bounds are ISO dates or instants,
+ * compared as text with GSI1 sort keys (`{created_at}#{id}`).
+ */
+export function merchantListingRegimes(
+  merchantId: string,
+  listing: MerchantListing,
+  steps: readonly ListingShardStep[] | undefined,
+  plan: ShardPlan = SHARD_PLAN,
+): ListingRegime[] {
+  const base = merchantListingBase(merchantId, listing);
+  const since = MERCHANT_LISTING_SHARDS_SINCE;
+  const regimes: ListingRegime[] = [];
+  const global = plan.merchantListing.filter((step) => step.from < since);
+  global.forEach((step, index) => {
+    const next = global[index + 1]?.from ?? since;
+    regimes.push({ ...(index === 0 ? {} : { from: step.from }), to: next, partitions: allShards(base, [step.shards]) });
+  });
+  const starts = [since, ...(steps ?? []).map((step) => step.from).filter((from) => from > since)];
+  starts.forEach((from, index) => {
+    const count = listingShardsAt(steps, from);
+    const to = starts[index + 1];
+    const partitions = Array.from({ length: count }, (_, shard) => `${base}#${shard}`);
+    regimes.push({ from, ...(to === undefined ? {} : { to }), partitions });
+  });
+  return regimes.reverse();
+}
+
+/**
+ * The GSI1 shard of one listed item: by the global plan's count at its creation time before the per-merchant cutover;
+ * from then on `base#{shard}` of `shards`, the count recorded on the item at its creation (absent: the default).
+ */
+function merchantListingPartition(
+  merchantId: string,
+  listing: MerchantListing,
+  createdAt: string,
+  id: string,
+  shards: number | undefined,
+): string {
+  const base = merchantListingBase(merchantId, listing);
+  if (createdAt < MERCHANT_LISTING_SHARDS_SINCE) {
+    return shardedPartition(base, id, shardCount(SHARD_PLAN.merchantListing, createdAt));
+  }
+  return `${base}#${shardOf(id, shards ?? DEFAULT_LISTING_SHARDS)}`;
 }
 
 /** GSI1's sort key: creation time, then id (unique, and ordered like the listing pages). */
@@ -315,8 +359,8 @@ function listingSort(createdAt: string, id: string): string {
 
 /** Index attributes of a payment (GSI1 listing, GSI2 business day of `paidAt`, GSI3 sparse expiry bucket). */
 export const paymentIndexes = {
-  byMerchant: (merchantId: string, createdAt: string, paymentId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'payments', createdAt, paymentId),
+  byMerchant: (merchantId: string, createdAt: string, paymentId: string, shards: number | undefined) => ({
+    GSI1PK: merchantListingPartition(merchantId, 'payments', createdAt, paymentId, shards),
     GSI1SK: listingSort(createdAt, paymentId),
   }),
   bySettlementDay: (channel: string, paidAt: string, paymentId: string) => ({
@@ -339,8 +383,8 @@ export const refundIndexes = {
     GSI3PK: expiryPartition(expiryBucket(syncAt), refundId),
     GSI3SK: refundId,
   }),
-  byMerchant: (merchantId: string, createdAt: string, refundId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'refunds', createdAt, refundId),
+  byMerchant: (merchantId: string, createdAt: string, refundId: string, shards: number | undefined) => ({
+    GSI1PK: merchantListingPartition(merchantId, 'refunds', createdAt, refundId, shards),
     GSI1SK: listingSort(createdAt, refundId),
   }),
   bySettlementDay: (channel: string, completedAt: string, refundId: string) => ({
@@ -351,8 +395,8 @@ export const refundIndexes = {
 
 /** Index attributes of an outbox event: GSI1, the merchant's events (the attempts beside it carry none). */
 export const eventIndexes = {
-  byMerchant: (merchantId: string, createdAt: string, eventId: string) => ({
-    GSI1PK: merchantListingPartition(merchantId, 'events', createdAt, eventId),
+  byMerchant: (merchantId: string, createdAt: string, eventId: string, shards: number | undefined) => ({
+    GSI1PK: merchantListingPartition(merchantId, 'events', createdAt, eventId, shards),
     GSI1SK: listingSort(createdAt, eventId),
   }),
 };

@@ -50,14 +50,15 @@ export async function backfillListingKeys(
       Limit: options.pageSize,
       ...(options.cursor ? { ExclusiveStartKey: options.cursor } : {}),
       FilterExpression: 'SK IN (:refund, :event) AND attribute_not_exists(GSI1PK)',
-      ProjectionExpression: 'PK, SK, id, merchantId, createdAt',
+      ProjectionExpression: 'PK, SK, id, merchantId, createdAt, listingShards',
       ExpressionAttributeValues: { ':refund': 'REFUND', ':event': 'EVENT' },
     }),
   );
   let indexed = 0;
   for (const item of page.Items ?? []) {
     const indexer = INDEXERS[item.SK as keyof typeof INDEXERS];
-    const { GSI1PK, GSI1SK } = indexer(String(item.merchantId), String(item.createdAt), String(item.id));
+    const shards = typeof item.listingShards === 'number' ? item.listingShards : undefined;
+    const { GSI1PK, GSI1SK } = indexer(String(item.merchantId), String(item.createdAt), String(item.id), shards);
     try {
       await db.send(
         new UpdateCommand({

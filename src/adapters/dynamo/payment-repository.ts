@@ -1,5 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyRecord, ListQuery, PaymentFilter, PaymentRepository, RefundRepository } from '#app/ports.ts';
+import type {
+  IdempotencyRecord,
+  ListingMerchant,
+  ListQuery,
+  PaymentFilter,
+  PaymentRepository,
+  RefundRepository,
+} from '#app/ports.ts';
 import type { Payment } from '#domain/payment.ts';
 import type { Refund, RefundStatus } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
@@ -35,11 +42,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return guardRecord(await read(this.db, this.tableName, keys.orderGuard(merchantId, orderNo)));
   }
 
-  list(merchantId: string, query: ListQuery, filter: PaymentFilter) {
+  list(merchant: ListingMerchant, query: ListQuery, filter: PaymentFilter) {
     return listMerchantItems<Payment>(
       this.db,
       this.tableName,
-      { merchantId, kind: 'payments' },
+      { merchantId: merchant.id, kind: 'payments', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
       query,
       paymentFilter(filter),
     );
@@ -109,11 +116,11 @@ export class DynamoRefundRepository implements RefundRepository {
     return guardRecord(await read(this.db, this.tableName, keys.refundGuard(merchantId, refundNo)));
   }
 
-  list(merchantId: string, query: ListQuery, filter: { paymentId?: string; status?: RefundStatus }) {
+  list(merchant: ListingMerchant, query: ListQuery, filter: { paymentId?: string; status?: RefundStatus }) {
     return listMerchantItems<Refund>(
       this.db,
       this.tableName,
-      { merchantId, kind: 'refunds' },
+      { merchantId: merchant.id, kind: 'refunds', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
       query,
       equalityFilter({ paymentId: filter.paymentId, status: filter.status }),
     );

@@ -55,7 +55,7 @@ export class DynamoTransactionStore implements TransactionStore {
             ...keys.refund(refund.id),
             entity: 'REFUND',
             ...refund,
-            ...refundIndexes.byMerchant(refund.merchantId, refund.createdAt, refund.id),
+            ...refundIndexes.byMerchant(refund.merchantId, refund.createdAt, refund.id, refund.listingShards),
             // Only refunds that reach the channel appear in its bills; a BALANCE refund must never be LOCAL_ONLY.
             ...(refund.completedAt && reachesChannel(refund)
               ? refundIndexes.bySettlementDay(refund.channel, refund.completedAt, refund.id)
@@ -157,7 +157,7 @@ export class DynamoTransactionStore implements TransactionStore {
       ...keys.event(event.id),
       entity: 'EVENT',
       ...event,
-      ...eventIndexes.byMerchant(event.merchantId, event.createdAt, event.id),
+      ...eventIndexes.byMerchant(event.merchantId, event.createdAt, event.id, event.listingShards),
       deliveryStatus: 'PENDING',
       attempts: 0,
     });
@@ -202,7 +202,7 @@ export function paymentItem(payment: Payment): Record<string, unknown> {
     ...keys.payment(payment.id),
     entity: 'PAYMENT',
     ...payment,
-    ...paymentIndexes.byMerchant(payment.merchantId, payment.createdAt, payment.id),
+    ...paymentIndexes.byMerchant(payment.merchantId, payment.createdAt, payment.id, payment.listingShards),
     ...(payment.paidAt ? paymentIndexes.bySettlementDay(payment.channel, payment.paidAt, payment.id) : {}),
     ...(payment.status === 'PENDING'
       ? paymentIndexes.byExpiryMinute(payment.syncAt ?? payment.expiresAt, payment.id)

@@ -1,0 +1,162 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { keys } from '#adapters/dynamo/keys.ts';
+import { paymentEvent } from '#app/events.ts';
+import type { ListingMerchant } from '#app/ports.ts';
+import type { OutboxEvent } from '#domain/events.ts';
+import { type ListingShardStep, listingShardsAt, MERCHANT_LISTING_SHARDS_SINCE } from '#domain/listing-shards.ts';
+import type { Payment } from '#domain/payment.ts';
+import { paymentFixture } from '../support/domain-fixtures.ts';
+import { testContainer, uniqueId } from '../support/fixtures.ts';
+
+const container = testContainer();
+
+/** Query calls sent through the container's client while `counting` (a build-step middleware, as bench/capacity.ts). */
+let queries = 0;
+let counting = false;
+container.db.middlewareStack.add(
+  (next, context) => (args) => {
+    if (counting && context.commandName === 'QueryCommand') queries++;
+    return next(args);
+  },
+  { step: 'build', name: 'testQueryCounter', override: true },
+);
+
+async function countQueries<T>(run: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  queries = 0;
+  counting = true;
+  try {
+    return { result: await run(), queries };
+  } finally {
+    counting = false;
+  }
+}
+
+/** Payments created one second apart from `start`, as create-payment records them (the count in force then). */
+function payments(merchantId: string, steps: ListingShardStep[] | undefined, start: string, count: number): Payment[] {
+  return Array.from({ length: count }, (_, index) => {
+    const createdAt = new Date(Date.parse(start) + index * 1000).toISOString();
+    return paymentFixture({
+      merchantId,
+      orderNo: uniqueId('O'),
+      channel: index % 3 === 0 ? 'ALIPAY' : 'SANDBOX',
+      createdAt,
+      updatedAt: createdAt,
+      listingShards: listingShardsAt(steps, createdAt),
+    });
+  });
+}
+
+async function commit(items: { payments?: Payment[]; events?: OutboxEvent[] }) {
+  const all = [
+    ...(items.payments ?? []).map((payment) => ({ payments: [{ payment, expectedVersion: 0 }] })),
+    ...(items.events ?? []).map((event) => ({ events: [event] })),
+  ];
+  for (let start = 0; start < all.length; start += 10) {
+    await Promise.all(all.slice(start, start + 10).map((changes) => container.store.commit(changes)));
+  }
+}
+
+async function gsi1Partition(key: { PK: string; SK: string }): Promise<string> {
+  const { Item } = await container.db.send(new GetCommand({ TableName: container.config.tableName, Key: key }));
+  return String(Item?.GSI1PK);
+}
+
+const newestFirst = <T extends { id: string; createdAt: string }>(items: T[]) =>
+  [...items].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)).map((item) => item.id);
+
+describe('per-merchant listing shards (GSI1 regimes)', () => {
+  it('lists items written under every regime exactly once, newest first, across pages, filters and ranges', async () => {
+    const merchantId = uniqueId('mch');
+    // The operator raised this merchant to 64 shards from 2026-12-10.
+    const steps = [{ from: '2026-12-10T00:00:00.000Z', shards: 64 }];
+    const merchant: ListingMerchant = { id: merchantId, listingShardSteps: steps };
+    const eras = {
+      unsharded: payments(merchantId, steps, '2026-11-20T08:00:00.000Z', 9),
+      global128: payments(merchantId, steps, '2026-12-02T08:00:00.000Z', 9),
+      global256: payments(merchantId, steps, '2026-12-04T08:00:00.000Z', 9),
+      defaultOne: payments(merchantId, steps, '2026-12-06T08:00:00.000Z', 9),
+      raised: payments(merchantId, steps, '2026-12-12T08:00:00.000Z', 9),
+    };
+    const all = Object.values(eras).flat();
+    // Events of the default-era payments created in the raised era (a callback: no merchant profile read) keep their
+    // payment's count of 1; the raised era's own events take 64.
+    const late = new Date('2026-12-12T09:00:00.000Z');
+    const events = [...eras.defaultOne, ...eras.raised].map((payment, index) =>
+      paymentEvent(uniqueId('evt'), 'payment.succeeded', payment, new Date(late.getTime() + index * 1000)),
+    );
+    await commit({ payments: all, events });
+
+    // Where they were written: the unsharded key, then the global plan's shards, then `#{shard}` of their own count.
+    expect(await gsi1Partition(keys.payment(eras.unsharded[0]?.id ?? ''))).toBe(`MERCHANT#${merchantId}`);
+    expect(eras.defaultOne.every((payment) => payment.listingShards === 1)).toBe(true);
+    expect(eras.raised.every((payment) => payment.listingShards === 64)).toBe(true);
+    for (const payment of eras.defaultOne) {
+      expect(await gsi1Partition(keys.payment(payment.id))).toBe(`MERCHANT#${merchantId}#0`);
+    }
+    expect(await gsi1Partition(keys.event(events[0]?.id ?? ''))).toBe(`MERCHANT#${merchantId}#EVENTS#0`);
+
+    const listAll = async <T>(list: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string }>) => {
+      const listed: T[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await list(cursor);
+        expect(page.items.length).toBeLessThanOrEqual(7);
+        listed.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return listed;
+    };
+    const ids = (items: { id: string }[]) => items.map((item) => item.id);
+    const now = new Date('2026-12-31T00:00:00.000Z');
+
+    expect(ids(await listAll((cursor) => container.payments.list(merchant, { limit: 7, cursor }, { now })))).toEqual(
+      newestFirst(all),
+    );
+    const alipay = await listAll((cursor) =>
+      container.payments.list(merchant, { limit: 7, cursor }, { channel: 'ALIPAY', now }),
+    );
+    expect(ids(alipay)).toEqual(newestFirst(all.filter((payment) => payment.channel === 'ALIPAY')));
+    const [createdGte, createdLt] = ['2026-12-02T08:00:04.000Z', '2026-12-12T08:00:03.000Z'];
+    const ranged = await listAll((cursor) =>
+      container.payments.list(merchant, { limit: 7, cursor, createdGte, createdLt }, { now }),
+    );
+    expect(ids(ranged)).toEqual(
+      newestFirst(all.filter((payment) => payment.createdAt >= createdGte && payment.createdAt < createdLt)),
+    );
+    const listedEvents = await listAll((cursor) => container.events.list(merchant, { limit: 7, cursor }, {}));
+    expect(ids(listedEvents)).toEqual(newestFirst(events));
+  });
+
+  it('a small merchant pays one Query for a page of recent items; one raised to 256 shards pays 256', async () => {
+    const day = '2027-01-05T10:00:00.000Z';
+    expect(day > MERCHANT_LISTING_SHARDS_SINCE).toBe(true);
+    const small: ListingMerchant = { id: uniqueId('mch'), createdAt: '2026-12-20T00:00:00.000Z' };
+    const bigSteps = [{ from: '2026-12-20T00:00:00.000Z', shards: 256 }];
+    const big: ListingMerchant = { id: uniqueId('mch'), listingShardSteps: bigSteps };
+    const smallPayments = payments(small.id, undefined, day, 25);
+    const bigPayments = payments(big.id, bigSteps, day, 25);
+    await commit({ payments: [...smallPayments, ...bigPayments] });
+    const now = new Date('2027-01-06T00:00:00.000Z');
+
+    const first = await countQueries(() => container.payments.list(small, { limit: 10 }, { now }));
+    expect(first.queries).toBe(1);
+    expect(first.result.items.map((payment) => payment.id)).toEqual(newestFirst(smallPayments).slice(0, 10));
+    const second = await countQueries(() =>
+      container.payments.list(small, { limit: 10, cursor: first.result.nextCursor }, { now }),
+    );
+    expect(second.queries).toBe(1);
+    expect(second.result.items.map((payment) => payment.id)).toEqual(newestFirst(smallPayments).slice(10, 20));
+    // The last page: the merchant's only regime read to its end, and nothing older read (it was created after).
+    const last = await countQueries(() =>
+      container.payments.list(small, { limit: 10, cursor: second.result.nextCursor }, { now }),
+    );
+    expect(last.queries).toBe(1);
+    expect(last.result).toEqual({ items: expect.any(Array) });
+    expect(last.result.items).toHaveLength(5);
+
+    const bigPage = await countQueries(() => container.payments.list(big, { limit: 10 }, { now }));
+    expect(bigPage.queries).toBe(256);
+    expect(bigPage.result.items.map((payment) => payment.id)).toEqual(newestFirst(bigPayments).slice(0, 10));
+  });
+});
