@@ -13,7 +13,7 @@ import type { EventType, OutboxEvent } from '#domain/events.ts';
 import type { FeeCharge, FeeSchedule } from '#domain/fees.ts';
 import type { Merchant } from '#domain/merchant.ts';
 import type { DeliveryAttempt, DeliveryStatus, DeliveryTrigger, StoredEvent } from '#domain/notification.ts';
-import type { Channel, ChannelPaymentResult, Payment, PaymentStatus, VolumeShare } from '#domain/payment.ts';
+import type { Channel, ChannelPaymentResult, Payment, PaymentStatus } from '#domain/payment.ts';
 import type { RatePolicy, RouteClass } from '#domain/rate-limit.ts';
 import type { ReconciliationSummary } from '#domain/reconciliation.ts';
 import type { ChannelRefundResult, Refund, RefundStatus } from '#domain/refund.ts';
@@ -29,6 +29,7 @@ import type {
   RuleId,
 } from '#domain/risk.ts';
 import type { ActivityWrite, CounterDelta, LimitRequest } from '#domain/risk-limits.ts';
+import type { Share } from '#domain/sharded-limit.ts';
 import type { LedgerEntry, Wallet, WalletChange } from '#domain/wallet.ts';
 
 /** An `Idempotency-Key` claimed together with the resource it created or changed. */
@@ -489,9 +490,9 @@ export interface DailyVolume {
     key: DailyVolumeKey,
     amountMinor: number,
     limitMinor: number,
-  ): Promise<{ shares?: VolumeShare[] } | false>;
+  ): Promise<{ shares?: Share[] } | false>;
   /** Gives a reservation back to where it was taken (a payment never created). Never goes below zero. */
-  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly VolumeShare[]): Promise<void>;
+  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly Share[]): Promise<void>;
   /** The day's reserved total in minor units. */
   dailyTotal(key: DailyVolumeKey): Promise<number>;
 }

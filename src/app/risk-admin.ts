@@ -9,7 +9,9 @@ import {
   SOFT_RULES,
   type WindowRule,
 } from '#domain/risk.ts';
+import { MERCHANT_DAY_MAX_SHARDS, MERCHANT_DAY_MAX_SHARES, SHARD_CHANGE_MARGIN_MS } from '#domain/risk-limits.ts';
 import { ipMatches } from '#domain/risk-rules.ts';
+import { changePlan } from '#domain/sharded-limit.ts';
 import { NotFoundError, ValidationError } from '#shared/errors.ts';
 import * as z from '#shared/zod.ts';
 import { type AuditDeps, auditRecord } from './audit.ts';
@@ -50,6 +52,8 @@ export const riskConfigSchema = z
       }),
     ),
     weights: z.optional(z.partialRecord(z.enum(SOFT_RULES), score)),
+    /** How many counters the merchant-day limit is kept on; applies from a later UTC day (`changePlan`). */
+    merchant_day_shards: z.optional(z.number().check(z.int(), z.gte(1), z.lte(MERCHANT_DAY_MAX_SHARDS))),
     thresholds: z.optional(z.strictObject({ review: score.check(z.gte(1)), block: score.check(z.gte(1)) })),
   })
   .check(
@@ -86,6 +90,16 @@ export async function setRiskConfig(deps: RiskAdminDeps, input: unknown, merchan
       : {}),
     ...(patch.weights ? { weights: { ...current.weights, ...patch.weights } } : {}),
     ...(patch.thresholds ? { thresholds: patch.thresholds } : {}),
+    ...(patch.merchant_day_shards !== undefined
+      ? {
+          merchantDayShards: changePlan(
+            current.merchantDayShards ?? [],
+            patch.merchant_day_shards,
+            deps.clock(),
+            SHARD_CHANGE_MARGIN_MS,
+          ),
+        }
+      : {}),
     version: previousVersion + 1,
     updatedAt: now,
     updatedBy: currentRequestContext().actor?.id ?? 'unknown',
@@ -94,6 +108,7 @@ export async function setRiskConfig(deps: RiskAdminDeps, input: unknown, merchan
   if (next.thresholds.review > next.thresholds.block) {
     throw new ValidationError('VALIDATION_FAILED', 'thresholds: review must not exceed block');
   }
+  assertShardCounts(next);
   await deps.riskStore.putConfig(
     next,
     auditRecord(deps, {
@@ -137,6 +152,8 @@ export function configView(config: RiskConfig) {
       payer_devices: window(config.anomaly.payerDevices),
     },
     weights: config.weights,
+    /** The merchant-day counters by first UTC day (empty: the one unsharded counter). */
+    merchant_day_shards: config.merchantDayShards ?? [],
     thresholds: config.thresholds,
     updated_at: config.updatedAt ?? null,
     updated_by: config.updatedBy ?? null,
@@ -219,6 +236,30 @@ function limitsOf(input: Record<string, z.output<typeof limits>>): Record<string
       return [currency, out];
     }),
   );
+}
+
+/**
+ * Every merchant-day count of the plan must suit each currency's limits: each counter's share at least one minor
+ * unit, and a payment of the largest allowed amount coverable by {@link MERCHANT_DAY_MAX_SHARES} counters' shares.
+ */
+function assertShardCounts(config: RiskConfig): void {
+  const shards = Math.max(1, ...(config.merchantDayShards ?? []).map((step) => step.shards));
+  if (shards === 1) return;
+  for (const [currency, set] of Object.entries(config.limits)) {
+    const day = set.merchantDayMinor;
+    if (day === undefined) continue;
+    if (shards > day)
+      throw invalid(
+        `merchant_day_shards: ${shards} counters need a ${currency} merchant_day limit of at least ${shards} minor units`,
+      );
+    const payment = set.paymentMinor;
+    if (payment !== undefined && payment > MERCHANT_DAY_MAX_SHARES * Math.floor(day / shards)) {
+      const most = Math.floor(day / Math.ceil(payment / MERCHANT_DAY_MAX_SHARES));
+      throw invalid(
+        `merchant_day_shards: a ${currency} payment of up to ${formatAmount(payment, currency)} would need more than ${MERCHANT_DAY_MAX_SHARES} of ${shards} counters; at most ${most} suit these limits`,
+      );
+    }
+  }
 }
 
 function windowsOf<K extends string>(

@@ -61,14 +61,14 @@ export async function checkRisk(
   const assessment = assessRisk(context, snapshot);
   record(deps, merchant.id, assessment);
   if (assessment.decision === 'BLOCK') throw new RiskRejectedError(assessment.rules, assessment.score);
-  const limits = limitRequests(context, snapshot.config);
+  const limits = limitRequests(context, snapshot);
   return {
     risk: {
       score: assessment.score,
       decision: assessment.decision,
       rules: assessment.rules,
       configVersion: assessment.configVersion,
-      reservations: limits.map(({ limitMinor: _limit, ...reservation }) => reservation),
+      reservations: limits.map(({ limitMinor: _limit, shards: _shards, ...reservation }) => reservation),
     },
     writes: {
       merchantId: merchant.id,

@@ -3,7 +3,8 @@ import type { Clock, PaymentChannel } from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/channel-score.ts';
 import { type Admission, admission, successRate } from '#domain/circuit-breaker.ts';
-import type { Channel, PayMethod, VolumeShare } from '#domain/payment.ts';
+import type { Channel, PayMethod } from '#domain/payment.ts';
+import type { Share } from '#domain/sharded-limit.ts';
 import { UnavailableError, ValidationError } from '#shared/errors.ts';
 import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './ports.ts';
 
@@ -55,7 +56,7 @@ export interface ChannelRouter {
 export interface RouteDecision {
   channel: PaymentChannel;
   /** The daily volume reserved for it; give it back with `volume.releaseDailyVolume` if the payment is not created. */
-  reservation?: { key: DailyVolumeKey; amountMinor: number; shares?: VolumeShare[] };
+  reservation?: { key: DailyVolumeKey; amountMinor: number; shares?: Share[] };
 }
 
 const DEFAULT_UNGUARDED: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX', 'BALANCE']);

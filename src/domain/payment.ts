@@ -1,5 +1,6 @@
 import { AppError, ConflictError } from '#shared/errors.ts';
 import type { PaymentRisk } from './risk.ts';
+import type { Share } from './sharded-limit.ts';
 
 export const CHANNELS = ['SANDBOX', 'ALIPAY', 'WECHAT_PAY', 'BALANCE'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -67,13 +68,7 @@ export interface Payment {
    * The channel's daily volume this payment reserved (UTC day); given back when it closes or fails. `shares`: the
    * counter shards it was taken from (absent: the day's one unsharded counter).
    */
-  channelVolume?: { day: string; amountMinor: number; shares?: VolumeShare[] };
-}
-
-/** A part of a daily-volume reservation: the counter shard it was taken from, and how much. */
-export interface VolumeShare {
-  shard: number;
-  amountMinor: number;
+  channelVolume?: { day: string; amountMinor: number; shares?: Share[] };
 }
 
 /**

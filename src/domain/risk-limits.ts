@@ -5,12 +5,37 @@ import {
   type LimitReservation,
   type RiskConfig,
   type RiskContext,
+  type RiskSnapshot,
   type WindowRule,
 } from './risk.ts';
+import { planShares, reservedParts, shardsOn } from './sharded-limit.ts';
 
-/** A reservation to make at creation, with the limit its counter must stay within (absent: counted, not limited). */
+/**
+ * The most counters one merchant-day reservation takes from: its shares join the payment's creating transaction
+ * (at most 100 items), and a split is the slow path. A payment the day's room covers only over more counters than
+ * this is refused (`limit.merchant_day`, 403 `RISK_REJECTED`); operators choose counts that keep a payment's
+ * largest amount within this many counters' shares (`docs/risk.md`, "Merchant-day counters").
+ */
+export const MERCHANT_DAY_MAX_SHARES = 10;
+
+/** The most counters an operator can give the merchant-day limit. */
+export const MERCHANT_DAY_MAX_SHARDS = 256;
+
+/** A count change applies from the first UTC day that starts at least this long after it (container caches). */
+export const SHARD_CHANGE_MARGIN_MS = 60 * 60 * 1000;
+
+/** How many counters the merchant-day limit of `day` is kept on under `config` (1: the unsharded counter). */
+export function merchantDayShards(config: RiskConfig, day: string): number {
+  return shardsOn(config.merchantDayShards ?? [], day);
+}
+
+/**
+ * A reservation to make at creation, with the limit its counter must stay within; `shards`: the day's count of a
+ * sharded merchant day (each share within its counter's share of the limit).
+ */
 export interface LimitRequest extends LimitReservation {
   limitMinor: number;
+  shards?: number;
 }
 
 /** The UTC day (`yyyy-mm-dd`) and month (`yyyy-mm`) a limit counts `at` in. */
@@ -23,8 +48,24 @@ export function limitPeriods(at: Date): { day: string; month: string } {
  * The counters a new payment reserves, in the creating transaction: each one a limit is configured for (a payer's
  * day and month, the merchant's day). Counting only under a limit keeps a gateway without limits free of the
  * writes, and a limit counts the payments created while it is in force (it starts from zero when first set).
+ * A sharded merchant day reserves the shares planned from the counters read (`planShares`); when none fit, the
+ * whole amount on the counter read, which its conditional write then refuses.
  */
-export function limitRequests(context: RiskContext, config: RiskConfig): LimitRequest[] {
+export function limitRequests(
+  context: RiskContext,
+  snapshot: Pick<RiskSnapshot, 'config' | 'merchantDay'>,
+): LimitRequest[] {
+  return configuredLimits(context, snapshot.config).map((request) => {
+    const { shards, totals } = snapshot.merchantDay;
+    if (request.counter !== 'MERCHANT_DAY' || shards === 1) return request;
+    const planned = planShares(snapshot.merchantDay, request.limitMinor, request.amountMinor, MERCHANT_DAY_MAX_SHARES);
+    const shares = planned ?? [{ shard: totals[0]?.shard ?? 0, amountMinor: request.amountMinor }];
+    return { ...request, shards, shares };
+  });
+}
+
+/** The limits configured for this context's payment (a payer's day and month, the merchant's day), unsharded. */
+function configuredLimits(context: RiskContext, config: RiskConfig): LimitRequest[] {
   const limits = config.limits[context.currency] ?? {};
   const { day, month } = limitPeriods(context.now);
   const base = { merchantId: context.merchantId, currency: context.currency, amountMinor: context.amountMinor };
@@ -46,7 +87,7 @@ export function limitRequests(context: RiskContext, config: RiskConfig): LimitRe
 
 /** A signed change of a counter that goes with a payment's state change (never conditional: the money moved). */
 export type CounterDelta =
-  | { kind: 'limit'; reservation: LimitReservation; deltaMinor: number }
+  | { kind: 'limit'; reservation: LimitReservation; shard?: number; deltaMinor: number }
   | { kind: 'channel'; channel: Channel; day: string; shard?: number; currency: string; deltaMinor: number };
 
 /** Open or paid: the payment holds its limits and its channel's daily volume. */
@@ -61,25 +102,29 @@ export function counterChanges(before: Payment, after: Payment): CounterDelta[] 
   const held = HOLDS.has(before.status);
   if (held === HOLDS.has(after.status)) return [];
   const sign = held ? -1 : 1;
-  const limits: CounterDelta[] = (before.risk?.reservations ?? []).map((reservation) => ({
-    kind: 'limit',
-    reservation,
-    deltaMinor: sign * reservation.amountMinor,
-  }));
+  // Each share goes back to (or is taken again from) the counter shard it was reserved on.
+  const limits = (before.risk?.reservations ?? []).flatMap((reservation) =>
+    reservedParts(reservation.amountMinor, reservation.shares).map(
+      ({ shard, amountMinor }): CounterDelta => ({
+        kind: 'limit',
+        reservation,
+        ...(shard !== undefined ? { shard } : {}),
+        deltaMinor: sign * amountMinor,
+      }),
+    ),
+  );
   const volume = before.channelVolume;
   if (!volume) return limits;
-  // Each share goes back to (or is taken again from) the counter shard it was reserved on.
-  const shares = volume.shares ?? [{ amountMinor: volume.amountMinor }];
   return [
     ...limits,
-    ...shares.map(
-      (share): CounterDelta => ({
+    ...reservedParts(volume.amountMinor, volume.shares).map(
+      ({ shard, amountMinor }): CounterDelta => ({
         kind: 'channel',
         channel: before.channel,
         day: volume.day,
-        ...('shard' in share ? { shard: share.shard } : {}),
+        ...(shard !== undefined ? { shard } : {}),
         currency: before.currency,
-        deltaMinor: sign * share.amountMinor,
+        deltaMinor: sign * amountMinor,
       }),
     ),
   ];
@@ -148,7 +193,7 @@ export interface SnapshotReads {
  * nothing for rules that are not configured (a merchant-wide counter read by every payment is a hot key at scale).
  */
 export function snapshotReads(context: RiskContext, config: RiskConfig): SnapshotReads {
-  const counters = new Set(limitRequests(context, config).map((request) => request.counter));
+  const counters = new Set(configuredLimits(context, config).map((request) => request.counter));
   const { velocity, anomaly } = config;
   const payerRules = velocity.payer ?? anomaly.payerIps ?? anomaly.payerDevices ?? anomaly.amountMultiple;
   return {

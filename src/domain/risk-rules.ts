@@ -12,6 +12,8 @@ import type {
   WindowRule,
 } from './risk.ts';
 import { epochKey, epochOf, HARD_RULES } from './risk.ts';
+import { MERCHANT_DAY_MAX_SHARES } from './risk-limits.ts';
+import { planShares } from './sharded-limit.ts';
 
 /** A pure rule: judges a context against what was read. */
 export type Rule = (context: RiskContext, snapshot: RiskSnapshot) => RuleVerdict;
@@ -169,11 +171,23 @@ export const RULES: Readonly<Record<RuleId, Rule>> = {
     (s) => s.payerMonthMinor,
     hasPayer,
   ),
-  'limit.merchant_day': limitRule(
-    'limit.merchant_day',
-    (c, s) => limitsOf(c, s)?.merchantDayMinor,
-    (s) => s.merchantDayMinor,
-  ),
+  'limit.merchant_day': (context, snapshot) => {
+    const rule = 'limit.merchant_day';
+    const limit = limitsOf(context, snapshot)?.merchantDayMinor;
+    if (limit === undefined) return { rule, fired: false, reason: 'no limit applies' };
+    const read = snapshot.merchantDay;
+    const fired = planShares(read, limit, context.amountMinor, MERCHANT_DAY_MAX_SHARES) === undefined;
+    const used = read.totals.reduce((sum, { totalMinor }) => sum + totalMinor, 0);
+    const counters =
+      read.shards === 1
+        ? ''
+        : ` on ${read.totals.length} of ${read.shards} counters (at most ${MERCHANT_DAY_MAX_SHARES} per payment)`;
+    return {
+      rule,
+      fired,
+      reason: `${used}${counters} + ${context.amountMinor} of ${limit} ${context.currency} (minor units)`,
+    };
+  },
   'velocity.payer': velocityRule(
     'velocity.payer',
     (s) => s.config.velocity.payer,

@@ -2,6 +2,7 @@
  * The risk model: rule ids, the operator's configuration, what a check reads (the snapshot) and what a payment keeps of
  * its decision. The rules themselves are in `risk-rules.ts`; limit reservations and their release in `risk-limits.ts`.
  */
+import type { CountersRead, ShardStep, Share } from './sharded-limit.ts';
 
 /** Hard rules block on their own (score 100): blacklists and amount limits. */
 export const HARD_RULES = [
@@ -61,6 +62,11 @@ export interface RiskConfig {
     payerIps?: WindowRule;
     payerDevices?: WindowRule;
   };
+  /**
+   * How many counters the merchant-day limit is kept on, by first UTC day (`sharded-limit.ts`; absent or before the
+   * first step: the one unsharded counter). Operators set a count; it applies from a later day (`changePlan`).
+   */
+  merchantDayShards?: ShardStep[];
   /** Points (0–100) each soft rule adds to the score when it fires. */
   weights: Record<SoftRuleId, number>;
   /** score ≥ `review` → REVIEW, score ≥ `block` → BLOCK (1 ≤ review ≤ block ≤ 100). */
@@ -149,7 +155,8 @@ export interface RiskSnapshot {
   ipRanges: BlacklistEntry[];
   payerDayMinor: number;
   payerMonthMinor: number;
-  merchantDayMinor: number;
+  /** The merchant's day counters read: one picked at random, or every one when it lacked room for this payment. */
+  merchantDay: CountersRead;
   payerActivity: WindowActivity;
   deviceActivity: WindowActivity;
   ipActivity: WindowActivity;
@@ -195,6 +202,8 @@ export interface LimitReservation {
   period: string;
   currency: string;
   amountMinor: number;
+  /** A sharded merchant day: the counters the amount was taken from (absent: the period's one counter). */
+  shares?: Share[];
 }
 
 /** What a payment keeps of its risk check (stored on the payment; `risk` in the API). */

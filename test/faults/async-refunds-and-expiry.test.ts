@@ -216,7 +216,7 @@ async function reserved(payments: Payment[]) {
     const volumeKey = { channel: payment.channel, day: volume?.day ?? day, currency: payment.currency };
     const counted: [string, number][] = [
       [`payer ${payment.accountId} ${day}`, snapshot.payerDayMinor],
-      [`merchant ${day}`, snapshot.merchantDayMinor],
+      [`merchant ${day}`, snapshot.merchantDay.totals[0]?.totalMinor ?? 0],
       [`volume ${payment.channel} ${volumeKey.day}`, await stack.container.dailyVolume.dailyTotal(volumeKey)],
     ];
     for (const [key, total] of counted) {

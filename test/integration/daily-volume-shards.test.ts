@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelKeys, dailyTotalAttribute } from '#adapters/dynamo/channel-keys.ts';
 import { DynamoDailyVolumeRepository } from '#adapters/dynamo/daily-volume-repository.ts';
 import { DynamoTransactionStore } from '#adapters/dynamo/transaction-store.ts';
-import { DAILY_VOLUME_PLAN, shardCap } from '#domain/daily-volume.ts';
+import { DAILY_VOLUME_PLAN } from '#domain/daily-volume.ts';
 import type { PaymentStatus } from '#domain/payment.ts';
 import { counterChanges } from '#domain/risk-limits.ts';
+import { shardCap } from '#domain/sharded-limit.ts';
 import { channelTable } from '../support/channel-table.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
 

@@ -9,7 +9,7 @@ import {
   type RiskSnapshot,
   type RuleId,
 } from '#domain/risk.ts';
-import { counterChanges, limitRequests } from '#domain/risk-limits.ts';
+import { counterChanges, limitRequests, MERCHANT_DAY_MAX_SHARES } from '#domain/risk-limits.ts';
 import { assessRisk, ipMatches, RULES } from '#domain/risk-rules.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
 
@@ -49,6 +49,13 @@ function context(overrides: Partial<RiskContext> = {}): RiskContext {
 }
 
 const none = () => ({ counts: {}, ips: {}, devices: {} });
+/** The merchant day's one unsharded counter, read at `totalMinor`. */
+const unsharded = (totalMinor: number) => ({ shards: 1, totals: [{ shard: 0, totalMinor }] });
+/** Every counter of a sharded merchant day, read at these totals. */
+const sharded = (totals: number[]) => ({
+  shards: totals.length,
+  totals: totals.map((totalMinor, shard) => ({ shard, totalMinor })),
+});
 
 function snapshot(overrides: Partial<RiskSnapshot> = {}): RiskSnapshot {
   return {
@@ -57,7 +64,7 @@ function snapshot(overrides: Partial<RiskSnapshot> = {}): RiskSnapshot {
     ipRanges: [],
     payerDayMinor: 0,
     payerMonthMinor: 0,
-    merchantDayMinor: 0,
+    merchantDay: unsharded(0),
     payerActivity: none(),
     deviceActivity: none(),
     ipActivity: none(),
@@ -177,13 +184,32 @@ const cases: Array<{
   {
     name: 'merchant day at its limit',
     rule: 'limit.merchant_day',
-    snapshot: { merchantDayMinor: 990_000 },
+    snapshot: { merchantDay: unsharded(990_000) },
     fired: false,
   },
   {
     name: 'merchant day one cent over',
     rule: 'limit.merchant_day',
-    snapshot: { merchantDayMinor: 990_001 },
+    snapshot: { merchantDay: unsharded(990_001) },
+    fired: true,
+  },
+  {
+    name: 'sharded merchant day: the counter read has room for it',
+    rule: 'limit.merchant_day',
+    // 4 counters of 250,000; counter 2 read at 240,000.
+    snapshot: { merchantDay: { shards: 4, totals: [{ shard: 2, totalMinor: 240_000 }] } },
+    fired: false,
+  },
+  {
+    name: 'sharded merchant day: every counter read, room only together',
+    rule: 'limit.merchant_day',
+    snapshot: { merchantDay: sharded([245_000, 245_000, 250_000, 250_000]) },
+    fired: false,
+  },
+  {
+    name: 'sharded merchant day: every counter read, one cent short together',
+    rule: 'limit.merchant_day',
+    snapshot: { merchantDay: sharded([245_000, 245_001, 250_000, 250_000]) },
     fired: true,
   },
   {
@@ -339,17 +365,19 @@ describe('risk score and decision', () => {
 
 describe('limit reservations and their release', () => {
   it('reserves each counter a limit is configured for, and nothing without limits', () => {
-    const requests = limitRequests(context(), CONFIG);
+    const requests = limitRequests(context(), snapshot());
     expect(requests.map((r) => [r.counter, r.period, r.limitMinor])).toEqual([
       ['PAYER_DAY', '2026-12-01', 100_000],
       ['PAYER_MONTH', '2026-12', 500_000],
       ['MERCHANT_DAY', '2026-12-01', 1_000_000],
     ]);
-    expect(limitRequests(context({ payerAccountId: undefined }), DEFAULT_RISK_CONFIG)).toEqual([]);
+    expect(limitRequests(context({ payerAccountId: undefined }), snapshot({ config: DEFAULT_RISK_CONFIG }))).toEqual(
+      [],
+    );
   });
 
   it('gives back on close or failure, takes again on a late success, and does nothing otherwise', () => {
-    const reservations = limitRequests(context(), CONFIG).map(({ limitMinor: _l, ...r }) => r);
+    const reservations = limitRequests(context(), snapshot()).map(({ limitMinor: _l, ...r }) => r);
     const open = paymentFixture({
       status: 'PENDING',
       amountMinor: 10_000,
@@ -365,6 +393,63 @@ describe('limit reservations and their release', () => {
     ]);
     expect(counterChanges(open, { ...open, status: 'SUCCEEDED' })).toEqual([]);
     expect(counterChanges(closed, { ...closed, status: 'FAILED' })).toEqual([]);
+  });
+
+  it('reserves a sharded merchant day on the counter read, or split over the counters with the most room', () => {
+    const merchantDay = (request: ReturnType<typeof limitRequests>) =>
+      request.find((r) => r.counter === 'MERCHANT_DAY');
+    const fast = limitRequests(
+      context(),
+      snapshot({ merchantDay: { shards: 4, totals: [{ shard: 3, totalMinor: 0 }] } }),
+    );
+    expect(merchantDay(fast)).toMatchObject({ shards: 4, shares: [{ shard: 3, amountMinor: 10_000 }] });
+    const split = limitRequests(context(), snapshot({ merchantDay: sharded([245_000, 244_000, 250_000, 248_000]) }));
+    expect(merchantDay(split)?.shares).toEqual([
+      { shard: 1, amountMinor: 6_000 },
+      { shard: 0, amountMinor: 4_000 },
+    ]);
+    // No room, even together: the whole amount on the counter read, whose conditional write refuses it.
+    const none = limitRequests(context(), snapshot({ merchantDay: sharded([250_000, 250_000, 250_000, 250_000]) }));
+    expect(merchantDay(none)?.shares).toEqual([{ shard: 0, amountMinor: 10_000 }]);
+    // The unsharded day keeps its one counter (no shares), so counters stored before sharding stay valid.
+    expect(merchantDay(limitRequests(context(), snapshot()))).not.toHaveProperty('shares');
+  });
+
+  it('refuses a payment the day covers only over more than MERCHANT_DAY_MAX_SHARES counters', () => {
+    // 100 counters of 10,000, each with 900 left: 10,000 needs 12 of them.
+    const merchantDay = sharded(Array.from({ length: 100 }, () => 9_100));
+    const verdict = RULES['limit.merchant_day'](context(), snapshot({ merchantDay }));
+    expect(MERCHANT_DAY_MAX_SHARES).toBe(10);
+    expect(verdict.fired).toBe(true);
+    expect(verdict.reason).toContain('at most 10 per payment');
+    expect(RULES['limit.merchant_day'](context({ amountMinor: 9_000 }), snapshot({ merchantDay })).fired).toBe(false);
+  });
+
+  it("gives a sharded merchant day's shares back to (and takes them again from) their own counters", () => {
+    const reservation = {
+      counter: 'MERCHANT_DAY' as const,
+      merchantId: 'mch_1',
+      period: '2026-12-05',
+      currency: 'CNY',
+      amountMinor: 10_000,
+      shares: [
+        { shard: 3, amountMinor: 7_000 },
+        { shard: 11, amountMinor: 3_000 },
+      ],
+    };
+    const open = paymentFixture({
+      status: 'PENDING',
+      amountMinor: 10_000,
+      risk: { score: 0, decision: 'ALLOW', rules: [], configVersion: 3, reservations: [reservation] },
+    });
+    for (const status of ['CLOSED', 'FAILED'] as const) {
+      const left = { ...open, status };
+      expect(counterChanges(open, left)).toEqual([
+        { kind: 'limit', reservation, shard: 3, deltaMinor: -7_000 },
+        { kind: 'limit', reservation, shard: 11, deltaMinor: -3_000 },
+      ]);
+      expect(counterChanges(left, { ...left, status: 'SUCCEEDED' }).map((d) => d.deltaMinor)).toEqual([7_000, 3_000]);
+    }
   });
 
   it("gives a sharded day's volume back to (and takes it again from) the very counters it was reserved on", () => {

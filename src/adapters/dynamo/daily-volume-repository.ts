@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DailyVolume, DailyVolumeKey } from '#app/ports.ts';
-import { dailyVolumeShards, shardCap, splitShares } from '#domain/daily-volume.ts';
-import type { VolumeShare } from '#domain/payment.ts';
+import { dailyVolumeShards, MAX_SHARES } from '#domain/daily-volume.ts';
+import { pickShard, reservedParts, type Share, shardCap, splitShares } from '#domain/sharded-limit.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
-import { BATCH_GET_LIMIT, consistentBatchGet, itemKeyOf, ttlSeconds } from './items.ts';
+import { consistentTotals, ttlSeconds } from './items.ts';
 
 /** Daily counters are kept a few days after their day (reconciliation and support look at them), then expire. */
 const KEEP_DAYS = 7;
@@ -32,17 +32,17 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     key: DailyVolumeKey,
     amountMinor: number,
     limitMinor: number,
-  ): Promise<{ shares?: VolumeShare[] } | false> {
+  ): Promise<{ shares?: Share[] } | false> {
     assertAmount(amountMinor);
     if (amountMinor > limitMinor) return false;
     const shards = dailyVolumeShards(key.day);
     if (shards === 1) return (await this.take(key, undefined, amountMinor, limitMinor)) ? {} : false;
-    const shard = Math.min(shards - 1, Math.floor(this.random() * shards));
+    const shard = pickShard(shards, this.random);
     if (await this.take(key, shard, amountMinor, shardCap(limitMinor, shards, shard))) {
       return { shares: [{ shard, amountMinor }] };
     }
     for (let attempt = 0; attempt < SPLIT_ATTEMPTS; attempt++) {
-      const shares = splitShares(await this.totals(key, shards), limitMinor, amountMinor);
+      const shares = splitShares(await this.totals(key, shards), limitMinor, amountMinor, MAX_SHARES);
       if (!shares) return false;
       try {
         await this.db.send(
@@ -60,10 +60,9 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     return false;
   }
 
-  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly VolumeShare[]): Promise<void> {
+  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly Share[]): Promise<void> {
     assertAmount(amountMinor);
-    for (const share of shares ?? [{ amountMinor }]) {
-      const shard = 'shard' in share ? share.shard : undefined;
+    for (const { shard, amountMinor: part } of reservedParts(amountMinor, shares)) {
       try {
         await this.db.send(
           new UpdateCommand({
@@ -72,7 +71,7 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
             UpdateExpression: 'ADD #total :negative',
             ConditionExpression: '#total >= :amount',
             ExpressionAttributeNames: { '#total': dailyTotalAttribute(key.currency) },
-            ExpressionAttributeValues: { ':negative': -share.amountMinor, ':amount': share.amountMinor },
+            ExpressionAttributeValues: { ':negative': -part, ':amount': part },
           }),
         );
       } catch (error) {
@@ -118,16 +117,11 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
   }
 
   /** Every counter's total of the day (one for an unsharded day), by shard, strongly consistent. */
-  private async totals(key: DailyVolumeKey, shards: number): Promise<number[]> {
+  private totals(key: DailyVolumeKey, shards: number): Promise<number[]> {
     const keys = Array.from({ length: shards }, (_, shard) =>
       channelKeys.daily(key.channel, key.day, shards === 1 ? undefined : shard),
     );
-    const found = new Map<string, Record<string, unknown>>();
-    for (let from = 0; from < keys.length; from += BATCH_GET_LIMIT) {
-      const chunk = keys.slice(from, from + BATCH_GET_LIMIT);
-      for (const [at, item] of await consistentBatchGet(this.db, this.tableName, chunk)) found.set(at, item);
-    }
-    return keys.map((k) => Number(found.get(itemKeyOf(k))?.[dailyTotalAttribute(key.currency)] ?? 0));
+    return consistentTotals(this.db, this.tableName, keys, dailyTotalAttribute(key.currency));
   }
 }
 

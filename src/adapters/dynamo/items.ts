@@ -125,3 +125,21 @@ export function consistentBatchGet(
 ): Promise<Map<string, Record<string, unknown>>> {
   return batchGetItems(db, tableName, keys, { consistent: true });
 }
+
+/**
+ * The number attribute `attribute` of each item at `keys` (0 where there is none), in key order: strongly
+ * consistent reads, {@link BATCH_GET_LIMIT} keys per `BatchGetItem` (sharded counters are read this way).
+ */
+export async function consistentTotals(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly { PK: string; SK: string }[],
+  attribute: string,
+): Promise<number[]> {
+  const found = new Map<string, Record<string, unknown>>();
+  for (let from = 0; from < keys.length; from += BATCH_GET_LIMIT) {
+    const chunk = keys.slice(from, from + BATCH_GET_LIMIT);
+    for (const [at, item] of await consistentBatchGet(db, tableName, chunk)) found.set(at, item);
+  }
+  return keys.map((key) => Number(found.get(itemKeyOf(key))?.[attribute] ?? 0));
+}

@@ -432,8 +432,9 @@ export const riskKeys = {
     PK: payerPartition(merchantId, accountId),
     SK: `LIMIT#${part(period)}`,
   }),
-  merchantCounter: (merchantId: string, period: string): Key => ({
-    PK: `RISK#MERCHANT#${part(merchantId)}`,
+  /** The merchant-day counter: the one unsharded counter, or counter `shard` of a sharded day (its own partition). */
+  merchantCounter: (merchantId: string, period: string, shard?: number): Key => ({
+    PK: `RISK#MERCHANT#${part(merchantId)}${shard === undefined ? '' : `#${shard}`}`,
     SK: `LIMIT#${part(period)}`,
   }),
   review: (createdAt: string, paymentId: string): Key => ({

@@ -2,6 +2,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { RiskWrites } from '#app/ports.ts';
 import type { LimitReservation } from '#domain/risk.ts';
 import type { ActivityWrite, CounterDelta, LimitRequest } from '#domain/risk-limits.ts';
+import { shardCap } from '#domain/sharded-limit.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
 import { ttlSeconds } from './items.ts';
 import { type Key, riskKeys } from './keys.ts';
@@ -13,32 +14,61 @@ const DAY_MS = 86_400_000;
 const KEEP_DAY_COUNTER_MS = 8 * DAY_MS;
 const KEEP_MONTH_COUNTER_MS = 40 * DAY_MS;
 
-/** The counter item of a reservation (a payer's day or month, a merchant's day). */
-export function counterKey(reservation: LimitReservation): Key {
+/** The counter item of a reservation (a payer's day or month, a merchant's day: counter `shard` when sharded). */
+export function counterKey(reservation: LimitReservation, shard?: number): Key {
   if (reservation.counter === 'MERCHANT_DAY')
-    return riskKeys.merchantCounter(reservation.merchantId, reservation.period);
+    return riskKeys.merchantCounter(reservation.merchantId, reservation.period, shard);
   return riskKeys.payerCounter(reservation.merchantId, reservation.payerAccountId ?? '', reservation.period);
 }
 
+/** One conditional counter write of a limit reservation: `amountMinor` on the counter at `key`, within `capMinor`. */
+export interface ReservationPart {
+  request: LimitRequest;
+  key: Key;
+  amountMinor: number;
+  capMinor: number;
+}
+
 /**
- * A limit reservation: `ADD total :amount`, conditional on `total <= limit - amount` (DynamoDB
- * conditions cannot add, so the subtraction is done here). Concurrent reservations are serialised by DynamoDB, so
- * together they can never take a counter over its limit.
+ * The counter writes of a reservation: the whole amount on its counter within the limit, or — a sharded merchant
+ * day — each share on its own counter within that counter's share of the limit (`shardCap`).
  */
-export function reservationItem(tableName: string, request: LimitRequest, now: Date): TransactItem {
-  const keep = request.counter === 'PAYER_MONTH' ? KEEP_MONTH_COUNTER_MS : KEEP_DAY_COUNTER_MS;
+export function reservationParts(request: LimitRequest): ReservationPart[] {
+  const { shares, shards } = request;
+  if (!shares || shards === undefined) {
+    return [{ request, key: counterKey(request), amountMinor: request.amountMinor, capMinor: request.limitMinor }];
+  }
+  return shares.map((share) => ({
+    request,
+    key: counterKey(request, share.shard),
+    amountMinor: share.amountMinor,
+    capMinor: shardCap(request.limitMinor, shards, share.shard),
+  }));
+}
+
+/**
+ * A limit reservation's counter write: `ADD total :amount`, conditional on `total <= cap - amount` (DynamoDB
+ * conditions cannot add, so the subtraction is done here). Concurrent reservations are serialised by DynamoDB, so
+ * together they can never take a counter over its cap.
+ */
+export function reservationItem(tableName: string, part: ReservationPart, now: Date): TransactItem {
+  const keep = part.request.counter === 'PAYER_MONTH' ? KEEP_MONTH_COUNTER_MS : KEEP_DAY_COUNTER_MS;
   return {
     Update: {
       TableName: tableName,
-      Key: counterKey(request),
+      Key: part.key,
       UpdateExpression: 'SET #entity = :entity, #ttl = if_not_exists(#ttl, :ttl) ADD #total :amount',
       ConditionExpression: 'attribute_not_exists(#total) OR #total <= :max',
-      ExpressionAttributeNames: { '#entity': 'entity', '#ttl': 'ttl', '#total': dailyTotalAttribute(request.currency) },
+      ExpressionAttributeNames: {
+        '#entity': 'entity',
+        '#ttl': 'ttl',
+        '#total': dailyTotalAttribute(part.request.currency),
+      },
       ExpressionAttributeValues: {
         ':entity': 'RISK_COUNTER',
         ':ttl': ttlSeconds(new Date(now.getTime() + keep)),
-        ':amount': request.amountMinor,
-        ':max': request.limitMinor - request.amountMinor,
+        ':amount': part.amountMinor,
+        ':max': part.capMinor - part.amountMinor,
       },
     },
   };
@@ -120,7 +150,9 @@ export function reviewItem(tableName: string, review: NonNullable<RiskWrites['re
  */
 export function counterDeltaItem(tableName: string, delta: CounterDelta): TransactItem {
   const key =
-    delta.kind === 'limit' ? counterKey(delta.reservation) : channelKeys.daily(delta.channel, delta.day, delta.shard);
+    delta.kind === 'limit'
+      ? counterKey(delta.reservation, delta.shard)
+      : channelKeys.daily(delta.channel, delta.day, delta.shard);
   const currency = delta.kind === 'limit' ? delta.reservation.currency : delta.currency;
   return {
     Update: {

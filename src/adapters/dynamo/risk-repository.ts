@@ -16,11 +16,12 @@ import {
   type RiskSnapshot,
   type WindowActivity,
 } from '#domain/risk.ts';
-import { limitPeriods, snapshotReads } from '#domain/risk-limits.ts';
+import { limitPeriods, merchantDayShards, snapshotReads } from '#domain/risk-limits.ts';
+import { type CountersRead, needsEveryCounter, pickShard } from '#domain/sharded-limit.ts';
 import { TtlCache } from '#shared/ttl-cache.ts';
 import { auditPut } from './audit-log.ts';
 import { dailyTotalAttribute } from './channel-keys.ts';
-import { batchGetItems, guardedPut, itemKeyOf, transactOrStale, ttlSeconds } from './items.ts';
+import { batchGetItems, consistentTotals, guardedPut, itemKeyOf, transactOrStale, ttlSeconds } from './items.ts';
 import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './keys.ts';
 
 /**
@@ -29,16 +30,20 @@ import { BLACKLIST_PARTITION, type Key, REVIEW_PARTITION, riskKeys } from './key
  * rule needs them — the limit counters and the activity of payer, device and IP; writes happen in the payment's own
  * transaction (`risk-items.ts`). Operator changes are transactions with their audit entry; a blacklist change also
  * adds one to the blacklist's version, which containers check once per TTL before reloading the whole list.
+ * A sharded merchant day is read on one counter picked at random (`random`), and on every counter only when that one
+ * lacks room for the payment (strongly consistent: the split is planned from them).
  */
 export class DynamoRiskRepository implements RiskStore {
   private readonly configs: TtlCache<RiskConfig | undefined>;
   private readonly blacklists: TtlCache<CachedBlacklist>;
+  private readonly random: () => number;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    options: { cacheTtlMs?: number; now?: () => number } = {},
+    options: { cacheTtlMs?: number; now?: () => number; random?: () => number } = {},
   ) {
+    this.random = options.random ?? Math.random;
     this.configs = new TtlCache(options.cacheTtlMs ?? 0, options.now);
     this.blacklists = new TtlCache(options.cacheTtlMs ?? 0, options.now);
   }
@@ -53,6 +58,8 @@ export class DynamoRiskRepository implements RiskStore {
     const { day, month } = limitPeriods(context.now);
     const payer = context.payerAccountId;
     const reads = snapshotReads(context, config);
+    const shards = reads.merchantDay ? merchantDayShards(config, day) : 1;
+    const shard = shards > 1 ? pickShard(shards, this.random) : undefined;
     const wanted: Record<string, Key | undefined> = {
       payerActivity:
         reads.payerActivity && payer !== undefined ? riskKeys.payerActivity(context.merchantId, payer) : undefined,
@@ -60,7 +67,7 @@ export class DynamoRiskRepository implements RiskStore {
         reads.payerDay && payer !== undefined ? riskKeys.payerCounter(context.merchantId, payer, day) : undefined,
       payerMonth:
         reads.payerMonth && payer !== undefined ? riskKeys.payerCounter(context.merchantId, payer, month) : undefined,
-      merchantDay: reads.merchantDay ? riskKeys.merchantCounter(context.merchantId, day) : undefined,
+      merchantDay: reads.merchantDay ? riskKeys.merchantCounter(context.merchantId, day, shard) : undefined,
       deviceActivity:
         reads.deviceActivity && context.deviceId !== undefined
           ? riskKeys.subjectActivity('device', context.deviceId)
@@ -85,7 +92,10 @@ export class DynamoRiskRepository implements RiskStore {
       ipRanges: blacklist.ipRanges,
       payerDayMinor: total('payerDay'),
       payerMonthMinor: total('payerMonth'),
-      merchantDayMinor: total('merchantDay'),
+      merchantDay: await this.merchantDay(context, config, day, {
+        shards,
+        totals: [{ shard: shard ?? 0, totalMinor: total('merchantDay') }],
+      }),
       payerActivity: activityOf(payerActivity),
       deviceActivity: activityOf(item('deviceActivity')),
       ipActivity: activityOf(item('ipActivity')),
@@ -94,6 +104,15 @@ export class DynamoRiskRepository implements RiskStore {
         sumMinor: Number(payerActivity?.[`s_${context.currency}`] ?? 0),
       },
     };
+  }
+
+  /** The merchant-day counters read: `one` (the counter picked), or every counter when it lacks room for the amount. */
+  private async merchantDay(context: RiskContext, config: RiskConfig, day: string, one: CountersRead) {
+    const limit = config.limits[context.currency]?.merchantDayMinor;
+    if (limit === undefined || !needsEveryCounter(one, limit, context.amountMinor)) return one;
+    const keys = Array.from({ length: one.shards }, (_, k) => riskKeys.merchantCounter(context.merchantId, day, k));
+    const totals = await consistentTotals(this.db, this.tableName, keys, dailyTotalAttribute(context.currency));
+    return { shards: one.shards, totals: totals.map((totalMinor, shard) => ({ shard, totalMinor })) };
   }
 
   /** The gateway's (`undefined`) or a merchant's configuration as stored, through this container's cache. */

@@ -20,7 +20,7 @@ import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
 import { eventIndexes, keys, paymentIndexes, refundIndexes } from './keys.ts';
-import { activityItem, counterDeltaItem, reservationItem, reviewItem } from './risk-items.ts';
+import { activityItem, counterDeltaItem, reservationItem, reservationParts, reviewItem } from './risk-items.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -83,11 +83,12 @@ export class DynamoTransactionStore implements TransactionStore {
         ...(risk.review ? [reviewItem(this.tableName, risk.review)] : []),
       );
     }
-    // `attribute_not_exists` would admit an amount over the whole limit into a fresh counter: refuse it here.
-    const tooLarge = risk?.limits.find((request) => request.amountMinor > request.limitMinor);
-    if (tooLarge) throw new LimitExceededError(tooLarge.counter);
+    // `attribute_not_exists` would admit an amount over the whole cap into a fresh counter: refuse it here.
+    const parts = (risk?.limits ?? []).flatMap(reservationParts);
+    const tooLarge = parts.find((part) => part.amountMinor > part.capMinor);
+    if (tooLarge) throw new LimitExceededError(tooLarge.request.counter);
     const limitsAt = items.length;
-    if (risk) items.push(...risk.limits.map((request) => reservationItem(this.tableName, request, now)));
+    items.push(...parts.map((part) => reservationItem(this.tableName, part, now)));
     const send = () =>
       this.db.send(
         new TransactWriteCommand({
@@ -103,7 +104,7 @@ export class DynamoTransactionStore implements TransactionStore {
           if (!(error instanceof TransactionCanceledException) || !risk) throw error;
           const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
           const refused = reasons.findIndex((code, index) => index >= limitsAt && code === 'ConditionalCheckFailed');
-          if (refused >= 0) throw new LimitExceededError(risk.limits[refused - limitsAt]?.counter ?? 'PAYER_DAY');
+          if (refused >= 0) throw new LimitExceededError(parts[refused - limitsAt]?.request.counter ?? 'PAYER_DAY');
           const conflictOnly = reasons.every((code) => code === 'None' || code === 'TransactionConflict');
           if (!conflictOnly || attempt >= CONFLICT_ATTEMPTS) throw error;
           await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
