@@ -4,7 +4,7 @@
  * holding its share of the daily limit — the shares sum to the limit exactly, so the day never exceeds it however the
  * reservations spread (docs/channels.md, "Daily volume").
  */
-import { type ShardStep, shardsOn } from './sharded-limit.ts';
+import { type ShardStep, shardCount } from './sharded-limit.ts';
 
 /**
  * How many counters a day has, by the first day of each count (never edit a past step; append one starting on a day
@@ -19,5 +19,5 @@ export const MAX_SHARES = 100;
 
 /** The number of counters of `day` (`yyyy-mm-dd`): 1 = the unsharded counter. */
 export function dailyVolumeShards(day: string): number {
-  return shardsOn(DAILY_VOLUME_PLAN, day);
+  return shardCount(DAILY_VOLUME_PLAN, day);
 }

@@ -8,7 +8,7 @@ import {
   type RiskSnapshot,
   type WindowRule,
 } from './risk.ts';
-import { planShares, reservedParts, shardsOn } from './sharded-limit.ts';
+import { planShares, reservedParts, shardCount } from './sharded-limit.ts';
 
 /**
  * The most counters one merchant-day reservation takes from: its shares join the payment's creating transaction
@@ -26,7 +26,7 @@ export const SHARD_CHANGE_MARGIN_MS = 60 * 60 * 1000;
 
 /** How many counters the merchant-day limit of `day` is kept on under `config` (1: the unsharded counter). */
 export function merchantDayShards(config: RiskConfig, day: string): number {
-  return shardsOn(config.merchantDayShards ?? [], day);
+  return shardCount(config.merchantDayShards ?? [], day);
 }
 
 /**

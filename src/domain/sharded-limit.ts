@@ -17,15 +17,18 @@ export interface Share {
  * keep the one unsharded counter; a day never mixes two counts, so a count change never loosens a day's limit.
  */
 export interface ShardStep {
-  from: string;
-  shards: number;
+  readonly from: string;
+  readonly shards: number;
 }
 
-/** The number of counters of `day` under `plan` (steps in day order): 1 = the unsharded counter. */
-export function shardsOn(plan: readonly ShardStep[], day: string): number {
-  let shards = 1;
-  for (const step of plan) if (day >= step.from) shards = step.shards;
-  return shards;
+/**
+ * The count in force at `at` under `plan` (steps in order; `at` a day, minute or instant, compared as ISO-8601
+ * text): 1 = the unsharded key. Also the plans of the sharded index keys (`SHARD_PLAN` in `keys.ts`).
+ */
+export function shardCount(plan: readonly ShardStep[], at: string): number {
+  let count = 1;
+  for (const step of plan) if (step.from <= at) count = step.shards;
+  return count;
 }
 
 /**
@@ -38,7 +41,7 @@ export function changePlan(plan: readonly ShardStep[], shards: number, now: Date
   const from = new Date(Date.parse(`${new Date(now.getTime() + marginMs).toISOString().slice(0, 10)}T00:00:00.000Z`));
   from.setUTCDate(from.getUTCDate() + 1);
   const fromDay = from.toISOString().slice(0, 10);
-  if (shardsOn(plan, fromDay) === shards) return [...plan];
+  if (shardCount(plan, fromDay) === shards) return [...plan];
   const inForce = plan.filter((step) => step.from <= today).at(-1);
   return [...(inForce ? [inForce] : []), { from: fromDay, shards }];
 }

@@ -7,10 +7,10 @@ import {
   merchantListingRegimes,
   part,
   settlementDayPartitions,
-  shardCount,
   walletPartition,
 } from '#adapters/dynamo/keys.ts';
 import { shardOf } from '#domain/shard.ts';
+import { shardCount } from '#domain/sharded-limit.ts';
 
 /** Strings rich in separators and escape characters, where a naive join would collide. */
 const keyPart = fc.string({ unit: fc.constantFrom('a', 'b', '#', '%', '2', '3', 'K'), maxLength: 8 });

@@ -8,7 +8,7 @@ import {
   planShares,
   reservedParts,
   shardCap,
-  shardsOn,
+  shardCount,
   splitShares,
 } from '#domain/sharded-limit.ts';
 
@@ -90,8 +90,8 @@ describe('sharded limit (pure)', () => {
     const noon = new Date('2026-12-02T12:00:00.000Z');
     const plan = changePlan([], 16, noon, HOUR);
     expect(plan).toEqual([{ from: '2026-12-03', shards: 16 }]);
-    expect(shardsOn(plan, '2026-12-02')).toBe(1);
-    expect(shardsOn(plan, '2026-12-03')).toBe(16);
+    expect(shardCount(plan, '2026-12-02')).toBe(1);
+    expect(shardCount(plan, '2026-12-03')).toBe(16);
     // Within the margin of midnight, the day after next (caches still hold the old count at midnight).
     expect(changePlan([], 16, new Date('2026-12-02T23:30:00.000Z'), HOUR)).toEqual([
       { from: '2026-12-04', shards: 16 },
@@ -107,7 +107,7 @@ describe('sharded limit (pure)', () => {
       { from: '2026-12-03', shards: 16 },
       { from: '2026-12-06', shards: 8 },
     ]);
-    expect(shardsOn(later, '2026-12-05')).toBe(16);
+    expect(shardCount(later, '2026-12-05')).toBe(16);
     expect(changePlan(later, 8, new Date('2026-12-05T10:00:00.000Z'), HOUR)).toEqual(later);
     expect(changePlan([], 1, noon, HOUR)).toEqual([]);
   });

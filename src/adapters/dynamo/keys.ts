@@ -7,6 +7,7 @@ import {
   MERCHANT_LISTING_SHARDS_SINCE,
 } from '#domain/listing-shards.ts';
 import { shardOf } from '#domain/shard.ts';
+import { type ShardStep, shardCount } from '#domain/sharded-limit.ts';
 
 /**
  * Every DynamoDB key of the single table is built here and nowhere else. Each variable part goes through
@@ -119,12 +120,6 @@ export function auditKey(record: { id: string; at: string }): Key {
   };
 }
 
-/** From `from` (a UTC date `yyyy-mm-dd`) on, an index's keys have `shards` write shards. */
-export interface ShardStep {
-  readonly from: string;
-  readonly shards: number;
-}
-
 /** Write shards of each hot index key, over time. */
 export type ShardPlan = Readonly<Record<'merchantListing' | 'settlementDay' | 'expiryMinute', readonly ShardStep[]>>;
 
@@ -167,13 +162,6 @@ export const SHARD_PLAN: ShardPlan = {
     { from: EXPIRY_SHARDED_SINCE, shards: 1024 },
   ],
 };
-
-/** The shard count of `index` in effect at `at` (a date, minute or instant, compared as ISO-8601 text). */
-export function shardCount(steps: readonly ShardStep[], at: string): number {
-  let count = 1;
-  for (const step of steps) if (step.from <= at) count = step.shards;
-  return count;
-}
 
 /** The write shard of `id` under `base`: `base` itself for a count of 1, else `base#{shard}`. */
 function shardedPartition(base: string, id: string, count: number): string {
