@@ -1,5 +1,17 @@
 import { createContainer } from '#adapters/container.ts';
-import { createMerchant, rotateMerchantSecret, setMerchantRateLimit, setMerchantStatus } from '#app/merchant-admin.ts';
+import {
+  addListingShardStep,
+  createMerchant,
+  rotateMerchantSecret,
+  setMerchantRateLimit,
+  setMerchantStatus,
+} from '#app/merchant-admin.ts';
+import {
+  DEFAULT_LISTING_SHARDS,
+  LISTING_STEP_MIN_LEAD_MS,
+  listingShardsAt,
+  MERCHANT_LISTING_SHARDS_SINCE,
+} from '#domain/listing-shards.ts';
 import { MERCHANT_MODES, type Merchant, type MerchantMode } from '#domain/merchant.ts';
 import { policyFor, ROUTE_CLASSES, type RouteClass } from '#domain/rate-limit.ts';
 import { newId } from '#shared/ids.ts';
@@ -129,6 +141,37 @@ Takes effect on the merchant's next request. Example:
           ROUTE_CLASSES.map((cls) => [cls, policyFor(defaults, merchant.rateLimits, cls)]),
         );
         return { merchantId, defaults, overrides: merchant.rateLimits ?? {}, effective };
+      },
+    }),
+    'listing-shards': command({
+      summary: "show or raise a merchant's GSI1 listing shard count (docs/scaling.md, merchant listings)",
+      usage: 'show|add --id ID [--from ISO-8601 --shards N]',
+      details: `  show               its steps and the count an item created now records
+  add                from --from on, its new payments, refunds and events use --shards shards (1–512)
+Steps are append-only: --from at least ${LISTING_STEP_MIN_LEAD_MS / 60_000} minutes ahead and after the last step, --shards more than
+the count in force then (items never move, so counts only grow). Without steps a merchant has ${DEFAULT_LISTING_SHARDS} (items created
+from ${MERCHANT_LISTING_SHARDS_SINCE} on; older ones keep the global plan). Example:
+  npm run merchant -- listing-shards add --id mch_1 --from 2026-12-20T00:00:00Z --shards 64`,
+      options: { ...id, from: { type: 'string' }, shards: { type: 'string' } },
+      async run(values, { positionals }) {
+        const merchantId = requireId(values);
+        const action = positionals[0];
+        const gateway = container();
+        if (action === 'add') {
+          if (values.from === undefined || values.shards === undefined) {
+            throw new UsageError('add needs --from and --shards');
+          }
+          // The use case validates both (zod, then the append-only rules): a bad step is refused, nothing changes.
+          await addListingShardStep(gateway, merchantId, { from: values.from, shards: Number(values.shards) });
+        } else if (action !== 'show') {
+          throw new UsageError('listing-shards needs show or add');
+        }
+        const merchant = await gateway.merchants.get(merchantId);
+        if (!merchant) throw new CliError(`merchant ${merchantId} not found`);
+        const steps = merchant.listingShardSteps ?? [];
+        // The count an item created now records (before the cutover: the one at the cutover; its key is the global plan's).
+        const countNow = listingShardsAt(steps, gateway.clock().toISOString());
+        return { merchantId, steps, countNow, perMerchantSince: MERCHANT_LISTING_SHARDS_SINCE };
       },
     }),
   },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MerchantRepository, NotifyUrlGuard, SecretCipher } from '#app/ports.ts';
 import { type AuditAction, auditView } from '#domain/audit.ts';
+import { appendListingShardStep, LISTING_STEP_MIN_LEAD_MS, MAX_LISTING_SHARDS } from '#domain/listing-shards.ts';
 import { MERCHANT_ID_PATTERN, type Merchant, type MerchantMode } from '#domain/merchant.ts';
 import {
   RATE_BOUNDS,
@@ -125,6 +126,33 @@ export async function setMerchantRateLimit(
   });
 }
 
+const listingShardStepSchema = z.strictObject({
+  /** Normalised to UTC with milliseconds, the form GSI1 sort keys and `createdAt` have. */
+  from: z.pipe(
+    z.iso.datetime({ offset: true }),
+    z.transform((value) => new Date(value).toISOString()),
+  ),
+  shards: z.number().check(z.int(), z.gte(1), z.lte(MAX_LISTING_SHARDS)),
+});
+
+/**
+ * Appends a step to a merchant's GSI1 listing shard counts (docs/scaling.md, "Merchant listings"): from `from` on, its
+ * new payments, refunds and events are spread over `shards` partitions. Steps are append-only: `from` at least
+ * {@link LISTING_STEP_MIN_LEAD_MS} ahead (every container re-reads the merchant before it applies) and after the last
+ * step, `shards` more than the count in force then — an item never moves, so counts only grow. Audited.
+ */
+export async function addListingShardStep(
+  deps: MerchantAdminDeps,
+  merchantId: string,
+  step: { from: string; shards: number },
+): Promise<Merchant> {
+  const parsed = parseInput(listingShardStepSchema, step);
+  return changeMerchant(deps, merchantId, 'merchant.listing_shards_changed', (current, now) => ({
+    ...current,
+    listingShardSteps: appendListingShardStep(current.listingShardSteps, parsed, now, LISTING_STEP_MIN_LEAD_MS),
+  }));
+}
+
 /**
  * Reads a merchant (`404` when unknown), applies `change` and writes the result conditional on the version read,
  * with its audit entry (`afterExtras`: what the audit shows beside the merchant's view).
@@ -156,5 +184,14 @@ async function changeMerchant(
 
 /** A merchant as the audit log shows it: never a secret, only a fingerprint that changes when one does. */
 function merchantView(merchant: Merchant) {
-  return auditView(merchant, ['name', 'status', 'notifyUrl', 'minAmount', 'maxAmount', 'mode', 'rateLimits']);
+  return auditView(merchant, [
+    'name',
+    'status',
+    'notifyUrl',
+    'minAmount',
+    'maxAmount',
+    'mode',
+    'rateLimits',
+    'listingShardSteps',
+  ]);
 }

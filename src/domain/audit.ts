@@ -12,6 +12,7 @@ export type AuditAction =
   | 'merchant.secret_rotated'
   | 'merchant.status_changed'
   | 'merchant.rate_limits_changed'
+  | 'merchant.listing_shards_changed'
   | 'channel.configured'
   | 'event.replayed'
   | 'payment.created'

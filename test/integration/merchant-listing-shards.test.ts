@@ -1,13 +1,20 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
 import { keys } from '#adapters/dynamo/keys.ts';
+import { applyPaymentResult } from '#app/apply-payment-result.ts';
+import { createPayment } from '#app/create-payment.ts';
 import { paymentEvent } from '#app/events.ts';
+import { createPaymentSchema } from '#app/payment-schemas.ts';
 import type { ListingMerchant } from '#app/ports.ts';
+import { parseInput } from '#app/validation.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import { type ListingShardStep, listingShardsAt, MERCHANT_LISTING_SHARDS_SINCE } from '#domain/listing-shards.ts';
 import type { Payment } from '#domain/payment.ts';
+import { runCliCaptured } from '../../scripts/cli.ts';
+import { merchantCli } from '../../scripts/merchant.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
-import { testContainer, uniqueId } from '../support/fixtures.ts';
+import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
 
@@ -158,5 +165,59 @@ describe('per-merchant listing shards (GSI1 regimes)', () => {
     const bigPage = await countQueries(() => container.payments.list(big, { limit: 10 }, { now }));
     expect(bigPage.queries).toBe(256);
     expect(bigPage.result.items.map((payment) => payment.id)).toEqual(newestFirst(bigPayments).slice(0, 10));
+  });
+
+  it('an operator raises a merchant to 64 shards ahead of time (audited); payments and events created after use it', async () => {
+    const { merchant } = await newMerchant(container);
+    const from = new Date(Date.now() + 3_600_000).toISOString();
+    const add = (at: string, shards: string) =>
+      runCliCaptured(merchantCli, ['listing-shards', 'add', '--id', merchant.id, '--from', at, '--shards', shards]);
+    const added = await add(from, '64');
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({
+      merchant_id: merchant.id,
+      steps: [{ from, shards: 64 }],
+      count_now: listingShardsAt([{ from, shards: 64 }], new Date().toISOString()),
+      per_merchant_since: MERCHANT_LISTING_SHARDS_SINCE,
+    });
+    // Refused, nothing changed: too soon (inside the cache TTL lead), not after the last step, not larger.
+    expect((await add(new Date(Date.now() + 1000).toISOString(), '128')).code).toBe(1);
+    expect((await add(from, '128')).code).toBe(1);
+    expect((await add(new Date(Date.parse(from) + 1000).toISOString(), '64')).code).toBe(1);
+    expect((await add(new Date(Date.parse(from) + 1000).toISOString(), 'many')).code).toBe(1);
+    const stored = await container.merchants.get(merchant.id);
+    expect(stored?.listingShardSteps).toEqual([{ from, shards: 64 }]);
+    const trail = await new DynamoAuditLog(container.db, container.config.tableName).list({
+      since: new Date(Date.now() - 600_000),
+      until: new Date(Date.now() + 60_000),
+      merchantId: merchant.id,
+    });
+    const changes = trail.filter((record) => record.action === 'merchant.listing_shards_changed');
+    expect(changes.map((record) => [record.actor.type, record.after?.listingShardSteps])).toEqual([
+      ['operator', [{ from, shards: 64 }]],
+    ]);
+
+    // After the step and the cutover: the payment records 64 and is keyed by it; its event (a worker, no profile
+    // read) takes it over.
+    const laterAt = Math.max(Date.parse(from), Date.parse(`${MERCHANT_LISTING_SHARDS_SINCE}T00:00:00.000Z`)) + 60_000;
+    const later = testContainer({ clock: () => new Date(laterAt) });
+    const body = parseInput(createPaymentSchema({ allowLoopbackHttp: true }), {
+      order_no: uniqueId('LS'),
+      amount: '10.00',
+      subject: 'listing shards',
+      channel: 'SANDBOX',
+      account_id: uniqueId('acct'),
+    });
+    const { payment } = await createPayment(later, stored ?? merchant, body);
+    expect(payment.listingShards).toBe(64);
+    const result = { paymentId: payment.id, status: 'SUCCEEDED' as const, amountMinor: 1000, currency: 'CNY' };
+    await applyPaymentResult(later, { ...result, channelTradeNo: `sbx_${payment.id}` }, 'SANDBOX');
+    expect(await gsi1Partition(keys.payment(payment.id))).toMatch(
+      new RegExp(`^MERCHANT#${merchant.id}#([0-9]|[1-5][0-9]|6[0-3])$`),
+    );
+    const listed = await later.payments.list(stored ?? merchant, { limit: 5 }, { now: later.clock() });
+    expect(listed.items.map((item) => item.id)).toEqual([payment.id]);
+    const events = await later.events.list(stored ?? merchant, { limit: 5 }, {});
+    expect(events.items.map((event) => [event.paymentId, event.listingShards])).toEqual([[payment.id, 64]]);
   });
 });
