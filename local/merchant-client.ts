@@ -20,6 +20,11 @@ export interface ApiResponse<T = Record<string, unknown>> {
 export class MerchantClient {
   constructor(private readonly credentials: MerchantCredentials) {}
 
+  /** The merchant this client signs for. */
+  get merchantId(): string {
+    return this.credentials.merchantId;
+  }
+
   async request<T = Record<string, unknown>>(
     method: string,
     pathAndQuery: string,
