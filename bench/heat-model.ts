@@ -136,18 +136,27 @@ function pick(item: Item | undefined, table: TableKeys, index: IndexDefinition):
  * per channel; `global` = every flow of the window (a day, a minute) shares it. `shards` further divides it.
  */
 export type Scope = 'entity' | 'merchant' | 'channel' | 'global';
-export type KeyShape = { shape: string; scope: Scope; shards: number; channel?: string; byRate?: true };
+export type KeyShape = {
+  shape: string;
+  scope: Scope;
+  shards: number;
+  channel?: string;
+  byRate?: true;
+  byListing?: true;
+};
 
 /**
  * A rule: a concrete key matching `pattern` (on `index`, or any) has `shape`; `$n` in `shape` and `channel` takes group
- * n. `shards: 'rate'` — a merchant's rate-limit sub-buckets — is counted per merchant from its projected rate.
+ * n. `shards: 'rate'` — a merchant's rate-limit sub-buckets — is counted per merchant from its projected rate;
+ * `shards: 'listing'` — a merchant's GSI1 listing shards — is the count an operator sets for its projected rate
+ * ({@link listingShardsFor}).
  */
 export type ShapeRule = {
   index?: string;
   pattern: RegExp;
   shape: string;
   scope: Scope;
-  shards?: number | 'n' | 'rate';
+  shards?: number | 'n' | 'rate' | 'listing';
 } & {
   channel?: string;
 };
@@ -166,7 +175,8 @@ export function keyShape(
     if (rule.index !== undefined && rule.index !== index) continue;
     const match = rule.pattern.exec(key);
     if (!match) continue;
-    const count = rule.shards === 'n' ? shards(index) : rule.shards === 'rate' ? 1 : (rule.shards ?? 1);
+    // Per-merchant counts ('rate', 'listing') are drawn in the projection.
+    const count = rule.shards === 'n' ? shards(index) : typeof rule.shards === 'number' ? rule.shards : 1;
     const fill = (template: string) => template.replace(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? '');
     const channel = rule.channel === undefined ? undefined : fill(rule.channel);
     return {
@@ -175,6 +185,7 @@ export function keyShape(
       shards: count,
       ...(channel ? { channel } : {}),
       ...(rule.shards === 'rate' ? { byRate: true as const } : {}),
+      ...(rule.shards === 'listing' ? { byListing: true as const } : {}),
     };
   }
   return { shape: key, scope: 'global', shards: 1 };
@@ -201,12 +212,26 @@ export function profileOf(accesses: readonly (KeyAccess & KeyShape)[], flows: nu
         scope: a.scope,
         shards: a.shards,
         ...(a.byRate ? { byRate: true as const } : {}),
+        ...(a.byListing ? { byListing: true as const } : {}),
         kind: a.kind,
         unitsPerFlow: a.units / flows,
         ...(channel ? { channel } : {}),
       });
   }
   return [...rows.values()];
+}
+
+/** The share of a partition's write limit an operator sizes a merchant's listing shards for (headroom under 50 %). */
+export const LISTING_SIZING_SHARE = 0.4;
+
+/**
+ * The GSI1 listing shard count an operator sets for a merchant (`npm run merchant -- listing-shards add`): the default
+ * 1 while `paymentsPerSecond × unitsPerPayment` (its hottest listing key's write units per payment) fits in
+ * {@link LISTING_SIZING_SHARE} of a partition, else the smallest power of two that brings each shard within it.
+ */
+export function listingShardsFor(paymentsPerSecond: number, unitsPerPayment: number): number {
+  const needed = Math.ceil((paymentsPerSecond * unitsPerPayment) / (LISTING_SIZING_SHARE * PARTITION_LIMITS.write));
+  return needed <= 1 ? 1 : 2 ** Math.ceil(Math.log2(needed));
 }
 
 /** Seeded 32-bit PRNG (mulberry32): the same seed draws the same traffic. */
@@ -280,7 +305,10 @@ export type HeatRow = KeyShape & {
  * merchant by a Zipf skew whose largest merchant takes `topMerchantShare`, shard uniformly — ids hash uniformly) with
  * a seeded PRNG, adds each payment's units per flow to the concrete key each shape maps it to, and keeps each shape's
  * hottest key. Flow kinds share a key when its parts agree (the same merchant, channel, shard). An `entity` key is
- * one payment's own (its whole flow within the second: the conservative case). Hottest first, by share of the limit.
+ * one payment's own (its whole flow within the second: the conservative case). A `byListing` shape (GSI1) is projected
+ * twice: with each merchant at the count an operator sets for its rate ({@link listingShardsFor}), and as
+ * `… (unmarked)` with every merchant at the default 1 — what a large merchant nobody raised takes. Hottest first, by
+ * share of the limit.
  */
 export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, load: Load): HeatRow[] {
   const random = seededRandom(load.seed);
@@ -306,12 +334,23 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     const rate = perMerchant.get(merchant) ?? 1;
     return subBucketCount({ rate, burst: 2 * rate });
   };
-  const rows = [...shapes.values()].map((shape): HeatRow => {
+  // A merchant's listing shards: sized for its rate by the hottest listing key's units per payment (any flow kind).
+  const listingUnits = Math.max(
+    0,
+    ...[...shapes.values()].flatMap((shape) => (shape.byListing ? Object.values(shape.unitsPerFlow) : [])),
+  );
+  const listingShards = (merchant: number) => listingShardsFor(perMerchant.get(merchant) ?? 1, listingUnits);
+  const unmarked = [...shapes.values()].flatMap((shape) =>
+    shape.byListing ? [{ ...shape, shape: `${shape.shape} (unmarked)`, byListing: undefined }] : [],
+  );
+  const rows = [...shapes.values(), ...unmarked].map((shape): HeatRow => {
     const perKey = new Map<string, number>();
+    const shardsOf = (merchant: number) =>
+      shape.byRate ? subBuckets(merchant) : shape.byListing ? listingShards(merchant) : shape.shards;
     for (const payment of payments) {
       const units = payment.mix ? shape.unitsPerFlow[payment.mix.kind] : undefined;
       if (!units || !payment.mix) continue;
-      const shards = shape.byRate ? subBuckets(payment.merchant) : shape.shards;
+      const shards = shardsOf(payment.merchant);
       const parts = [
         shape.scope === 'entity' ? 'one payment' : undefined,
         shape.scope === 'merchant' ? `merchant #${payment.merchant + 1}` : undefined,
@@ -327,8 +366,16 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     }
     const [hottest, unitsPerSecond] = maxEntry(perKey);
     const limit = PARTITION_LIMITS[shape.kind];
-    const shards = shape.byRate ? subBuckets(0) : shape.shards;
-    return { ...shape, shards, hottest, unitsPerSecond, limit, utilisation: unitsPerSecond / limit };
+    const { byListing: _, ...rest } = shape;
+    return {
+      ...rest,
+      ...(shape.byListing ? { byListing: true as const } : {}),
+      shards: shardsOf(0),
+      hottest,
+      unitsPerSecond,
+      limit,
+      utilisation: unitsPerSecond / limit,
+    };
   });
   return rows.sort((a, b) => b.utilisation - a.utilisation);
 }

@@ -17,9 +17,11 @@ export interface ListingShardStep {
 export const MERCHANT_LISTING_SHARDS_SINCE = '2026-12-05';
 
 /**
- * A merchant's count without steps: one shard holds ~1,000 WCU/s, and a payment writes ~8 GSI1 units (two
- * transactional puts of a ~1 KB item, 2× each, plus its event beside it in `#EVENTS`), so one shard keeps a merchant
- * under 50 % up to ~60 payments/s — all but the few dozen largest of the bench's 10,000 (bench section 11).
+ * A merchant's count without steps. One partition takes ~1,000 WCU/s; a payment writes ~4 units on its merchant's
+ * payments key (two transactional writes of a ≤ 1 KB item, charged twice) and ~2 on its events key (bench section 11).
+ * One shard keeps a merchant within 40 % of a partition up to 100 payments/s: at 100,000 payments/s over the bench's
+ * 10,000 Zipf-skewed merchants all but the ~86 largest (the largest: 20,000/s → 256 shards), and it keeps every
+ * other merchant's listing page at one Query.
  */
 export const DEFAULT_LISTING_SHARDS = 1;
 

@@ -10,6 +10,7 @@ import {
   itemWriteAccesses,
   keyShape,
   type Load,
+  listingShardsFor,
   profileOf,
   projectHeat,
   readUnits,
@@ -130,14 +131,20 @@ describe('key shapes', () => {
     ['table', 'ACCOUNT#mch_1#settlement#CNY', 'ACCOUNT#{m}#{settlement}#{cur}', 'merchant', 1],
     ['table', 'ACCOUNT#mch_1#user-7#CNY', 'ACCOUNT#{m}#{payer or user}#{cur}', 'entity', 1],
     ['table', 'AUDIT#2026-12-02#5', 'AUDIT#{day}#{shard}', 'global', AUDIT_SHARDS],
-    ['GSI1', 'MERCHANT#mch_1#17', 'MERCHANT#{m}#{shard}', 'merchant', 128],
-    ['GSI1', 'MERCHANT#mch_1#EVENTS#3', 'MERCHANT#{m}#EVENTS#{shard}', 'merchant', 128],
+    // GSI1's listing keys: each merchant's own count, drawn in the projection (1 here).
+    ['GSI1', 'MERCHANT#mch_1#17', 'MERCHANT#{m}#{shard}', 'merchant', 1],
+    ['GSI1', 'MERCHANT#mch_1#EVENTS#3', 'MERCHANT#{m}#EVENTS#{shard}', 'merchant', 1],
     ['GSI2', 'CHANNEL#ALIPAY#2026-12-02#9', 'CHANNEL#{channel}#{day}#{shard}', 'channel', 64],
     ['GSI3', 'EXPIRY#2026-12-02T10:00', 'EXPIRY#{minute} (unsharded)', 'global', 1],
     ['GSI3', 'EXPIRY#2026-12-02T10:00#4', 'EXPIRY#{minute}#{shard}', 'global', 16],
     ['table', 'SOMETHING#new', 'SOMETHING#new', 'global', 1],
   ])('%s %s → %s', (index, key, shape, scope, count) => {
     expect(keyShape(index, key, SHAPE_RULES, shards)).toMatchObject({ shape, scope, shards: count });
+  });
+
+  it('marks the listing keys as counted per merchant', () => {
+    expect(keyShape('GSI1', 'MERCHANT#mch_1#0', SHAPE_RULES, shards).byListing).toBe(true);
+    expect(keyShape('GSI1', 'MERCHANT#mch_1', SHAPE_RULES, shards).byListing).toBeUndefined();
   });
 
   it('takes the channel from the key', () => {
@@ -218,6 +225,37 @@ describe('projectHeat', () => {
     expect(projected?.hottest).toMatch(/^merchant #1, sub-bucket \d+$/);
     expect(projected?.unitsPerSecond).toBeGreaterThan(3800 / 16);
     expect(projected?.unitsPerSecond).toBeLessThan(1.5 * (3800 / 16));
+  });
+
+  it.each([
+    // 4 WCU per payment on its payments key: 1 shard up to 100 payments/s (40 % of 1,000 WCU), then powers of two.
+    [10, 4, 1],
+    [100, 4, 1],
+    [101, 4, 2],
+    [1_000, 4, 16],
+    [20_000, 4, 256],
+    [20_000, 2, 128],
+  ])('an operator gives a merchant of %i payments/s at %i WCU each %i listing shard(s)', (rate, units, count) => {
+    expect(listingShardsFor(rate, units)).toBe(count);
+  });
+
+  it('at 100,000 payments/s every merchant at its operator-set count keeps GSI1 ≤ 50 %; unmarked, the largest is over', () => {
+    const listing = { ...row('MERCHANT#{m}#{shard}', 'merchant', 1, 4), index: 'GSI1', byListing: true as const };
+    const events = { ...listing, shape: 'MERCHANT#{m}#EVENTS#{shard}', unitsPerFlow: 2 };
+    const rows = projectHeat(
+      { channel: [listing, events], balance: [{ ...listing, unitsPerFlow: 2 }, events] },
+      DEFAULT_LOAD,
+    );
+    const byShape = new Map(rows.map((r) => [r.shape, r]));
+    const marked = byShape.get('MERCHANT#{m}#{shard}');
+    // The largest merchant: ~20,000 payments/s × 4 → 256 shards, ~300 WCU/s each (the hash spreads it unevenly).
+    expect(marked?.shards).toBe(256);
+    expect(marked?.utilisation).toBeLessThanOrEqual(0.5);
+    expect(byShape.get('MERCHANT#{m}#EVENTS#{shard}')?.utilisation).toBeLessThanOrEqual(0.5);
+    const unmarked = byShape.get('MERCHANT#{m}#{shard} (unmarked)');
+    expect(unmarked?.shards).toBe(1);
+    expect(unmarked?.hottest).toBe('merchant #1');
+    expect(unmarked?.utilisation).toBeGreaterThan(50);
   });
 
   it('an entity key carries one flow, and flow kinds sharing a key add up', () => {
