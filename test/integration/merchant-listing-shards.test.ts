@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/dynamo/audit-log.ts';
 import { keys } from '#adapters/dynamo/keys.ts';
+import { MAX_EVALUATED_PER_REQUEST } from '#adapters/dynamo/merchant-listing.ts';
 import { applyPaymentResult } from '#app/apply-payment-result.ts';
 import { createPayment } from '#app/create-payment.ts';
 import { paymentEvent } from '#app/events.ts';
@@ -11,6 +12,7 @@ import { parseInput } from '#app/validation.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import { type ListingShardStep, listingShardsAt, MERCHANT_LISTING_SHARDS_SINCE } from '#domain/listing-shards.ts';
 import type { Payment } from '#domain/payment.ts';
+import { shardOf } from '#domain/shard.ts';
 import { runCliCaptured } from '../../scripts/cli.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
@@ -219,5 +221,48 @@ describe('per-merchant listing shards (GSI1 regimes)', () => {
     expect(listed.items.map((item) => item.id)).toEqual([payment.id]);
     const events = await later.events.list(stored ?? merchant, { limit: 5 }, {});
     expect(events.items.map((event) => [event.paymentId, event.listingShards])).toEqual([[payment.id, 64]]);
+  });
+
+  it('a page that cannot read every shard of the next regime once ends at the regime boundary, and the next goes on', async () => {
+    // A merchant raised to 200 shards, each holding 4 items the filter skips: a page of 4 (5 read per shard) reads that
+    // regime to its end evaluating 800 of the 1,000 a request may, then the default regime's one shard; the global
+    // plan's 256-shard regime before 2026-12-05 cannot then be read once per shard (256 > 200 left).
+    const merchantId = uniqueId('mch');
+    const steps = [{ from: '2026-12-10T00:00:00.000Z', shards: 200 }];
+    const perShard = new Map<number, number>();
+    const skipped: Payment[] = [];
+    for (let index = 0; skipped.length < 800; index++) {
+      const payment = paymentFixture({ merchantId, orderNo: `S${index}`, channel: 'SANDBOX', listingShards: 200 });
+      const shard = shardOf(payment.id, 200);
+      if ((perShard.get(shard) ?? 0) >= 4) continue;
+      perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
+      const createdAt = new Date(Date.parse('2027-01-05T00:00:00.000Z') + skipped.length * 1000).toISOString();
+      skipped.push({ ...payment, createdAt, updatedAt: createdAt });
+    }
+    const wanted = payments(merchantId, steps, '2026-12-04T08:00:00.000Z', 6).map((payment) => ({
+      ...payment,
+      channel: 'ALIPAY' as const,
+    }));
+    await commit({ payments: [...skipped, ...wanted] });
+    const merchant: ListingMerchant = { id: merchantId, listingShardSteps: steps };
+    const page = (cursor?: string) =>
+      countQueries(() =>
+        container.payments.list(merchant, { limit: 4, cursor }, { channel: 'ALIPAY', now: new Date() }),
+      );
+
+    expect(MAX_EVALUATED_PER_REQUEST).toBe(1000);
+    const first = await page();
+    // The 200 shards and the default regime's one; not the 256.
+    expect(first.queries).toBe(201);
+    expect(first.result.items).toEqual([]);
+    const boundary = Buffer.from(String(first.result.nextCursor), 'base64url').toString('utf8');
+    expect(boundary).toBe(`v1:${MERCHANT_LISTING_SHARDS_SINCE}T00:00:00.000Z#%`);
+    // From the boundary on: the 256 shards, then the older regimes; in order, each item once.
+    const second = await page(first.result.nextCursor);
+    expect(second.queries).toBe(256);
+    expect(second.result.items.map((payment) => payment.id)).toEqual(newestFirst(wanted).slice(0, 4));
+    const third = await page(second.result.nextCursor);
+    expect(third.result.items.map((payment) => payment.id)).toEqual(newestFirst(wanted).slice(4));
+    expect(third.result.nextCursor).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { merchantListingRegimes, paymentIndexes, refundIndexes } from '#adapters/dynamo/keys.ts';
+import { clip } from '#adapters/dynamo/merchant-listing.ts';
 import {
   appendListingShardStep,
   LISTING_STEP_MIN_LEAD_MS,
@@ -37,7 +38,9 @@ describe('per-merchant listing shards', () => {
         fc.stringMatching(/^[a-z]{3}_[A-Za-z0-9]{1,20}$/),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.boolean(),
-        (merchantSteps, at, id, fraction, isRefund) => {
+        fc.nat({ max: 5 * DAY }),
+        fc.nat({ max: 5 * DAY }),
+        (merchantSteps, at, id, fraction, isRefund, before, after) => {
           const inForce = listingShardsAt(merchantSteps, at);
           // Its own count, or a smaller one a refund or event takes over from a payment created earlier.
           const recorded = Math.max(1, Math.ceil(fraction * inForce));
@@ -50,6 +53,13 @@ describe('per-merchant listing shards', () => {
           );
           expect(holding).toHaveLength(1);
           expect(holding[0]?.partitions).toContain(GSI1PK);
+          // Any page range holding it (`created_gte` at or before it, `created_lt` or a cursor after it) reads that
+          // regime with a sort-key range that still holds it.
+          const lower = instant(Date.parse(at) - before);
+          const upper = after === 0 ? `${GSI1SK}~` : instant(Date.parse(at) + after);
+          const range = holding[0] && clip({ lower, upper }, holding[0]);
+          expect(range).toBeTruthy();
+          expect((range?.lower ?? '') <= GSI1SK && (range?.upper === undefined || GSI1SK < range.upper)).toBe(true);
         },
       ),
       { numRuns: 500 },

@@ -58,7 +58,7 @@ function decodeCursor(cursor: string): string {
 }
 
 /** The page's bounds on GSI1's sort key: `lower` inclusive, `upper` exclusive (the tighter of cursor and `createdLt`). */
-interface SortKeyBounds {
+export interface SortKeyBounds {
   lower?: string;
   upper?: string;
 }
@@ -73,14 +73,18 @@ function queryBounds(query: ListQuery): SortKeyBounds | null {
   return { lower, upper };
 }
 
-/** The query's bounds clipped to a regime's `[from, to)`, or `null` when they do not meet. */
-function clip(bounds: SortKeyBounds, regime: ListingRegime): SortKeyBounds | null {
+/**
+ * The query's bounds clipped to a regime's `[from, to)`, or `null` when no item can be within them: no sort key lies
+ * in `[lower, {lower as instant}#%)` (see {@link boundaryPosition}), so a page that ended at a regime boundary does
+ * not query the regime above it again.
+ */
+export function clip(bounds: SortKeyBounds, regime: ListingRegime): SortKeyBounds | null {
   const lower = [bounds.lower, regime.from]
     .filter((value): value is string => value !== undefined)
     .sort()
     .at(-1);
   const upper = [bounds.upper, regime.to].filter((value): value is string => value !== undefined).sort()[0];
-  if (lower !== undefined && upper !== undefined && upper <= lower) return null;
+  if (lower !== undefined && upper !== undefined && upper <= boundaryPosition(lower)) return null;
   return { lower, upper };
 }
 
