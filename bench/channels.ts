@@ -246,11 +246,12 @@ async function measureRouting(iterations: number) {
         clock: () => new Date(),
       };
       const request = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000 };
-      for (let i = 0; i < Math.min(50, iterations); i++) await routeChannel(router, request);
+      for (let i = 0; i < Math.min(50, iterations); i++)
+        await routeChannel(router, { ...request, paymentId: payment().paymentId });
       const latencies: number[] = [];
       for (let i = 0; i < iterations; i++) {
         const started = performance.now();
-        await routeChannel(router, request);
+        await routeChannel(router, { ...request, paymentId: payment().paymentId });
         latencies.push(performance.now() - started);
       }
       const { p50, p95, mean } = summarize(latencies);

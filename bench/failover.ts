@@ -90,7 +90,7 @@ async function runFleet(endpoint: string, cacheTtlMs: number, failover: boolean)
       const draftFor = (channel: PaymentChannel) => ({ id: `pay_${index}_${i}`, channel: channel.code }) as Payment;
       const failed = await prepayWithFailover(
         { router, clock: router.clock },
-        await routeCandidates(router, request),
+        await routeCandidates(router, { ...request, paymentId: `pay_${index}_${i}` }),
         request,
         draftFor,
         failover ? undefined : 0,

@@ -229,7 +229,13 @@ export async function measureKeyHeat(target: FlowTarget, options: { flows: numbe
         // On the first day of the plan's latest count, as the index keys take their latest count (`plannedShards`).
         const day = DAILY_VOLUME_PLAN.at(-1)?.from ?? new Date().toISOString().slice(0, 10);
         const key = { channel: 'SANDBOX' as const, day, currency: CURRENCY };
-        await container.dailyVolume.reserveDailyVolume(key, flow.amountMinor, Number.MAX_SAFE_INTEGER);
+        await container.dailyVolume.reserveDailyVolume(
+          key,
+          flow.amountMinor,
+          Number.MAX_SAFE_INTEGER,
+          `pay_heat_${i}`,
+          new Date(),
+        );
       }
     });
     const balance = await recorder.during(async () => {

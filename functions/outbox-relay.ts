@@ -22,7 +22,8 @@ const wire = wiring((config, db) => {
  * and a failed batch is retried from the failed record (partial batch failures); one that keeps failing is recorded
  * in the relay failure queue and re-driven on schedule (`functions/relay-redrive.ts`).
  * It also arms the minute timer of each new pending payment's first status sync (or expiry), of an approved held
- * payment's first status sync, and of each new processing refund's status sync.
+ * payment's first status sync, of each new processing refund's status sync, and of each new daily-volume
+ * reservation's sweep.
  */
 async function relay(record: DynamoDBRecord): Promise<void> {
   const kind = record.eventName;

@@ -102,8 +102,8 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
         bisectBatchOnError: true,
         retryAttempts: RELAY_RETRY_ATTEMPTS,
         onFailure: new SqsDlq(data.relayFailures),
-        // Only inserts of outbox events, pending payments and processing refunds, and approvals of held payments, do
-        // anything; filtering them here means the relay is not invoked (nor billed) for the ledger, wallet, attempt
+        // Only inserts of outbox events, pending payments, daily-volume reservations and processing refunds, and
+        // approvals of held payments, do anything; filtering them here means the relay is not invoked (nor billed) for the ledger, wallet, attempt
         // and status-update records that make up most writes.
         filters: [
           FilterCriteria.filter({
@@ -115,6 +115,11 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
             dynamodb: {
               NewImage: { entity: { S: FilterRule.isEqual('PAYMENT') }, status: { S: FilterRule.isEqual('PENDING') } },
             },
+          }),
+          // A routed payment's daily-volume reservation: its sweep minute's timer, should nothing confirm it.
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { NewImage: { entity: { S: FilterRule.isEqual('VOLUME_RESERVATION') } } },
           }),
           // An operator's approval of a held payment: the write that put it on the status sync's schedule
           // (`approvedIntoFirstAsk`, src/app/outbox-relay.ts) — review APPROVED, a first ask, no asks yet.

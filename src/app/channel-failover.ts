@@ -90,15 +90,15 @@ function isChannelFailure(error: unknown): error is UnavailableError | ChannelRe
   return isChannelOutage(error) || error instanceof ChannelResponseInvalidError;
 }
 
-/** Gives a candidate's daily volume back; a failure to do so leaves the limit stricter, never looser. */
+/**
+ * Gives a candidate's daily volume back; a failure to do so leaves it to the sweep (its record stays unconfirmed, and
+ * the minute timer of its sweep minute gives it back — see `sweepVolumeReservation`).
+ */
 export async function releaseReservation(
   router: ChannelRouter,
   reservation: RouteDecision['reservation'],
 ): Promise<void> {
-  if (reservation)
-    await router.volume
-      .releaseDailyVolume(reservation.key, reservation.amountMinor, reservation.shares)
-      .catch(() => undefined);
+  if (reservation) await router.volume.releaseDailyVolume(reservation).catch(() => undefined);
 }
 
 /** Best effort: whether the order is closed at the channel now (it never existed, or can no longer be paid). */

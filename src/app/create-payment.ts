@@ -75,7 +75,7 @@ export interface CreatePaymentResult {
  *    next candidate ({@link prepayWithFailover}). A REVIEW payment is held instead: routed (its channel's volume
  *    reserved) but not registered at the channel, so nothing can pay it until an operator approves it.
  * 5. ONE transaction: payment + order guard + idempotency claim + the risk limits (conditional counters) and
- *    activity; for `BALANCE` also the payer's debit (and the recipient's credit), so it settles `SUCCEEDED` at once
+ *    activity + the confirmation of its channel's daily-volume reservation (a routed one); for `BALANCE` also the payer's debit (and the recipient's credit), so it settles `SUCCEEDED` at once
  *    or not at all (`402 INSUFFICIENT_BALANCE`). A limit a racing payment used up → `403 RISK_REJECTED`.
  * 6. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
  *    winner ({@link createOrReplay}); a wallet that moved without one is read again.
@@ -125,9 +125,9 @@ function createNewOrReplay(
         now,
       );
       // Routed only for a new payment: a replay reserves no daily volume and claims no breaker probe.
-      const request = { ...body, testMode: merchant.mode === 'test' };
-      const route = await routeCandidates({ ...deps.router, clock: () => now }, request);
       const id = deps.newId('pay');
+      const request = { ...body, testMode: merchant.mode === 'test', paymentId: id };
+      const route = await routeCandidates({ ...deps.router, clock: () => now }, request);
       const draftFor = (channel: PaymentChannel) => newPayment(merchant, body, id, channel, hash, now);
       const prepaid =
         checked?.risk.decision === 'REVIEW'
@@ -218,6 +218,8 @@ async function commitNew(
       }),
     ],
     payments: [{ payment, expectedVersion: 0 }],
+    // The channel's daily volume reserved for it is confirmed here (its record removed), or the commit fails.
+    ...(reservation ? { confirmVolume: { paymentId: payment.id, channel: reservation.key.channel } } : {}),
     claims: [
       { kind: 'order', merchantId: merchant.id, value: body.order_no, resourceId: payment.id, requestHash: hash },
     ],

@@ -1,8 +1,10 @@
+import { isReservationEntry } from '#domain/daily-volume.ts';
 import { isHeld } from '#domain/risk.ts';
 import { logger } from '#shared/observability.ts';
 import { applyPaymentResult } from './apply-payment-result.ts';
 import { closeAtChannelAndCommit } from './close-payment.ts';
 import { postponePayment, type StatusSyncDeps, syncPendingPayment, syncRefund } from './status-sync.ts';
+import { sweepVolumeReservation } from './volume-sweep.ts';
 
 /** The minute timer's dependencies: expiry and status sync share them. */
 export type ExpiryDeps = StatusSyncDeps;
@@ -13,8 +15,10 @@ const PAGE_SIZE = 100;
 /**
  * The `order-expiry` task — the minute timer: settles one page of what its minute bucket holds.
  *
- * For each entry of the bucket (the sparse GSI3 holds only `PENDING` payments and `PROCESSING` refunds):
- * 1. A refund (`ref_…`) gets its status sync (`syncRefund`): asked at the channel, resubmitted, or postponed.
+ * For each entry of the bucket (the sparse GSI3 holds only `PENDING` payments, `PROCESSING` refunds and unconfirmed
+ * daily-volume reservations):
+ * 1. A refund (`ref_…`) gets its status sync (`syncRefund`): asked at the channel, resubmitted, or postponed; a
+ *    reservation (`vol_…`) no creating transaction confirmed is given back (`sweepVolumeReservation`).
  * 2. A payment not yet expired whose early ask is due gets its status sync (`syncPendingPayment`): settled if the
  *    channel has it paid or failed, otherwise moved to its next bucket.
  * 3. A payment is expired: skipped if no longer `PENDING` or not yet due; otherwise the channel is asked first (a
@@ -26,15 +30,28 @@ export async function expireBucket(
   deps: ExpiryDeps,
   bucket: string,
   cursor?: string,
-): Promise<{ done: boolean; cursor?: string; closed: number; succeeded: number; synced: number; postponed: number }> {
+): Promise<{
+  done: boolean;
+  cursor?: string;
+  closed: number;
+  succeeded: number;
+  synced: number;
+  postponed: number;
+  released: number;
+}> {
   const page = await deps.expiryIndex.listPending(bucket, PAGE_SIZE, cursor);
-  const counts = { closed: 0, succeeded: 0, synced: 0, postponed: 0 };
+  const counts = { closed: 0, succeeded: 0, synced: 0, postponed: 0, released: 0 };
   for (const id of page.paymentIds) {
-    const outcome = id.startsWith('ref_') ? await syncRefund(deps, id) : await expireOrPostpone(deps, id);
+    const outcome = id.startsWith('ref_')
+      ? await syncRefund(deps, id)
+      : isReservationEntry(id)
+        ? await sweepVolumeReservation(deps, id)
+        : await expireOrPostpone(deps, id);
     if (outcome === 'closed') counts.closed++;
     if (outcome === 'succeeded') counts.succeeded++;
     if (outcome === 'settled') counts.synced++;
     if (outcome === 'postponed') counts.postponed++;
+    if (outcome === 'released') counts.released++;
   }
   logger.info('expiry bucket page', { bucket, ...counts, more: page.cursor !== undefined });
   return page.cursor ? { done: false, cursor: page.cursor, ...counts } : { done: true, ...counts };

@@ -3,6 +3,7 @@ import { bucketDeadline, expiryBucket } from '#domain/expiry.ts';
 import { firstSyncAt } from '#domain/status-sync.ts';
 import { expirePayment } from './expire-payments.ts';
 import { type StatusSyncDeps, syncRefund } from './status-sync.ts';
+import { sweepVolumeReservation } from './volume-sweep.ts';
 
 /** What relaying an inserted item needs: the notify queue, and the expiry / status-sync timers (and their work). */
 export interface RelayDeps extends StatusSyncDeps {
@@ -16,7 +17,8 @@ export interface RelayDeps extends StatusSyncDeps {
  * is queued for its first delivery (the consumer skips an event already delivered); a new `PENDING` payment arms the
  * timer of its first status sync's minute (or its expiry's), and so does an operator's approval of a held payment
  * ({@link approvedIntoFirstAsk}: the write that put it on the sync schedule); a new `PROCESSING` refund arms its
- * status-sync minute's (timers are named by their minute, a second start is a no-op); every other change is ignored.
+ * status-sync minute's, and a new daily-volume reservation record its sweep minute's (timers are named by their
+ * minute, a second start is a no-op); every other change is ignored.
  */
 export async function relayChange(deps: RelayDeps, { kind, item }: StreamChange): Promise<void> {
   if (kind === 'INSERT' && item.entity === 'EVENT') {
@@ -31,6 +33,10 @@ export async function relayChange(deps: RelayDeps, { kind, item }: StreamChange)
     // move are conditional, so racing the timer is harmless.
     const dueAt = String(item.syncAt ?? item.expiresAt); // its first status sync, or its expiry when it has none
     if ((await armMinute(deps, dueAt)) === 'passed') await expirePayment(deps, String(item.id));
+  } else if (kind === 'INSERT' && item.entity === 'VOLUME_RESERVATION') {
+    // Its sweep, should no creating transaction confirm it (the process died in between; the same rule if late).
+    if ((await armMinute(deps, String(item.sweepAt))) === 'passed')
+      await sweepVolumeReservation(deps, String(item.GSI3SK));
   } else if (kind === 'INSERT' && item.entity === 'REFUND' && item.status === 'PROCESSING' && item.GSI3PK) {
     // The status sync of a refund the channel has not settled by then (its minute timer; the same rule if late).
     if ((await armMinute(deps, firstSyncAt(String(item.createdAt)))) === 'passed') {

@@ -72,6 +72,11 @@ export interface ChangeSet {
   risk?: RiskWrites;
   /** Counters that move with a payment's transition (limits and channel volume given back, or taken again). */
   counters?: CounterDelta[];
+  /**
+   * A new routed payment's daily-volume reservation, confirmed by this transaction (its record removed; it must still
+   * be held — one the sweep gave back fails the transaction, so the volume is never counted twice nor lost).
+   */
+  confirmVolume?: { paymentId: string; channel: Channel };
 }
 
 /** What the creating transaction writes for the risk engine. */
@@ -417,6 +422,7 @@ export interface AlarmMetrics {
       | 'ExpiredPaymentPaidAtChannel'
       | 'HeldPaymentPaid'
       | 'PendingPaymentSettledBySync'
+      | 'VolumeReservationSwept'
       | 'ReconciliationMissingBill'
       | 'BillDownloadFailed'
       | 'RateLimiterUnavailable'
@@ -477,22 +483,42 @@ export interface DailyVolumeKey {
   currency: string;
 }
 
+/** A daily-volume reservation made for one payment at one channel: what to give back if it is not created. */
+export interface VolumeReservation {
+  paymentId: string;
+  key: DailyVolumeKey;
+  amountMinor: number;
+  /** The counter shards it was taken from (absent for an unsharded day). */
+  shares?: Share[];
+}
+
 /**
  * The per-channel, per-UTC-day volume counters behind `dailyLimitMinor`. A reservation is one atomic conditional
- * increment (`total + amount <= limit`), so concurrent payments can never overshoot the limit together.
+ * increment (`total + amount <= limit`), so concurrent payments can never overshoot the limit together; it writes,
+ * in the same transaction, a record of itself that the payment's creating transaction removes (confirms) — a record
+ * left unconfirmed (the process died between the two) is given back by the minute timer's sweep.
  */
 export interface DailyVolume {
   /**
-   * Adds `amountMinor` to the day's total if it stays within `limitMinor`: where it was taken (`shares`: the counter
+   * Adds `amountMinor` to the day's total if it stays within `limitMinor`, for payment `paymentId`, with its record
+   * (due for the sweep `RESERVATION_SWEEP_AFTER_MS` after `now`): where it was taken (`shares`: the counter
    * shards, absent for an unsharded day), or false (nothing added).
    */
   reserveDailyVolume(
     key: DailyVolumeKey,
     amountMinor: number,
     limitMinor: number,
+    paymentId: string,
+    now: Date,
   ): Promise<{ shares?: Share[] } | false>;
-  /** Gives a reservation back to where it was taken (a payment never created). Never goes below zero. */
-  releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly Share[]): Promise<void>;
+  /**
+   * Gives an unconfirmed reservation back (a payment never created with it): its record removed and its shares
+   * subtracted in ONE transaction, conditional on the record — so exactly once; false when it was already given back
+   * or confirmed.
+   */
+  releaseDailyVolume(reservation: VolumeReservation): Promise<boolean>;
+  /** The unconfirmed reservation behind a timer-bucket entry, with when the sweep may give it back; undefined if none. */
+  unconfirmedReservation(entry: string): Promise<(VolumeReservation & { sweepAt: string }) | undefined>;
   /** The day's reserved total in minor units. */
   dailyTotal(key: DailyVolumeKey): Promise<number>;
 }

@@ -4,9 +4,8 @@ import type { ChannelProfile } from '#domain/channel-config.ts';
 import { DEFAULT_SCORE_CONFIG, rankCandidates, type ScoreConfig } from '#domain/channel-score.ts';
 import { type Admission, admission, successRate } from '#domain/circuit-breaker.ts';
 import type { Channel, PayMethod } from '#domain/payment.ts';
-import type { Share } from '#domain/sharded-limit.ts';
 import { UnavailableError, ValidationError } from '#shared/errors.ts';
-import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey } from './ports.ts';
+import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey, VolumeReservation } from './ports.ts';
 
 export { isChannelOutage, type WithBreakerOptions, withBreaker } from './with-breaker.ts';
 
@@ -18,6 +17,9 @@ export interface RouteRequest {
   /** The merchant is a test-mode merchant: only then may a routed payment land on a test channel (the sandbox). */
   testMode?: boolean;
 }
+
+/** What routing needs of a new payment: its id (its volume reservation's), amount, method, currency. */
+export type RoutedPayment = RouteRequest & { amountMinor: number; paymentId: string };
 
 /**
  * The channel a merchant named: it must be enabled here (`400 CHANNEL_NOT_SUPPORTED` naming it otherwise) and support
@@ -55,8 +57,11 @@ export interface ChannelRouter {
 /** The routing decision for one payment. */
 export interface RouteDecision {
   channel: PaymentChannel;
-  /** The daily volume reserved for it; give it back with `volume.releaseDailyVolume` if the payment is not created. */
-  reservation?: { key: DailyVolumeKey; amountMinor: number; shares?: Share[] };
+  /**
+   * The daily volume reserved for it; the creating transaction confirms it (`confirmVolume`), or give it back with
+   * `volume.releaseDailyVolume` if the payment is not created (a sweep gives it back if neither happens).
+   */
+  reservation?: VolumeReservation;
 }
 
 const DEFAULT_UNGUARDED: ReadonlySet<Channel> = new Set<Channel>(['SANDBOX', 'BALANCE']);
@@ -97,10 +102,7 @@ export interface Route {
  *   weighted random draw ∝ weight × health). {@link Route.next} skips those whose daily volume cannot be reserved
  *   or whose probe another caller won.
  */
-export async function routeCandidates(
-  router: ChannelRouter,
-  request: RouteRequest & { amountMinor: number },
-): Promise<Route> {
+export async function routeCandidates(router: ChannelRouter, request: RoutedPayment): Promise<Route> {
   const method = methodOf(request);
   const profiles = new Map((await router.profiles.list()).map((profile) => [profile.channel as Channel, profile]));
   if (request.channel) {
@@ -139,9 +141,7 @@ export async function routeCandidates(
     const reservation = await reserve(router.volume, candidate, request, now);
     if (reservation === false) return undefined;
     if (candidate.admission === 'PROBE' && !(await router.health.claimProbe(candidate.code, now))) {
-      if (reservation) {
-        await router.volume.releaseDailyVolume(reservation.key, reservation.amountMinor, reservation.shares);
-      }
+      if (reservation) await router.volume.releaseDailyVolume(reservation);
       return undefined;
     }
     return { channel: candidate.channel, ...(reservation ? { reservation } : {}) };
@@ -160,10 +160,7 @@ export async function routeCandidates(
 }
 
 /** The first candidate of {@link routeCandidates}; none: `503 NO_CHANNEL_AVAILABLE`. */
-export async function routeChannel(
-  router: ChannelRouter,
-  request: RouteRequest & { amountMinor: number },
-): Promise<RouteDecision> {
+export async function routeChannel(router: ChannelRouter, request: RoutedPayment): Promise<RouteDecision> {
   const decision = await (await routeCandidates(router, request)).next();
   if (!decision) throw noChannelFor(request);
   return decision;
@@ -177,7 +174,7 @@ export function utcDay(at: Date): string {
 async function candidatesFor(
   router: ChannelRouter,
   profiles: ReadonlyMap<Channel, ChannelProfile>,
-  request: RouteRequest & { amountMinor: number },
+  request: RoutedPayment,
   method: PayMethod,
   now: Date,
   score: ScoreConfig,
@@ -218,15 +215,16 @@ async function candidatesFor(
 async function reserve(
   volume: DailyVolume,
   candidate: Candidate,
-  request: { currency: string; amountMinor: number },
+  request: { currency: string; amountMinor: number; paymentId: string },
   now: Date,
 ): Promise<RouteDecision['reservation'] | false> {
   const limit = candidate.profile?.dailyLimitMinor;
   if (limit === undefined) return undefined;
   const key: DailyVolumeKey = { channel: candidate.code, day: utcDay(now), currency: request.currency };
-  const reserved = await volume.reserveDailyVolume(key, request.amountMinor, limit);
+  const { amountMinor, paymentId } = request;
+  const reserved = await volume.reserveDailyVolume(key, amountMinor, limit, paymentId, now);
   if (reserved === false) return false;
-  return { key, amountMinor: request.amountMinor, ...(reserved.shares ? { shares: reserved.shares } : {}) };
+  return { paymentId, key, amountMinor, ...(reserved.shares ? { shares: reserved.shares } : {}) };
 }
 
 /** Whether calls to this channel go through the shared circuit breaker (in-process channels do not). */

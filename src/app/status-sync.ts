@@ -8,9 +8,13 @@ import { logger } from '#shared/observability.ts';
 import { applyPaymentResult } from './apply-payment-result.ts';
 import { type ApplyRefundDeps, applyRefundResult } from './apply-refund-result.ts';
 import type { ClosePaymentDeps } from './close-payment.ts';
+import type { VolumeSweepDeps } from './volume-sweep.ts';
 
-/** What the status sync needs: the expiry deps, the refunds, the timers to arm later buckets. */
-export interface StatusSyncDeps extends ClosePaymentDeps, ApplyRefundDeps {
+/**
+ * What the status sync needs: the expiry deps, the refunds, the timers to arm later buckets, and the channels'
+ * daily volume (the same minute timer sweeps unconfirmed reservations).
+ */
+export interface StatusSyncDeps extends ClosePaymentDeps, ApplyRefundDeps, VolumeSweepDeps {
   expiryIndex: ExpiryIndex;
   workflows: Pick<Workflows, 'armExpiry'>;
   /** The first delay of a `PENDING` payment's early asks, ms (`PAYMENT_SYNC_AFTER_SECONDS`); it doubles after each. */

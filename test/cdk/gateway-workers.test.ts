@@ -53,11 +53,12 @@ describe('gateway workers and workflows', () => {
     });
   });
 
-  it('invokes the relay only for inserted outbox events, pending payments and processing refunds, and approvals', () => {
+  it('invokes the relay only for inserted events, pending payments, reservations, processing refunds, and approvals', () => {
     const { Filters } = mappingOf('OutboxRelay').FilterCriteria as { Filters: { Pattern: string }[] };
     expect(Filters.map((filter) => JSON.parse(filter.Pattern))).toEqual([
       { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['EVENT'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['PAYMENT'] }, status: { S: ['PENDING'] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['VOLUME_RESERVATION'] } } } },
       {
         eventName: ['MODIFY'],
         dynamodb: {

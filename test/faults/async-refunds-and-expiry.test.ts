@@ -1,6 +1,8 @@
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { outTradeNoOf } from '#adapters/channels/wechat-pay/transformers.ts';
 import { setRiskConfig } from '#app/risk-admin.ts';
+import { RESERVATION_SWEEP_AFTER_MS } from '#domain/daily-volume.ts';
 import { expiryBucket } from '#domain/expiry.ts';
 import type { Payment } from '#domain/payment.ts';
 import { uniqueId } from '../support/fixtures.ts';
@@ -194,6 +196,77 @@ describe('the expiry run (the minute timer)', () => {
     }
   });
 });
+
+describe("a routed payment's daily-volume reservation", () => {
+  it('dies between the reservation and the creating commit: the sweep gives it back once; the retried payment keeps its own', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const channels = ['ALIPAY', 'WECHAT_PAY'] as const;
+    const totals = async () =>
+      Promise.all(channels.map((channel) => stack.container.dailyVolume.dailyTotal({ channel, day, currency: 'CNY' })));
+    const before = await totals();
+    const body = { order_no: uniqueId('ORD'), account_id: uniqueId('user'), amount: '37.13' };
+    // The process dies right after the reservation's transaction (counter + record) committed: nothing created, the
+    // channel never asked.
+    const fault: Fault = { at: 'after-commit', entity: 'VOLUME_RESERVATION', field: 'amountMinor', value: 3_713 };
+    expect(await stack.crashDuring(fault, () => stack.createRecharge(body, 'AUTO'))).toBe('connection lost');
+    expect(await stack.container.payments.findByOrderNo(stack.merchantId, body.order_no)).toBeUndefined();
+    const [orphan, ...others] = await unconfirmed();
+    expect(others).toEqual([]);
+    expect(orphan).toMatchObject({ amountMinor: 3_713, day });
+    const orphanChannel = channels.indexOf(String(orphan?.channel) as (typeof channels)[number]);
+    expect(orphanChannel).toBeGreaterThanOrEqual(0);
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    expect(sum(await totals())).toBe(sum(before) + 3_713); // held for the day, for now
+
+    // The merchant retries: a new payment, routed and reserved again — confirmed by its creating transaction.
+    const retried = await stack.requestUntilAnswered('POST', '/v1/payments', {
+      ...body,
+      currency: 'CNY',
+      subject: 'Wallet top-up',
+      method: 'QR',
+    });
+    expect(retried.status).toBe(201);
+    const created = await stack.container.payments.get(String(retried.body.id));
+    expect(created?.channelVolume).toMatchObject({ day, amountMinor: 3_713 });
+    expect((await unconfirmed()).map((record) => record.paymentId)).toEqual([orphan?.paymentId]);
+    expect(sum(await totals())).toBe(sum(before) + 2 * 3_713);
+
+    // The minute timer of its sweep minute, run by the gateway process with a clock past it (not past the new
+    // payment's expiry; the bucket may hold its first status sync): given back once, only the orphan.
+    const bucket = [expiryBucket(String(orphan?.sweepAt))];
+    const ahead = RESERVATION_SWEEP_AFTER_MS + 60_000;
+    const first = await stack.gateway.expire(bucket, ahead);
+    expect(first.reduce((total, counts) => total + counts.released, 0)).toBe(1);
+    expect(await unconfirmed()).toEqual([]);
+    const expected = [...before];
+    const createdAt = channels.indexOf(created?.channel as (typeof channels)[number]);
+    expected[createdAt] = (expected[createdAt] ?? 0) + 3_713;
+    expect(await totals()).toEqual(expected);
+    expect(expected[orphanChannel]).toBe((before[orphanChannel] ?? 0) + (createdAt === orphanChannel ? 3_713 : 0));
+    // Again (a retried task): nothing left to give back.
+    const again = await stack.gateway.expire(bucket, ahead);
+    expect(again.reduce((total, counts) => total + counts.released, 0)).toBe(0);
+    expect(await totals()).toEqual(expected);
+    expect(await stack.container.payments.get(String(retried.body.id))).toMatchObject({ status: 'PENDING' });
+  });
+});
+
+/** The unconfirmed daily-volume reservation records of the stack's table. */
+async function unconfirmed(): Promise<Record<string, unknown>[]> {
+  const records: Record<string, unknown>[] = [];
+  const pages = paginateScan(
+    { client: stack.container.db },
+    {
+      TableName: stack.tableName,
+      ConsistentRead: true,
+      FilterExpression: '#entity = :entity',
+      ExpressionAttributeNames: { '#entity': 'entity' },
+      ExpressionAttributeValues: { ':entity': 'VOLUME_RESERVATION' },
+    },
+  );
+  for await (const page of pages) records.push(...(page.Items ?? []));
+  return records;
+}
 
 /**
  * The counters the payments reserved, as stored now (`totals`), and the share of `payments` in each (`ours`): each

@@ -18,6 +18,7 @@ import { channelCli } from '../../scripts/channel-commands.ts';
 import { runCli, runCliForJson } from '../../scripts/cli.ts';
 import { profileOf } from '../support/channel-fakes.ts';
 import { channelTable } from '../support/channel-table.ts';
+import { uniqueId } from '../support/fixtures.ts';
 
 let table: Awaited<ReturnType<typeof channelTable>>;
 beforeAll(async () => {
@@ -31,15 +32,23 @@ describe('daily volume (DynamoDB Local)', () => {
   it('20 concurrent reservations never exceed the limit; a release gives volume back', async () => {
     const volume = new DynamoDailyVolumeRepository(table.db, table.tableName);
     const key = { channel: 'ALIPAY' as const, day: '2025-11-24', currency: 'CNY' };
-    const results = await Promise.all(Array.from({ length: 20 }, () => volume.reserveDailyVolume(key, 7_000, 100_000)));
+    const now = new Date();
+    const reserve = (k: typeof key, amountMinor: number, paymentId = uniqueId('pay')) =>
+      volume.reserveDailyVolume(k, amountMinor, 100_000, paymentId, now);
+    const ids = Array.from({ length: 20 }, () => uniqueId('pay'));
+    const results = await Promise.all(ids.map((id) => reserve(key, 7_000, id)));
     expect(results.filter(Boolean)).toHaveLength(14);
     expect(await volume.dailyTotal(key)).toBe(98_000);
-    expect(await volume.reserveDailyVolume({ ...key, currency: 'USD' }, 7_000, 100_000)).toEqual({});
-    await volume.releaseDailyVolume(key, 7_000);
+    expect(await reserve({ ...key, currency: 'USD' }, 7_000)).toEqual({});
+    const admitted = ids[results.findIndex(Boolean)] ?? '';
+    expect(await volume.releaseDailyVolume({ paymentId: admitted, key, amountMinor: 7_000 })).toBe(true);
+    expect(await volume.releaseDailyVolume({ paymentId: admitted, key, amountMinor: 7_000 })).toBe(false); // once
     expect(await volume.dailyTotal(key)).toBe(91_000);
-    expect(await volume.reserveDailyVolume(key, 9_000, 100_000)).toEqual({});
-    expect(await volume.reserveDailyVolume(key, 1, 100_000)).toBe(false);
-    expect(await volume.reserveDailyVolume({ ...key, day: '2025-11-25' }, 100_001, 100_000)).toBe(false);
+    expect(await reserve(key, 9_000)).toEqual({});
+    expect(await reserve(key, 1)).toBe(false);
+    expect(await volume.reserveDailyVolume({ ...key, day: '2025-11-25' }, 100_001, 100_000, uniqueId('pay'), now)).toBe(
+      false,
+    );
   });
 });
 

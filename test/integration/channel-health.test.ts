@@ -126,7 +126,12 @@ describe('routing with the shared breaker (DynamoDB Local, injected clock)', () 
     const routers = [container(a), container(b)];
     const pay = async (i: number): Promise<Channel> => {
       const router = routers[i % 2] as ChannelRouter;
-      const { channel } = await routeChannel(router, { method: 'QR', currency: 'CNY', amountMinor: 100 });
+      const { channel } = await routeChannel(router, {
+        method: 'QR',
+        currency: 'CNY',
+        amountMinor: 100,
+        paymentId: `pay_${i}`,
+      });
       const clock = router.clock;
       await withBreaker(channel.code, router.health, () => channel.createPayment({} as Payment), { clock }).catch(
         () => undefined,

@@ -9,6 +9,7 @@ import { counterChanges } from '#domain/risk-limits.ts';
 import { shardCap } from '#domain/sharded-limit.ts';
 import { channelTable } from '../support/channel-table.ts';
 import { paymentFixture } from '../support/domain-fixtures.ts';
+import { uniqueId } from '../support/fixtures.ts';
 
 /**
  * A sharded day's routed volume on DynamoDB Local: racing reservations never take the day over its limit, whatever
@@ -29,7 +30,9 @@ describe('sharded daily volume (DynamoDB Local)', () => {
     const volume = new DynamoDailyVolumeRepository(own.db, own.tableName);
     const key = { channel: 'ALIPAY' as const, day: DAY, currency: 'CNY' };
     const limit = 100_000; // ~781 per counter: every 7,000 reservation is split over several counters
-    const results = await Promise.all(Array.from({ length: 40 }, () => volume.reserveDailyVolume(key, 7_000, limit)));
+    const reserve = (amountMinor: number) =>
+      volume.reserveDailyVolume(key, amountMinor, limit, uniqueId('pay'), new Date());
+    const results = await Promise.all(Array.from({ length: 40 }, () => reserve(7_000)));
     const admitted = results.filter((result) => result !== false);
     expect(admitted.length).toBeLessThanOrEqual(14);
     expect(await volume.dailyTotal(key)).toBe(admitted.length * 7_000);
@@ -37,11 +40,11 @@ describe('sharded daily volume (DynamoDB Local)', () => {
       expect(result.shares?.reduce((sum, share) => sum + share.amountMinor, 0)).toBe(7_000);
     }
     // Uncontended, a reservation is refused only when the counters together lack room: top it up to the limit exactly.
-    while ((await volume.reserveDailyVolume(key, 7_000, limit)) !== false);
+    while ((await reserve(7_000)) !== false);
     const left = limit - (await volume.dailyTotal(key));
     expect(left).toBeLessThan(7_000);
-    expect(await volume.reserveDailyVolume(key, left + 1, limit)).toBe(false);
-    expect(await volume.reserveDailyVolume(key, left, limit)).not.toBe(false);
+    expect(await reserve(left + 1)).toBe(false);
+    expect(await reserve(left)).not.toBe(false);
     expect(await volume.dailyTotal(key)).toBe(limit);
   }, 300_000);
 
@@ -50,25 +53,26 @@ describe('sharded daily volume (DynamoDB Local)', () => {
     const volume = new DynamoDailyVolumeRepository(own.db, own.tableName, () => draws.shift() ?? 0.25);
     const key = { channel: 'WECHAT_PAY' as const, day: DAY, currency: 'CNY' };
     const limit = SHARDS * 1_000_000; // 1,000,000 per counter
-    const one = await volume.reserveDailyVolume(key, 600_000, limit);
+    const ids = [uniqueId('pay'), uniqueId('pay'), uniqueId('pay')];
+    const one = await volume.reserveDailyVolume(key, 600_000, limit, ids[0] ?? '', new Date());
     expect(one).toEqual({ shares: [{ shard: SHARDS / 2, amountMinor: 600_000 }] });
     // The same counter lacks room for another 600,000: it is split, from the counters with the most room.
-    const split = await volume.reserveDailyVolume(key, 600_000, limit);
+    const split = await volume.reserveDailyVolume(key, 600_000, limit, ids[1] ?? '', new Date());
     expect(split).not.toBe(false);
     if (split === false || one === false) throw new Error('refused');
     expect(split.shares).toHaveLength(1);
     expect(split.shares?.[0]?.shard).not.toBe(SHARDS / 2);
     expect(await volume.dailyTotal(key)).toBe(1_200_000);
-    await volume.releaseDailyVolume(key, 600_000, split.shares);
-    await volume.releaseDailyVolume(key, 600_000, one.shares);
+    await volume.releaseDailyVolume({ paymentId: ids[1] ?? '', key, amountMinor: 600_000, shares: split.shares });
+    await volume.releaseDailyVolume({ paymentId: ids[0] ?? '', key, amountMinor: 600_000, shares: one.shares });
     expect(await volume.dailyTotal(key)).toBe(0);
     // A payment larger than any one counter's share is taken across several, in one transaction.
-    const large = await volume.reserveDailyVolume(key, 2_500_000, limit);
+    const large = await volume.reserveDailyVolume(key, 2_500_000, limit, ids[2] ?? '', new Date());
     if (large === false) throw new Error('refused');
     expect(large.shares?.length).toBe(3);
     for (const share of large.shares ?? [])
       expect(share.amountMinor).toBeLessThanOrEqual(shardCap(limit, SHARDS, share.shard));
-    await volume.releaseDailyVolume(key, 2_500_000, large.shares);
+    await volume.releaseDailyVolume({ paymentId: ids[2] ?? '', key, amountMinor: 2_500_000, shares: large.shares });
     expect(await volume.dailyTotal(key)).toBe(0);
   }, 120_000);
 
@@ -77,7 +81,7 @@ describe('sharded daily volume (DynamoDB Local)', () => {
     const store = new DynamoTransactionStore(own.db, own.tableName, () => new Date());
     const key = { channel: 'ALIPAY' as const, day: '2027-02-20', currency: 'CNY' };
     const limit = SHARDS * 1_000_000;
-    const reserved = await volume.reserveDailyVolume(key, 2_500_000, limit);
+    const reserved = await volume.reserveDailyVolume(key, 2_500_000, limit, uniqueId('pay'), new Date());
     if (reserved === false) throw new Error('refused');
     const shares = reserved.shares ?? [];
     expect(shares.length).toBeGreaterThan(1);

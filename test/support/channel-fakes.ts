@@ -1,4 +1,11 @@
-import type { ChannelHealth, ChannelProfiles, DailyVolume, DailyVolumeKey, PaymentChannel } from '#app/ports.ts';
+import type {
+  ChannelHealth,
+  ChannelProfiles,
+  DailyVolume,
+  DailyVolumeKey,
+  PaymentChannel,
+  VolumeReservation,
+} from '#app/ports.ts';
 import type { ChannelProfile } from '#domain/channel-config.ts';
 import {
   type BreakerConfig,
@@ -9,6 +16,7 @@ import {
   onFailure,
   onSuccess,
 } from '#domain/circuit-breaker.ts';
+import { reservationEntry, reservationSweepAt } from '#domain/daily-volume.ts';
 import type { Channel, PayMethod } from '#domain/payment.ts';
 
 /** A payment channel for routing tests: `supports` by lists; `createPayment` runs `pay` (default: a pay URL). */
@@ -92,20 +100,28 @@ export class InMemoryProfiles implements ChannelProfiles {
   }
 }
 
-/** Daily counters in memory. */
+/** Daily counters in memory, with their unconfirmed reservations by entry. */
 export class InMemoryDailyVolume implements DailyVolume {
   readonly totals = new Map<string, number>();
+  readonly held = new Map<string, VolumeReservation & { sweepAt: string }>();
 
-  async reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number) {
+  async reserveDailyVolume(key: DailyVolumeKey, amountMinor: number, limitMinor: number, paymentId: string, now: Date) {
     const total = this.totals.get(id(key)) ?? 0;
     if (total + amountMinor > limitMinor) return false as const;
     this.totals.set(id(key), total + amountMinor);
+    const sweepAt = reservationSweepAt(now);
+    this.held.set(reservationEntry(paymentId, key.channel), { paymentId, key, amountMinor, sweepAt });
     return {};
   }
 
-  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number): Promise<void> {
-    const total = this.totals.get(id(key)) ?? 0;
-    if (total >= amountMinor) this.totals.set(id(key), total - amountMinor);
+  async releaseDailyVolume({ paymentId, key, amountMinor }: VolumeReservation): Promise<boolean> {
+    if (!this.held.delete(reservationEntry(paymentId, key.channel))) return false;
+    this.totals.set(id(key), (this.totals.get(id(key)) ?? 0) - amountMinor);
+    return true;
+  }
+
+  async unconfirmedReservation(entry: string) {
+    return this.held.get(entry);
   }
 
   async dailyTotal(key: DailyVolumeKey): Promise<number> {

@@ -14,7 +14,7 @@ import {
 } from '../support/channel-fakes.ts';
 
 const T0 = Date.parse('2025-11-24T10:00:00.000Z');
-const request = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000 };
+const request = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000, paymentId: 'pay_1' };
 const KEY = { day: '2025-11-24', currency: 'CNY' };
 
 /** ALIPAY (weight 9, tried first with random 0) and WECHAT_PAY (weight 1), both with a daily limit. */

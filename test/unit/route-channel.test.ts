@@ -35,7 +35,7 @@ const alipay = fakeChannel('ALIPAY', ['QR', 'PAGE'], ['CNY']);
 const wechat = fakeChannel('WECHAT_PAY', ['QR', 'JSAPI'], ['CNY']);
 const sandbox = fakeChannel('SANDBOX', ['QR', 'PAGE'], ['CNY', 'USD']);
 // A test-mode merchant's payment: the sandbox takes part in routing (a live merchant's never does, see below).
-const payment = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000, testMode: true };
+const payment = { method: 'QR' as const, currency: 'CNY', amountMinor: 10_000, testMode: true, paymentId: 'pay_1' };
 
 async function trip(health: InMemoryChannelHealth, channel: Channel, at: number): Promise<void> {
   for (let i = 0; i < DEFAULT_BREAKER_CONFIG.failureThreshold; i++) await health.recordFailure(channel, new Date(at));
@@ -122,14 +122,16 @@ describe('routeChannel', () => {
     const { deps, advance } = router([profileOf('ALIPAY', { dailyLimitMinor: 100_000 })], [alipay, sandbox]);
     const decision = await routeChannel(deps, payment);
     expect(decision.reservation).toEqual({
+      paymentId: 'pay_1',
       key: { channel: 'ALIPAY', day: '2025-11-24', currency: 'CNY' },
       amountMinor: 10_000,
     });
     await trip(deps.health, 'ALIPAY', T0);
     advance(DEFAULT_BREAKER_CONFIG.coolDownMs);
     deps.health.claimProbe = async () => false;
-    expect((await routeChannel(deps, payment)).channel.code).toBe('SANDBOX');
+    expect((await routeChannel(deps, { ...payment, paymentId: 'pay_2' })).channel.code).toBe('SANDBOX');
     expect(await deps.volume.dailyTotal({ channel: 'ALIPAY', day: '2025-11-24', currency: 'CNY' })).toBe(10_000);
+    expect([...deps.volume.held.keys()]).toEqual(['vol_pay_1.ALIPAY']); // the lost probe's record went with it
   });
 });
 

@@ -17,6 +17,11 @@ export const channelKeys = {
     shard === undefined
       ? { PK: channelPartition(channel), SK: `DAILY#${part(day)}` }
       : { PK: `VOLUME#${part(channel)}#${part(day)}#${shard}`, SK: 'DAILY' },
+  /**
+   * An unconfirmed daily-volume reservation's record, by its timer-bucket entry (`reservationEntry`): a partition of
+   * its own, written with the reservation and removed by the creating transaction or the sweep.
+   */
+  volumeReservation: (entry: string): Key => ({ PK: `VOLRES#${part(entry)}`, SK: 'VOLRES' }),
 };
 
 /** `CHANNEL#{code}`. */

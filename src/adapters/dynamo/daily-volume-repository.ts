@@ -1,10 +1,20 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DailyVolume, DailyVolumeKey } from '#app/ports.ts';
-import { dailyVolumeShards, MAX_SHARES } from '#domain/daily-volume.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { DailyVolume, DailyVolumeKey, VolumeReservation } from '#app/ports.ts';
+import { dailyVolumeShards, MAX_SHARES, reservationEntry, reservationSweepAt } from '#domain/daily-volume.ts';
+import type { Channel } from '#domain/payment.ts';
 import { pickShard, reservedParts, type Share, shardCap, splitShares } from '#domain/sharded-limit.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
 import { consistentTotals, ttlSeconds } from './items.ts';
+import { volumeReservationIndexes } from './keys.ts';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** Daily counters are kept a few days after their day (reconciliation and support look at them), then expire. */
 const KEEP_DAYS = 7;
@@ -12,14 +22,20 @@ const KEEP_DAYS = 7;
 /** A split reservation that loses a race to another one is planned again this many times, then refused. */
 const SPLIT_ATTEMPTS = 3;
 
+/** A reservation or release whose transaction only met concurrent transactions on its items is tried this often. */
+const CONFLICT_ATTEMPTS = 8;
+
 /**
  * Per-channel, per-UTC-day volume counters (one `total_{CUR}` attribute per currency). A day before sharding has one
  * counter (`CHANNEL#{code}` / `DAILY#{day}`); a sharded day has N (`VOLUME#{code}#{day}#{k}`, `DAILY_VOLUME_PLAN`),
  * counter k limited to its share of the limit (`shardCap`: the shares sum to the limit). A reservation is ONE
- * conditional `UpdateItem` — `ADD total :amount` if `total <= cap - amount` — on one counter (a random one on a sharded
- * day); only when that counter lacks room, it reads every counter of the day and takes the amount from those with the
- * most room in ONE transaction, each part conditional the same way. No number of concurrent reservations can take the
- * day over its limit; one is refused only when the counters together lack room (or it lost its split 3 times).
+ * transaction: a conditional `ADD total :amount` if `total <= cap - amount` on one counter (a random one on a sharded
+ * day) and the reservation's record (`VOLRES#{entry}`: payment, channel, day, shares; in GSI3's bucket of its sweep
+ * minute); only when that counter lacks room, it reads every counter of the day and takes the amount from those with
+ * the most room, each part conditional the same way, with the record, in one transaction. No number of concurrent
+ * reservations can take the day over its limit; one is refused only when the counters together lack room (or it lost
+ * its split 3 times). The record goes in the payment's creating transaction (`confirmVolume`) or — never both — in
+ * the release that gives the shares back ({@link releaseDailyVolume}).
  */
 export class DynamoDailyVolumeRepository implements DailyVolume {
   constructor(
@@ -32,14 +48,18 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     key: DailyVolumeKey,
     amountMinor: number,
     limitMinor: number,
+    paymentId: string,
+    now: Date,
   ): Promise<{ shares?: Share[] } | false> {
     assertAmount(amountMinor);
     if (amountMinor > limitMinor) return false;
+    const record = (shares?: Share[]) => this.recordPut(key, amountMinor, paymentId, now, shares);
     const shards = dailyVolumeShards(key.day);
-    if (shards === 1) return (await this.take(key, undefined, amountMinor, limitMinor)) ? {} : false;
+    if (shards === 1) return (await this.take(key, undefined, amountMinor, limitMinor, record())) ? {} : false;
     const shard = pickShard(shards, this.random);
-    if (await this.take(key, shard, amountMinor, shardCap(limitMinor, shards, shard))) {
-      return { shares: [{ shard, amountMinor }] };
+    const one = [{ shard, amountMinor }];
+    if (await this.take(key, shard, amountMinor, shardCap(limitMinor, shards, shard), record(one))) {
+      return { shares: one };
     }
     for (let attempt = 0; attempt < SPLIT_ATTEMPTS; attempt++) {
       const shares = splitShares(await this.totals(key, shards), limitMinor, amountMinor, MAX_SHARES);
@@ -47,9 +67,12 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
       try {
         await this.db.send(
           new TransactWriteCommand({
-            TransactItems: shares.map((share) => ({
-              Update: this.takeUpdate(key, share.shard, share.amountMinor, shardCap(limitMinor, shards, share.shard)),
-            })),
+            TransactItems: [
+              ...shares.map((share) => ({
+                Update: this.takeUpdate(key, share.shard, share.amountMinor, shardCap(limitMinor, shards, share.shard)),
+              })),
+              { Put: record(shares) },
+            ],
           }),
         );
         return { shares };
@@ -60,25 +83,45 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     return false;
   }
 
-  async releaseDailyVolume(key: DailyVolumeKey, amountMinor: number, shares?: readonly Share[]): Promise<void> {
+  async releaseDailyVolume(reservation: VolumeReservation): Promise<boolean> {
+    const { key, amountMinor, shares, paymentId } = reservation;
     assertAmount(amountMinor);
-    for (const { shard, amountMinor: part } of reservedParts(amountMinor, shares)) {
-      try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: channelKeys.daily(key.channel, key.day, shard),
-            UpdateExpression: 'ADD #total :negative',
-            ConditionExpression: '#total >= :amount',
-            ExpressionAttributeNames: { '#total': dailyTotalAttribute(key.currency) },
-            ExpressionAttributeValues: { ':negative': -part, ':amount': part },
-          }),
-        );
-      } catch (error) {
-        // Nothing (or less) reserved: there is nothing to give back; the total never goes below zero.
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
+    const entry = reservationEntry(paymentId, key.channel);
+    const items = [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: channelKeys.volumeReservation(entry),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
+      // The record proves the shares were added and not given back yet: the subtraction needs no condition of its own.
+      ...reservedParts(amountMinor, shares).map(({ shard, amountMinor: part }) => ({
+        Update: {
+          TableName: this.tableName,
+          Key: channelKeys.daily(key.channel, key.day, shard),
+          UpdateExpression: 'ADD #total :negative',
+          ExpressionAttributeNames: { '#total': dailyTotalAttribute(key.currency) },
+          ExpressionAttributeValues: { ':negative': -part },
+        },
+      })),
+    ];
+    // The record is gone: already given back, or confirmed by its payment's creation — nothing to give back.
+    return (await this.transact(items)) === 'done';
+  }
+
+  async unconfirmedReservation(entry: string): Promise<(VolumeReservation & { sweepAt: string }) | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: channelKeys.volumeReservation(entry), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return {
+      paymentId: String(Item.paymentId),
+      key: { channel: Item.channel as Channel, day: String(Item.day), currency: String(Item.currency) },
+      amountMinor: Number(Item.amountMinor),
+      ...(Item.shares ? { shares: Item.shares as Share[] } : {}),
+      sweepAt: String(Item.sweepAt),
+    };
   }
 
   /** The day's reserved total: the sum of its counters (strongly consistent reads). */
@@ -88,15 +131,71 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
     return totals.reduce((sum, total) => sum + total, 0);
   }
 
-  /** One conditional ADD on one counter (`shard` undefined: the unsharded one); false when it lacks room. */
-  private async take(key: DailyVolumeKey, shard: number | undefined, amountMinor: number, capMinor: number) {
+  /** One conditional ADD on one counter (`shard` undefined: the unsharded one) with the record; false when it lacks room. */
+  private async take(
+    key: DailyVolumeKey,
+    shard: number | undefined,
+    amountMinor: number,
+    capMinor: number,
+    record: ReturnType<DynamoDailyVolumeRepository['recordPut']>,
+  ): Promise<boolean> {
     if (amountMinor > capMinor) return false;
-    try {
-      await this.db.send(new UpdateCommand(this.takeUpdate(key, shard, amountMinor, capMinor)));
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+    return (
+      (await this.transact([{ Update: this.takeUpdate(key, shard, amountMinor, capMinor) }, { Put: record }])) ===
+      'done'
+    );
+  }
+
+  /**
+   * The record of a reservation: what the sweep needs to give it back, in GSI3's bucket of its sweep minute (the
+   * minute timer's), kept no longer than the day's counters. New only: a payment reserves once per channel.
+   */
+  private recordPut(
+    key: DailyVolumeKey,
+    amountMinor: number,
+    paymentId: string,
+    now: Date,
+    shares: Share[] | undefined,
+  ) {
+    const entry = reservationEntry(paymentId, key.channel);
+    const sweepAt = reservationSweepAt(now);
+    return {
+      TableName: this.tableName,
+      Item: {
+        ...channelKeys.volumeReservation(entry),
+        entity: 'VOLUME_RESERVATION',
+        paymentId,
+        channel: key.channel,
+        day: key.day,
+        currency: key.currency,
+        amountMinor,
+        ...(shares ? { shares } : {}),
+        reservedAt: now.toISOString(),
+        sweepAt,
+        ttl: expiry(key.day),
+        ...volumeReservationIndexes.bySweepMinute(sweepAt, entry),
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    };
+  }
+
+  /**
+   * One transaction whose first item is conditional: `done`, or `refused` when that condition failed. Cancelled only
+   * by concurrent transactions on its items (a hot counter), it is tried again after a short random wait.
+   */
+  private async transact(items: TransactItem[]): Promise<'done' | 'refused'> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return 'done';
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+        if (reasons[0] === 'ConditionalCheckFailed') return 'refused';
+        const conflictOnly = reasons.every((code) => code === 'None' || code === 'TransactionConflict');
+        if (!conflictOnly || attempt >= CONFLICT_ATTEMPTS) throw error;
+        await sleep(this.random() * Math.min(200, 5 * 2 ** attempt));
+      }
     }
   }
 

@@ -361,6 +361,14 @@ export const paymentIndexes = {
   }),
 };
 
+/** GSI3 of an unconfirmed daily-volume reservation's record: in the minute its sweep is due (removed with it). */
+export const volumeReservationIndexes = {
+  bySweepMinute: (sweepAt: string, entry: string) => ({
+    GSI3PK: expiryPartition(expiryBucket(sweepAt), entry),
+    GSI3SK: entry,
+  }),
+};
+
 /**
  * Index attributes of a refund: GSI1 (the merchant's refunds), GSI2 beside its channel's payments of the business day
  * it completed (reconciliation).

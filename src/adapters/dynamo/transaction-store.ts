@@ -12,12 +12,14 @@ import {
   type NaturalKeyClaim,
   type TransactionStore,
 } from '#app/ports.ts';
+import { reservationEntry } from '#domain/daily-volume.ts';
 import type { OutboxEvent } from '#domain/events.ts';
 import type { Payment } from '#domain/payment.ts';
 import { reachesChannel } from '#domain/refund.ts';
 import { firstSyncAt } from '#domain/status-sync.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
+import { channelKeys } from './channel-keys.ts';
 import { asStaleOnConflict, ttlSeconds } from './items.ts';
 import { eventIndexes, keys, paymentIndexes, refundIndexes } from './keys.ts';
 import { activityItem, counterDeltaItem, reservationItem, reservationParts, reviewItem } from './risk-items.ts';
@@ -73,6 +75,7 @@ export class DynamoTransactionStore implements TransactionStore {
       ...(changes.idempotency ? [this.idempotencyItem(changes.idempotency)] : []),
       ...(changes.audit ?? []).map((record) => auditPut(this.tableName, record)),
       ...(changes.counters ?? []).map((delta) => counterDeltaItem(this.tableName, delta)),
+      ...(changes.confirmVolume ? [this.confirmedReservation(changes.confirmVolume)] : []),
     ];
     const now = this.clock();
     const risk = changes.risk;
@@ -117,6 +120,17 @@ export class DynamoTransactionStore implements TransactionStore {
         (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0),
       );
     }
+  }
+
+  /** Removes a new payment's daily-volume reservation record, which must still be there (not given back). */
+  private confirmedReservation({ paymentId, channel }: NonNullable<ChangeSet['confirmVolume']>): TransactItem {
+    return {
+      Delete: {
+        TableName: this.tableName,
+        Key: channelKeys.volumeReservation(reservationEntry(paymentId, channel)),
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    };
   }
 
   private versioned(item: Record<string, unknown>, expectedVersion: number): TransactItem {

@@ -6,7 +6,8 @@ import type { ExpiryCounts } from './timers.ts';
  *
  * - `before-commit` / `after-commit`: around the ONE `TransactWriteItems` that writes the item `entity` whose `field`
  *   is `value` with status `status` — e.g. the callback's commit of a payment `SUCCEEDED`: `before` is "after the
- *   channel answered, before the commit", `after` is "after the commit, before the response".
+ *   channel answered, before the commit", `after` is "after the commit, before the response". A routed payment's
+ *   daily-volume reservation (its record, no status) is named by its amount: `after` is "reserved, not created".
  * - `relay-before` / `relay-after`: around the outbox relay's handling of a stream batch holding the insert of the
  *   event `eventType` of payment `paymentId` (before it reached the queue; after it did but before the stream
  *   position moved past it).
@@ -22,6 +23,7 @@ export type Fault =
       value: string;
       status: string;
     }
+  | { at: 'after-commit'; entity: 'VOLUME_RESERVATION'; field: 'amountMinor'; value: number }
   | { at: 'relay-before' | 'relay-after'; paymentId: string; eventType: string }
   | { at: 'channel-answered'; method: string; path: string; bodyIncludes: string };
 
@@ -49,7 +51,8 @@ export function commitMatches(fault: Fault, input: unknown): boolean {
   const items = (input as { TransactItems?: { Put?: { Item?: Record<string, unknown> } }[] }).TransactItems ?? [];
   return items.some(({ Put }) => {
     const item = Put?.Item;
-    return item?.entity === fault.entity && item[fault.field] === fault.value && item.status === fault.status;
+    const status = 'status' in fault ? fault.status : undefined;
+    return item?.entity === fault.entity && item[fault.field] === fault.value && item.status === status;
   });
 }
 

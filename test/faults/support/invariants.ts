@@ -1,5 +1,7 @@
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
+import { channelKeys } from '#adapters/dynamo/channel-keys.ts';
+import type { Payment } from '#domain/payment.ts';
 import { eventually } from '../../support/local-workflows.ts';
 import type { FaultStack } from './fault-stack.ts';
 import { expireWholeBucket } from './timers.ts';
@@ -8,6 +10,8 @@ type Item = Record<string, unknown>;
 
 /** Statuses in which a payment has been paid (and its recharge credited). */
 const PAID = new Set(['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
+/** Statuses in which a payment holds its channel's daily volume (`counterChanges`): open or paid. */
+const HOLDS_VOLUME = new Set(['PENDING', ...PAID]);
 /** How far ahead the sweep's clock runs: past every expiry and every status-sync delay the suite can create. */
 const SWEEP_AHEAD_MS = 24 * 60 * 60 * 1000;
 
@@ -107,6 +111,8 @@ export interface InvariantReport {
  * - the gateway and the channel (Alipay or WeChat Pay) agree on the money: a trade paid there is a paid payment,
  *   and the channel refunded exactly the refunds the gateway recorded as succeeded (each once, the same sum);
  * - a closed (expired) payment has exactly one `payment.closed` event;
+ * - every channel daily-volume counter holds exactly the shares of the payments that hold their reservation (open or
+ *   paid), and no reservation is left unconfirmed (the sweep gave back every one no payment was created with);
  * - one event per state change, each `DELIVERED`, each received by the merchant (at least once, correctly signed).
  */
 export async function assertInvariants(stack: FaultStack): Promise<InvariantReport> {
@@ -161,6 +167,28 @@ export async function assertInvariants(stack: FaultStack): Promise<InvariantRepo
       succeeded.map((refund) => String(refund.id)).sort(),
     );
   }
+  expect(
+    of('VOLUME_RESERVATION').map((record) => record.paymentId),
+    'unconfirmed volume reservations',
+  ).toEqual([]);
+  const volume = new Map<string, number>();
+  for (const payment of payments) {
+    const held = payment.channelVolume as Payment['channelVolume'];
+    if (!held || !HOLDS_VOLUME.has(String(payment.status))) continue;
+    for (const share of held.shares ?? [{ amountMinor: held.amountMinor }]) {
+      const key = channelKeys.daily(String(payment.channel), held.day, 'shard' in share ? share.shard : undefined);
+      const at = `${key.PK}|${key.SK}|${payment.currency}`;
+      volume.set(at, (volume.get(at) ?? 0) + share.amountMinor);
+    }
+  }
+  for (const counter of of('CHANNEL_DAILY')) {
+    for (const [attribute, total] of Object.entries(counter)) {
+      if (!attribute.startsWith('total_')) continue;
+      const at = `${counter.PK}|${counter.SK}|${attribute.slice('total_'.length)}`;
+      expect(total, `daily volume ${at}`).toBe(volume.get(at) ?? 0);
+    }
+  }
+
   const known = new Set(payments.map((payment) => String(payment.id)));
   for (const [id, trade] of atChannel) {
     // A trade the gateway never committed (it died after the channel answered) must never have been paid.

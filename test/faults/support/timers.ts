@@ -6,6 +6,8 @@ export interface ExpiryCounts {
   succeeded: number;
   synced: number;
   postponed: number;
+  /** Unconfirmed daily-volume reservations given back. */
+  released: number;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface ExpiryCounts {
  * case, and the gateway process when a test crashes it mid-bucket), never waiting for the real minute.
  */
 export async function expireWholeBucket(deps: ExpiryDeps, bucket: string): Promise<ExpiryCounts> {
-  const counts: ExpiryCounts = { closed: 0, succeeded: 0, synced: 0, postponed: 0 };
+  const counts: ExpiryCounts = { closed: 0, succeeded: 0, synced: 0, postponed: 0, released: 0 };
   let cursor: string | undefined;
   do {
     const page = await expireBucket(deps, bucket, cursor);
