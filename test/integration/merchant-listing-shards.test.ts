@@ -15,7 +15,7 @@ import type { Payment } from '#domain/payment.ts';
 import { shardOf } from '#domain/shard.ts';
 import { runCliCaptured } from '../../scripts/cli.ts';
 import { merchantCli } from '../../scripts/merchant.ts';
-import { paymentFixture } from '../support/domain-fixtures.ts';
+import { paymentFixture, refundFixture } from '../support/domain-fixtures.ts';
 import { newMerchant, testContainer, uniqueId } from '../support/fixtures.ts';
 
 const container = testContainer();
@@ -94,7 +94,22 @@ describe('per-merchant listing shards (GSI1 regimes)', () => {
     const events = [...eras.defaultOne, ...eras.raised].map((payment, index) =>
       paymentEvent(uniqueId('evt'), 'payment.succeeded', payment, new Date(late.getTime() + index * 1000)),
     );
+    // A refund per era (its count the one in force at its creation, as create-refund records it), and one in the
+    // raised era keyed by a smaller count.
+    const refunds = Object.values(eras).map((era) => {
+      const payment = era[0] as Payment;
+      const createdAt = new Date(Date.parse(payment.createdAt) + 500).toISOString();
+      return {
+        ...refundFixture(payment, 100),
+        createdAt,
+        updatedAt: createdAt,
+        listingShards: listingShardsAt(steps, createdAt),
+      };
+    });
+    const smaller = refundFixture(eras.defaultOne[1] as Payment, 100);
+    refunds.push({ ...smaller, createdAt: late.toISOString(), updatedAt: late.toISOString(), listingShards: 1 });
     await commit({ payments: all, events });
+    for (const refund of refunds) await container.store.commit({ refunds: [{ refund, expectedVersion: 0 }] });
 
     // Where they were written: the unsharded key, then the global plan's shards, then `#{shard}` of their own count.
     expect(await gsi1Partition(keys.payment(eras.unsharded[0]?.id ?? ''))).toBe(`MERCHANT#${merchantId}`);
@@ -135,6 +150,8 @@ describe('per-merchant listing shards (GSI1 regimes)', () => {
     );
     const listedEvents = await listAll((cursor) => container.events.list(merchant, { limit: 7, cursor }, {}));
     expect(ids(listedEvents)).toEqual(newestFirst(events));
+    const listedRefunds = await listAll((cursor) => container.refunds.list(merchant, { limit: 2, cursor }, {}));
+    expect(ids(listedRefunds)).toEqual(newestFirst(refunds));
   });
 
   it('a small merchant pays one Query for a page of recent items; one raised to 256 shards pays 256', async () => {
