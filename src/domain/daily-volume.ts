@@ -10,9 +10,13 @@ import { type ShardStep, shardCount } from './sharded-limit.ts';
  * How many counters a day has, by the first day of each count (never edit a past step; append one starting on a day
  * every function will have deployed by). Days before the first step keep the one unsharded counter, so no day mixes
  * both layouts. 256: Alipay's 60,000 routed payments/s at 1 WCU each is ~235 WCU/s per counter, ~280 on the
- * hottest (random draws); 128 would leave the hottest at ~53 %.
+ * hottest (random draws); 128 would leave the hottest at ~53 %. 512 from 2026-12-05: a reservation is now a
+ * transaction with its record (2 WCU per counter update), which left 256 at ~55 %.
  */
-export const DAILY_VOLUME_PLAN: readonly ShardStep[] = [{ from: '2026-12-04', shards: 256 }];
+export const DAILY_VOLUME_PLAN: readonly ShardStep[] = [
+  { from: '2026-12-04', shards: 256 },
+  { from: '2026-12-05', shards: 512 },
+];
 
 /**
  * The most counters one reservation takes from: a DynamoDB transaction holds at most 100 items, and the reservation's

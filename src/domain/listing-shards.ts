@@ -19,9 +19,10 @@ export const MERCHANT_LISTING_SHARDS_SINCE = '2026-12-05';
 /**
  * A merchant's count without steps. One partition takes ~1,000 WCU/s; a payment writes ~4 units on its merchant's
  * payments key (two transactional writes of a ≤ 1 KB item, charged twice) and ~2 on its events key (bench section 11).
- * One shard keeps a merchant within 40 % of a partition up to 100 payments/s: at 100,000 payments/s over the bench's
- * 10,000 Zipf-skewed merchants all but the ~86 largest (the largest: 20,000/s → 256 shards), and it keeps every
- * other merchant's listing page at one Query.
+ * One shard keeps a merchant's hottest second within 50 % of a partition (mean + 3 standard deviations of the hash
+ * spread) up to ~90 payments/s: at 100,000 payments/s over the bench's 10,000 Zipf-skewed merchants all but the ~100
+ * largest (the largest: 20,000/s → 256 shards at 4 units, 512 at 8), and it keeps every other merchant's listing page
+ * at one Query.
  */
 export const DEFAULT_LISTING_SHARDS = 1;
 

@@ -135,7 +135,7 @@ describe('key shapes', () => {
     ['GSI1', 'MERCHANT#mch_1#17', 'MERCHANT#{m}#{shard}', 'merchant', 1],
     ['GSI1', 'MERCHANT#mch_1#EVENTS#3', 'MERCHANT#{m}#EVENTS#{shard}', 'merchant', 1],
     ['GSI2', 'CHANNEL#ALIPAY#2026-12-02#9', 'CHANNEL#{channel}#{day}#{shard}', 'channel', 64],
-    ['GSI3', 'EXPIRY#2026-12-02T10:00', 'EXPIRY#{minute} (unsharded)', 'global', 1],
+    ['GSI3', 'EXPIRY#2026-12-02T10:00', 'EXPIRY#{minute}#{shard}', 'global', 16],
     ['GSI3', 'EXPIRY#2026-12-02T10:00#4', 'EXPIRY#{minute}#{shard}', 'global', 16],
     ['table', 'SOMETHING#new', 'SOMETHING#new', 'global', 1],
   ])('%s %s → %s', (index, key, shape, scope, count) => {
@@ -228,9 +228,11 @@ describe('projectHeat', () => {
   });
 
   it.each([
-    // 4 WCU per payment on its payments key: 1 shard up to 100 payments/s (40 % of 1,000 WCU), then powers of two.
+    // 4 WCU per payment on its payments key: the hottest shard within 50 % of 1,000 WCU at the mean + 3 standard
+    // deviations of a second's Poisson spread — 1 shard up to ~90 payments/s, then powers of two.
     [10, 4, 1],
-    [100, 4, 1],
+    [89, 4, 1],
+    [100, 4, 2],
     [101, 4, 2],
     [1_000, 4, 16],
     [20_000, 4, 256],

@@ -81,10 +81,14 @@ describe('write-sharded index keys', () => {
     expect(expiryPartitions(`${EXPIRY_SHARDED_SINCE}T00:00`)).toEqual(
       ['0', '1', '2', '3'].map((s) => `EXPIRY#${EXPIRY_SHARDED_SINCE}T00:00#${s}`),
     );
+    // GSI2: 512 shards, 1,024 from 2026-12-05 (a step of its own; the local cap is GSI3's only).
+    expect(new Set(settlementDayPartitions('ALIPAY', '2026-12-04')).size).toBe(512);
+    expect(new Set(settlementDayPartitions('ALIPAY', '2026-12-05')).size).toBe(1024);
     const cap = process.env.EXPIRY_SHARD_CAP;
     try {
       delete process.env.EXPIRY_SHARD_CAP;
-      expect(new Set(expiryPartitions('2027-01-01T10:00')).size).toBe(1024);
+      expect(new Set(expiryPartitions('2026-12-04T10:00')).size).toBe(1024);
+      expect(new Set(expiryPartitions('2027-01-01T10:00')).size).toBe(2048);
       expect(expiryPartitions('2026-12-03T23:59')).toEqual(['EXPIRY#2026-12-03T23:59']);
     } finally {
       process.env.EXPIRY_SHARD_CAP = cap;

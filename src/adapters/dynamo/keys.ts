@@ -149,17 +149,23 @@ export const SHARD_PLAN: ShardPlan = {
     { from: SHARDED_SINCE, shards: 128 },
     { from: '2026-12-03', shards: 256 },
   ],
-  // 512 from 2026-12-03 (bench section 11: Alipay's 60 % at 2 WCU per settlement took 128 shards to ~105 %).
+  // 512 from 2026-12-03 (bench section 11: Alipay's 60 % at 2 WCU per settlement took 128 shards to ~105 %); 1,024
+  // from 2026-12-05: a payment item over 1 KB (any configured amount limit's reservation on it does that) costs 4 WCU
+  // per settlement (its GSI2 entry, projection ALL, written twice in transactions), which left 512 at ~60 %.
   settlementDay: [
     { from: '0000-01-01', shards: 1 },
     { from: SHARDED_SINCE, shards: 128 },
     { from: '2026-12-03', shards: 512 },
+    { from: '2026-12-05', shards: 1024 },
   ],
-  // 1,024 from 2026-12-04 (bench section 11: 2 WCU per transactional index write; 512 left the minute at ~74 %),
-  // capped locally by EXPIRY_SHARD_CAP (see expiryShardCount).
+  // 1,024 from 2026-12-04 (bench section 11: 2 WCU per transactional index write; 512 left the minute at ~74 %);
+  // 2,048 from 2026-12-05: a routed payment's daily-volume reservation record also waits in a minute bucket for its
+  // sweep (6 GSI3 units per channel payment instead of 4: 1,024 left the minute at ~56 %). Capped locally by
+  // EXPIRY_SHARD_CAP (see expiryShardCount).
   expiryMinute: [
     { from: '0000-01-01', shards: 1 },
     { from: EXPIRY_SHARDED_SINCE, shards: 1024 },
+    { from: '2026-12-05', shards: 2048 },
   ],
 };
 
