@@ -51,6 +51,8 @@ type WriteInput = { TableName?: string; Item?: Item; Key?: Item; UpdateExpressio
   TransactItems?: Record<string, WriteInput>[];
   RequestItems?: Record<string, WriteRequest[]>;
 };
+/** A write call the recorder kept: its API, its marshalled input and how many items it wrote. */
+type RecordedWrite = { command: string; input: WriteInput; items: number };
 const commandOf = (context: { commandName?: string }) => String(context.commandName ?? '?').replace(/Command$/, '');
 
 /**
@@ -59,7 +61,7 @@ const commandOf = (context: { commandName?: string }) => String(context.commandN
  */
 export function recordDynamoCalls(client: Pick<DynamoDBDocumentClient, 'middlewareStack'>) {
   const counts = new Map<string, { calls: number; items: number; failures: number }>();
-  const writes: { command: string; input: WriteInput; items: number }[] = [];
+  const writes: RecordedWrite[] = [];
   let recording = false;
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -83,25 +85,34 @@ export function recordDynamoCalls(client: Pick<DynamoDBDocumentClient, 'middlewa
   return {
     counts,
     writes,
-    /** Starts (true, counts cleared) or stops recording. */
-    record: (on: boolean) => {
-      if (on) counts.clear();
-      recording = on;
+    /** Starts recording afresh: counts and writes cleared. */
+    start: () => {
+      counts.clear();
+      writes.length = 0;
+      recording = true;
+    },
+    /** Stops recording; `resume` records again, adding to what was recorded. */
+    stop: () => {
+      recording = false;
+    },
+    resume: () => {
+      recording = true;
     },
   };
 }
 
+/** One raw replay of recorded writes: its wall-clock and Node CPU time, and each call's latency. */
+export type RawReplay = { writes: number; elapsedMs: number; nodeCpuMs: number; latenciesMs: number[] };
+/** One round of section 2: the flows' time (ms) and the raw replay of their writes. */
+export type WriteRound = { flowMs: number; raw: RawReplay };
+
 /**
- * Section 2 (BENCH_RESULT `dynamo`): replays the measured flows' writes raw against DynamoDB Local with a plain
- * client — same calls, mix, item bodies and concurrency, each conditional like the gateway's, only the partition key
- * made new (`RAW#<call>#<original>`) — and compares the write rates. `ratio_flow_to_raw` is the share of DynamoDB
- * Local's raw write rate the full flow (HTTP, auth, validation, reads, responses around the writes) sustains.
+ * Replays `writes` raw against DynamoDB Local with a plain client — same calls, mix, item bodies and concurrency, each
+ * conditional like the gateway's, only the partition key made new (`RAW#<call>#<original>`, `firstCall` numbering
+ * the calls across replays).
  */
-export async function measureWrites(recorder: ReturnType<typeof recordDynamoCalls>, run: FlowRun, concurrency: number) {
-  const writes = [...recorder.writes];
-  if (writes.length === 0)
-    throw new Error('no DynamoDB write was recorded: the handlers do not share the instrumented container');
-  // The SDK and the gateway load lazily, here and below: report.ts imports this module into the sample processes.
+export async function replayRaw(writes: readonly RecordedWrite[], concurrency: number, firstCall = 0) {
+  // The SDK loads lazily, here and below: report.ts imports this module into the sample processes.
   const sdk = await import('@aws-sdk/client-dynamodb');
   const client = new sdk.DynamoDBClient({});
   // The SDK's command class of each write API, looked up by name (`PutItem` → `PutItemCommand`).
@@ -112,28 +123,48 @@ export async function measureWrites(recorder: ReturnType<typeof recordDynamoCall
     const output = (await client.send(new Command(input))) as { UnprocessedItems?: object };
     if (Object.keys(output.UnprocessedItems ?? {}).length) throw new Error('raw BatchWriteItem left unprocessed items');
   };
-  const latencies: number[] = [];
+  const latenciesMs: number[] = [];
   const raw = await timed(() =>
     runPool(writes.length, concurrency, async (index) => {
       const write = writes[index];
       if (!write) return;
       const started = performance.now();
-      await sendRaw(write.command, rekeyed(write.input, index));
-      latencies.push(performance.now() - started);
+      await sendRaw(write.command, rekeyed(write.input, firstCall + index));
+      latenciesMs.push(performance.now() - started);
     }),
   ).finally(() => client.destroy());
+  return { writes: writes.length, elapsedMs: raw.elapsedMs, nodeCpuMs: raw.nodeCpuMs, latenciesMs };
+}
+
+/**
+ * Section 2 (BENCH_RESULT `dynamo`): the measured flows' writes against the same writes replayed raw (`replayRaw`),
+ * in `rounds` interleaved like the run did them — each round of flows followed at once by its own writes raw, so both
+ * rates are taken with DynamoDB Local (and its JIT) equally warm and its table equally full. `ratio_flow_to_raw` is
+ * the share of DynamoDB Local's raw write rate the full flow (HTTP, auth, validation, reads, responses around the
+ * writes) sustains.
+ */
+export function writeFigures(recorder: ReturnType<typeof recordDynamoCalls>, run: FlowRun, rounds: WriteRound[]) {
+  const { writes } = recorder;
+  if (writes.length === 0)
+    throw new Error('no DynamoDB write was recorded: the handlers do not share the instrumented container');
+  const replays = rounds.map((round) => round.raw);
+  const replayed = replays.reduce((sum, replay) => sum + replay.writes, 0);
+  if (replayed !== writes.length) throw new Error(`replayed ${replayed} of the ${writes.length} recorded writes`);
+  const rawElapsedMs = replays.reduce((sum, replay) => sum + replay.elapsedMs, 0);
   const flowWritesPerSecond = perSecond(writes.length, run.elapsedMs);
-  const rawWritesPerSecond = perSecond(writes.length, raw.elapsedMs);
+  const rawWritesPerSecond = perSecond(writes.length, rawElapsedMs);
   return {
     commands: Object.fromEntries(recorder.counts),
+    /** Each round's flow/raw ratio, in order (a rising series means the run was still warming up). */
+    round_ratios: rounds.map((round) => round.raw.elapsedMs / round.flowMs),
     write_calls: writes.length,
     write_items: writes.reduce((sum, write) => sum + write.items, 0),
     write_calls_per_flow: writes.length / run.flows,
     flow_writes_per_s: flowWritesPerSecond,
-    raw_elapsed_ms: raw.elapsedMs,
+    raw_elapsed_ms: rawElapsedMs,
     raw_writes_per_s: rawWritesPerSecond,
-    raw_latency_ms: summarize(latencies),
-    raw_node_cpu_ms: raw.nodeCpuMs,
+    raw_latency_ms: summarize(replays.flatMap((replay) => replay.latenciesMs)),
+    raw_node_cpu_ms: replays.reduce((sum, replay) => sum + replay.nodeCpuMs, 0),
     ratio_flow_to_raw: flowWritesPerSecond / rawWritesPerSecond,
   };
 }
@@ -417,4 +448,4 @@ function capacityFigures(calls: readonly MeteredCall[], cycles: number) {
 }
 
 export type CapacityFigures = ReturnType<typeof capacityFigures>;
-export type WriteFigures = Awaited<ReturnType<typeof measureWrites>>;
+export type WriteFigures = ReturnType<typeof writeFigures>;

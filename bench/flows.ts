@@ -79,13 +79,22 @@ export const amountFor = (index: number) => 100 + ((index * 7919) % 9900);
 export const accountFor = (run: string, client: number) => `bench-${run}-c${String(client).padStart(2, '0')}`;
 export const refundNoFor = (run: string, payment: PaidRecharge) => `RF-${run}-${payment.index}`;
 
-/** Runs `count` recharge flows on `concurrency` clients, each crediting its own account. */
-export async function runFlows(target: FlowTarget, options: { run: string; count: number; concurrency: number }) {
-  const latenciesMs: number[] = [];
-  const credited = new Map<string, number>();
-  const payments: PaidRecharge[] = [];
+/**
+ * Runs `count` recharge flows on `concurrency` clients, each crediting its own account. With `previous` (a run of the
+ * same name) the flows continue it — the next indexes, the same accounts — and the result is the two runs added up.
+ */
+export async function runFlows(
+  target: FlowTarget,
+  options: { run: string; count: number; concurrency: number },
+  previous?: FlowRun,
+): Promise<FlowRun> {
+  const latenciesMs = [...(previous?.latenciesMs ?? [])];
+  const credited = new Map(previous?.credited);
+  const payments = [...(previous?.payments ?? [])];
+  const first = previous?.flows ?? 0;
   const { elapsedMs, nodeCpuMs } = await timed(() =>
-    runPool(options.count, options.concurrency, async (index, client) => {
+    runPool(options.count, options.concurrency, async (offset, client) => {
+      const index = first + offset;
       const accountId = accountFor(options.run, client);
       const before = credited.get(accountId) ?? 0;
       const amountMinor = amountFor(index);
@@ -98,9 +107,13 @@ export async function runFlows(target: FlowTarget, options: { run: string; count
     }),
   );
   payments.sort((a, b) => a.index - b.index);
-  const expectedTotalMinor = Array.from({ length: options.count }, (_, i) => amountFor(i)).reduce((a, b) => a + b, 0);
-  const figures = { elapsedMs, nodeCpuMs, latenciesMs, credited, expectedTotalMinor, payments };
-  return { flows: options.count, ...figures };
+  const flows = first + options.count;
+  const expectedTotalMinor = Array.from({ length: flows }, (_, i) => amountFor(i)).reduce((a, b) => a + b, 0);
+  const spent = {
+    elapsedMs: elapsedMs + (previous?.elapsedMs ?? 0),
+    nodeCpuMs: nodeCpuMs + (previous?.nodeCpuMs ?? 0),
+  };
+  return { flows, ...spent, latenciesMs, credited, expectedTotalMinor, payments };
 }
 
 /**

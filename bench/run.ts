@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: sections 1–14 on the local stack and emulators, then one `BENCH_RESULT {…}` JSON line. Options
- * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (50), BENCH_REFUNDS (all the payments),
+ * (environment): BENCH_PAYMENTS (1000), BENCH_CONCURRENCY (16), BENCH_WARMUP (500), BENCH_ROUNDS (4: section 2's
+ * interleaved flow and raw rounds), BENCH_REFUNDS (all the payments),
  * BENCH_CAPACITY_CYCLES (50), BENCH_NOTIFY_SAMPLE (500), BENCH_NOTIFY_PER_DAY (10000), BENCH_NOTIFY_FAIL_EVERY (50),
  * BENCH_RECON_LINES (1000000), BENCH_RECON_DYNAMO_LINES (100000), BENCH_IMPORT_RUNS (5), BENCH_HEAT_FLOWS (100),
  * BENCH_HEAT_LOAD (100000), BENCH_ONLY (`flows`: sections 1–4; `reconciliation`: sections 8 and 12, side by side;
@@ -12,7 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FlowTarget } from './flows.ts';
+import type { WriteRound } from './capacity.ts';
+import type { FlowRun, FlowTarget } from './flows.ts';
 
 /** What one run does; every number can be overridden from the environment (see the module comment). */
 export type BenchOptions = ReturnType<typeof readOptions>;
@@ -46,7 +48,8 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
   return {
     payments,
     concurrency: int('BENCH_CONCURRENCY', 16),
-    warmup: int('BENCH_WARMUP', 50, 0),
+    warmup: int('BENCH_WARMUP', 500, 0),
+    rounds: int('BENCH_ROUNDS', 4),
     refunds,
     capacityCycles: int('BENCH_CAPACITY_CYCLES', 50),
     notifySample: int('BENCH_NOTIFY_SAMPLE', 500),
@@ -60,6 +63,13 @@ function readOptions(env: NodeJS.ProcessEnv = process.env) {
     ...(only ? { only: only as (typeof sections)[number] } : {}),
   };
 }
+
+/** `total` split into `parts` counts as even as can be (none empty). */
+const splitEvenly = (total: number, parts: number) =>
+  Array.from(
+    { length: parts },
+    (_, i) => Math.floor((total * (i + 1)) / parts) - Math.floor((total * i) / parts),
+  ).filter((count) => count > 0);
 
 /** Section 5 (`bench/bundles.ts`), printed. */
 async function measureFunctionBundles(projectRoot: string, options: BenchOptions) {
@@ -78,7 +88,7 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
   const { MerchantClient } = await import('../local/merchant-client.ts');
   const { loadLocalSecrets, startLocalStack } = await import('../local/stack.ts');
   const flows = await import('./flows.ts');
-  const { measureCapacity, measureWrites, recordDynamoCalls } = await import('./capacity.ts');
+  const { measureCapacity, recordDynamoCalls, replayRaw, writeFigures } = await import('./capacity.ts');
   const report = await import('./report.ts');
   const secretsDir = mkdtempSync(join(tmpdir(), 'pay-gateway-bench-'));
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
@@ -101,12 +111,23 @@ async function measureOnLocalStack(projectRoot: string, options: BenchOptions) {
       ? await flows.runFlows(target, { run: 'warmup', count: options.warmup, concurrency })
       : undefined;
     if (warmup) await flows.verifyRecharges(target, warmup);
-    recorder.record(true);
-    const measured = await flows.runFlows(target, { run: 'measured', count: options.payments, concurrency });
-    recorder.record(false);
+    // The measured flows in rounds, each followed by its own writes replayed raw (section 2 compares the two).
+    recorder.start();
+    let measured: FlowRun | undefined;
+    const rounds: WriteRound[] = [];
+    for (const count of splitEvenly(options.payments, options.rounds)) {
+      const recorded = recorder.writes.length;
+      const spent = measured?.elapsedMs ?? 0;
+      recorder.resume();
+      measured = await flows.runFlows(target, { run: 'measured', count, concurrency }, measured);
+      recorder.stop();
+      const raw = await replayRaw(recorder.writes.slice(recorded), concurrency, recorded);
+      rounds.push({ flowMs: measured.elapsedMs - spent, raw });
+    }
+    if (!measured) throw new Error('no measured flows');
     const flow = await flows.rechargeFigures(target, measured, options);
     report.printFlowSection(flow);
-    const dynamo = await measureWrites(recorder, measured, concurrency);
+    const dynamo = writeFigures(recorder, measured, rounds);
     report.printWriteSection(dynamo, measured.elapsedMs, measured.flows);
     const refund = await flows.measureRefunds(target, options, { warmup, measured });
     report.printRefundSection(refund);
