@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -11,7 +10,7 @@ import { dailyVolumeShards, MAX_SHARES, reservationEntry, reservationSweepAt } f
 import type { Channel } from '#domain/payment.ts';
 import { pickShard, reservedParts, type Share, shardCap, splitShares } from '#domain/sharded-limit.ts';
 import { channelKeys, dailyTotalAttribute } from './channel-keys.ts';
-import { consistentTotals, ttlSeconds } from './items.ts';
+import { CONFLICT_ATTEMPTS, cancellationReasons, consistentTotals, retryOnConflict, ttlSeconds } from './items.ts';
 import { volumeReservationIndexes } from './keys.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -21,9 +20,6 @@ const KEEP_DAYS = 7;
 
 /** A split reservation that loses a race to another one is planned again this many times, then refused. */
 const SPLIT_ATTEMPTS = 3;
-
-/** A reservation or release whose transaction only met concurrent transactions on its items is tried this often. */
-const CONFLICT_ATTEMPTS = 8;
 
 /**
  * Per-channel, per-UTC-day volume counters (one `total_{CUR}` attribute per currency). A day before sharding has one
@@ -184,18 +180,15 @@ export class DynamoDailyVolumeRepository implements DailyVolume {
    * by concurrent transactions on its items (a hot counter), it is tried again after a short random wait.
    */
   private async transact(items: TransactItem[]): Promise<'done' | 'refused'> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-        return 'done';
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-        if (reasons[0] === 'ConditionalCheckFailed') return 'refused';
-        const conflictOnly = reasons.every((code) => code === 'None' || code === 'TransactionConflict');
-        if (!conflictOnly || attempt >= CONFLICT_ATTEMPTS) throw error;
-        await sleep(this.random() * Math.min(200, 5 * 2 ** attempt));
+    try {
+      const send = () => this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      await retryOnConflict(send, CONFLICT_ATTEMPTS, this.random);
+      return 'done';
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && cancellationReasons(error)[0] === 'ConditionalCheckFailed') {
+        return 'refused';
       }
+      throw error;
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -32,6 +33,38 @@ export function ttlSeconds(at: Date): number {
   return Math.floor(at.getTime() / 1000);
 }
 
+/** The reason code of each item of a cancelled transaction, in item order (`None` where that item did not fail). */
+export function cancellationReasons(error: TransactionCanceledException): string[] {
+  return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+}
+
+/** How many times in all {@link retryOnConflict} sends a transaction that only met concurrent transactions. */
+export const CONFLICT_ATTEMPTS = 8;
+
+/**
+ * Sends a transaction again while DynamoDB cancels it only because concurrent transactions held its items
+ * (`TransactionConflict`: a hot counter), after a short random wait, `attempts` times in all; every other failure —
+ * a failed condition included — is thrown at once, for the caller to read ({@link cancellationReasons}).
+ */
+export async function retryOnConflict<T>(
+  send: () => Promise<T>,
+  attempts: number,
+  random: () => number = Math.random,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const conflictOnly = cancellationReasons(error).every(
+        (code) => code === 'None' || code === 'TransactionConflict',
+      );
+      if (!conflictOnly || attempt >= attempts) throw error;
+      await sleep(random() * Math.min(200, 5 * 2 ** attempt));
+    }
+  }
+}
+
 /**
  * Runs a transaction and turns a lost race (a failed condition or a conflicting transaction) into
  * {@link StaleStateError}; every other failure propagates unchanged.
@@ -41,7 +74,7 @@ export async function asStaleOnConflict<T>(write: () => Promise<T>): Promise<T> 
     return await write();
   } catch (error) {
     if (error instanceof TransactionCanceledException) {
-      const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      const reasons = cancellationReasons(error);
       if (reasons.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) {
         throw new StaleStateError(`transaction cancelled: ${reasons.join(',')}`, { cause: error });
       }

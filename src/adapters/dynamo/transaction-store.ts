@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -20,19 +19,13 @@ import { firstSyncAt } from '#domain/status-sync.ts';
 import type { WalletChange } from '#domain/wallet.ts';
 import { auditPut } from './audit-log.ts';
 import { channelKeys } from './channel-keys.ts';
-import { asStaleOnConflict, ttlSeconds } from './items.ts';
+import { asStaleOnConflict, CONFLICT_ATTEMPTS, cancellationReasons, retryOnConflict, ttlSeconds } from './items.ts';
 import { eventIndexes, keys, paymentIndexes, refundIndexes } from './keys.ts';
 import { activityItem, counterDeltaItem, reservationItem, reservationParts, reviewItem } from './risk-items.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-/**
- * A transaction cancelled only by a concurrent transaction on one of its items (no condition failed) is sent again:
- * every item in it is conditional, so DynamoDB decides afresh. Racing creations of one payer share its counters.
- */
-const CONFLICT_ATTEMPTS = 8;
-
 /**
  * Commits a {@link ChangeSet} as ONE `TransactWriteItems`: every versioned item conditional on the version read
  * (or on not existing yet), every claim and ledger entry conditional on being new. A lost race surfaces as
@@ -100,18 +93,17 @@ export class DynamoTransactionStore implements TransactionStore {
         }),
       );
     const output = await asStaleOnConflict(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await send();
-        } catch (error) {
-          if (!(error instanceof TransactionCanceledException) || !risk) throw error;
-          const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-          const refused = reasons.findIndex((code, index) => index >= limitsAt && code === 'ConditionalCheckFailed');
-          if (refused >= 0) throw new LimitExceededError(parts[refused - limitsAt]?.request.counter ?? 'PAYER_DAY');
-          const conflictOnly = reasons.every((code) => code === 'None' || code === 'TransactionConflict');
-          if (!conflictOnly || attempt >= CONFLICT_ATTEMPTS) throw error;
-          await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
-        }
+      try {
+        // Cancelled only by a concurrent transaction on one of its items (racing creations of one payer share its
+        // counters), a transaction with limits is sent again: every item in it is conditional, so DynamoDB decides
+        // afresh.
+        return await retryOnConflict(send, risk ? CONFLICT_ATTEMPTS : 1);
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) || !risk) throw error;
+        const reasons = cancellationReasons(error);
+        const refused = reasons.findIndex((code, index) => index >= limitsAt && code === 'ConditionalCheckFailed');
+        if (refused >= 0) throw new LimitExceededError(parts[refused - limitsAt]?.request.counter ?? 'PAYER_DAY');
+        throw error;
       }
     });
 
