@@ -14,7 +14,7 @@ import { ValidationError } from '#shared/errors.ts';
 import { auditPut } from './audit-log.ts';
 import { fromItem, transactOrStale, ttlSeconds } from './items.ts';
 import { keys } from './keys.ts';
-import { equalityFilter, listMerchantItems } from './merchant-listing.ts';
+import { equalityFilter, listingOf, listMerchantItems } from './merchant-listing.ts';
 
 /** How long delivery attempts are kept (the event itself stays). */
 const ATTEMPT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
@@ -50,7 +50,7 @@ export class DynamoEventRepository implements EventRepository {
     return listMerchantItems<StoredEvent>(
       this.db,
       this.tableName,
-      { merchantId: merchant.id, kind: 'events', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
+      listingOf(merchant, 'events'),
       query,
       equalityFilter({ type: filter.type, deliveryStatus: filter.deliveryStatus }),
     );

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { ListPage, ListQuery } from '#app/ports.ts';
+import type { ListingMerchant, ListPage, ListQuery } from '#app/ports.ts';
 import type { ListingShardStep } from '#domain/listing-shards.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { fromItem } from './items.ts';
@@ -119,6 +119,11 @@ export interface ListingOwner {
   kind: MerchantListing;
   shardSteps?: readonly ListingShardStep[];
   since?: string;
+}
+
+/** The `kind` listing of `merchant`: its own shard steps, and its creation time when known. */
+export function listingOf(merchant: ListingMerchant, kind: MerchantListing): ListingOwner {
+  return { merchantId: merchant.id, kind, shardSteps: merchant.listingShardSteps, since: merchant.createdAt };
 }
 
 /**

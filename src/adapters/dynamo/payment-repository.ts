@@ -11,7 +11,7 @@ import type { Payment } from '#domain/payment.ts';
 import type { Refund, RefundStatus } from '#domain/refund.ts';
 import { fromItem } from './items.ts';
 import { type Key, keys } from './keys.ts';
-import { equalityFilter, type ListingFilter, listMerchantItems } from './merchant-listing.ts';
+import { equalityFilter, type ListingFilter, listingOf, listMerchantItems } from './merchant-listing.ts';
 
 /**
  * Strongly consistent reads: every decision that leads to a conditional write starts from the latest state.
@@ -46,7 +46,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return listMerchantItems<Payment>(
       this.db,
       this.tableName,
-      { merchantId: merchant.id, kind: 'payments', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
+      listingOf(merchant, 'payments'),
       query,
       paymentFilter(filter),
     );
@@ -120,7 +120,7 @@ export class DynamoRefundRepository implements RefundRepository {
     return listMerchantItems<Refund>(
       this.db,
       this.tableName,
-      { merchantId: merchant.id, kind: 'refunds', shardSteps: merchant.listingShardSteps, since: merchant.createdAt },
+      listingOf(merchant, 'refunds'),
       query,
       equalityFilter({ paymentId: filter.paymentId, status: filter.status }),
     );
