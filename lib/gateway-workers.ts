@@ -103,8 +103,8 @@ function eventSourceOf(spec: WorkerSpec, data: GatewayData): IEventSource | unde
         retryAttempts: RELAY_RETRY_ATTEMPTS,
         onFailure: new SqsDlq(data.relayFailures),
         // Only inserts of outbox events, pending payments, daily-volume reservations and processing refunds, and
-        // approvals of held payments, do anything; filtering them here means the relay is not invoked (nor billed) for the ledger, wallet, attempt
-        // and status-update records that make up most writes.
+        // approvals of held payments, do anything; filtering them here means the relay is not invoked (nor billed)
+        // for the ledger, wallet, attempt and status-update records that make up most writes.
         filters: [
           FilterCriteria.filter({
             eventName: FilterRule.isEqual('INSERT'),

@@ -42,7 +42,8 @@ environment. Every change is recorded in the audit trail. Model and configuratio
       usage: 'list [--merchant ID] | set [--merchant ID] (--json JSON | --file PATH)',
       details: `  list               the configuration in force (the merchant's own, else the gateway's) and the rule ids
   set                a new version: the sections given (limits, velocity, anomaly, weights, merchant_day_shards,
-                     thresholds) replace the current ones (a merchant_day_shards count applies from a later UTC day). Example: npm run risk -- rules set --json '{"thresholds":{"review":40,"block":80}}'`,
+                     thresholds) replace the current ones (a merchant_day_shards count applies from a later UTC
+                     day). Example: npm run risk -- rules set --json '{"thresholds":{"review":40,"block":80}}'`,
       options: { merchant: { type: 'string' }, json: { type: 'string' }, file: { type: 'string' } },
       async run(values, { positionals }) {
         const store = container().riskStore;

@@ -75,8 +75,9 @@ export interface CreatePaymentResult {
  *    next candidate ({@link prepayWithFailover}). A REVIEW payment is held instead: routed (its channel's volume
  *    reserved) but not registered at the channel, so nothing can pay it until an operator approves it.
  * 5. ONE transaction: payment + order guard + idempotency claim + the risk limits (conditional counters) and
- *    activity + the confirmation of its channel's daily-volume reservation (a routed one); for `BALANCE` also the payer's debit (and the recipient's credit), so it settles `SUCCEEDED` at once
- *    or not at all (`402 INSUFFICIENT_BALANCE`). A limit a racing payment used up → `403 RISK_REJECTED`.
+ *    activity + the confirmation of its channel's daily-volume reservation (a routed one); for `BALANCE` also the
+ *    payer's debit (and the recipient's credit), so it settles `SUCCEEDED` at once or not at all
+ *    (`402 INSUFFICIENT_BALANCE`). A limit a racing payment used up → `403 RISK_REJECTED`.
  * 6. A lost race, or a refusal the winner's own effect caused (its debit of the payer), replays the committed
  *    winner ({@link createOrReplay}); a wallet that moved without one is read again.
  * 7. A `403 RISK_REJECTED` that stands (not replayed) leaves ONE `risk.blocked` audit record ({@link auditBlocked}).
