@@ -332,7 +332,8 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     merchant: search(cdf, random()),
     shard: random(),
   }));
-  const shapes = new Map<string, Omit<HeatRow, 'hottest' | 'unitsPerSecond' | 'limit' | 'utilisation'>>();
+  type Shape = Omit<HeatRow, 'hottest' | 'unitsPerSecond' | 'limit' | 'utilisation'>;
+  const shapes = new Map<string, Shape>();
   for (const [flowKind, profile] of Object.entries(profiles)) {
     for (const { unitsPerFlow, ...access } of profile) {
       const id = [access.index, access.shape, access.kind, access.channel ?? ''].join('\u0000');
@@ -353,8 +354,8 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     ...[...shapes.values()].flatMap((shape) => (shape.byListing ? Object.values(shape.unitsPerFlow) : [])),
   );
   const listingShards = (merchant: number) => listingShardsFor(perMerchant.get(merchant) ?? 1, listingUnits);
-  const unmarked = [...shapes.values()].flatMap((shape) =>
-    shape.byListing ? [{ ...shape, shape: `${shape.shape} (unmarked)`, byListing: undefined }] : [],
+  const unmarked = [...shapes.values()].flatMap(({ byListing, ...shape }): Shape[] =>
+    byListing ? [{ ...shape, shape: `${shape.shape} (unmarked)` }] : [],
   );
   const rows = [...shapes.values(), ...unmarked].map((shape): HeatRow => {
     const perKey = new Map<string, number>();
@@ -379,10 +380,8 @@ export function projectHeat(profiles: Readonly<Record<string, FlowProfile>>, loa
     }
     const [hottest, unitsPerSecond] = maxEntry(perKey);
     const limit = PARTITION_LIMITS[shape.kind];
-    const { byListing: _, ...rest } = shape;
     return {
-      ...rest,
-      ...(shape.byListing ? { byListing: true as const } : {}),
+      ...shape,
       shards: shardsOf(0),
       hottest,
       unitsPerSecond,
